@@ -1,0 +1,1 @@
+"""Test data perfdash creates (seeding, ledger) and removes (cleanup)."""

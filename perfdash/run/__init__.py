@@ -1,0 +1,1 @@
+"""Running a suite: preflight, child-process supervision, k6, Artillery and the orchestrator."""

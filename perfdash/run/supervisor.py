@@ -1,0 +1,159 @@
+"""Child processes of a run (k6, Artillery, the demo backend): start in their own process group,
+stop in stages with one deadline, and never leave one behind.
+
+The orchestrator, the demo launcher and the tests all start children through `Supervisor`, so a
+Ctrl-C anywhere reaches exactly the processes perfdash started and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# INT first (k6 and Artillery finish their summaries on it), then TERM, then KILL.
+_STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
+    (signal.SIGINT, 0.6),
+    (signal.SIGTERM, 0.3),
+    (signal.SIGKILL, 0.1),
+)
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """Everything needed to start one child; `shown` is the command line as it may be logged."""
+
+    name: str
+    argv: Sequence[str]
+    cwd: Path
+    stdout: Path
+    stderr: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    shown: str = ""
+
+    def display(self) -> str:
+        return self.shown or " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a child ended: exit code (negative: killed by that signal), wall time, how we stopped it."""
+
+    name: str
+    returncode: int
+    elapsed_s: float
+    stopped_by: str | None = None
+
+
+class Child:
+    """A running child in its own process group (pgid == pid)."""
+
+    def __init__(self, request: LaunchRequest, proc: subprocess.Popen[bytes]) -> None:
+        self.request = request
+        self.proc = proc
+        self.started = time.monotonic()
+        self.stopped_by: str | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> Outcome:
+        code = self.proc.wait(timeout)
+        return self.outcome(code)
+
+    def outcome(self, code: int) -> Outcome:
+        return Outcome(self.request.name, code, time.monotonic() - self.started, self.stopped_by)
+
+    def stop(self, deadline_s: float = 5.0, log: Callable[[str], None] | None = None) -> Outcome:
+        """Signal the whole group INT, then TERM, then KILL, within `deadline_s` in total."""
+        for sig, share in _STOP_SIGNALS:
+            if self.proc.poll() is not None and not _group_alive(self.pid):
+                break
+            self.stopped_by = sig.name
+            if log:
+                log(f"sending {sig.name} to {self.request.name} (pid {self.pid})")
+            _signal_group(self.pid, sig)
+            try:
+                self.proc.wait(deadline_s * share)
+            except subprocess.TimeoutExpired:
+                continue
+            if not _group_alive(self.pid):
+                break
+        code = self.proc.wait()
+        return self.outcome(code)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class Supervisor:
+    """Registry of the children a run started; `stop_all` is called from `finally` and signal paths."""
+
+    def __init__(self, log: Callable[[str], None] | None = None) -> None:
+        self._children: list[Child] = []
+        self._lock = threading.Lock()
+        self._log = log
+
+    def start(self, request: LaunchRequest) -> Child:
+        env = {**os.environ, **request.env}
+        request.stdout.parent.mkdir(parents=True, exist_ok=True)
+        with request.stdout.open("wb") as out, request.stderr.open("wb") as err:
+            proc = subprocess.Popen(
+                list(request.argv),
+                cwd=request.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        child = Child(request, proc)
+        with self._lock:
+            self._children.append(child)
+        if self._log:
+            self._log(f"started {request.name} (pid {proc.pid}): {request.display()}")
+        return child
+
+    def running(self) -> list[Child]:
+        with self._lock:
+            return [c for c in self._children if c.poll() is None]
+
+    def stop_all(self, deadline_s: float = 5.0) -> list[Outcome]:
+        """Stop every child still running, in parallel, all within one deadline."""
+        children = self.running()
+        outcomes: list[Outcome] = []
+        threads = [
+            threading.Thread(target=lambda c=c: outcomes.append(c.stop(deadline_s, self._log)))
+            for c in children
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # A child may have exited on its own while its group lives on (a worker it forked).
+        with self._lock:
+            for child in self._children:
+                if _group_alive(child.pid):
+                    _signal_group(child.pid, signal.SIGKILL)
+        return outcomes
