@@ -11,12 +11,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from perfdash.net import free_port
 from perfdash.secret import Secret
 
 
@@ -39,12 +39,6 @@ def find_pg_bin() -> Path:
         "PostgreSQL server binaries (initdb) were not found; "
         "install them with `apt-get install postgresql postgresql-contrib`."
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThrowawayPostgres:

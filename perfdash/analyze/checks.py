@@ -1,0 +1,43 @@
+"""The unit of a verdict: one check with its status, measured value, threshold and where that
+threshold came from. Every analyser returns a list of these; the verdict only combines them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from perfdash.events import Status
+
+SEVERITY: dict[Status, int] = {"pass": 0, "warn": 1, "not measured": 2, "fail": 3}
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    name: str
+    status: Status
+    value: float | str | None
+    threshold: str | None
+    source: str
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def not_measured(id: str, name: str, reason: str, threshold: str | None = None,
+                     source: str = "") -> Check:
+        return Check(id, name, "not measured", None, threshold, source, reason)
+
+
+def fmt_value(value: float | str | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if unit == "%":
+        return f"{value * 100:.2f}%"
+    if abs(value) >= 100 or value == int(value):
+        return f"{value:,.0f}{unit}"
+    return f"{value:.2f}{unit}"

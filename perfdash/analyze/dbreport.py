@@ -1,0 +1,42 @@
+"""query-analysis.json into checks: slow queries and sequential scans are findings to read (warn),
+and a database report that could not be made is "not measured", never a pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfdash.analyze.checks import Check
+from perfdash.artifacts import read_json
+from perfdash.settings import Profile
+
+
+def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:
+    data, problem = read_json(path)
+    slow_t = f"mean <= {profile.slow_query_ms:.0f} ms"
+    src = "guide: queries slower than 100 ms"
+    if not isinstance(data, dict):
+        reason = reason_absent or problem or "no database report"
+        return [
+            Check.not_measured("db.slow_queries", "Database slow queries", reason, slow_t, src),
+            Check.not_measured("db.seq_scans", "Database sequential scans", reason, "none", src),
+        ]
+    checks: list[Check] = []
+    missing = {m.get("what"): m.get("reason") for m in data.get("not_measured") or []}
+    slow = data.get("slow_queries")
+    if not data.get("database", {}).get("pg_stat_statements", False) or slow is None:
+        checks.append(Check.not_measured(
+            "db.slow_queries", "Database slow queries",
+            next(iter(missing.values()), None) or "pg_stat_statements is not available",
+            slow_t, src))
+    else:
+        detail = "; ".join(
+            f"{q['mean_ms']:.0f} ms x{q['calls']}: {' '.join(str(q['query']).split())[:80]}"
+            for q in slow[:3])
+        checks.append(Check("db.slow_queries", "Database slow queries",
+                            "warn" if slow else "pass", len(slow), slow_t, src, detail))
+    scans = data.get("sequential_scans") or []
+    detail = "; ".join(s.get("hint") or s["table"] for s in scans[:3])
+    checks.append(Check("db.seq_scans", "Database sequential scans", "warn" if scans else "pass",
+                        len(scans), "none on large tables", "guide: sequential scans", detail))
+    return checks

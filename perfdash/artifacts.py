@@ -1,0 +1,171 @@
+"""The results directory of one run and how files get into it.
+
+JSON is written to a temporary name and renamed, so a run cut short leaves either the previous
+complete file or none, never half of one. The orchestrator, the analysis and `perfdash show` all
+find files through `RunPaths`, so their names live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class ArtifactError(OSError):
+    """The results directory cannot be created or written; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every artifact of a run, by role."""
+
+    root: Path
+    profile: str
+
+    @property
+    def run_id(self) -> str:
+        return self.root.name
+
+    @property
+    def k6_summary(self) -> Path:
+        return self.root / f"k6-{self.profile}.json"
+
+    @property
+    def k6_config(self) -> Path:
+        return self.root / "k6-config.json"
+
+    @property
+    def k6_stdout(self) -> Path:
+        return self.root / "k6.stdout.log"
+
+    @property
+    def k6_stderr(self) -> Path:
+        return self.root / "k6.stderr.log"
+
+    @property
+    def k6_progress(self) -> Path:
+        return self.root / "k6-progress.ndjson"
+
+    @property
+    def artillery_report(self) -> Path:
+        return self.root / f"artillery-{self.profile}.json"
+
+    @property
+    def artillery_stdout(self) -> Path:
+        return self.root / "artillery.stdout.log"
+
+    @property
+    def artillery_stderr(self) -> Path:
+        return self.root / "artillery.stderr.log"
+
+    @property
+    def artillery_progress(self) -> Path:
+        return self.root / "artillery-progress.ndjson"
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def query_analysis(self) -> Path:
+        return self.root / "query-analysis.json"
+
+    @property
+    def db_snapshot_start(self) -> Path:
+        return self.root / "db-snapshot-start.json"
+
+    @property
+    def preflight(self) -> Path:
+        return self.root / "preflight.json"
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events.ndjson"
+
+    @property
+    def perfdash_log(self) -> Path:
+        return self.root / "perfdash.log"
+
+    @property
+    def backend_stdout(self) -> Path:
+        return self.root / "backend.stdout.log"
+
+    @property
+    def backend_stderr(self) -> Path:
+        return self.root / "backend.stderr.log"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+
+def new_run_dir(results_dir: Path, profile: str, now: datetime | None = None) -> RunPaths:
+    """`results/perf/<UTC timestamp>/`, made unique with a suffix when two runs start together."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            root = results_dir / (stamp if n == 0 else f"{stamp}-{n}")
+            try:
+                root.mkdir()
+            except FileExistsError:
+                continue
+            return RunPaths(root, profile)
+    except OSError as exc:
+        raise ArtifactError(
+            f"cannot create the results directory {results_dir}: {exc.strerror}; "
+            "make it writable or set [defaults] results_dir in profiles.toml."
+        ) from None
+    raise ArtifactError(f"too many runs started in the same second under {results_dir}")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write then rename: readers see the old file or the complete new one, never a torn write."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path: Path) -> tuple[Any, str | None]:
+    """(data, None), or (None, why it cannot be read) for a missing, empty or truncated file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, f"{path.name} is missing"
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    if not text.strip():
+        return None, f"{path.name} is empty"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}"
+
+
+def tail_lines(path: Path, n: int = 8) -> list[str]:
+    """The last lines of a tool log, to show why a tool stopped."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16_384))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [ln for ln in data.splitlines() if ln.strip()][-n:]

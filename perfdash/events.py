@@ -1,0 +1,210 @@
+"""The vocabulary of a run: small immutable events, named as facts, and the bus that fans them out.
+
+The orchestrator and the collectors publish; the headless console, the event recorder and (later)
+the dashboard subscribe. Nothing here knows about any consumer, so a test can assert on everything
+a user would see without a terminal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail", "not measured"]
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float = field(default_factory=time.time, kw_only=True)
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    run_dir: str
+    profile: str
+    environment: str
+    planned_seconds: float
+
+
+@dataclass(frozen=True)
+class PhaseChanged(Event):
+    """preflight, seed, load, analysis, cleanup, done."""
+
+    phase: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PreflightChecked(Event):
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class SystemSampled(Event):
+    cpu_pct: float
+    cpu_per_core: tuple[float, ...]
+    mem_pct: float
+    mem_used_mb: float
+    swap_pct: float
+    load1: float
+    load5: float
+    load15: float
+    backend_cpu_pct: float | None = None
+    backend_rss_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class LogLinesRead(Event):
+    lines: tuple[str, ...]
+    errors: int
+    warnings: int
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class K6Progressed(Event):
+    vus: int
+    vus_max: int
+    iterations: int
+    requests: int
+    req_per_s: float
+    p95_ms: float | None
+    checks_rate: float | None
+    failed_rate: float | None
+    tainted: bool
+    elapsed_s: float
+    planned_s: float
+
+
+@dataclass(frozen=True)
+class ArtilleryProgressed(Event):
+    req_per_s: float
+    http_p50_ms: float | None
+    http_p95_ms: float | None
+    http_p99_ms: float | None
+    socketio_p95_ms: float | None
+    socketio_p99_ms: float | None
+    socketio_emits: int
+    errors: dict[str, int]
+    vusers_created: int
+    vusers_completed: int
+    vusers_failed: int
+    elapsed_s: float
+    planned_s: float
+
+
+@dataclass(frozen=True)
+class DatabaseSampled(Event):
+    connections_by_state: dict[str, int]
+    max_connections: int
+    waiting_locks: int
+
+
+@dataclass(frozen=True)
+class ToolExited(Event):
+    tool: str
+    returncode: int
+    elapsed_s: float
+    stopped_by: str | None = None
+    last_stderr: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProblemDetected(Event):
+    """Something the user should know now: what happened and how to fix it."""
+
+    what: str
+    fix: str = ""
+    severity: Literal["warning", "error"] = "warning"
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    status: str
+    exit_code: int
+    summary_path: str
+    checks: tuple[tuple[str, Status, str], ...] = ()
+
+
+# Samples are only worth their newest value: a slow consumer gets the latest, not a backlog.
+_COALESCED = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled)
+
+
+class Subscription:
+    """A bounded inbox: samples coalesce to the newest per type, other events queue up to a limit."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._events: deque[Event] = deque()
+        self._latest: dict[type[Event], Event] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._limit = limit
+        self.dropped = 0
+
+    def put(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, _COALESCED):
+                if type(event) not in self._latest:
+                    self._events.append(event)
+                self._latest[type(event)] = event
+            else:
+                if len(self._events) >= self._limit:
+                    self._events.popleft()
+                    self.dropped += 1
+                self._events.append(event)
+        self._wake.set()
+
+    def drain(self, timeout: float | None = None) -> list[Event]:
+        """Everything waiting, in order, with each coalesced sample replaced by its newest value."""
+        if timeout:
+            self._wake.wait(timeout)
+        with self._lock:
+            out = [self._latest.pop(type(e), e) if isinstance(e, _COALESCED) else e
+                   for e in self._events]
+            self._events.clear()
+            self._latest.clear()
+            self._wake.clear()
+        return out
+
+
+class Bus:
+    """Fan-out to subscriptions and synchronous listeners; publishing never blocks on a consumer."""
+
+    def __init__(self) -> None:
+        self._subs: list[Subscription] = []
+        self._listeners: list[Callable[[Event], None]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, limit: int = 10_000) -> Subscription:
+        sub = Subscription(limit)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def listen(self, fn: Callable[[Event], None]) -> None:
+        """A cheap synchronous listener (the recorder); it must not block."""
+        with self._lock:
+            self._listeners.append(fn)
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subs, listeners = list(self._subs), list(self._listeners)
+        for fn in listeners:
+            fn(event)
+        for sub in subs:
+            sub.put(event)
+
+
+def to_record(event: Event) -> dict[str, Any]:
+    """The event as one line of events.ndjson."""
+    from dataclasses import asdict
+
+    return {"type": type(event).__name__, **asdict(event)}

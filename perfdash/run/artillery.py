@@ -1,0 +1,133 @@
+"""Artillery as a supervised child, and its live progress from the perfdash-progress plugin.
+
+Phases and the target come in through `--overrides` and `--target`, and the plugin is switched on in
+the same override, so a user's own scenario YAML works unchanged. Artillery prints nothing
+machine-readable while it runs; the plugin appends one JSON line per 10 s window, which survives a
+kill and is what `ArtilleryProgressTail` turns into events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from perfdash.artifacts import RunPaths
+from perfdash.events import ArtilleryProgressed, Bus
+from perfdash.run.supervisor import LaunchRequest
+from perfdash.run.tools import plugin_dir
+from perfdash.secret import Secret
+from perfdash.settings import Profile
+
+PLUGIN = "perfdash-progress"
+
+
+def artillery_request(artillery: Path, profile: Profile, paths: RunPaths, base_url: str,
+                      token: Secret | None, project_dir: Path) -> LaunchRequest:
+    assert profile.artillery_script is not None
+    overrides = {"config": {"phases": [dict(p) for p in profile.artillery_phases],
+                            "plugins": {PLUGIN: {}}}}
+    argv = [
+        str(artillery), "run", "--output", str(paths.artillery_report),
+        "--target", base_url, "--overrides", json.dumps(overrides),
+        str(profile.artillery_script),
+    ]
+    env = {
+        "ARTILLERY_DISABLE_TELEMETRY": "true",
+        "ARTILLERY_PLUGIN_PATH": str(plugin_dir(project_dir)),
+        "PERFDASH_PROGRESS_FILE": str(paths.artillery_progress),
+        "NO_COLOR": "1",
+    }
+    if token:
+        env["PERF_API_TOKEN"] = token.reveal()
+    return LaunchRequest("artillery", argv, project_dir, paths.artillery_stdout,
+                         paths.artillery_stderr, env, shown=" ".join(argv))
+
+
+def artillery_exit_meaning(code: int) -> str | None:
+    if code == 0:
+        return None
+    if code < 0:
+        return f"Artillery was killed by signal {-code}"
+    if code in (130, 143):
+        return "Artillery was interrupted before the end of the plan (it writes no report then)"
+    return f"Artillery exited with code {code}"
+
+
+def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
+    value = ((rec.get("summaries") or {}).get(name) or {}).get(stat)
+    return float(value) if isinstance(value, int | float) else None
+
+
+class ArtilleryProgressTail:
+    """Follows artillery-progress.ndjson and publishes one ArtilleryProgressed per new window."""
+
+    def __init__(self, bus: Bus, path: Path, planned_s: float, interval_s: float = 1.0) -> None:
+        self._bus = bus
+        self._path = path
+        self._planned = planned_s
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="artillery-tail", daemon=True)
+        self.windows = 0
+        self._totals: dict[str, float] = {}
+        self._offset = 0
+        self._start = time.monotonic()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._read_new()  # the last window may land just before the tool exits
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._read_new()
+
+    def _read_new(self) -> None:
+        try:
+            with self._path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except OSError:
+            return
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return
+        self._offset += end + 1
+        for line in chunk[: end + 1].splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self._publish(rec)
+
+    def _publish(self, rec: dict[str, Any]) -> None:
+        counters: dict[str, float] = rec.get("counters") or {}
+        if rec.get("type") == "summary":
+            self._totals = dict(counters)
+        else:
+            self.windows += 1
+            for k, v in counters.items():
+                self._totals[k] = self._totals.get(k, 0) + v
+        rates = rec.get("rates") or {}
+        t = self._totals
+        self._bus.publish(ArtilleryProgressed(
+            req_per_s=float(rates.get("http.request_rate", 0.0)),
+            http_p50_ms=_summary(rec, "http.response_time", "p50"),
+            http_p95_ms=_summary(rec, "http.response_time", "p95"),
+            http_p99_ms=_summary(rec, "http.response_time", "p99"),
+            socketio_p95_ms=_summary(rec, "socketio.response_time", "p95"),
+            socketio_p99_ms=_summary(rec, "socketio.response_time", "p99"),
+            socketio_emits=int(t.get("socketio.emit", 0)),
+            errors={k.removeprefix("errors."): int(v) for k, v in t.items()
+                    if k.startswith("errors.")},
+            vusers_created=int(t.get("vusers.created", 0)),
+            vusers_completed=int(t.get("vusers.completed", 0)),
+            vusers_failed=int(t.get("vusers.failed", 0)),
+            elapsed_s=time.monotonic() - self._start, planned_s=self._planned,
+        ))

@@ -1,0 +1,426 @@
+"""Settings: `profiles.toml` (committed, no secrets) and `.env.performance` (never committed) read into
+typed, frozen objects.
+
+The CLI calls `load_settings`; the orchestrator, preflight and analysis only ever see the objects
+below. Every problem becomes one `SettingsError` sentence that names the file, the line or key, and
+the fix, because a user staring at a traceback mid-incident fixes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import dotenv_values
+
+from perfdash.secret import Secret, redact_url
+
+CONFIG_NAME = "profiles.toml"
+ENV_FILE_NAME = ".env.performance"
+
+# `p(95) < 500`, `rate>=0.99`, `count == 0`, `p95<800`
+_EXPR = re.compile(r"^\s*(?P<stat>[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?)\s*"
+                   r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_FULL = re.compile(r"^(\d+(?:\.\d+)?(ms|h|m|s))+$")
+
+
+class SettingsError(Exception):
+    """A configuration problem, already phrased as one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One pass/fail rule: `stat op value` on a tool's metric, and where it was written."""
+
+    tool: Literal["k6", "artillery"]
+    metric: str
+    expression: str
+    stat: str
+    op: str
+    value: float
+    source: str
+
+    def holds(self, measured: float) -> bool:
+        return _compare(measured, self.op, self.value)
+
+
+def _compare(measured: float, op: str, value: float) -> bool:
+    return {
+        "<": measured < value, "<=": measured <= value, ">": measured > value,
+        ">=": measured >= value, "==": measured == value, "!=": measured != value,
+    }[op]
+
+
+@dataclass(frozen=True)
+class K6Stage:
+    duration: str
+    target: int
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """Headroom the observed machine should keep; above these the run gets a warning."""
+
+    cpu_warn_pct: float = 80.0
+    memory_warn_pct: float = 90.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    mode: Literal["parallel", "sequential"]
+    k6_script: Path | None
+    artillery_script: Path | None
+    k6_stages: tuple[K6Stage, ...]
+    artillery_phases: tuple[Mapping[str, Any], ...]
+    thresholds: tuple[Threshold, ...]
+    host: HostLimits = field(default_factory=HostLimits)
+    slow_query_ms: float = 100.0
+    checks_min_rate: float = 0.99
+
+    @property
+    def k6_seconds(self) -> float:
+        return sum(parse_duration(s.duration) for s in self.k6_stages)
+
+    @property
+    def artillery_seconds(self) -> float:
+        return float(sum(_phase_seconds(p) for p in self.artillery_phases))
+
+    @property
+    def planned_seconds(self) -> float:
+        if self.mode == "sequential":
+            return self.k6_seconds + self.artillery_seconds
+        return max(self.k6_seconds, self.artillery_seconds)
+
+    def thresholds_for(self, tool: str) -> tuple[Threshold, ...]:
+        return tuple(t for t in self.thresholds if t.tool == tool)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    description: str
+    kind: Literal["demo", "external"]
+    base_url: str | None
+    database_url: Secret | None
+    api_token: Secret | None
+    app_log: Path | None
+    protected: bool
+    health_path: str
+    start_command: str | None = None
+    stop_command: str | None = None
+    compose_file: Path | None = None
+    cleanup_after_run: bool = False
+
+    def secrets(self) -> list[Secret]:
+        return [s for s in (self.database_url, self.api_token) if s]
+
+    def redacted(self) -> dict[str, Any]:
+        """The environment as it may be shown or written to summary.json."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "base_url": self.base_url,
+            "database_url": redact_url(self.database_url.reveal()) if self.database_url else None,
+            "api_token": "***" if self.api_token else None,
+            "app_log": str(self.app_log) if self.app_log else None,
+            "protected": self.protected,
+            "health_path": self.health_path,
+            "start_command": self.start_command,
+            "stop_command": self.stop_command,
+            "compose_file": str(self.compose_file) if self.compose_file else None,
+            "cleanup_after_run": self.cleanup_after_run,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    config_file: Path
+    results_dir: Path
+    profiles: Mapping[str, Profile]
+    environments: Mapping[str, Environment]
+
+    def profile(self, name: str) -> Profile:
+        if name not in self.profiles:
+            raise SettingsError(
+                f"{self.config_file.name} has no profile {name!r}; "
+                f"choose one of: {', '.join(sorted(self.profiles))}."
+            )
+        return self.profiles[name]
+
+    def environment(self, name: str) -> Environment:
+        if name not in self.environments:
+            raise SettingsError(
+                f"{self.config_file.name} has no environment {name!r}; "
+                f"choose one of: {', '.join(sorted(self.environments))}."
+            )
+        return self.environments[name]
+
+
+# ---------------------------------------------------------------------------------------- parsing
+
+
+def parse_duration(text: str) -> float:
+    """k6 duration strings (`30s`, `1m30s`, `2h`, `500ms`) in seconds."""
+    if not _DURATION_FULL.match(text):
+        raise ValueError(text)
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * units[u] for n, u in _DURATION.findall(text))
+
+
+def _phase_seconds(phase: Mapping[str, Any]) -> float:
+    if "pause" in phase:
+        return float(phase["pause"])
+    return float(phase.get("duration", 0))
+
+
+class _Reader:
+    """Walks the parsed TOML, turning each mistake into a sentence that points at the line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def where(self, table: str, key: str | None = None) -> str:
+        """`profiles.toml line 12` for a key or table header, or the dotted key when not found."""
+        header = re.compile(r"^\s*\[+\s*" + re.escape(table) + r"(\.[^\]]*)?\s*\]+")
+        start = next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
+        if start is not None and key is not None:
+            key_re = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+            for i in range(start + 1, len(self.lines)):
+                if self.lines[i].lstrip().startswith("["):
+                    break
+                if key_re.match(self.lines[i]):
+                    return f"{self.path.name} line {i + 1} ({table}.{key})"
+        if start is not None:
+            return f"{self.path.name} line {start + 1} ([{table}]{'.' + key if key else ''})"
+        return f"{self.path.name} ({table}{'.' + key if key else ''})"
+
+    def fail(self, table: str, key: str | None, problem: str, fix: str) -> SettingsError:
+        return SettingsError(f"{self.where(table, key)}: {problem}; {fix}.")
+
+    def table(self, data: Mapping[str, Any], table: str, key: str) -> Mapping[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, Mapping):
+            raise self.fail(table, key, "expected a table", f"write it as [{table}.{key}]")
+        return value
+
+    def str_(self, data: Mapping[str, Any], table: str, key: str, default: str | None = None,
+             ) -> str | None:
+        value = data.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(table, key, f"expected a string, got {value!r}", "quote the value")
+        return value
+
+    def bool_(self, data: Mapping[str, Any], table: str, key: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(table, key, f"expected true or false, got {value!r}",
+                            "write true or false without quotes")
+        return value
+
+    def number(self, data: Mapping[str, Any], table: str, key: str, default: float) -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(table, key, f"expected a number, got {value!r}",
+                            "write a number without quotes")
+        return float(value)
+
+    def known(self, data: Mapping[str, Any], table: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.fail(table, key, f"unknown key {key!r}",
+                                f"use one of: {', '.join(sorted(allowed))}")
+
+
+_PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host", "database",
+                 "checks_min_rate"}
+_ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
+             "app_log", "protected", "health_path", "start_command", "stop_command",
+             "compose_file", "cleanup_after_run"}
+
+
+def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Threshold, ...]:
+    r.known(data, table, {"k6", "artillery"})
+    result: list[Threshold] = []
+    for tool in ("k6", "artillery"):
+        sub = f"{table}.{tool}"
+        for metric, exprs in r.table(data, table, tool).items():
+            items = [exprs] if isinstance(exprs, str) else exprs
+            if not isinstance(items, list) or not all(isinstance(e, str) for e in items):
+                raise r.fail(sub, metric, "expected a list of expressions",
+                             'write it like "http_req_duration" = ["p(95)<500"]')
+            for expr in items:
+                m = _EXPR.match(expr)
+                if not m:
+                    raise r.fail(sub, metric, f"cannot read threshold {expr!r}",
+                                 'write "<stat> <op> <number>", e.g. "p(95)<500" or "rate>=0.99"')
+                result.append(Threshold(
+                    tool="k6" if tool == "k6" else "artillery", metric=metric,
+                    expression=expr.replace(" ", ""), stat=m["stat"], op=m["op"],
+                    value=float(m["value"]), source=f"{r.path.name} [{sub}]",
+                ))
+    return tuple(result)
+
+
+def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> Profile:
+    table = f"profiles.{name}"
+    r.known(data, table, _PROFILE_KEYS)
+    mode = r.str_(data, table, "mode", "parallel")
+    if mode not in ("parallel", "sequential"):
+        raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
+    k6 = r.table(data, table, "k6")
+    r.known(k6, f"{table}.k6", {"script", "stages"})
+    stages: list[K6Stage] = []
+    for i, stage in enumerate(k6.get("stages", [])):
+        if not isinstance(stage, Mapping) or set(stage) != {"duration", "target"}:
+            raise r.fail(f"{table}.k6", "stages", f"stage {i + 1} is not {{duration, target}}",
+                         'write stages = [{ duration = "10s", target = 5 }]')
+        try:
+            parse_duration(str(stage["duration"]))
+        except ValueError:
+            raise r.fail(f"{table}.k6", "stages", f"bad duration {stage['duration']!r}",
+                         'use k6 durations like "30s" or "1m30s"') from None
+        stages.append(K6Stage(str(stage["duration"]), int(stage["target"])))
+    art = r.table(data, table, "artillery")
+    r.known(art, f"{table}.artillery", {"script", "phases"})
+    phases = art.get("phases", [])
+    if not isinstance(phases, list) or not all(isinstance(p, Mapping) for p in phases):
+        raise r.fail(f"{table}.artillery", "phases", "expected a list of tables",
+                     "write phases = [{ duration = 10, arrivalRate = 2 }]")
+    k6_script = r.str_(k6, f"{table}.k6", "script")
+    art_script = r.str_(art, f"{table}.artillery", "script")
+    if k6_script is None and art_script is None:
+        raise r.fail(table, None, "names neither a k6 nor an Artillery script",
+                     "add [" + table + ".k6] script = \"k6/demo-api.js\"")
+    if k6_script and not stages:
+        raise r.fail(f"{table}.k6", "stages", "a k6 script needs stages",
+                     'add stages = [{ duration = "10s", target = 5 }]')
+    if art_script and not phases:
+        raise r.fail(f"{table}.artillery", "phases", "an Artillery script needs phases",
+                     "add phases = [{ duration = 10, arrivalRate = 2 }]")
+    host = r.table(data, table, "host")
+    r.known(host, f"{table}.host", {"cpu_warn_pct", "memory_warn_pct"})
+    db = r.table(data, table, "database")
+    r.known(db, f"{table}.database", {"slow_query_ms"})
+    checks_min = r.number(data, table, "checks_min_rate", 0.99)
+    return Profile(
+        name=name,
+        description=r.str_(data, table, "description", "") or "",
+        mode="sequential" if mode == "sequential" else "parallel",
+        k6_script=(project / k6_script) if k6_script else None,
+        artillery_script=(project / art_script) if art_script else None,
+        k6_stages=tuple(stages),
+        artillery_phases=tuple(dict(p) for p in phases),
+        thresholds=_thresholds(r, f"{table}.thresholds", r.table(data, table, "thresholds")),
+        host=HostLimits(
+            cpu_warn_pct=r.number(host, f"{table}.host", "cpu_warn_pct", 80.0),
+            memory_warn_pct=r.number(host, f"{table}.host", "memory_warn_pct", 90.0),
+        ),
+        slow_query_ms=r.number(db, f"{table}.database", "slow_query_ms", 100.0),
+        checks_min_rate=checks_min,
+    )
+
+
+def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
+                 values: Mapping[str, str | None]) -> Environment:
+    table = f"environments.{name}"
+    r.known(data, table, _ENV_KEYS)
+    kind = r.str_(data, table, "kind", "external")
+    if kind not in ("demo", "external"):
+        raise r.fail(table, "kind", f"unknown kind {kind!r}", 'use "demo" or "external"')
+
+    def from_env(key: str, default_var: str) -> str | None:
+        var = r.str_(data, table, key, default_var) or default_var
+        return values.get(var) or None
+
+    base_url = r.str_(data, table, "base_url")
+    if kind == "external" and not base_url:
+        base_url = from_env("base_url_env", "PERF_BASE_URL")
+    db = from_env("database_url_env", "PERF_DATABASE_URL") if kind == "external" else None
+    token = from_env("token_env", "PERF_API_TOKEN")
+    app_log = r.str_(data, table, "app_log")
+    compose = r.str_(data, table, "compose_file")
+    return Environment(
+        name=name,
+        description=r.str_(data, table, "description", "") or "",
+        kind="demo" if kind == "demo" else "external",
+        base_url=base_url.rstrip("/") if base_url else None,
+        database_url=Secret(db) if db else None,
+        api_token=Secret(token) if token else None,
+        app_log=(project / app_log) if app_log else None,
+        protected=r.bool_(data, table, "protected", False),
+        health_path=r.str_(data, table, "health_path", "/health") or "/health",
+        start_command=r.str_(data, table, "start_command"),
+        stop_command=r.str_(data, table, "stop_command"),
+        compose_file=(project / compose) if compose else None,
+        cleanup_after_run=r.bool_(data, table, "cleanup_after_run", False),
+    )
+
+
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """`.env.performance` merged under the process environment (CI injects secrets as env vars)."""
+    values: dict[str, str | None] = dict(dotenv_values(path)) if path.is_file() else {}
+    values.update({k: v for k, v in os.environ.items() if k.startswith("PERF_")})
+    return values
+
+
+def load_settings(project_dir: Path, config_file: Path | None = None,
+                  env_file: Path | None = None) -> Settings:
+    """Read and validate everything; raises SettingsError with a sentence for the user."""
+    path = config_file or project_dir / CONFIG_NAME
+    if not path.is_file():
+        raise SettingsError(
+            f"{path} does not exist; run perfdash from the project directory that holds "
+            f"{CONFIG_NAME}, or pass --config PATH."
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path.name} is not valid TOML: {exc}; fix the syntax there.") from None
+    r = _Reader(path, text)
+    r.known(data, "", {"defaults", "profiles", "environments"})
+    defaults = r.table(data, "defaults", "defaults") if "defaults" in data else {}
+    results = r.str_(defaults, "defaults", "results_dir", "results/perf") or "results/perf"
+    env_path = env_file or project_dir / ENV_FILE_NAME
+    values = read_env_file(env_path)
+    profiles_raw = r.table(data, "profiles", "profiles")
+    envs_raw = r.table(data, "environments", "environments")
+    if not profiles_raw:
+        raise SettingsError(f"{path.name} defines no profiles; add a [profiles.smoke] table.")
+    if not envs_raw:
+        raise SettingsError(f"{path.name} defines no environments; add [environments.local].")
+    profiles = {n: _profile(r, project_dir, n, r.table(profiles_raw, "profiles", n))
+                for n in profiles_raw}
+    envs = {n: _environment(r, project_dir, n, r.table(envs_raw, "environments", n), values)
+            for n in envs_raw}
+    return Settings(
+        project_dir=project_dir,
+        config_file=path,
+        results_dir=project_dir / results,
+        profiles=profiles,
+        environments=envs,
+    )
+
+
+def require_external_env(env: Environment, env_file: Path) -> None:
+    """An external environment cannot run without a base URL: say where it should come from."""
+    if env.kind == "external" and not env.base_url:
+        if not env_file.is_file():
+            raise SettingsError(
+                f"{env_file.name} not found and PERF_BASE_URL is not set for environment "
+                f"{env.name!r}; copy .env.performance.example to {env_file.name} and fill it in."
+            )
+        raise SettingsError(
+            f"{env_file.name}: PERF_BASE_URL is missing for environment {env.name!r}; "
+            "add PERF_BASE_URL=http://127.0.0.1:PORT there."
+        )
