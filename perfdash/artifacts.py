@@ -7,6 +7,7 @@ find files through `RunPaths`, so their names live in one place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -135,10 +136,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import read_json
+from perfdash.events import Status
 from perfdash.settings import Profile, Threshold
 
 _STAT_ALIASES = {"p(50)": "med", "median": "med", "mean": "avg"}
@@ -82,7 +83,7 @@ def _checks_rate(data: dict[str, Any], profile: Profile) -> Check:
     failing = [f"{c['name']} ({c['fails']} of {c['passes'] + c['fails']} failed)"
                for c in _walk_checks(data.get("root_group", {})) if c.get("fails")]
     detail = f"{passes} of {total} passed" + (f"; failing: {', '.join(failing)}" if failing else "")
-    status = "pass" if rate >= profile.checks_min_rate else "fail"
+    status: Status = "pass" if rate >= profile.checks_min_rate else "fail"
     return Check("k6.checks_rate", "k6 checks pass rate", status, round(rate, 4), want, src,
                  detail)
 

@@ -43,11 +43,11 @@ class _ProcessTree:
             return None
         cpu = rss = 0.0
         for proc in procs:
-            proc = self._known.setdefault(proc.pid, proc)
+            known = self._known.setdefault(proc.pid, proc)
             try:
-                with proc.oneshot():
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
+                with known.oneshot():
+                    cpu += known.cpu_percent(None)
+                    rss += known.memory_info().rss
             except psutil.Error:
                 continue
         return cpu, rss / 1_048_576

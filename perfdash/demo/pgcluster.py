@@ -7,6 +7,7 @@ the caller is unwinding from Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -116,10 +117,8 @@ class ThrowawayPostgres:
             return
         data = self.root / "data"
         if (data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(ClusterError):
                 self._pg("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "-t", "20", "stop")
-            except ClusterError:
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
 

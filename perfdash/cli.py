@@ -1,0 +1,236 @@
+"""The `perfdash` command: parses flags, loads settings, and hands the run to a consumer.
+
+Kept free of heavy imports at module level so `perfdash --help` answers quickly; each command
+imports what it needs. Exit codes: 0 pass, 1 thresholds breached, 2 usage or configuration error,
+3 the run could not be carried out, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_COULD_NOT_RUN = 3
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+The cockpit for a performance-test run: preflight, k6 and Artillery against your backend, live
+system/log/database telemetry, and one verdict with every artifact under results/perf/<timestamp>/.
+"""
+
+EPILOG = """\
+exit codes: 0 pass, 1 thresholds breached, 2 usage or configuration error,
+            3 the run could not be carried out, 130 interrupted
+
+examples:
+  perfdash demo                                  the whole suite against the bundled demo backend
+  perfdash run --profile load --env local        your backend (settings in .env.performance)
+  perfdash run --profile smoke --env local --headless   same, plain output for CI
+  perfdash show results/perf/20261125T101500Z    the verdict of an earlier run
+  perfdash doctor                                every pre-run checklist item, each with a fix
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfdash", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version="perfdash 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--project", type=Path, default=None,
+                       help="directory holding profiles.toml (default: this directory or the "
+                            "nearest parent that has one)")
+        p.add_argument("--config", type=Path, default=None, help="profiles.toml to read")
+        p.add_argument("--env-file", type=Path, default=None,
+                       help=".env.performance to read (default: in the project directory)")
+
+    run = sub.add_parser(
+        "run", help="run a profile against an environment",
+        description="Preflight, seed, run k6 and Artillery, collect telemetry, interpret. "
+                    "The live dashboard is not available yet: without --headless the run uses "
+                    "the same headless output.")
+    common(run)
+    run.add_argument("--profile", required=True, help="profile from profiles.toml (e.g. smoke)")
+    run.add_argument("--env", required=True, dest="environment",
+                     help="environment from profiles.toml (e.g. local, demo)")
+    run.add_argument("--headless", action="store_true",
+                     help="no dashboard: live status on a terminal, plain lines in CI")
+    run.add_argument("--skip-cleanup", action="store_true",
+                     help="keep generated data and started services for inspection")
+    run.add_argument("--verbose", action="store_true", help="print detailed progress logs")
+
+    demo = sub.add_parser(
+        "demo", help="run a profile against the bundled demo backend on a throwaway PostgreSQL",
+        description="Starts PostgreSQL and the demo backend, runs the profile (smoke by default), "
+                    "stops everything. The live dashboard is not available yet: the demo uses "
+                    "the headless output.")
+    common(demo)
+    demo.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
+    demo.add_argument("--headless", action="store_true", help="no dashboard")
+    demo.add_argument("--verbose", action="store_true", help="print detailed progress logs")
+
+    doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
+    common(doctor)
+    doctor.add_argument("--env", dest="environment", default=None,
+                        help="also check this environment's backend and database")
+    doctor.add_argument("--profile", default="smoke", help="profile whose scripts to check")
+
+    show = sub.add_parser("show", help="print the verdict of an earlier run")
+    show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
+    show.add_argument("--json", action="store_true", help="print summary.json as it is")
+    return parser
+
+
+def find_project(start: Path) -> Path:
+    for candidate in (start, *start.parents):
+        if (candidate / "profiles.toml").is_file():
+            return candidate
+    return start
+
+
+def _error(message: str) -> None:
+    print(f"perfdash: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command in ("run", "demo"):
+            return _cmd_run(args)
+        if args.command == "doctor":
+            return _cmd_doctor(args)
+        if args.command == "show":
+            return _cmd_show(args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _load(args: argparse.Namespace) -> tuple[object, Path] | None:
+    from perfdash.settings import ENV_FILE_NAME, SettingsError, load_settings
+
+    project = (args.project or find_project(Path.cwd())).resolve()
+    env_file = args.env_file or project / ENV_FILE_NAME
+    try:
+        return load_settings(project, args.config, env_file), env_file
+    except SettingsError as exc:
+        _error(str(exc))
+        return None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from perfdash.artifacts import ArtifactError
+    from perfdash.console import HeadlessConsole, result_table
+    from perfdash.events import Bus
+    from perfdash.run.orchestrator import Orchestrator
+    from perfdash.settings import Settings, SettingsError, require_external_env
+
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_USAGE
+    settings, env_file = loaded
+    assert isinstance(settings, Settings)
+    env_name = "demo" if args.command == "demo" else args.environment
+    try:
+        profile = settings.profile(args.profile)
+        env = settings.environment(env_name)
+        require_external_env(env, env_file)
+    except SettingsError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    if args.command == "demo" and env.kind != "demo":
+        _error("the environment 'demo' in profiles.toml must have kind = \"demo\"")
+        return EXIT_USAGE
+    out = Console(highlight=False)
+    bus = Bus()
+    console = HeadlessConsole(bus, out, verbose=args.verbose)
+    orch = Orchestrator(settings, profile, env, bus, env_file=env_file,
+                        skip_cleanup=getattr(args, "skip_cleanup", False),
+                        verbose=(lambda m: out.print(f"[dim]{m}[/dim]", markup=True))
+                        if args.verbose else None)
+    console.start()
+    try:
+        outcome = orch.run()
+    except ArtifactError as exc:
+        console.stop()
+        _error(str(exc))
+        return EXIT_COULD_NOT_RUN
+    console.stop()
+    out.print()
+    out.print(result_table(outcome.summary))
+    out.print(f"results: {outcome.paths.root}")
+    return outcome.exit_code
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from perfdash.run.preflight import Target, run_preflight
+    from perfdash.settings import Settings, SettingsError
+
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_USAGE
+    settings, env_file = loaded
+    assert isinstance(settings, Settings)
+    print(f"settings: {settings.config_file} (profiles: {', '.join(settings.profiles)}; "
+          f"environments: {', '.join(settings.environments)})")
+    try:
+        profile = settings.profile(args.profile)
+        env = settings.environment(args.environment or "demo")
+    except SettingsError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    if env.kind == "demo":
+        from perfdash.demo.pgcluster import ClusterError, find_pg_bin
+
+        try:
+            print(f"[ok  ] PostgreSQL server binaries: {find_pg_bin()}")
+        except ClusterError as exc:
+            print(f"[FAIL] PostgreSQL server binaries: {exc}")
+    target = Target(env.base_url, env.database_url, env.api_token)
+    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.results_dir, prefix=".doctor-") as tmp:
+        results = run_preflight(profile, env, target, Path(tmp), settings.project_dir, env_file)
+    failed = 0
+    for r in results:
+        if env.kind == "demo" and r.name in ("backend reachable", "Socket.IO endpoint",
+                                             "database reachable"):
+            continue  # the demo starts its own backend and database
+        mark = {"pass": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}[r.status]
+        print(f"[{mark}] {r.name}: {r.detail}" + (f" -> {r.fix}" if r.fix and r.status in
+                                                   ("warn", "fail") else ""))
+        failed += r.status == "fail"
+    return EXIT_COULD_NOT_RUN if failed else 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from perfdash.artifacts import read_json
+    from perfdash.console import result_table
+
+    summary, problem = read_json(args.run_dir / "summary.json")
+    if not isinstance(summary, dict):
+        _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; "
+               "pass a results/perf/<timestamp> directory of a finished run")
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        Console(highlight=False).print(result_table(summary))
+    return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))

@@ -1,0 +1,202 @@
+"""The headless consumer of the event stream: what `perfdash run --headless` prints, in CI or a shell.
+
+On a terminal it keeps one compact live status (rich `Live`, 2 Hz); otherwise (CI logs) it prints a
+plain timestamped line every 5 s. Preflight results, tool exits and problems are printed as they
+happen in both modes. The result table is a pure function of summary.json, shared with
+`perfdash show`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from perfdash.events import (
+    ArtilleryProgressed,
+    Bus,
+    Event,
+    K6Progressed,
+    PhaseChanged,
+    PreflightChecked,
+    ProblemDetected,
+    RunFinished,
+    RunStarted,
+    Subscription,
+    SystemSampled,
+    ToolExited,
+)
+
+STATUS_STYLE = {
+    "pass": "bold green", "warn": "bold yellow", "fail": "bold red",
+    "not measured": "bold magenta", "incomplete": "bold magenta", "interrupted": "bold yellow",
+}
+PLAIN_EVERY_S = 5.0
+
+
+class HeadlessConsole:
+    """Drains a subscription in its own thread; never slows the run down."""
+
+    def __init__(self, bus: Bus, console: Console | None = None, verbose: bool = False) -> None:
+        self.console = console or Console(highlight=False)
+        self._sub: Subscription = bus.subscribe()
+        self._verbose = verbose
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="console", daemon=True)
+        self._latest: dict[type[Event], Event] = {}
+        self._run_started: RunStarted | None = None
+        self._phase = "starting"
+        self._last_plain = 0.0
+        self._live: Live | None = None
+
+    def start(self) -> None:
+        if self.console.is_terminal:
+            self._live = Live(self._status(), console=self.console, refresh_per_second=2,
+                              transient=True)
+            self._live.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._handle(self._sub.drain())
+        if self._live:
+            self._live.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._handle(self._sub.drain(timeout=0.5))
+            now = time.monotonic()
+            if self._live:
+                self._live.update(self._status())
+            elif self._phase == "load" and now - self._last_plain >= PLAIN_EVERY_S:
+                self._last_plain = now
+                self._line(self._plain_status())
+
+    def _line(self, text: str | Text) -> None:
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        out = Text(f"{stamp} ", style="dim") + (Text(text) if isinstance(text, str) else text)
+        self.console.print(out)
+
+    def _handle(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, SystemSampled | K6Progressed | ArtilleryProgressed):
+                self._latest[type(e)] = e
+            elif isinstance(e, RunStarted):
+                self._run_started = e
+                self._line(f"run {e.run_id}: profile {e.profile}, environment {e.environment}, "
+                           f"about {e.planned_seconds:.0f} s of load -> {e.run_dir}")
+            elif isinstance(e, PhaseChanged):
+                self._phase = e.phase
+                if e.phase not in ("done",):
+                    self._line(f"== {e.phase}" + (f": {e.detail}" if e.detail else ""))
+            elif isinstance(e, PreflightChecked):
+                status = e.detail.split(":", 1)[0]
+                mark = {"pass": ("ok  ", "green"), "warn": ("warn", "yellow"),
+                        "skip": ("skip", "dim"), "fail": ("FAIL", "bold red")}[status]
+                line = Text.assemble((f"[{mark[0]}] ", mark[1]), f"{e.name}: ",
+                                     e.detail.split(": ", 1)[-1])
+                if e.fix and status in ("fail", "warn"):
+                    line.append(f" -> {e.fix}", style="italic")
+                self._line(line)
+            elif isinstance(e, ToolExited):
+                self._line(f"{e.tool} exited with code {e.returncode} after {e.elapsed_s:.1f} s"
+                           + (f" (stopped by {e.stopped_by})" if e.stopped_by else ""))
+            elif isinstance(e, ProblemDetected):
+                style = "bold red" if e.severity == "error" else "yellow"
+                self._line(Text(f"{e.severity}: {e.what}" + (f" -> {e.fix}" if e.fix else ""),
+                                style=style))
+            elif isinstance(e, RunFinished):
+                self._phase = "done"
+
+    # ------------------------------------------------------------------ live status
+    def _plain_status(self) -> str:
+        parts: list[str] = []
+        k6 = self._latest.get(K6Progressed)
+        if isinstance(k6, K6Progressed):
+            parts.append(f"k6 {k6.elapsed_s:.0f}/{k6.planned_s:.0f}s vus={k6.vus} "
+                         f"req/s={k6.req_per_s:.0f} p95={_ms(k6.p95_ms)} "
+                         f"checks={_pct(k6.checks_rate)}" + (" THRESHOLD CROSSED"
+                                                             if k6.tainted else ""))
+        art = self._latest.get(ArtilleryProgressed)
+        if isinstance(art, ArtilleryProgressed):
+            errs = sum(art.errors.values())
+            parts.append(f"artillery req/s={art.req_per_s:.0f} p95={_ms(art.http_p95_ms)} "
+                         f"sio_p95={_ms(art.socketio_p95_ms)} vusers={art.vusers_created} "
+                         f"errors={errs}")
+        sysm = self._latest.get(SystemSampled)
+        if isinstance(sysm, SystemSampled):
+            parts.append(f"cpu={sysm.cpu_pct:.0f}% mem={sysm.mem_pct:.0f}% "
+                         f"load={sysm.load1:.2f}")
+        return " | ".join(parts) or "waiting for the first samples"
+
+    def _status(self) -> RenderableType:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        k6 = self._latest.get(K6Progressed)
+        if isinstance(k6, K6Progressed):
+            left = max(0.0, k6.planned_s - k6.elapsed_s)
+            table.add_row("k6", f"{_bar(k6.elapsed_s, k6.planned_s)} {left:.0f}s left  "
+                                f"VUs {k6.vus}/{k6.vus_max}  {k6.req_per_s:.0f} req/s  "
+                                f"p95 {_ms(k6.p95_ms)}  checks {_pct(k6.checks_rate)}"
+                                + ("  [threshold crossed]" if k6.tainted else ""))
+        art = self._latest.get(ArtilleryProgressed)
+        if isinstance(art, ArtilleryProgressed):
+            left = max(0.0, art.planned_s - art.elapsed_s)
+            table.add_row("Artillery", f"{_bar(art.elapsed_s, art.planned_s)} {left:.0f}s left  "
+                                       f"{art.req_per_s:.0f} req/s  p95 {_ms(art.http_p95_ms)}  "
+                                       f"Socket.IO p95 {_ms(art.socketio_p95_ms)}  "
+                                       f"errors {sum(art.errors.values())}")
+        sysm = self._latest.get(SystemSampled)
+        if isinstance(sysm, SystemSampled):
+            table.add_row("host", f"CPU {sysm.cpu_pct:.0f}%  memory {sysm.mem_pct:.0f}%  "
+                                  f"load {sysm.load1:.2f} {sysm.load5:.2f} {sysm.load15:.2f}")
+        return Group(Text(f"phase: {self._phase}", style="dim"), table)
+
+
+def _bar(done: float, total: float, width: int = 20) -> str:
+    frac = 0.0 if total <= 0 else min(1.0, done / total)
+    filled = int(frac * width)
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}ms"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# ---------------------------------------------------------------------- the result view
+
+
+def result_table(summary: dict[str, Any]) -> RenderableType:
+    """Every check with value against threshold, then the overall status; used by run and show."""
+    table = Table(title=f"perfdash run {summary.get('run_id')} — profile {summary.get('profile')}, "
+                        f"environment {summary.get('environment')}", expand=False)
+    table.add_column("status")
+    table.add_column("check")
+    table.add_column("value", justify="right")
+    table.add_column("threshold")
+    table.add_column("detail", overflow="fold", max_width=70)
+    for c in summary.get("checks", []):
+        value = c.get("value")
+        shown = "—" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        table.add_row(Text(c["status"], style=STATUS_STYLE.get(c["status"], "")), c["name"],
+                      shown, c.get("threshold") or "", c.get("detail") or "")
+    status = str(summary.get("status", "?"))
+    parts: list[RenderableType] = [table]
+    for p in summary.get("problems", []):
+        parts.append(Text(f"problem: {p['what']}" + (f" -> {p['fix']}" if p.get("fix") else ""),
+                          style="yellow"))
+    parts.append(Text.assemble("overall status: ", (status.upper(), STATUS_STYLE.get(status, "")),
+                               f"  (exit {summary.get('exit_code')})"))
+    return Group(*parts)

@@ -1,0 +1,398 @@
+"""One run from start to verdict: results directory, demo stack, preflight, database snapshot, k6 and
+Artillery under supervision with the collectors alongside, the database report, the summary.
+
+The CLI calls `run_suite` for headless runs and the dashboard calls it from a worker; both only
+consume the events it publishes. Whatever happens (a tool crash, Ctrl-C, SIGTERM) the `finally`
+path stops every child, writes the summary of what was measured and stops the demo stack.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfdash.analyze.database import build_query_analysis
+from perfdash.analyze.summary import RunRecord, build_summary
+from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines, write_json_atomic
+from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
+from perfdash.collect.system import SystemCollector
+from perfdash.events import (
+    Bus,
+    Event,
+    PhaseChanged,
+    PreflightChecked,
+    ProblemDetected,
+    RunFinished,
+    RunStarted,
+    ToolExited,
+    to_record,
+)
+from perfdash.net import free_port
+from perfdash.run.artillery import ArtilleryProgressTail, artillery_exit_meaning, artillery_request
+from perfdash.run.k6 import K6Poller, k6_exit_meaning, k6_request
+from perfdash.run.preflight import PreflightResult, Target, blocking, run_preflight
+from perfdash.run.supervisor import Child, LaunchRequest, Supervisor
+from perfdash.run.tools import find_artillery, find_k6
+from perfdash.secret import Secret, scrub
+from perfdash.settings import Environment, Profile, Settings
+
+if TYPE_CHECKING:
+    from perfdash.demo.stack import DemoStack
+
+
+class Interrupted(Exception):
+    """SIGTERM turned into an exception in the main thread, like KeyboardInterrupt for SIGINT."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str
+    exit_code: int
+    paths: RunPaths
+    summary: dict[str, Any]
+
+
+class EventRecorder:
+    """Appends every event to events.ndjson (secrets scrubbed), so a run can be replayed."""
+
+    def __init__(self, path: Path, secrets: list[Secret]) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._secrets = secrets
+        self.failed = False
+
+    def __call__(self, event: Event) -> None:
+        line = scrub(json.dumps(to_record(event), default=str), self._secrets)
+        with self._lock:
+            if self._file.closed or self.failed:
+                return
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except OSError:
+                self.failed = True
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+class RunLog:
+    """perfdash.log in the run directory; every line scrubbed of the run's secrets (the list is
+    shared with the orchestrator, so secrets learned later, like the demo's, are scrubbed too)."""
+
+    def __init__(self, path: Path, secrets: list[Secret], echo: Callable[[str], None] | None):
+        self._path = path
+        self._secrets = secrets
+        self._echo = echo
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        line = scrub(message, self._secrets)
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            try:
+                with self._path.open("a", encoding="utf-8") as f:
+                    f.write(f"{stamp} {line}\n")
+            except OSError:
+                pass
+        if self._echo:
+            self._echo(line)
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@dataclass
+class _RunState:
+    """What one run accumulates; passed between the steps so each stays small."""
+
+    paths: RunPaths
+    record: RunRecord
+    log: RunLog
+    recorder: EventRecorder
+    target: Target
+    stack: DemoStack | None = None
+    before: DbSnapshot | None = None
+    collectors: list[Any] = field(default_factory=list)
+
+
+class Orchestrator:
+    """Runs one profile against one environment; `run()` returns when everything has stopped."""
+
+    def __init__(self, settings: Settings, profile: Profile, env: Environment, bus: Bus, *,
+                 env_file: Path, skip_cleanup: bool = False,
+                 verbose: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.env = env
+        self.bus = bus
+        self.env_file = env_file
+        self.skip_cleanup = skip_cleanup
+        self._verbose = verbose
+        self.supervisor: Supervisor | None = None
+        self._stop_requested = threading.Event()
+        self._secrets: list[Secret] = []
+
+    def request_stop(self) -> None:
+        """Ask a run driven from another thread (the dashboard) to stop as if interrupted."""
+        self._stop_requested.set()
+
+    # ------------------------------------------------------------------------------ the run
+    def run(self) -> RunOutcome:
+        paths = new_run_dir(self.settings.results_dir, self.profile.name)
+        secrets = self._secrets = self.env.secrets()
+        log = RunLog(paths.perfdash_log, secrets, self._verbose)
+        recorder = EventRecorder(paths.events, secrets)
+        self.bus.listen(recorder)
+        st = _RunState(paths, RunRecord(started_at=datetime.now(UTC)), log, recorder,
+                       Target(self.env.base_url, self.env.database_url, self.env.api_token))
+        self.supervisor = Supervisor(log)
+        previous = self._install_sigterm()
+        try:
+            self._steps(st)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the cleanup below finish
+            st.record.interrupted = True
+            why = "SIGTERM" if isinstance(exc, Interrupted) and str(exc) == "SIGTERM" else (
+                "a stop request" if isinstance(exc, Interrupted) else "Ctrl-C")
+            log(f"interrupted by {why}: stopping the tools")
+            self.bus.publish(ProblemDetected(f"run interrupted ({why})",
+                                             "partial results are kept in " + str(paths.root)))
+            self._stop_children(st.record)
+            self._stop_collectors(st)
+            self._query_analysis(st)
+        except Exception as exc:  # a defect or an unwritable disk: keep what was measured
+            st.record.could_not_run = True
+            st.record.problem(f"perfdash stopped unexpectedly: {type(exc).__name__}: {exc}",
+                              f"see {paths.perfdash_log.name} in the results directory")
+            log("unexpected error:\n" + traceback.format_exc())
+            self._stop_children(st.record)
+            self._stop_collectors(st)
+        finally:
+            self.supervisor.stop_all(5.0)
+            outcome = self._finish(st)
+            signal.signal(signal.SIGTERM, previous)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        return outcome
+
+    def _steps(self, st: _RunState) -> None:
+        self.bus.publish(RunStarted(st.paths.run_id, str(st.paths.root), self.profile.name,
+                                    self.env.name, self.profile.planned_seconds))
+        st.log(f"run {st.paths.run_id}: profile {self.profile.name}, environment {self.env.name}")
+        if self.env.kind == "demo" and not self._start_demo(st):
+            return
+        if not self._preflight(st):
+            return
+        if st.target.database_url:
+            st.before = self._snapshot(st)
+            if st.before is not None:
+                write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
+        else:
+            st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+        self._phase("load", f"{self.profile.mode}, about {self.profile.planned_seconds:.0f} s")
+        stack = st.stack
+        system = SystemCollector(self.bus, st.paths.metrics_csv,
+                                 backend_pid=lambda: stack.backend_pid if stack else None)
+        system.start()
+        st.collectors.append(system)
+        self._run_tools(st)
+        self._stop_collectors(st)
+        self._phase("analysis")
+        self._query_analysis(st)
+
+    def _start_demo(self, st: _RunState) -> bool:
+        from perfdash.demo.stack import DemoStack
+
+        self._phase("stack", "starting PostgreSQL and the demo backend")
+        assert self.supervisor is not None
+        st.stack = DemoStack(self.supervisor, st.paths.root / "app.log", st.paths.root, st.log)
+        self._secrets.append(st.stack.token)
+        try:
+            st.stack.start()
+        except Exception as exc:  # the demo could not come up: say why, keep the artifacts
+            st.record.could_not_run = True
+            st.record.problem(f"the demo stack could not start: {exc}",
+                              "run `perfdash doctor` to see what is missing")
+            return False
+        assert st.stack.database_url is not None
+        self._secrets.append(st.stack.database_url)
+        st.target = Target(st.stack.base_url, st.stack.database_url, st.stack.token)
+        return True
+
+    def _preflight(self, st: _RunState) -> bool:
+        self._phase("preflight")
+        results = run_preflight(self.profile, self.env, st.target, st.paths.root,
+                                self.settings.project_dir, self.env_file,
+                                on_result=self._publish_preflight)
+        st.record.preflight = [r.to_json() for r in results]
+        write_json_atomic(st.paths.preflight, st.record.preflight)
+        failed = blocking(results)
+        for r in failed:
+            st.record.problem(f"preflight: {r.name}: {r.detail}", r.fix)
+        st.record.could_not_run = bool(failed)
+        return not failed
+
+    # ------------------------------------------------------------------------------ pieces
+    def _phase(self, phase: str, detail: str = "") -> None:
+        self.bus.publish(PhaseChanged(phase, detail))
+
+    def _publish_preflight(self, r: PreflightResult) -> None:
+        self.bus.publish(PreflightChecked(r.name, r.status != "fail", f"{r.status}: {r.detail}",
+                                          r.fix))
+
+    def _install_sigterm(self) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return signal.getsignal(signal.SIGTERM)
+        return signal.signal(signal.SIGTERM, _raise_interrupted)
+
+    def _snapshot(self, st: _RunState) -> DbSnapshot | None:
+        assert st.target.database_url is not None
+        try:
+            return take_snapshot(st.target.database_url)
+        except DbStatsError as exc:
+            st.record.not_measured["database"] = str(exc)
+            st.record.problem(f"database statistics unavailable: {exc}",
+                              "check PERF_DATABASE_URL and the database")
+            st.log(f"database snapshot failed: {exc}")
+            return None
+
+    def _run_tools(self, st: _RunState) -> None:
+        target, paths, supervisor = st.target, st.paths, self.supervisor
+        assert target.base_url is not None
+        assert supervisor is not None
+        project = self.settings.project_dir
+        launches: list[tuple[LaunchRequest, Callable[[int], str | None]]] = []
+        if self.profile.k6_script:
+            k6 = find_k6()
+            assert k6.path is not None
+            port = free_port()
+            launches.append((k6_request(k6.path, self.profile, paths, target.base_url,
+                                        target.token, port, project), k6_exit_meaning))
+            poller = K6Poller(self.bus, port, self.profile.k6_seconds, paths.k6_progress)
+            poller.start()
+            st.collectors.append(poller)
+        if self.profile.artillery_script:
+            art = find_artillery(project)
+            assert art.path is not None
+            launches.append((artillery_request(art.path, self.profile, paths, target.base_url,
+                                               target.token, project), artillery_exit_meaning))
+            tail = ArtilleryProgressTail(self.bus, paths.artillery_progress,
+                                         self.profile.artillery_seconds)
+            tail.start()
+            st.collectors.append(tail)
+        if self.profile.mode == "parallel":
+            running = [(supervisor.start(req), meaning) for req, meaning in launches]
+            self._wait(running, st.record, st.log)
+        else:
+            for req, meaning in launches:
+                self._wait([(supervisor.start(req), meaning)], st.record, st.log)
+
+    def _wait(self, running: list[tuple[Child, Callable[[int], str | None]]],
+              record: RunRecord, log: RunLog) -> None:
+        pending = list(running)
+        while pending:
+            if self._stop_requested.is_set():
+                raise Interrupted("stop requested")
+            for item in list(pending):
+                child, meaning = item
+                code = child.poll()
+                if code is None:
+                    continue
+                pending.remove(item)
+                self._tool_exited(child, code, meaning(code), record, log)
+            time.sleep(0.2)
+
+    def _tool_exited(self, child: Child, code: int, meaning: str | None, record: RunRecord,
+                     log: RunLog) -> None:
+        outcome = child.outcome(code)
+        name = child.request.name
+        stderr = [scrub(ln, self._secrets) for ln in tail_lines(child.request.stderr)]
+        record.tools[name] = {
+            "returncode": code, "elapsed_s": round(outcome.elapsed_s, 1),
+            "stopped_by": outcome.stopped_by, "last_stderr": stderr,
+            "stdout": child.request.stdout.name, "stderr": child.request.stderr.name,
+        }
+        log(f"{name} exited with {code} after {outcome.elapsed_s:.1f} s")
+        self.bus.publish(ToolExited(name, code, outcome.elapsed_s, outcome.stopped_by,
+                                    tuple(stderr)))
+        if meaning:
+            record.not_measured[name] = meaning
+            record.problem(f"{meaning}; last lines of {child.request.stderr.name}: "
+                           + (" | ".join(stderr[-3:]) or "(empty)"),
+                           f"read {child.request.stderr.name} and {child.request.stdout.name} "
+                           "in the results directory")
+            self.bus.publish(ProblemDetected(meaning, f"see {child.request.stderr.name}",
+                                             severity="error"))
+
+    def _stop_children(self, record: RunRecord) -> None:
+        assert self.supervisor is not None
+        for child in self.supervisor.running():
+            outcome = child.stop(5.0)
+            record.tools[child.request.name] = {
+                "returncode": outcome.returncode, "elapsed_s": round(outcome.elapsed_s, 1),
+                "stopped_by": outcome.stopped_by,
+                "last_stderr": [scrub(ln, self._secrets)
+                                for ln in tail_lines(child.request.stderr)],
+            }
+            record.not_measured.setdefault(child.request.name, "stopped before the end")
+
+    def _stop_collectors(self, st: _RunState) -> None:
+        for c in st.collectors:
+            c.stop()
+        for c in st.collectors:
+            if isinstance(c, SystemCollector) and c.error:
+                st.record.not_measured["metrics"] = c.error
+                st.record.problem(c.error, "free disk space or fix permissions")
+        st.collectors.clear()
+
+    def _query_analysis(self, st: _RunState) -> None:
+        if st.before is None or st.target.database_url is None:
+            return
+        time.sleep(1.0)  # statistics reach the views about a second late
+        after = self._snapshot(st)
+        if after is None:
+            return
+        report = build_query_analysis(st.target.database_url, st.before, after,
+                                      slow_ms=self.profile.slow_query_ms)
+        write_json_atomic(st.paths.query_analysis, report)
+
+    def _finish(self, st: _RunState) -> RunOutcome:
+        paths, record, log = st.paths, st.record, st.log
+        self._stop_collectors(st)
+        self._phase("cleanup")
+        if st.stack is not None:
+            try:
+                st.stack.stop()
+            except Exception as exc:
+                record.problem(f"the demo stack did not stop cleanly: {exc}")
+        record.ended_at = datetime.now(UTC)
+        summary = build_summary(paths, self.profile, self.env, record)
+        if self.env.kind == "external" and self.env.app_log:
+            summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
+                                                   "exists": self.env.app_log.exists()}
+        try:
+            write_json_atomic(paths.summary, summary)
+        except OSError as exc:
+            raise ArtifactError(f"cannot write {paths.summary}: {exc.strerror}") from None
+        failing = tuple((c["name"], c["status"], c["detail"]) for c in summary["checks"]
+                        if c["status"] in ("fail", "not measured"))
+        self.bus.publish(RunFinished(summary["status"], summary["exit_code"], str(paths.summary),
+                                     failing))
+        self._phase("done", summary["status"])
+        st.recorder.close()
+        log(f"status {summary['status']} (exit {summary['exit_code']}); summary {paths.summary}")
+        return RunOutcome(summary["status"], summary["exit_code"], paths, summary)
+
+
