@@ -1,0 +1,29 @@
+"""Secrets never show through str, repr, format or logs; connection strings keep all but the password."""
+
+from __future__ import annotations
+
+import json
+
+from perfdash.secret import Secret, redact_url, scrub
+
+
+def test_secret_redacts_everywhere() -> None:
+    s = Secret("pa55word-xyz")
+    assert s.reveal() == "pa55word-xyz"
+    for shown in (str(s), repr(s), f"{s}", f"{s:>20}", json.dumps({"a": str(s)})):
+        assert "pa55word" not in shown
+
+
+def test_redact_url_keeps_host_and_database() -> None:
+    assert redact_url("postgresql://app:s3cr%40t@db.local:5432/app") == \
+        "postgresql://app:***@db.local:5432/app"
+    assert redact_url("host=x password='a b c' dbname=y") == "host=x password=*** dbname=y"
+    assert redact_url("postgresql://app@db/app") == "postgresql://app@db/app"
+
+
+def test_scrub_removes_known_values_from_free_text() -> None:
+    token = Secret("tok_ABCDEF123")
+    text = "request failed with Authorization: Bearer tok_ABCDEF123 to postgresql://u:pw1@h/d"
+    out = scrub(text, [token])
+    assert "tok_ABCDEF123" not in out
+    assert "pw1" not in out
