@@ -8,6 +8,7 @@ imports what it needs. Exit codes: 0 pass, 1 thresholds breached, 2 usage or con
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=None, help="profiles.toml to read")
         p.add_argument("--env-file", type=Path, default=None,
                        help=".env.performance to read (default: in the project directory)")
+        p.add_argument("--results-dir", type=Path, default=None,
+                       help="where run directories go (default: [defaults] results_dir, "
+                            "results/perf)")
 
     run = sub.add_parser(
         "run", help="run a profile against an environment",
@@ -124,10 +128,13 @@ def _load(args: argparse.Namespace) -> tuple[object, Path] | None:
     project = (args.project or find_project(Path.cwd())).resolve()
     env_file = args.env_file or project / ENV_FILE_NAME
     try:
-        return load_settings(project, args.config, env_file), env_file
+        settings = load_settings(project, args.config, env_file)
     except SettingsError as exc:
         _error(str(exc))
         return None
+    if args.results_dir is not None:
+        settings = dataclasses.replace(settings, results_dir=args.results_dir.resolve())
+    return settings, env_file
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

