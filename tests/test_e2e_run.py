@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,32 @@ def run_perfdash(args: list[str], results: Path, env: dict[str, str] | None = No
     return Finished(proc.returncode, proc.stdout, proc.stderr, dirs[-1], wall)
 
 
+def processes_mentioning(*needles: str) -> list[str]:
+    """Command lines of live processes that mention any needle (orphans are reparented to init,
+    so looking at our own children would miss exactly the leaks we look for)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+        except psutil.Error:
+            continue
+        if proc.info["status"] != "zombie" and any(n in cmd for n in needles):
+            found.append(f"{proc.pid}: {cmd[:200]}")
+    return found
+
+
+def postgres_data_dirs() -> set[str]:
+    return {line.split(" -D ")[1].split()[0] for line in processes_mentioning("perfdash-pg-")
+            if " -D " in line}
+
+
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Finished]:
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Finished:
+    clusters_before = postgres_data_dirs()
     result = run_perfdash(["demo", "--headless"], tmp_path_factory.mktemp("results"))
-    result_children = {p.pid for p in psutil.Process().children(recursive=True)} - before
-    assert not result_children, "perfdash left processes behind"
-    yield result
+    assert processes_mentioning(str(result.run_dir)) == [], "perfdash left tools running"
+    assert postgres_data_dirs() <= clusters_before, "the demo cluster outlived the run"
+    return result
 
 
 def test_demo_smoke_passes_and_says_so(demo_run: Finished) -> None:
