@@ -73,6 +73,10 @@ class RunPaths:
         return self.root / "metrics.csv"
 
     @property
+    def db_connections(self) -> Path:
+        return self.root / "db-connections.csv"
+
+    @property
     def query_analysis(self) -> Path:
         return self.root / "query-analysis.json"
 

@@ -60,8 +60,9 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         "artillery_report": paths.artillery_report, "artillery_progress": paths.artillery_progress,
         "artillery_stdout": paths.artillery_stdout, "artillery_stderr": paths.artillery_stderr,
         "metrics_csv": paths.metrics_csv, "query_analysis": paths.query_analysis,
+        "db_connections": paths.db_connections,
         "preflight": paths.preflight, "events": paths.events, "perfdash_log": paths.perfdash_log,
-        "backend_log": paths.root / "app.log",
+        "backend_log": paths.root / "app.log", "db_snapshot_start": paths.db_snapshot_start,
     }
     return {role: {"path": p.name, "exists": p.exists(),
                    "bytes": p.stat().st_size if p.exists() else 0}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines, write_json_atomic
+from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
@@ -207,6 +208,10 @@ class Orchestrator:
                                  backend_pid=lambda: stack.backend_pid if stack else None)
         system.start()
         st.collectors.append(system)
+        if st.target.database_url:
+            sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections)
+            sampler.start()
+            st.collectors.append(sampler)
         self._run_tools(st)
         self._stop_collectors(st)
         self._phase("analysis")

@@ -1,0 +1,106 @@
+"""Database sampler: connections by state against max_connections and waiting locks, every 2 s,
+replacing the `psql` window an engineer keeps open during a run.
+
+Started by the orchestrator when the environment has a database. The database may go away and come
+back mid-run (a restart, a failover): the sampler says so once with a problem event, keeps trying
+quietly, and says so again when it is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from perfdash.events import Bus, DatabaseSampled, ProblemDetected
+from perfdash.secret import Secret, scrub
+
+_CONNECTIONS = """
+SELECT coalesce(state, 'background'), count(*)
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+GROUP BY 1
+"""
+_WAITING_LOCKS = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+
+
+class DatabaseSampler:
+    def __init__(self, bus: Bus, url: Secret, csv_path: Path, interval_s: float = 2.0) -> None:
+        self._bus = bus
+        self._csv = csv_path
+        self._url = url
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-sampler", daemon=True)
+        self._conn: psycopg.Connection[Any] | None = None
+        self.samples = 0
+        self.peak_connections = 0
+        self.max_connections = 0
+        self.down_since_sample: int | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._sample()
+            except psycopg.Error as exc:
+                self._close()
+                if self.down_since_sample is None:
+                    self.down_since_sample = self.samples
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "error"
+                    self._bus.publish(ProblemDetected(
+                        f"database unreachable: {scrub(first, [self._url])}",
+                        "check that PostgreSQL is running; sampling resumes when it is back",
+                        severity="error"))
+            if self._stop.wait(self._interval):
+                return
+
+    def _sample(self) -> None:
+        if self._conn is None:
+            self._conn = psycopg.connect(self._url.reveal(), autocommit=True, connect_timeout=3,
+                                         application_name="perfdash-sampler")
+            row = self._conn.execute("SELECT current_setting('max_connections')::int").fetchone()
+            self.max_connections = int(row[0]) if row else 0
+        states = {str(s): int(n) for s, n in self._conn.execute(_CONNECTIONS).fetchall()}
+        row = self._conn.execute(_WAITING_LOCKS).fetchone()
+        waiting = int(row[0]) if row else 0
+        if self.down_since_sample is not None:
+            self.down_since_sample = None
+            self._bus.publish(ProblemDetected("database reachable again"))
+        self.samples += 1
+        self.peak_connections = max(self.peak_connections, sum(states.values()))
+        event = DatabaseSampled(states, self.max_connections, waiting)
+        self._record(event)
+        self._bus.publish(event)
+
+    def _record(self, event: DatabaseSampled) -> None:
+        """db-connections.csv: one row per sample, so the analysis reads peaks from a file."""
+        new = not self._csv.exists()
+        with self._csv.open("a", encoding="utf-8") as f:
+            if new:
+                f.write("timestamp,total,active,idle,idle_in_transaction,other,max_connections,"
+                        "waiting_locks\n")
+            s = event.connections_by_state
+            known = s.get("active", 0) + s.get("idle", 0) + s.get("idle in transaction", 0)
+            total = sum(s.values())
+            stamp = datetime.fromtimestamp(event.at, UTC).isoformat(timespec="milliseconds")
+            f.write(f"{stamp},{total},{s.get('active', 0)},{s.get('idle', 0)},"
+                    f"{s.get('idle in transaction', 0)},{total - known},{event.max_connections},"
+                    f"{event.waiting_locks}\n")
