@@ -13,6 +13,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_USAGE = 2
 EXIT_COULD_NOT_RUN = 3
@@ -137,9 +141,17 @@ def _load(args: argparse.Namespace) -> tuple[object, Path] | None:
     return settings, env_file
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _console() -> Console:
+    """On a terminal, its width; in CI logs, wide enough that tables and lines do not fold."""
     from rich.console import Console
 
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     from perfdash.artifacts import ArtifactError
     from perfdash.console import HeadlessConsole, result_table
     from perfdash.events import Bus
@@ -162,7 +174,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.command == "demo" and env.kind != "demo":
         _error("the environment 'demo' in profiles.toml must have kind = \"demo\"")
         return EXIT_USAGE
-    out = Console(highlight=False)
+    out = _console()
     bus = Bus()
     console = HeadlessConsole(bus, out, verbose=args.verbose)
     orch = Orchestrator(settings, profile, env, bus, env_file=env_file,
@@ -226,8 +238,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from perfdash.artifacts import read_json
     from perfdash.console import result_table
 
@@ -239,5 +249,5 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        Console(highlight=False).print(result_table(summary))
+        _console().print(result_table(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))

@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from perfdash.analyze.checks import fmt_value
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -188,8 +189,7 @@ def result_table(summary: dict[str, Any]) -> RenderableType:
     table.add_column("threshold")
     table.add_column("detail", overflow="fold", max_width=70)
     for c in summary.get("checks", []):
-        value = c.get("value")
-        shown = "—" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        shown = fmt_value(c.get("value"), c.get("unit", ""))
         table.add_row(Text(c["status"], style=STATUS_STYLE.get(c["status"], "")), c["name"],
                       shown, c.get("threshold") or "", c.get("detail") or "")
     status = str(summary.get("status", "?"))

@@ -106,8 +106,9 @@ def analyse_artillery(report: Path, progress: Path, profile: Profile,
         if t.metric == "socketio.errors":
             errs = socketio_errors(aggregate.get("counters") or {})
             detail = ", ".join(f"{k}: {v}" for k, v in errs.items()) or "none"
+        unit = "" if t.stat == "count" else "ms"
         checks.append(Check(_id(t), name, status, round(value, 3), t.expression, t.source,
-                            detail or (problem or "")))
+                            detail or (problem or ""), unit))
     counters = aggregate.get("counters") or {}
     fivexx = sum(int(v) for k, v in counters.items() if k.startswith("http.codes.5"))
     checks.append(Check("artillery.http_5xx", "Artillery HTTP 5xx responses",

@@ -21,6 +21,10 @@ class Check:
     threshold: str | None
     source: str
     detail: str = ""
+    unit: str = ""  # "ms", "ratio" (0..1, shown as %), "%", or "" for counts
+
+    def shown_value(self) -> str:
+        return fmt_value(self.value, self.unit)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,12 +36,17 @@ class Check:
 
 
 def fmt_value(value: float | str | None, unit: str = "") -> str:
+    """How a value reads in a table: `21.0 ms`, `99.87%`, `64%`, `1,204`."""
     if value is None:
         return "—"
     if isinstance(value, str):
         return value
-    if unit == "%":
+    if unit == "ratio":
         return f"{value * 100:.2f}%"
-    if abs(value) >= 100 or value == int(value):
-        return f"{value:,.0f}{unit}"
-    return f"{value:.2f}{unit}"
+    if unit == "%":
+        return f"{value:.0f}%"
+    if unit == "ms":
+        return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+    if value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

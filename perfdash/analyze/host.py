@@ -70,9 +70,9 @@ def analyse_host(path: Path, profile: Profile, collector_error: str | None = Non
               "pass" if cpu95 <= profile.host.cpu_warn_pct else "warn", round(cpu95, 1),
               f"p95 <= {profile.host.cpu_warn_pct:.0f}%", src,
               f"p95 {cpu95:.0f}%, peak {cpu_peak:.0f}% over {series.rows} samples; "
-              f"load1 peak {load_peak:.2f}"),
+              f"load1 peak {load_peak:.2f}", "%"),
         Check("host.memory", "Host memory headroom",
               "pass" if mem_peak <= profile.host.memory_warn_pct else "warn", round(mem_peak, 1),
               f"peak <= {profile.host.memory_warn_pct:.0f}%", src,
-              f"peak {mem_peak:.0f}%"),
+              f"peak {mem_peak:.0f}%", "%"),
     ]

@@ -54,7 +54,7 @@ WITH pause AS MATERIALIZED (SELECT pg_sleep(0.15))
 SELECT o.status, count(*) AS orders, sum(o.quantity)::bigint AS units,
        sum(o.quantity * p.price_cents)::bigint AS revenue_cents
 FROM orders o JOIN products p ON p.id = o.product_id CROSS JOIN pause
-WHERE o.created_at > now() - interval '30 days'
+WHERE o.created_at > now() - make_interval(days => 30)
 GROUP BY o.status ORDER BY revenue_cents DESC
 """
 
