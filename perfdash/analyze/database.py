@@ -1,0 +1,435 @@
+"""The database report of a run: what `query-analysis.json` says happened between two snapshots.
+
+The run controller calls `build_query_analysis` after load with the snapshots from
+`perfdash.collect.dbstats` and writes the returned dict. Counts are window deltas, so statements that
+ran before load started do not count. Plans come from EXPLAIN without ANALYZE, which plans a
+statement without running it, in a read-only transaction that is always rolled back; if the
+database is gone by then, the report is built from the snapshots alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import psycopg
+
+from perfdash.collect.dbstats import (
+    MARKER,
+    DbSnapshot,
+    DbStatsError,
+    StatementStats,
+    TableStats,
+    connect,
+    is_own_statement,
+)
+from perfdash.secret import Secret
+
+SCHEMA_VERSION: Final = 1
+_PARAM = re.compile(r"\$(\d+)")
+_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
+_READ_QUERY = re.compile(r"(?:select|with)\b", re.I)
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+
+
+@dataclass(frozen=True)
+class WindowStatement:
+    """A statement's activity between the two snapshots."""
+
+    stats: StatementStats
+    calls: int
+    total_ms: float
+    rows: int
+    max_ms: float | None  # exact only when a new maximum was set inside the window
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls
+
+
+@dataclass(frozen=True)
+class TableWindow:
+    """A table's scan counters between the two snapshots."""
+
+    table: TableStats
+    seq_scan: int
+    seq_tup_read: int
+    idx_scan: int | None  # None while the table has no index
+
+
+@dataclass
+class _Explainer:
+    """EXPLAINs normalised statements over one session, or says why it cannot."""
+
+    conn: psycopg.Connection[tuple[Any, ...]] | None
+    unavailable: str | None
+    columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    leading: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def plan(self, query: str) -> tuple[list[Any] | None, str | None]:
+        if self.conn is None:
+            return None, self.unavailable
+        if not _is_read_query(query):
+            return None, "not explained: only SELECT and WITH statements get a plan"
+        if ";" in query:
+            return None, "not explained: the statement text contains ';'"
+        nparams = max((int(n) for n in _PARAM.findall(query)), default=0)
+        args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
+        prepared = False
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.conn.execute("SET TRANSACTION READ ONLY")
+                # The normalised text has $n placeholders; a generic plan needs no values for them.
+                self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                self.conn.execute(f"PREPARE perfdash_explain AS {query}")
+                prepared = True
+                row = self.conn.execute(
+                    f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE perfdash_explain{args}"
+                ).fetchone()
+        except psycopg.Error as exc:
+            return None, f"EXPLAIN failed: {_gist(exc)}"
+        finally:
+            if prepared:  # PREPARE outlives the rollback
+                self._quietly("DEALLOCATE perfdash_explain")
+        if row is None or not isinstance(row[0], list):
+            return None, "EXPLAIN returned no plan"
+        return row[0], None
+
+    def table_columns(self, schema: str, name: str) -> tuple[list[str], set[str]]:
+        """Column names of a table and the columns that lead one of its indexes (cached)."""
+        key = (schema, name)
+        if key not in self.columns and self.conn is not None:
+            try:
+                cols = self.conn.execute(
+                    f"SELECT /* {MARKER} */ a.attname FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+                    "AND NOT a.attisdropped ORDER BY a.attnum",
+                    (schema, name),
+                ).fetchall()
+                lead = self.conn.execute(
+                    f"SELECT /* {MARKER} */ a.attname FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                    "WHERE n.nspname = %s AND c.relname = %s",
+                    (schema, name),
+                ).fetchall()
+            except psycopg.Error:
+                cols, lead = [], []
+            self.columns[key] = [str(r[0]) for r in cols]
+            self.leading[key] = {str(r[0]) for r in lead}
+        return self.columns.get(key, []), self.leading.get(key, set())
+
+    def _quietly(self, statement: str) -> None:
+        if self.conn is None:
+            return
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute(statement)
+
+
+def build_query_analysis(
+    url: Secret | None,
+    before: DbSnapshot,
+    after: DbSnapshot,
+    *,
+    slow_ms: float = 100.0,
+    max_plans: int = 10,
+    min_table_rows: int = 1000,
+    timeout_s: float = 5.0,
+) -> dict[str, Any]:
+    """The JSON-ready report; never raises for a missing extension or an unreachable database.
+
+    Statements whose mean time inside the window exceeds `slow_ms` are slow; the `max_plans` with
+    the most total time get a plan. Tables smaller than `min_table_rows` are left out of sequential
+    scans because scanning them is cheaper than using an index. Up to `max_plans` further window
+    statements that mention a seq-scanned table are explained to name the filtered column.
+
+    pg_stat_statements keeps only an all-time maximum, so `max_ms` is given when the window set a
+    new maximum (then it is the window's) and is null otherwise. Every value is a plain JSON type;
+    `queryid` is a string because it is a signed 64-bit number.
+    """
+    not_measured: list[dict[str, str]] = []
+    window = _window_statements(before, after, not_measured)
+    slow = sorted(
+        (w for w in window if w.mean_ms > slow_ms), key=lambda w: w.total_ms, reverse=True
+    )
+    scanned = _scanned_tables(before, after, min_table_rows)
+
+    explainer = _open_explainer(url, timeout_s)
+    try:
+        slow_entries, findings = _explain_slow(explainer, slow, max_plans)
+        _explain_for_tables(explainer, window, slow, scanned, findings, max_plans)
+    finally:
+        if explainer.conn is not None:
+            explainer.conn.close()
+    if explainer.unavailable and (slow or scanned):
+        not_measured.append({"what": "query plans", "reason": explainer.unavailable})
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "window": {"started_at": before.taken_at, "ended_at": after.taken_at},
+        "database": {
+            "server_version": after.server_version,
+            "max_connections": after.max_connections,
+            "pg_stat_statements": before.statements_available and after.statements_available,
+        },
+        "slow_queries": slow_entries,
+        "sequential_scans": [_table_entry(t, findings) for t in scanned],
+        "not_measured": not_measured,
+        "thresholds": {"slow_query_ms": slow_ms, "min_table_rows": min_table_rows},
+    }
+
+
+def _window_statements(
+    before: DbSnapshot, after: DbSnapshot, not_measured: list[dict[str, str]],
+) -> list[WindowStatement]:
+    """Per-statement deltas; an entry that shrank was reset or evicted, so all of it is new."""
+    for snap, when in ((before, "when load started"), (after, "when load ended")):
+        if not snap.statements_available:
+            not_measured.append({
+                "what": "slow queries",
+                "reason": f"{when}, {snap.statements_reason or 'pg_stat_statements was unavailable'}",
+            })
+            return []
+    if after.hidden_statements:
+        not_measured.append({
+            "what": "statements of other roles",
+            "reason": f"{after.hidden_statements} statements of other roles are hidden from this "
+            "role; GRANT pg_read_all_stats to the role in PERF_DATABASE_URL to include them.",
+        })
+    if before.statements_reset_at != after.statements_reset_at:
+        not_measured.append({
+            "what": "statements before the pg_stat_statements reset",
+            "reason": f"pg_stat_statements was reset at {after.statements_reset_at}, during the "
+            "run; calls before that moment are missing from the window.",
+        })
+    result = []
+    for qid, now in after.statements.items():
+        if is_own_statement(now.query):
+            continue
+        then = before.statements.get(qid)
+        if then is None or now.calls < then.calls:
+            then = None
+        calls = now.calls - (then.calls if then else 0)
+        if calls <= 0:
+            continue
+        grew = then is None or now.max_exec_time > then.max_exec_time
+        result.append(WindowStatement(
+            stats=now, calls=calls,
+            total_ms=max(0.0, now.total_exec_time - (then.total_exec_time if then else 0.0)),
+            rows=now.rows - (then.rows if then else 0),
+            max_ms=now.max_exec_time if grew else None,
+        ))
+    return result
+
+
+def _scanned_tables(before: DbSnapshot, after: DbSnapshot, min_rows: int) -> list[TableWindow]:
+    """Tables with new sequential scans, most rows read first; a counter that shrank was reset."""
+    found = []
+    for key, now in after.tables.items():
+        then = before.tables.get(key)
+        if then is None or now.seq_scan < then.seq_scan:
+            then = None
+        seq = now.seq_scan - (then.seq_scan if then else 0)
+        if seq <= 0 or now.n_live_tup < min_rows:
+            continue
+        idx = None
+        if now.idx_scan is not None:
+            idx = now.idx_scan - ((then.idx_scan or 0) if then else 0)
+        found.append(TableWindow(
+            table=now, seq_scan=seq,
+            seq_tup_read=now.seq_tup_read - (then.seq_tup_read if then else 0), idx_scan=idx,
+        ))
+    return sorted(found, key=lambda t: t.seq_tup_read, reverse=True)
+
+
+def _open_explainer(url: Secret | None, timeout_s: float) -> _Explainer:
+    if url is None:
+        return _Explainer(None, "no database URL was given when the report was built")
+    try:
+        return _Explainer(connect(url, timeout_s), None)
+    except DbStatsError as exc:
+        return _Explainer(None, f"the database was unreachable when the report was built: {exc}")
+
+
+def _explain_slow(
+    explainer: _Explainer, slow: list[WindowStatement], max_plans: int,
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Entries for slow statements, plus plan findings per table for the seq-scan section."""
+    entries = []
+    findings: dict[str, list[str]] = {}
+    for rank, w in enumerate(slow):
+        if rank < max_plans:
+            plan, error = explainer.plan(w.stats.query)
+        else:
+            plan, error = None, (
+                f"not explained: plans are limited to the {max_plans} statements with the most "
+                "total time"
+            )
+        hints = _plan_hints(explainer, plan, findings) if plan else []
+        entries.append({
+            "queryid": w.stats.queryid,
+            "query": w.stats.query,
+            "calls": w.calls,
+            "mean_ms": round(w.mean_ms, 3),
+            "max_ms": None if w.max_ms is None else round(w.max_ms, 3),
+            "total_ms": round(w.total_ms, 3),
+            "rows": w.rows,
+            "plan": plan,
+            "plan_error": error,
+            "hint": _statement_hint(w, plan, hints),
+        })
+    return entries, findings
+
+
+def _explain_for_tables(
+    explainer: _Explainer, window: list[WindowStatement], slow: list[WindowStatement],
+    scanned: list[TableWindow], findings: dict[str, list[str]],
+    max_plans: int,
+) -> None:
+    """Explain fast but frequent statements that mention a seq-scanned table lacking a finding."""
+    if explainer.conn is None:
+        return
+    slow_ids = {w.stats.queryid for w in slow}
+    budget = max_plans
+    for scan in scanned:
+        table = scan.table
+        if table.display_name in findings:
+            continue
+        pattern = re.compile(rf"\b{re.escape(table.name)}\b", re.I)
+        for w in sorted(window, key=lambda w: w.total_ms, reverse=True):
+            if budget <= 0 or table.display_name in findings:
+                break
+            if w.stats.queryid in slow_ids or not pattern.search(w.stats.query):
+                continue
+            if not _is_read_query(w.stats.query):
+                continue
+            budget -= 1
+            plan, _error = explainer.plan(w.stats.query)
+            if plan:
+                _plan_hints(explainer, plan, findings)
+
+
+def _plan_hints(
+    explainer: _Explainer, plan: list[Any], findings: dict[str, list[str]],
+) -> list[str]:
+    """Plain-words findings for each Seq Scan in a plan; also filed per table in `findings`."""
+    hints = []
+    for node in _walk(plan):
+        if node.get("Node Type") != "Seq Scan" or "Relation Name" not in node:
+            continue
+        schema, name = str(node.get("Schema", "public")), str(node["Relation Name"])
+        table = name if schema == "public" else f"{schema}.{name}"
+        columns, indexed = explainer.table_columns(schema, name)
+        used = _filter_columns(str(node.get("Filter", "")), str(node.get("Alias", name)), columns)
+        if used:
+            missing = [c for c in used if c not in indexed]
+            shown = ", ".join(used)
+            if missing:
+                hint = (
+                    f"Seq Scan on {table} filtered by {shown}: no index on {table}.{missing[0]} "
+                    f"(CREATE INDEX ON {_quote(schema, name)} ({_quote_ident(missing[0])}))"
+                )
+            else:
+                hint = (
+                    f"Seq Scan on {table} filtered by {shown} although an index on it exists: the "
+                    f"planner expects many matching rows or the statistics are stale "
+                    f"(ANALYZE {_quote(schema, name)})"
+                )
+        elif "Filter" not in node and float(node.get("Plan Rows", 0)) >= 1000:
+            hint = (
+                f"Seq Scan on {table} reads all ~{int(node['Plan Rows'])} rows each time: add a "
+                "WHERE clause or LIMIT, or an index that matches the ORDER BY"
+            )
+        else:
+            continue
+        hints.append(hint)
+        findings.setdefault(table, []).append(hint)
+    return hints
+
+
+def _statement_hint(w: WindowStatement, plan: list[Any] | None, hints: list[str]) -> str:
+    per_call = f"{w.mean_ms:.0f} ms per call over {w.calls} call{'' if w.calls == 1 else 's'}"
+    if hints:
+        return "; ".join(dict.fromkeys(hints))
+    if plan is None:
+        return f"{per_call}; without a plan, run EXPLAIN on it with typical values"
+    if not any("Relation Name" in node for node in _walk(plan)):
+        return (
+            f"{per_call}, yet the plan reads no table: the time goes to the functions it calls "
+            "(such as pg_sleep) or to waiting for locks"
+        )
+    rows = w.rows / w.calls
+    if rows >= 1000:
+        return f"{per_call}, returning {rows:.0f} rows per call: fetch fewer rows or paginate"
+    return (
+        f"{per_call}; the plan has no unindexed filter, so check lock waits and I/O "
+        "(pg_stat_activity wait_event) while load runs"
+    )
+
+
+def _table_entry(scan: TableWindow, findings: dict[str, list[str]]) -> dict[str, Any]:
+    name = scan.table.display_name
+    read = f"{name} was read sequentially {scan.seq_scan} times ({scan.seq_tup_read} rows)"
+    if name in findings:
+        hint = f"{read}; {'; '.join(dict.fromkeys(findings[name]))}"
+    else:
+        hint = f"{read}; look for a WHERE column without an index"
+    return {
+        "table": name,
+        "seq_scan": scan.seq_scan,
+        "seq_tup_read": scan.seq_tup_read,
+        "idx_scan": scan.idx_scan,
+        "n_live_tup": scan.table.n_live_tup,
+        "size_bytes": scan.table.size_bytes,
+        "hint": hint,
+    }
+
+
+def _walk(plan: list[Any]) -> list[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) result, depth first."""
+    nodes: list[dict[str, Any]] = []
+    stack = [entry["Plan"] for entry in plan if isinstance(entry, dict) and "Plan" in entry]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(reversed(node.get("Plans", [])))
+    return nodes
+
+
+def _filter_columns(filter_text: str, alias: str, columns: list[str]) -> list[str]:
+    """Columns of the scanned table named in a VERBOSE filter, where each is alias-qualified."""
+    alias_re = re.escape(alias) if re.fullmatch(r"[a-z_][a-z0-9_$]*", alias) else (
+        re.escape('"' + alias.replace('"', '""') + '"')
+    )
+    found: list[str] = []
+    for match in re.finditer(rf"(?<![\w.\"]){alias_re}\.({_IDENT})", filter_text):
+        col = match.group(1)
+        col = col[1:-1].replace('""', '"') if col.startswith('"') else col
+        if col in columns and col not in found:
+            found.append(col)
+    return found
+
+
+def _is_read_query(query: str) -> bool:
+    return _READ_QUERY.match(_LEADING_NOISE.sub("", query, count=1)) is not None
+
+
+def _quote_ident(name: str) -> str:
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote(schema: str, name: str) -> str:
+    table = _quote_ident(name)
+    return table if schema == "public" else f"{_quote_ident(schema)}.{table}"
+
+
+def _gist(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
