@@ -289,29 +289,36 @@ def _explain_slow(
 def _explain_for_tables(
     explainer: _Explainer, window: list[WindowStatement], slow: list[WindowStatement],
     scanned: list[TableWindow], findings: dict[str, list[str]],
-    max_plans: int,
+    max_plans: int, per_table: int = 3,
 ) -> None:
-    """Explain fast but frequent statements that mention a seq-scanned table lacking a finding."""
+    """Explain the statements with the most total time that mention a seq-scanned table.
+
+    The slow statements are already explained, but a fast query run thousands of times usually
+    causes most of a table's sequential scans, so its finding comes first in the table's hint.
+    """
     if explainer.conn is None:
         return
     slow_ids = {w.stats.queryid for w in slow}
     budget = max_plans
     for scan in scanned:
         table = scan.table
-        if table.display_name in findings:
-            continue
         pattern = re.compile(rf"\b{re.escape(table.name)}\b", re.I)
+        frequent: dict[str, list[str]] = {}
+        explained = 0
         for w in sorted(window, key=lambda w: w.total_ms, reverse=True):
-            if budget <= 0 or table.display_name in findings:
+            if budget <= 0 or explained >= per_table:
                 break
             if w.stats.queryid in slow_ids or not pattern.search(w.stats.query):
                 continue
             if not _is_read_query(w.stats.query):
                 continue
             budget -= 1
+            explained += 1
             plan, _error = explainer.plan(w.stats.query)
             if plan:
-                _plan_hints(explainer, plan, findings)
+                _plan_hints(explainer, plan, frequent)
+        for name, hints in frequent.items():
+            findings[name] = hints + findings.get(name, [])
 
 
 def _plan_hints(

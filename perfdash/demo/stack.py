@@ -52,12 +52,20 @@ class DemoStack:
         url = self.backend.start()
         self._log(f"demo backend at {url} (pid {self.backend.pid})")
 
-    def stop(self) -> None:
+    def stop_backend(self) -> None:
         if self.backend is not None:
             try:
                 self.backend.stop()
             finally:
                 self.backend = None
+
+    def stop(self) -> None:
+        try:
+            self.stop_backend()
+        finally:
+            self._stop_cluster()
+
+    def _stop_cluster(self) -> None:
         if self.cluster is not None:
             self.cluster.stop()
             self.cluster = None

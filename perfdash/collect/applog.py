@@ -1,0 +1,333 @@
+"""Follows the backend's log file while a run goes on, as `tail -F` would, and publishes what it reads as
+batched `LogLinesRead` events. The orchestrator starts it when the environment names an `app_log`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from threading import Event, Thread
+from time import monotonic
+
+import watchfiles
+
+from perfdash.events import Bus, LogLinesRead, ProblemDetected
+
+CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 4096
+FALLBACK_POLL_S = 1.0
+WATCH_STEP_MS = 50
+# A level token further into a line than this is message text ("GET /errors 200"), not the level.
+LEVEL_HEAD_BYTES = 48
+
+_ERROR, _WARN = 1, 2
+_WORD_TOKENS = ((b"ERROR", _ERROR), (b"FATAL", _ERROR), (b"CRITICAL", _ERROR), (b"WARN", _WARN))
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_LEVEL_VALUE = re.compile(rb"""["']?[ \t]*[=:][ \t]*["']?(?i:(error|fatal|critical)|(warn(?:ing)?))\b""")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Control characters would move a terminal's cursor; tabs are harmless.
+_CONTROLS = dict.fromkeys((*range(9), *range(10, 32), 127), "\ufffd")
+
+
+def count_levels(block: bytes) -> tuple[int, int]:
+    """(errors, warnings) among the lines of `block`, at most one level per line, the worse one winning.
+
+    A `bytes.find` pass per token over the whole block, checking only the few hits, costs a fraction of
+    splitting the block into lines (a per-line regex costs more still): that is what keeps a
+    20k lines/s log under one percent of a core.
+    """
+    worst: dict[int, int] = {}  # line start -> most severe level found in the line's head
+    for token, level in _WORD_TOKENS:
+        for line, at in _head_hits(block, token):
+            end = at + len(token)
+            if token == b"WARN" and block[end:end + 3] == b"ING":
+                end += 3
+            if _starts_word(block, line, at) and (end == len(block) or block[end] not in _WORD_BYTES):
+                worst[line] = min(worst.get(line, level), level)
+    for line, at in _head_hits(block, b"level"):
+        match = _LEVEL_VALUE.match(block, at + 5)
+        if match and _starts_word(block, line, at):
+            level = _ERROR if match.group(1) else _WARN
+            worst[line] = min(worst.get(line, level), level)
+    errors = sum(1 for level in worst.values() if level == _ERROR)
+    return errors, len(worst) - errors
+
+
+def _head_hits(block: bytes, token: bytes) -> Iterator[tuple[int, int]]:
+    """(line start, index) of each `token` within the first bytes of a line; skips the rest of a line."""
+    at = block.find(token)
+    while at >= 0:
+        line = block.rfind(b"\n", 0, at) + 1
+        if at - line <= LEVEL_HEAD_BYTES:
+            yield line, at
+            at = block.find(token, at + len(token))
+        else:
+            newline = block.find(b"\n", at)
+            if newline < 0:
+                return
+            at = block.find(token, newline)
+
+
+def _starts_word(block: bytes, line: int, at: int) -> bool:
+    """A word boundary before `at`, counting the end of a colour code (`ESC[31mERROR`) as one."""
+    if at == line or block[at - 1] not in _WORD_BYTES:
+        return True
+    return block[at - 1] == ord("m") and block.rfind(b"\x1b[", max(line, at - 12), at) >= 0
+
+
+def _text(line: bytes, cut: int = 0) -> str:
+    """A line fit for a terminal: decoded leniently, colour codes and control characters defused."""
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    if len(line) > MAX_LINE_BYTES:
+        cut += len(line) - MAX_LINE_BYTES
+        line = line[:MAX_LINE_BYTES]
+    text = line.decode("utf-8", "replace")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = text.translate(_CONTROLS)
+    return f"{text} … [{cut} bytes cut]" if cut else text
+
+
+class AppLogTail:
+    """Follows one log file on a daemon thread; `stop()` joins it after publishing what is left.
+
+    A watchfiles watcher on the file's directory wakes the reader; a stat every second catches the
+    changes whose events never come (network and some container filesystems). Reading waits for the
+    batch interval to pass, so a flood costs one read and one event per interval whatever the line rate.
+    """
+
+    def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
+                 from_start: bool = False) -> None:
+        if batch_interval_s <= 0 or keep_lines < 0:
+            raise ValueError("batch_interval_s must be > 0 and keep_lines >= 0")
+        self._bus = bus
+        self._path = Path(path)
+        self._interval = batch_interval_s
+        self._from_start = from_start
+        self._stop = Event()
+        self._wake = Event()
+        self._reader = Thread(target=self._run, name="applog-tail", daemon=True)
+        self._watcher = Thread(target=self._watch, name="applog-watch", daemon=True)
+        self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None
+        self._at_start: tuple[tuple[int, int], int] | None = None  # (ident, size) of the file at start()
+        self._offset = 0
+        self._followed = False
+        self._unreadable = False
+        self._partial = bytearray()  # a line without its newline yet, at most MAX_LINE_BYTES of it
+        self._partial_cut = 0
+        self._kept: deque[str] = deque(maxlen=keep_lines)
+        self._batch_lines = self._batch_errors = self._batch_warnings = 0
+        self.lines_total = 0
+        self.errors_total = 0
+        self.warnings_total = 0
+        self.bytes_read = 0
+        self.rotations = 0
+        self.truncations = 0
+
+    def start(self) -> None:
+        """Position at the end of the file now, so lines written once this returns are all seen."""
+        with contextlib.suppress(OSError):
+            st = os.stat(self._path)
+            self._at_start = ((st.st_dev, st.st_ino), st.st_size)
+        if self._at_start:
+            self._open()
+        self._watcher.start()
+        self._reader.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in (self._reader, self._watcher):
+            if thread.is_alive():
+                thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            last_publish = float("-inf")
+            while not self._stop.is_set():
+                self._poll()
+                if self._batch_lines:
+                    self._publish()
+                    last_publish = monotonic()
+                self._wake.wait(FALLBACK_POLL_S)
+                self._stop.wait(max(0.0, last_publish + self._interval - monotonic()))
+                self._wake.clear()
+            self._poll()
+            self._end_line()  # the writer is not going to finish it while we watch
+            if self._batch_lines:
+                self._publish()
+        except Exception as exc:  # a dead tail must be visible, not a silently frozen log panel
+            self._bus.publish(ProblemDetected(
+                f"app log tail stopped: {type(exc).__name__}: {exc}",
+                "the run goes on without live log lines; the backend's log file itself is intact",
+                severity="error"))
+        finally:
+            self._close()
+
+    def _watch(self) -> None:
+        """Wakes the reader on any change to the file's name; restarts when the directory is replaced."""
+        name, directory = self._path.name, self._path.parent
+
+        def ours(_change: watchfiles.Change, changed: str) -> bool:
+            return os.path.basename(changed) == name
+
+        while not self._stop.is_set():
+            try:
+                watched = os.stat(directory).st_ino
+                for _changes in watchfiles.watch(
+                        directory, watch_filter=ours, debounce=max(WATCH_STEP_MS, int(self._interval * 1000)),
+                        step=WATCH_STEP_MS, stop_event=self._stop, rust_timeout=int(FALLBACK_POLL_S * 1000),
+                        yield_on_timeout=True, recursive=False, raise_interrupt=False):
+                    self._wake.set()
+                    if os.stat(directory).st_ino != watched:
+                        break
+            except (OSError, RuntimeError):
+                pass  # no directory yet, or it vanished: the reader's stat every second covers the gap
+            self._stop.wait(FALLBACK_POLL_S)
+
+    def _poll(self) -> None:
+        """Read whatever is new, following the name through truncation, rotation and re-creation."""
+        try:
+            st: os.stat_result | None = os.stat(self._path)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            self._cannot_read(exc)
+            st = None
+        fd = self._fd
+        if fd is not None:
+            if st is not None and (st.st_dev, st.st_ino) == self._ident:
+                if st.st_size < self._offset:  # copytruncate, or `: > app.log`
+                    self.truncations += 1
+                    self._end_line()
+                    self._offset = os.lseek(fd, 0, os.SEEK_SET)
+                self._read(fd)
+                return
+            # Renamed away or deleted: what the old file still holds comes before the new file. A file
+            # renamed away stays open until a new one appears, as its writer may not have switched yet.
+            self._read(fd)
+            if st is None and os.fstat(fd).st_nlink > 0:
+                return
+            self._end_line()
+            self._close()
+        if st is not None and (fd := self._open()) is not None:
+            self._read(fd)
+
+    def _open(self) -> int | None:
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._cannot_read(exc)
+            return None
+        st = os.fstat(fd)
+        self._fd, self._ident, self._unreadable = fd, (st.st_dev, st.st_ino), False
+        self._offset = 0
+        if self._followed:
+            self.rotations += 1
+        elif self._at_start and self._at_start[0] == self._ident and not self._from_start:
+            self._offset = os.lseek(fd, _line_start_before(fd, self._at_start[1]), os.SEEK_SET)
+        self._followed = True
+        return fd
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _read(self, fd: int) -> None:
+        """Large reads: a flood between two polls costs one syscall per megabyte, not one per line."""
+        while True:
+            try:
+                data = os.read(fd, CHUNK_BYTES)
+            except OSError as exc:
+                self._cannot_read(exc)
+                return
+            self._offset += len(data)
+            self.bytes_read += len(data)
+            self._feed(data)
+            if len(data) < CHUNK_BYTES:
+                return
+
+    def _feed(self, data: bytes) -> None:
+        first = data.find(b"\n")
+        if first < 0:
+            self._hold(data)
+            return
+        start = 0
+        if self._partial or self._partial_cut:
+            self._hold(data[:first])
+            self._end_line()
+            start = first + 1
+        last = data.rfind(b"\n")
+        if last >= start:
+            self._add_lines(data[start:last + 1])
+        if last + 1 < len(data):
+            self._hold(data[last + 1:])
+
+    def _hold(self, piece: bytes) -> None:
+        """Keep the start of an unfinished line; past MAX_LINE_BYTES only count, so memory stays bounded."""
+        room = max(0, MAX_LINE_BYTES - len(self._partial))
+        self._partial += piece[:room]
+        self._partial_cut += max(0, len(piece) - room)
+
+    def _end_line(self) -> None:
+        """The held bytes become a line of their own: a newline arrived, or no newline ever will."""
+        if not self._partial and not self._partial_cut:
+            return
+        line, cut = bytes(self._partial), self._partial_cut
+        self._partial.clear()
+        self._partial_cut = 0
+        self._count(1, *count_levels(line))
+        self._kept.append(_text(line, cut))
+
+    def _add_lines(self, block: bytes) -> None:
+        """Count every line of `block` (which ends with a newline) but decode only the newest few."""
+        lines = block.count(b"\n")
+        self._count(lines, *count_levels(block))
+        keep = self._kept.maxlen
+        if keep:
+            newest = block[:-1].rsplit(b"\n", keep)
+            self._kept.extend(_text(line) for line in (newest[1:] if lines > keep else newest))
+
+    def _count(self, lines: int, errors: int, warnings: int) -> None:
+        self._batch_lines += lines
+        self._batch_errors += errors
+        self._batch_warnings += warnings
+        self.lines_total += lines
+        self.errors_total += errors
+        self.warnings_total += warnings
+
+    def _publish(self) -> None:
+        lines = tuple(self._kept)
+        self._bus.publish(LogLinesRead(lines, self._batch_errors, self._batch_warnings,
+                                       dropped=self._batch_lines - len(lines)))
+        self._kept.clear()
+        self._batch_lines = self._batch_errors = self._batch_warnings = 0
+
+    def _cannot_read(self, exc: OSError) -> None:
+        """Say it once; polling goes on quietly, so fixing the permission brings the lines back."""
+        if self._unreadable:
+            return
+        self._unreadable = True
+        if isinstance(exc, PermissionError):
+            fix = (f"let this user read it (ls -l {self._path}; chmod o+r, or run perfdash as the "
+                   "backend's user); perfdash keeps trying")
+        else:
+            fix = "check that the environment's app_log names the backend's log file; perfdash keeps trying"
+        what = f"cannot read the app log {self._path}: {exc.strerror or exc}"
+        self._bus.publish(ProblemDetected(what, fix))
+
+
+def _line_start_before(fd: int, size: int) -> int:
+    """Where the last line before `size` starts, so a line being written at start() arrives whole."""
+    window = min(size, MAX_LINE_BYTES)
+    newline = os.pread(fd, window, size - window).rfind(b"\n")
+    return size - window + newline + 1 if newline >= 0 else size
