@@ -35,6 +35,7 @@ class RunRecord:
     problems: list[dict[str, str]] = field(default_factory=list)
     not_measured: dict[str, str] = field(default_factory=dict)
     preflight: list[dict[str, Any]] = field(default_factory=list)
+    app_log: dict[str, Any] | None = None
 
     def problem(self, what: str, fix: str = "") -> None:
         self.problems.append({"what": what, "fix": fix})
@@ -90,6 +91,7 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "problems": record.problems,
         "preflight": record.preflight,
         "tools": record.tools,
+        "app_log": record.app_log,
         "artifacts": artifact_index(paths),
         "configuration": {
             "profile": _profile_json(profile),

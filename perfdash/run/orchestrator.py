@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines, write_json_atomic
+from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.system import SystemCollector
@@ -208,6 +209,12 @@ class Orchestrator:
                                  backend_pid=lambda: stack.backend_pid if stack else None)
         system.start()
         st.collectors.append(system)
+        app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
+        if app_log is not None:
+            tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None)
+            tail.start()
+            st.collectors.append(tail)
+            st.record.app_log = {"path": str(app_log)}
         if st.target.database_url:
             sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections)
             sampler.start()
@@ -360,6 +367,9 @@ class Orchestrator:
             if isinstance(c, SystemCollector) and c.error:
                 st.record.not_measured["metrics"] = c.error
                 st.record.problem(c.error, "free disk space or fix permissions")
+            if isinstance(c, AppLogTail) and st.record.app_log is not None:
+                st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
+                                         warnings=c.warnings_total)
         st.collectors.clear()
 
     def _query_analysis(self, st: _RunState) -> None:
