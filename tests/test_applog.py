@@ -276,6 +276,22 @@ def test_a_flood_is_counted_exactly_but_only_the_newest_lines_are_passed_on(
     assert numbers == sorted(numbers)
 
 
+def test_a_steady_stream_then_silence_then_one_more_line(
+        tmp_path: Path, tailing: Callable[..., Tailing]) -> None:
+    """A busy file is polled instead of watched; the watch must come back once it goes quiet."""
+    log = tmp_path / "app.log"
+    log.write_text("")
+    t = tailing()
+    expected = [f"steady {i}" for i in range(40)]
+    for line in expected:
+        append(log, line + "\n")
+        time.sleep(0.03)
+    t.wait_lines(expected)
+    t.quiet_for(1.0)
+    append(log, "one more\n")
+    t.wait_lines([*expected, "one more"])
+
+
 def test_an_unreadable_file_is_reported_once_and_retried_quietly(
         tmp_path: Path, tailing: Callable[..., Tailing], monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "app.log"

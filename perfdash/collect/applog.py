@@ -21,7 +21,11 @@ CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4096
 FALLBACK_POLL_S = 1.0
 WATCH_STEP_MS = 50
-# A level token further into a line than this is message text ("GET /errors 200"), not the level.
+# Polls in a row that found new bytes before the file counts as busy, and quiet polls after a busy
+# spell before the reader trusts the watch again.
+BUSY_POLLS = 3
+SETTLE_POLLS = 2
+# A level token further into a line than this is message text, not the line's level.
 LEVEL_HEAD_BYTES = 48
 
 _ERROR, _WARN = 1, 2
@@ -98,7 +102,12 @@ class AppLogTail:
 
     A watchfiles watcher on the file's directory wakes the reader; a stat every second catches the
     changes whose events never come (network and some container filesystems). Reading waits for the
-    batch interval to pass, so a flood costs one read and one event per interval whatever the line rate.
+    batch interval to pass, so a flood costs one read and one event per interval whatever the line rate,
+    and while the file stays busy the reader simply polls once per interval and the watcher rests.
+
+    The totals are for the whole tail; `rotations` counts every switch to a new file under the name
+    (renamed away or deleted, then created again), `truncations` every restart from the top of the
+    same file.
     """
 
     def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
@@ -111,6 +120,8 @@ class AppLogTail:
         self._from_start = from_start
         self._stop = Event()
         self._wake = Event()
+        self._calm = Event()  # cleared while the file is busy and the reader polls instead of watching
+        self._calm.set()
         self._reader = Thread(target=self._run, name="applog-tail", daemon=True)
         self._watcher = Thread(target=self._watch, name="applog-watch", daemon=True)
         self._fd: int | None = None
@@ -143,6 +154,7 @@ class AppLogTail:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._calm.set()
         for thread in (self._reader, self._watcher):
             if thread.is_alive():
                 thread.join(timeout=5)
@@ -150,12 +162,22 @@ class AppLogTail:
     def _run(self) -> None:
         try:
             last_publish = float("-inf")
+            found = empty = 0  # consecutive polls that did / did not find new bytes
             while not self._stop.is_set():
-                self._poll()
+                if self._poll():
+                    found, empty = found + 1, 0
+                else:
+                    found, empty = 0, empty + 1
+                if found >= BUSY_POLLS:
+                    self._calm.clear()
+                elif empty:
+                    self._calm.set()
                 if self._batch_lines:
                     self._publish()
                     last_publish = monotonic()
-                self._wake.wait(FALLBACK_POLL_S)
+                if self._calm.is_set():
+                    # Just after a busy spell the watch needs a moment to come back: look again soon.
+                    self._wake.wait(FALLBACK_POLL_S if empty > SETTLE_POLLS else self._interval)
                 self._stop.wait(max(0.0, last_publish + self._interval - monotonic()))
                 self._wake.clear()
             self._poll()
@@ -171,28 +193,41 @@ class AppLogTail:
             self._close()
 
     def _watch(self) -> None:
-        """Wakes the reader on any change to the file's name; restarts when the directory is replaced."""
+        """Wakes the reader on changes to the file's name while the file is calm.
+
+        While it is busy the reader polls on its own and the watch is closed: watchfiles handles every
+        inotify event in its own thread, which at 20k one-line writes a second costs more than all the
+        reading and counting together.
+        """
         name, directory = self._path.name, self._path.parent
+        paused = _Paused(self._stop, self._calm)
 
         def ours(_change: watchfiles.Change, changed: str) -> bool:
             return os.path.basename(changed) == name
 
         while not self._stop.is_set():
+            if not self._calm.wait(FALLBACK_POLL_S):
+                continue
             try:
                 watched = os.stat(directory).st_ino
-                for _changes in watchfiles.watch(
+                for changes in watchfiles.watch(
                         directory, watch_filter=ours, debounce=max(WATCH_STEP_MS, int(self._interval * 1000)),
-                        step=WATCH_STEP_MS, stop_event=self._stop, rust_timeout=int(FALLBACK_POLL_S * 1000),
+                        step=WATCH_STEP_MS, stop_event=paused, rust_timeout=int(FALLBACK_POLL_S * 1000),
                         yield_on_timeout=True, recursive=False, raise_interrupt=False):
-                    self._wake.set()
+                    if changes:
+                        self._wake.set()
                     if os.stat(directory).st_ino != watched:
-                        break
+                        break  # the directory was replaced: watch the new one
             except (OSError, RuntimeError):
-                pass  # no directory yet, or it vanished: the reader's stat every second covers the gap
-            self._stop.wait(FALLBACK_POLL_S)
+                # No directory yet, or it vanished: the reader's stat every second covers the gap.
+                self._stop.wait(FALLBACK_POLL_S)
 
-    def _poll(self) -> None:
-        """Read whatever is new, following the name through truncation, rotation and re-creation."""
+    def _poll(self) -> bool:
+        """Read whatever is new, following the name through truncation, rotation and re-creation.
+
+        Says whether any bytes came.
+        """
+        before = self.bytes_read
         try:
             st: os.stat_result | None = os.stat(self._path)
         except FileNotFoundError:
@@ -208,16 +243,17 @@ class AppLogTail:
                     self._end_line()
                     self._offset = os.lseek(fd, 0, os.SEEK_SET)
                 self._read(fd)
-                return
+                return self.bytes_read > before
             # Renamed away or deleted: what the old file still holds comes before the new file. A file
             # renamed away stays open until a new one appears, as its writer may not have switched yet.
             self._read(fd)
             if st is None and os.fstat(fd).st_nlink > 0:
-                return
+                return self.bytes_read > before
             self._end_line()
             self._close()
         if st is not None and (fd := self._open()) is not None:
             self._read(fd)
+        return self.bytes_read > before
 
     def _open(self) -> int | None:
         try:
@@ -324,6 +360,17 @@ class AppLogTail:
             fix = "check that the environment's app_log names the backend's log file; perfdash keeps trying"
         what = f"cannot read the app log {self._path}: {exc.strerror or exc}"
         self._bus.publish(ProblemDetected(what, fix))
+
+
+class _Paused:
+    """The watch's stop signal: stopping for good, or standing down while the file is busy."""
+
+    def __init__(self, stop: Event, calm: Event) -> None:
+        self._stop = stop
+        self._calm = calm
+
+    def is_set(self) -> bool:
+        return self._stop.is_set() or not self._calm.is_set()
 
 
 def _line_start_before(fd: int, size: int) -> int:
