@@ -8,8 +8,10 @@ the external-environment path (settings from PERF_* variables).
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,17 +66,15 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
-def postgres_data_dirs() -> set[str]:
-    return {line.split(" -D ")[1].split()[0] for line in processes_mentioning("perfdash-pg-")
-            if " -D " in line}
-
-
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Finished:
-    clusters_before = postgres_data_dirs()
     result = run_perfdash(["demo", "--headless"], tmp_path_factory.mktemp("results"))
     assert processes_mentioning(str(result.run_dir)) == [], "perfdash left tools running"
-    assert postgres_data_dirs() <= clusters_before, "the demo cluster outlived the run"
+    log = (result.run_dir / "perfdash.log").read_text()
+    cluster_dir = re.search(r"throwaway PostgreSQL on \S+ in (\S+)", log)
+    assert cluster_dir, log
+    assert processes_mentioning(cluster_dir[1]) == [], "the demo cluster outlived the run"
+    assert not Path(cluster_dir[1]).exists(), "the demo cluster's files were left behind"
     return result
 
 
@@ -163,3 +163,44 @@ def test_failing_threshold_exits_1_and_names_the_check(
         text = path.read_text(errors="replace")
         assert demo_service.token.reveal() not in text, path.name
         assert demo_service.cluster.password.reveal() not in text, path.name
+
+
+def test_event_stream_is_recorded_in_order_and_agrees_with_the_reports(demo_run: Finished
+                                                                        ) -> None:
+    events = [json.loads(line) for line in
+              (demo_run.run_dir / "events.ndjson").read_text().splitlines()]
+    types = [e["type"] for e in events]
+    assert types[0] == "RunStarted"
+    phases = [e["phase"] for e in events if e["type"] == "PhaseChanged"]
+    assert phases == ["stack", "preflight", "load", "analysis", "cleanup", "done"]
+    assert types.index("RunFinished") > max(i for i, t in enumerate(types) if t == "ToolExited")
+    # Recorded in publish order; events made on different threads may differ by a hair.
+    assert all(b["at"] >= a["at"] - 0.05 for a, b in itertools.pairwise(events))
+
+    k6_events = [e for e in events if e["type"] == "K6Progressed"]
+    assert len(k6_events) >= 10  # about one a second over 20 s
+    counts = [e["requests"] for e in k6_events]
+    assert counts == sorted(counts)  # cumulative
+    final = demo_run.json("k6-smoke.json")["metrics"]["http_reqs"]["count"]
+    assert 0.8 * final <= counts[-1] <= final
+    assert max(e["vus_max"] for e in k6_events) >= 3
+
+    art = [e for e in events if e["type"] == "ArtilleryProgressed"]
+    report = demo_run.json("artillery-smoke.json")["aggregate"]["counters"]
+    assert art, "Artillery progress arrived live"
+    assert art[-1]["vusers_created"] == report["vusers.created"]
+    assert art[-1]["socketio_emits"] == report["socketio.emit"]
+
+    samples = [e for e in events if e["type"] == "SystemSampled"]
+    assert len(samples) >= 15
+    logs = [e for e in events if e["type"] == "LogLinesRead"]
+    assert sum(len(e["lines"]) + e["dropped"] for e in logs) > 100  # the backend's request lines
+    assert any(e["type"] == "DatabaseSampled" for e in events)
+
+
+def test_show_prints_the_same_verdict(demo_run: Finished) -> None:
+    out = subprocess.run([PERFDASH, "show", str(demo_run.run_dir)], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert out.returncode == demo_run.code
+    assert "overall status: PASS" in out.stdout
+    assert "k6 http_req_duration p(95)" in out.stdout

@@ -44,7 +44,7 @@ class DemoStack:
     def start(self) -> None:
         self.cluster = ThrowawayPostgres()
         self.cluster.start()
-        self._log(f"throwaway PostgreSQL on 127.0.0.1:{self.cluster.port}")
+        self._log(f"throwaway PostgreSQL on 127.0.0.1:{self.cluster.port} in {self.cluster.root}")
         self.seeded = prepare_database(self.cluster.url())
         self._log("seeded " + ", ".join(f"{t}={n}" for t, n in self.seeded.items()))
         self.backend = DemoBackend(self._supervisor, self.cluster.url(), self.token,
