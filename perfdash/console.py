@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -55,6 +56,10 @@ class HeadlessConsole:
         self._phase = "starting"
         self._last_plain = 0.0
         self._live: Live | None = None
+        self._progress = Progress(TextColumn("{task.description:<10}"), BarColumn(),
+                                  TaskProgressColumn(), TextColumn("{task.fields[left]}"),
+                                  console=self.console)
+        self._tasks: dict[str, TaskID] = {}
 
     def start(self) -> None:
         if self.console.is_terminal:
@@ -138,34 +143,39 @@ class HeadlessConsole:
         return " | ".join(parts) or "waiting for the first samples"
 
     def _status(self) -> RenderableType:
+        """Progress bars with time left per tool, then one line of figures each."""
+        k6 = self._latest.get(K6Progressed)
+        art = self._latest.get(ArtilleryProgressed)
+        sysm = self._latest.get(SystemSampled)
+        if isinstance(k6, K6Progressed):
+            self._bar("k6", k6.elapsed_s, k6.planned_s)
+        if isinstance(art, ArtilleryProgressed):
+            self._bar("Artillery", art.elapsed_s, art.planned_s)
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
-        k6 = self._latest.get(K6Progressed)
         if isinstance(k6, K6Progressed):
-            left = max(0.0, k6.planned_s - k6.elapsed_s)
-            table.add_row("k6", f"{_bar(k6.elapsed_s, k6.planned_s)} {left:.0f}s left  "
-                                f"VUs {k6.vus}/{k6.vus_max}  {k6.req_per_s:.0f} req/s  "
-                                f"p95 {_ms(k6.p95_ms)}  checks {_pct(k6.checks_rate)}"
-                                + ("  [threshold crossed]" if k6.tainted else ""))
-        art = self._latest.get(ArtilleryProgressed)
+            table.add_row("k6", f"VUs {k6.vus}/{k6.vus_max}  {k6.req_per_s:.0f} req/s  "
+                                f"p95 {_ms(k6.p95_ms)}  checks {_pct(k6.checks_rate)}  "
+                                f"failed {_pct(k6.failed_rate)}"
+                                + ("  [bold red]threshold crossed[/]" if k6.tainted else ""))
         if isinstance(art, ArtilleryProgressed):
-            left = max(0.0, art.planned_s - art.elapsed_s)
-            table.add_row("Artillery", f"{_bar(art.elapsed_s, art.planned_s)} {left:.0f}s left  "
-                                       f"{art.req_per_s:.0f} req/s  p95 {_ms(art.http_p95_ms)}  "
-                                       f"Socket.IO p95 {_ms(art.socketio_p95_ms)}  "
-                                       f"errors {sum(art.errors.values())}")
-        sysm = self._latest.get(SystemSampled)
+            errors = ", ".join(f"{k}: {v}" for k, v in art.errors.items()) or "none"
+            table.add_row("Artillery", f"{art.req_per_s:.0f} req/s  p95 {_ms(art.http_p95_ms)}  "
+                                       f"p99 {_ms(art.http_p99_ms)}  Socket.IO p95 "
+                                       f"{_ms(art.socketio_p95_ms)}  emits {art.socketio_emits}  "
+                                       f"errors {errors}")
         if isinstance(sysm, SystemSampled):
             table.add_row("host", f"CPU {sysm.cpu_pct:.0f}%  memory {sysm.mem_pct:.0f}%  "
                                   f"load {sysm.load1:.2f} {sysm.load5:.2f} {sysm.load15:.2f}")
-        return Group(Text(f"phase: {self._phase}", style="dim"), table)
+        return Group(Text(f"phase: {self._phase}", style="dim"), self._progress, table)
 
-
-def _bar(done: float, total: float, width: int = 20) -> str:
-    frac = 0.0 if total <= 0 else min(1.0, done / total)
-    filled = int(frac * width)
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
+    def _bar(self, tool: str, elapsed: float, planned: float) -> None:
+        if tool not in self._tasks:
+            self._tasks[tool] = self._progress.add_task(tool, total=max(planned, 1.0), left="")
+        left = max(0.0, planned - elapsed)
+        self._progress.update(self._tasks[tool], completed=min(elapsed, planned),
+                              left=f"{left:.0f}s left")
 
 
 def _ms(value: float | None) -> str:
