@@ -118,6 +118,9 @@ class Environment:
     stop_command: str | None = None
     compose_file: Path | None = None
     cleanup_after_run: bool = False
+    seed_sql: Path | None = None
+    seed_command: str | None = None
+    seed_scale: int = 100
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -137,6 +140,9 @@ class Environment:
             "stop_command": self.stop_command,
             "compose_file": str(self.compose_file) if self.compose_file else None,
             "cleanup_after_run": self.cleanup_after_run,
+            "seed_sql": str(self.seed_sql) if self.seed_sql else None,
+            "seed_command": self.seed_command,
+            "seed_scale": self.seed_scale,
         }
 
 
@@ -245,7 +251,7 @@ _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host",
                  "checks_min_rate"}
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
-             "compose_file", "cleanup_after_run"}
+             "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale"}
 
 
 def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Threshold, ...]:
@@ -349,6 +355,15 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     token = from_env("token_env", "PERF_API_TOKEN")
     app_log = r.str_(data, table, "app_log")
     compose = r.str_(data, table, "compose_file")
+    seed_sql = r.str_(data, table, "seed_sql")
+    seed_command = r.str_(data, table, "seed_command")
+    if seed_sql and seed_command:
+        raise r.fail(table, "seed_command", "both seed_sql and seed_command are set",
+                     "keep one of them")
+    scale = r.number(data, table, "seed_scale", 100)
+    if scale < 0 or scale != int(scale):
+        raise r.fail(table, "seed_scale", f"expected a whole number >= 0, got {scale:g}",
+                     "write e.g. seed_scale = 100")
     return Environment(
         name=name,
         description=r.str_(data, table, "description", "") or "",
@@ -363,6 +378,9 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         stop_command=r.str_(data, table, "stop_command"),
         compose_file=(project / compose) if compose else None,
         cleanup_after_run=r.bool_(data, table, "cleanup_after_run", False),
+        seed_sql=(project / seed_sql) if seed_sql else None,
+        seed_command=seed_command,
+        seed_scale=int(scale),
     )
 
 
