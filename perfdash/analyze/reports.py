@@ -1,0 +1,496 @@
+"""The reports people and CI servers read after a run: `summary.md` for a pull request or ticket,
+`junit.xml` for a CI test view and, when a threshold was breached, `incident.md`.
+
+The orchestrator calls `write_reports` right after it writes summary.json; `perfdash show` can call
+the same pure functions on an old run directory, so both give the same text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfdash.analyze.checks import fmt_value
+from perfdash.artifacts import read_json
+
+HEADLINES = {"pass": "✅ PASS", "fail": "❌ FAIL", "incomplete": "⚠️ INCOMPLETE",
+             "interrupted": "⏹ INTERRUPTED"}
+_MARKS = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "not measured": "❔ not measured"}
+_ARTIFACT_LABELS = {
+    "k6_summary": "k6 summary export", "k6_config": "k6 thresholds as run",
+    "k6_stdout": "k6 output", "k6_stderr": "k6 errors", "k6_progress": "k6 live progress",
+    "artillery_report": "Artillery report", "artillery_progress": "Artillery live progress",
+    "artillery_stdout": "Artillery output", "artillery_stderr": "Artillery errors",
+    "metrics_csv": "host metrics (1 Hz)", "query_analysis": "database report",
+    "db_connections": "database connections", "preflight": "preflight checklist",
+    "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
+    "db_snapshot_start": "database snapshot at start",
+}
+# Accepts the profile syntax ("p(95)<500", "rate>=0.99", "p95<800") and perfdash's own rules
+# ("p95 <= 80%", "mean <= 100 ms", "== 0", ">= 99%").
+_EXPR = re.compile(r"^\s*(?P<stat>[A-Za-z_][\w.]*(?:\(\d+(?:\.\d+)?\))?)?\s*(?P<op><=|>=|==|!=|<|>)"
+                   r"\s*(?P<number>-?\d+(?:\.\d+)?)\s*(?P<suffix>%|ms)?\s*$")
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PERCENTILES = (("p50", ("med", "p50")), ("p90", ("p(90)", "p90")), ("p95", ("p(95)", "p95")),
+                ("p99", ("p(99)", "p99")), ("max", ("max",)))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A threshold expression taken apart; `percent` when the number was written with `%`."""
+
+    stat: str
+    op: str
+    number: float
+    percent: bool = False
+
+
+def parse_threshold(expression: str | None) -> Limit | None:
+    """The op and number of a check's threshold, or None for prose such as "none on large tables"."""
+    m = _EXPR.match(expression or "")
+    if m is None:
+        return None
+    return Limit(m["stat"] or "", m["op"], float(m["number"]), m["suffix"] == "%")
+
+
+@dataclass(frozen=True)
+class Breach:
+    """How far a failed check is from its limit, in the check's unit and relative to the limit."""
+
+    measured: float
+    limit: float
+    op: str
+    unit: str
+    distance: float
+    pct: float | None  # None when the limit is 0: any distance is infinitely many percent
+
+    def describe(self) -> str:
+        if self.op in ("<", "<="):
+            how = f"{_fmt_distance(self.distance, self.unit)} over"
+        elif self.op in (">", ">="):
+            how = f"{_fmt_distance(self.distance, self.unit)} short"
+        else:
+            how = f"off by {_fmt_distance(self.distance, self.unit)}"
+        if self.pct is None:
+            return f"{how} (the limit is 0)"
+        side = "under" if self.op in (">", ">=") else "over"
+        rel = f"{self.pct:,.0f}% {side}" if self.pct >= 100 else f"{self.pct:.1f}% {side}"
+        if self.op in ("<", "<=") and self.pct >= 1000:
+            rel += f", {self.measured / self.limit:,.0f}× the limit"
+        return f"{how} ({rel})"
+
+
+def breach_of(check: dict[str, Any]) -> Breach | None:
+    """The overshoot of a check, or None when its value or threshold is not a number."""
+    limit = parse_threshold(check.get("threshold"))
+    value = check.get("value")
+    if limit is None or not isinstance(value, int | float):
+        return None
+    unit = str(check.get("unit") or "")
+    number = limit.number / 100 if limit.percent and unit == "ratio" else limit.number
+    if limit.op in ("<", "<="):
+        distance = value - number
+    elif limit.op in (">", ">="):
+        distance = number - value
+    else:
+        distance = abs(value - number)
+    pct = abs(distance) / abs(number) * 100 if number else None
+    return Breach(float(value), number, limit.op, unit, distance, pct)
+
+
+def _fmt_distance(distance: float, unit: str) -> str:
+    if unit == "ratio":
+        return f"{distance * 100:.2f} percentage points"
+    if unit == "%":
+        return f"{distance:.0f} percentage points"
+    return fmt_value(distance, unit)
+
+
+def _fmt_limit(number: float, unit: str) -> str:
+    """A limit as written, unrounded: `0.001 ms`, not `0.0 ms`."""
+    if unit == "ratio":
+        return f"{number * 100:g}%"
+    return f"{number:g}" + {"ms": " ms", "%": "%"}.get(unit, "")
+
+
+def _shown(check: dict[str, Any]) -> str:
+    value = check.get("value")
+    return fmt_value(value if isinstance(value, int | float | str) else None, check.get("unit") or "")
+
+
+def _cell(text: object, limit: int = 0) -> str:
+    """Table-safe text: one line, pipes escaped, optionally cut at `limit` characters."""
+    flat = " ".join(str(text).split())
+    if limit and len(flat) > limit:
+        flat = flat[:limit - 1] + "…"
+    return flat.replace("|", "\\|")
+
+
+def _code(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    flat = flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    return f"`` {flat} ``" if "`" in flat else f"`{flat}`"
+
+
+def _checks(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in summary.get("checks") or [] if isinstance(c, dict)]
+
+
+def _artifact(summary: dict[str, Any], role: str, fallback: str) -> str:
+    entry = (summary.get("artifacts") or {}).get(role)
+    return str(entry["path"]) if isinstance(entry, dict) and entry.get("path") else fallback
+
+
+def _profile_name(summary: dict[str, Any]) -> str:
+    return str(summary.get("profile") or "unknown")
+
+
+def _configured(summary: dict[str, Any], tool: str) -> bool:
+    """Whether the profile ran this tool; an old summary without the key is taken to say yes."""
+    profile = (summary.get("configuration") or {}).get("profile") or {}
+    return bool(profile.get(f"{tool}_script", True))
+
+
+def _link(run_dir: Path, name: str, label: str | None = None) -> str:
+    text = f"[{name}]({name})" + (f" — {label}" if label else "")
+    return text if (run_dir / name).exists() else f"{name} — missing"
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    status = str(summary.get("status") or "unknown")
+    return (f"{HEADLINES.get(status, status.upper())} — perfdash {_profile_name(summary)} on "
+            f"{summary.get('environment') or 'unknown'}")
+
+
+def _run_line(summary: dict[str, Any]) -> str:
+    counts = summary.get("counts") or {}
+    tally = ", ".join(f"{n} {s}" for s, n in counts.items())
+    duration = summary.get("duration_s")
+    parts = [f"run `{summary.get('run_id', '?')}`", f"started {summary.get('started_at', '?')}",
+             f"{duration} s" if duration is not None else "duration unknown",
+             f"exit {summary.get('exit_code', '?')}"]
+    if tally:
+        parts.append(f"{len(_checks(summary))} checks: {tally}")
+    return " · ".join(parts)
+
+
+def _check_table(checks: list[dict[str, Any]]) -> list[str]:
+    lines = ["| status | check | value | threshold | source | detail |",
+             "|---|---|---:|---|---|---|"]
+    for c in checks:
+        # Long details (every seq-scan hint) are cut here: the database section has them in full.
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            _MARKS.get(c.get("status", ""), c.get("status", "")), c.get("name", c.get("id", "?")),
+            _shown(c), c.get("threshold") or "—", c.get("source") or "")) +
+            f" | {_cell(c.get('detail') or '', 160)} |")
+    return lines
+
+
+def _latency_section(summary: dict[str, Any], run_dir: Path) -> list[str]:
+    rows: list[tuple[str, dict[str, Any]]] = []
+    notes: list[str] = []
+    profile = _profile_name(summary)
+    if _configured(summary, "k6"):
+        name = _artifact(summary, "k6_summary", f"k6-{profile}.json")
+        data, problem = read_json(run_dir / name)
+        metrics = data.get("metrics") if isinstance(data, dict) else None
+        if isinstance(metrics, dict):
+            rows += [(f"k6 {k}", v) for k, v in metrics.items()
+                     if k.startswith("http_req_duration") and isinstance(v, dict)]
+        else:
+            notes.append(f"k6 percentiles skipped: {problem or f'{name} has no metrics'}.")
+    if _configured(summary, "artillery"):
+        name = _artifact(summary, "artillery_report", f"artillery-{profile}.json")
+        data, problem = read_json(run_dir / name)
+        aggregate = data.get("aggregate") if isinstance(data, dict) else None
+        if isinstance(aggregate, dict):
+            summaries = aggregate.get("summaries") or {}
+            rows += [(f"Artillery {k}", summaries[k]) for k in
+                     ("http.response_time", "socketio.response_time")
+                     if isinstance(summaries.get(k), dict)]
+        else:
+            notes.append(f"Artillery percentiles skipped: {problem or f'{name} has no aggregate'}.")
+    lines = ["## Latency percentiles", ""]
+    if rows:
+        lines += ["| metric | p50 | p90 | p95 | p99 | max |", "|---|---:|---:|---:|---:|---:|"]
+        for label, stats in rows:
+            cells = []
+            for _, keys in _PERCENTILES:
+                v = next((stats[k] for k in keys if isinstance(stats.get(k), int | float)), None)
+                cells.append(fmt_value(v, "ms"))
+            lines.append(f"| {_cell(label)} | " + " | ".join(cells) + " |")
+    elif not notes:
+        notes.append("No tool reported latencies.")
+    return lines + (["", *notes] if notes else []) + [""]
+
+
+def _database_findings(summary: dict[str, Any], run_dir: Path, heading: str) -> list[str]:
+    name = _artifact(summary, "query_analysis", "query-analysis.json")
+    data, problem = read_json(run_dir / name)
+    lines = [f"## {heading}", ""]
+    if not isinstance(data, dict):
+        return [*lines, f"Database findings skipped: {problem or f'{name} is not a report'}.", ""]
+    slow = [q for q in data.get("slow_queries") or [] if isinstance(q, dict)]
+    scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
+    limit = (data.get("thresholds") or {}).get("slow_query_ms", 100)
+    if slow:
+        lines += [f"Queries slower than {limit:g} ms on average during the run:", "",
+                  "| mean | calls | total | query | hint |", "|---:|---:|---:|---|---|"]
+        for q in slow:
+            lines.append("| " + " | ".join(_cell(x) for x in (
+                fmt_value(q.get("mean_ms"), "ms"), fmt_value(q.get("calls")),
+                fmt_value(q.get("total_ms"), "ms"), _code(str(q.get("query", ""))),
+                q.get("hint") or q.get("plan_error") or "")) + " |")
+        lines.append("")
+    else:
+        lines += [f"No query averaged more than {limit:g} ms during the run.", ""]
+    if scans:
+        lines += ["Tables read sequentially during the run:", "",
+                  "| table | seq scans | rows read | live rows | hint |", "|---|---:|---:|---:|---|"]
+        for s in scans:
+            lines.append("| " + " | ".join(_cell(x) for x in (
+                s.get("table", "?"), fmt_value(s.get("seq_scan")), fmt_value(s.get("seq_tup_read")),
+                fmt_value(s.get("n_live_tup")), s.get("hint") or "")) + " |")
+        lines.append("")
+    else:
+        lines += ["No large table was read sequentially.", ""]
+    for gap in data.get("not_measured") or []:
+        if isinstance(gap, dict):
+            lines.append(f"- Not measured: {gap.get('what', '?')}: {gap.get('reason', '')}")
+    if data.get("not_measured"):
+        lines.append("")
+    return lines
+
+
+def _tool_lines(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for tool, info in (summary.get("tools") or {}).items():
+        if not isinstance(info, dict):
+            continue
+        how = f"stopped by {info['stopped_by']}" if info.get("stopped_by") else (
+            f"exit {info.get('returncode')}")
+        lines.append(f"- {tool}: {how} after {info.get('elapsed_s', '?')} s")
+        lines += [f"  - `{' '.join(str(ln).split())[:200]}`" for ln in info.get("last_stderr") or []]
+    return lines
+
+
+def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
+    """The run in one page of Markdown, ready to paste into a pull request or a ticket."""
+    lines = [f"# {_headline(summary)}", "", _run_line(summary), ""]
+    if summary.get("status") == "fail":
+        lines += ["What breached and possible causes: [incident.md](incident.md)", ""]
+    checks = _checks(summary)
+    lines += ["## Checks", ""]
+    lines += _check_table(checks) if checks else ["No check was evaluated."]
+    lines.append("")
+    lines += _latency_section(summary, run_dir)
+    lines += _database_findings(summary, run_dir, "Database findings")
+    problems = [p for p in summary.get("problems") or [] if isinstance(p, dict)]
+    if problems:
+        lines += ["## Problems", ""]
+        lines += [f"- {p.get('what', '')}" + (f" — fix: {p['fix']}" if p.get("fix") else "")
+                  for p in problems]
+        lines.append("")
+    failed_preflight = [p for p in summary.get("preflight") or []
+                        if isinstance(p, dict) and p.get("status") in ("fail", "warn")]
+    if failed_preflight:
+        lines += ["## Preflight", ""]
+        lines += [f"- {p.get('status')}: {p.get('name')}: {p.get('detail', '')}"
+                  + (f" — fix: {p['fix']}" if p.get("fix") else "") for p in failed_preflight]
+        lines.append("")
+    tools = _tool_lines(summary)
+    if tools:
+        lines += ["## Tools", "", *tools, ""]
+    lines += ["## Artifacts", "", "- [summary.json](summary.json) — every check, machine-readable"]
+    missing = []
+    for role, entry in (summary.get("artifacts") or {}).items():
+        name = entry.get("path") if isinstance(entry, dict) else None
+        if not name:
+            continue
+        if (run_dir / name).exists():
+            lines.append(f"- [{name}]({name}) — {_ARTIFACT_LABELS.get(role, role)}")
+        else:
+            missing.append(str(name))
+    if missing:
+        lines += ["", f"Not written in this run: {', '.join(missing)}."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _xml_text(text: object) -> str:
+    """XML 1.0 cannot carry control characters (a tool's colour codes, say); drop them."""
+    return _XML_ILLEGAL.sub("", str(text))
+
+
+def junit_xml(summary: dict[str, Any]) -> str:
+    """One test suite, one test case per check, so a CI test view shows each threshold.
+
+    A check that was not measured is an error, and an interrupted run, or an incomplete one without
+    such a check, gets an error case of its own: a run that proved nothing must never show green.
+    """
+    checks = _checks(summary)
+    suite = ET.Element("testsuite", name=f"perfdash {_profile_name(summary)}")
+    props = ET.SubElement(suite, "properties")
+    for key in ("run_id", "status", "environment", "profile"):
+        ET.SubElement(props, "property", name=key, value=_xml_text(summary.get(key, "")))
+    failures = errors = 0
+    for c in checks:
+        tool = str(c.get("id", "perfdash")).split(".", 1)[0]
+        case = ET.SubElement(suite, "testcase", classname=f"perfdash.{tool}",
+                             name=_xml_text(c.get("name", c.get("id", "?"))), time="0")
+        shown = _shown(c)
+        threshold = c.get("threshold") or "no threshold"
+        status, detail = c.get("status"), str(c.get("detail") or "")
+        about = f"{shown} vs {threshold} ({c.get('source') or 'unknown source'})"
+        if status == "fail":
+            failures += 1
+            failure = ET.SubElement(case, "failure", message=_xml_text(f"{shown} vs {threshold}"))
+            failure.text = _xml_text("; ".join(x for x in (detail, f"threshold from {c.get('source')}")
+                                               if x))
+        elif status == "not measured":
+            errors += 1
+            ET.SubElement(case, "error", message=_xml_text(f"not measured: {detail or 'no reason'}"))
+        elif status == "warn":
+            out = ET.SubElement(case, "system-out")
+            out.text = _xml_text(f"warning (does not fail the run): {about}" +
+                                 (f"; {detail}" if detail else ""))
+        else:
+            ET.SubElement(case, "system-out").text = _xml_text(about)
+    run_status = summary.get("status")
+    if run_status == "interrupted" or (
+            run_status not in ("pass", "fail")
+            and not any(c.get("status") == "not measured" for c in checks)):
+        errors += 1
+        case = ET.SubElement(suite, "testcase", classname="perfdash.run", name="run completed", time="0")
+        problems = "; ".join(str(p.get("what", "")) for p in summary.get("problems") or []
+                             if isinstance(p, dict))
+        ET.SubElement(case, "error", message=_xml_text(
+            f"the run was {run_status}" + (f": {problems}" if problems else "")))
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    suite.set("skipped", "0")
+    suite.set("time", str(summary.get("duration_s") or 0))
+    if summary.get("started_at"):
+        suite.set("timestamp", _xml_text(summary["started_at"]))
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+_TOOL_ARTIFACTS = {
+    "k6": (("k6_summary", "k6-{profile}.json"), ("k6_stderr", "k6.stderr.log"),
+           ("k6_stdout", "k6.stdout.log")),
+    "artillery": (("artillery_report", "artillery-{profile}.json"),
+                  ("artillery_stderr", "artillery.stderr.log"),
+                  ("artillery_stdout", "artillery.stdout.log")),
+}
+_ALWAYS_ARTIFACTS = (("metrics_csv", "metrics.csv"), ("query_analysis", "query-analysis.json"))
+
+
+def _evidence(summary: dict[str, Any], run_dir: Path, tools: Iterable[str]) -> list[str]:
+    roles: list[tuple[str, str]] = []
+    for tool in dict.fromkeys(tools):
+        roles += _TOOL_ARTIFACTS.get(tool, ())
+    profile = _profile_name(summary)
+    # summary.md is written beside this report by `write_reports`, so it is linked unconditionally.
+    lines = [f"- {_link(run_dir, 'summary.json', 'every check')}",
+             "- [summary.md](summary.md) — the whole run"]
+    for role, fallback in (*roles, *_ALWAYS_ARTIFACTS):
+        name = _artifact(summary, role, fallback.format(profile=profile))
+        lines.append(f"- {_link(run_dir, name, _ARTIFACT_LABELS.get(role))}")
+    return lines
+
+
+def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
+    """A ticket for a run that breached thresholds (status "fail"); None for any other run.
+
+    It answers what a reader of the ticket asks first: what breached and by how much, when, where,
+    which files to open, and what the database was doing at the time.
+    """
+    if summary.get("status") != "fail":
+        return None
+    checks = _checks(summary)
+    failed = [c for c in checks if c.get("status") == "fail"]
+    profile, env = _profile_name(summary), summary.get("environment") or "unknown"
+    first = failed[0] if failed else {}
+    title = (f"# Performance thresholds breached on {env} ({profile}): {first.get('name', '?')} "
+             f"{_shown(first)} vs {first.get('threshold') or '?'}")
+    if len(failed) > 1:
+        title += f" and {len(failed) - 1} more"
+    lines = [title, "", f"Run `{summary.get('run_id', '?')}` failed {len(failed)} of {len(checks)} "
+             f"checks (exit {summary.get('exit_code', '?')}).", "", "## What breached", ""]
+    for c in failed:
+        breach = breach_of(c)
+        limit = f" (limit {_fmt_limit(breach.limit, breach.unit)})" if breach else ""
+        how = f": {breach.describe()}" if breach else ""
+        lines.append(f"- **{c.get('name', c.get('id', '?'))}**: measured {_shown(c)} against "
+                     f"`{c.get('threshold') or 'no threshold'}`{limit}{how}.")
+        extras = [x for x in (c.get("detail"), f"threshold from {c['source']}" if c.get("source") else "")
+                  if x]
+        if extras:
+            lines.append(f"  {'; '.join(str(x) for x in extras)}.")
+    env_cfg = (summary.get("configuration") or {}).get("environment") or {}
+    lines += ["", "## When and where", "",
+              f"- Started: {summary.get('started_at', '?')}",
+              f"- Ended: {summary.get('ended_at', '?')} ({summary.get('duration_s', '?')} s)",
+              f"- Environment: {env}" + (f" ({env_cfg['base_url']})" if env_cfg.get("base_url") else ""),
+              f"- Profile: {profile}", f"- Run id: {summary.get('run_id', '?')}", ""]
+    tools = _tool_lines(summary)
+    if tools:
+        lines += ["## How the tools ended", "", *tools, ""]
+    lines += ["## Evidence", "",
+              *_evidence(summary, run_dir, (str(c.get("id", "")).split(".", 1)[0] for c in failed)), ""]
+    causes = _database_findings(summary, run_dir, "Possible causes")
+    # A saturated host slows everything on it, the system under test included.
+    host = [c for c in checks if str(c.get("id", "")).startswith("host.") and c.get("status") == "warn"]
+    if host:
+        causes[2:2] = [f"- {c.get('name', '?')}: {_shown(c)} against `{c.get('threshold')}`"
+                       + (f" ({c['detail']})" if c.get("detail") else "") for c in host] + [""]
+    lines += causes
+    # Database warnings are the findings above; what is left may still explain the breach.
+    others = [c for c in checks if c.get("status") in ("warn", "not measured") and c not in host
+              and not str(c.get("id", "")).startswith("db.")]
+    if others:
+        lines += ["Other checks that did not pass cleanly:", ""]
+        lines += [f"- {c.get('status')}: {c.get('name', '?')} {_shown(c)}"
+                  + (f" — {_cell(c['detail'], 300)}" if c.get("detail") else "") for c in others]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write then rename, as for the JSON artifacts: a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_reports(summary: dict[str, Any], run_dir: Path) -> list[Path]:
+    """Write summary.md, junit.xml and, for a failed run, incident.md; return their paths."""
+    reports = {"summary.md": summary_markdown(summary, run_dir), "junit.xml": junit_xml(summary)}
+    incident = incident_markdown(summary, run_dir)
+    if incident is not None:
+        reports["incident.md"] = incident
+    else:
+        # Re-analysing a run that no longer fails must not leave an earlier incident behind.
+        (run_dir / "incident.md").unlink(missing_ok=True)
+    written = []
+    for name, text in reports.items():
+        _write_text_atomic(run_dir / name, text)
+        written.append(run_dir / name)
+    return written
