@@ -31,6 +31,7 @@ class RunRecord:
     ended_at: datetime | None = None
     interrupted: bool = False
     could_not_run: bool = False
+    load_started: bool = False
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[dict[str, str]] = field(default_factory=list)
     not_measured: dict[str, str] = field(default_factory=dict)
@@ -72,7 +73,7 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
 
 def build_summary(paths: RunPaths, profile: Profile, env: Environment,
                   record: RunRecord) -> dict[str, Any]:
-    checks = [] if record.could_not_run else collect_checks(paths, profile, record)
+    checks = collect_checks(paths, profile, record) if record.load_started else []
     status: Overall = overall_status(checks, interrupted=record.interrupted,
                                      could_not_run=record.could_not_run)
     ended = record.ended_at or datetime.now(UTC)

@@ -1,7 +1,9 @@
 """One overall status from many checks, and the exit code that follows it.
 
-fail beats everything (a breached threshold is a breach even if something else went unmeasured);
-then a check that could not be measured makes the run at best "incomplete": never a pass.
+A run that could not be carried out (preflight stopped it, the backend or its database went away) is
+"incomplete" whatever its checks say: breaches measured against a dead backend mean nothing. Then
+fail beats the rest (a breached threshold is a breach even if something else went unmeasured), and
+a check that could not be measured makes the run at best "incomplete": never a pass.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ def overall_status(checks: Sequence[Check], *, interrupted: bool = False,
                    could_not_run: bool = False) -> Overall:
     if interrupted:
         return "interrupted"
+    if could_not_run:
+        return "incomplete"
     if any(c.status == "fail" for c in checks):
         return "fail"
-    if could_not_run or not checks or any(c.status == "not measured" for c in checks):
+    if not checks or any(c.status == "not measured" for c in checks):
         return "incomplete"
     return "pass"

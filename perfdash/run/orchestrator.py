@@ -25,6 +25,7 @@ from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines,
 from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
+from perfdash.collect.health import BackendWatcher
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
     Bus,
@@ -48,6 +49,9 @@ from perfdash.settings import Environment, Profile, Settings
 
 if TYPE_CHECKING:
     from perfdash.demo.stack import DemoStack
+
+
+TOOLS = ("k6", "artillery")
 
 
 class Interrupted(Exception):
@@ -126,6 +130,7 @@ class _RunState:
     stack: DemoStack | None = None
     before: DbSnapshot | None = None
     collectors: list[Any] = field(default_factory=list)
+    watcher: BackendWatcher | None = None
 
 
 class Orchestrator:
@@ -204,6 +209,7 @@ class Orchestrator:
         else:
             st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
         self._phase("load", f"{self.profile.mode}, about {self.profile.planned_seconds:.0f} s")
+        st.record.load_started = True
         stack = st.stack
         system = SystemCollector(self.bus, st.paths.metrics_csv,
                                  backend_pid=lambda: stack.backend_pid if stack else None)
@@ -219,6 +225,11 @@ class Orchestrator:
             sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections)
             sampler.start()
             st.collectors.append(sampler)
+        assert st.target.base_url is not None
+        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path)
+        watcher.start()
+        st.collectors.append(watcher)
+        st.watcher = watcher
         self._run_tools(st)
         self._stop_collectors(st)
         self._phase("analysis")
@@ -306,17 +317,28 @@ class Orchestrator:
             st.collectors.append(tail)
         if self.profile.mode == "parallel":
             running = [(supervisor.start(req), meaning) for req, meaning in launches]
-            self._wait(running, st.record, st.log)
+            self._wait(running, st)
         else:
             for req, meaning in launches:
-                self._wait([(supervisor.start(req), meaning)], st.record, st.log)
+                self._wait([(supervisor.start(req), meaning)], st)
+                if st.record.could_not_run:
+                    break
 
     def _wait(self, running: list[tuple[Child, Callable[[int], str | None]]],
-              record: RunRecord, log: RunLog) -> None:
+              st: _RunState) -> None:
+        record, log = st.record, st.log
         pending = list(running)
         while pending:
             if self._stop_requested.is_set():
                 raise Interrupted("stop requested")
+            if st.watcher is not None and st.watcher.lost:
+                # Requests against a dead backend measure nothing: stop and say why.
+                record.could_not_run = True
+                record.problem(st.watcher.lost,
+                               "check the backend's log and its database, then run again")
+                log(st.watcher.lost)
+                self._stop_children(record)
+                return
             for item in list(pending):
                 child, meaning = item
                 code = child.poll()
@@ -351,6 +373,8 @@ class Orchestrator:
     def _stop_children(self, record: RunRecord) -> None:
         assert self.supervisor is not None
         for child in self.supervisor.running():
+            if child.request.name not in TOOLS:
+                continue  # the demo backend stops with the stack, after the analysis
             outcome = child.stop(5.0)
             record.tools[child.request.name] = {
                 "returncode": outcome.returncode, "elapsed_s": round(outcome.elapsed_s, 1),
