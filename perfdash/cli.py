@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skip-cleanup", action="store_true",
                      help="keep generated data and started services for inspection")
     run.add_argument("--verbose", action="store_true", help="print detailed progress logs")
+    run.add_argument("--baseline", metavar="DIR|last", default=None,
+                     help="compare with an earlier run (a results directory, or `last`: the newest "
+                          "finished run of the same profile); the profile's [baseline] says "
+                          "whether a regression fails the run")
 
     demo = sub.add_parser(
         "demo", help="run a profile against the bundled demo backend on a throwaway PostgreSQL",
@@ -82,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
     demo.add_argument("--headless", action="store_true", help="no dashboard")
     demo.add_argument("--verbose", action="store_true", help="print detailed progress logs")
+    demo.add_argument("--baseline", metavar="DIR|last", default=None,
+                      help="compare with an earlier run (a results directory, or `last`)")
 
     doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
     common(doctor)
@@ -91,7 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print the verdict of an earlier run")
     show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
-    show.add_argument("--json", action="store_true", help="print summary.json as it is")
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    compare = sub.add_parser(
+        "compare", help="what got better or worse between two runs",
+        description="Per check and per percentile: both values, the delta and the % change, with "
+                    "regressions beyond the tolerance flagged. Exit 1 when something regressed.")
+    compare.add_argument("base", type=Path, help="the earlier run (results/perf/<timestamp>)")
+    compare.add_argument("new", type=Path, help="the run to judge against it")
+    compare.add_argument("--tolerance", type=float, default=10.0, metavar="PCT",
+                         help="a change smaller than this %% is unchanged (default: 10)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument("--markdown", action="store_true", help="print it as Markdown")
     return parser
 
 
@@ -119,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "show":
             return _cmd_show(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
@@ -174,11 +193,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.command == "demo" and env.kind != "demo":
         _error("the environment 'demo' in profiles.toml must have kind = \"demo\"")
         return EXIT_USAGE
+    baseline = None
+    if args.baseline:
+        from perfdash.analyze.baseline import BaselineError, resolve_baseline
+
+        try:
+            baseline = resolve_baseline(args.baseline, settings.results_dir, profile.name)
+        except BaselineError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
     out = _console()
     bus = Bus()
     console = HeadlessConsole(bus, out, verbose=args.verbose)
     orch = Orchestrator(settings, profile, env, bus, env_file=env_file,
-                        skip_cleanup=getattr(args, "skip_cleanup", False),
+                        skip_cleanup=getattr(args, "skip_cleanup", False), baseline=baseline,
                         verbose=(lambda m: out.print(f"[dim]{m}[/dim]", markup=True))
                         if args.verbose else None)
     console.start()
@@ -191,6 +219,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     console.stop()
     out.print()
     out.print(result_table(outcome.summary))
+    if baseline is not None and "baseline" in outcome.summary:
+        from perfdash.analyze.compare import compare_runs, comparison_table
+
+        out.print(comparison_table(compare_runs(baseline, outcome.paths.root,
+                                                tolerance_pct=profile.regression_tolerance_pct)))
     out.print(f"results: {outcome.paths.root}")
     return outcome.exit_code
 
@@ -238,16 +271,45 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from perfdash.artifacts import read_json
+    from perfdash.analyze.summary import reanalyse
     from perfdash.console import result_table
 
-    summary, problem = read_json(args.run_dir / "summary.json")
-    if not isinstance(summary, dict):
-        _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; "
-               "pass a results/perf/<timestamp> directory of a finished run")
+    summary, problem = reanalyse(args.run_dir)
+    if summary is None:
+        _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
+               "finished run")
         return EXIT_USAGE
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        _console().print(result_table(summary))
+        console = _console()
+        if problem:
+            console.print(f"[yellow]{problem}[/yellow]")
+        console.print(result_table(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from perfdash.analyze.compare import (
+        CompareError,
+        compare_runs,
+        comparison_markdown,
+        comparison_table,
+    )
+
+    try:
+        comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance)
+    except CompareError as exc:
+        _error(f"{exc}; pass two results/perf/<timestamp> directories")
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=2))
+    elif args.markdown:
+        print(comparison_markdown(comparison))
+    else:
+        console = _console()
+        console.print(comparison_table(comparison))
+        regressed = len(comparison.regressions)
+        console.print(f"{regressed} regression(s) beyond {args.tolerance:g}%" if regressed
+                      else f"no regression beyond {args.tolerance:g}%")
+    return 1 if comparison.regressions else 0

@@ -24,7 +24,7 @@ CONFIG_NAME = "profiles.toml"
 ENV_FILE_NAME = ".env.performance"
 
 # `p(95) < 500`, `rate>=0.99`, `count == 0`, `p95<800`
-_EXPR = re.compile(r"^\s*(?P<stat>[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?)\s*"
+EXPRESSION = re.compile(r"^\s*(?P<stat>[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?)\s*"
                    r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_FULL = re.compile(r"^(\d+(?:\.\d+)?(ms|h|m|s))+$")
@@ -84,6 +84,8 @@ class Profile:
     host: HostLimits = field(default_factory=HostLimits)
     slow_query_ms: float = 100.0
     checks_min_rate: float = 0.99
+    regression_tolerance_pct: float = 10.0
+    fail_on_regression: bool = False
 
     @property
     def k6_seconds(self) -> float:
@@ -248,7 +250,7 @@ class _Reader:
 
 
 _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host", "database",
-                 "checks_min_rate"}
+                 "checks_min_rate", "baseline"}
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale"}
@@ -265,7 +267,7 @@ def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Thresh
                 raise r.fail(sub, metric, "expected a list of expressions",
                              'write it like "http_req_duration" = ["p(95)<500"]')
             for expr in items:
-                m = _EXPR.match(expr)
+                m = EXPRESSION.match(expr)
                 if not m:
                     raise r.fail(sub, metric, f"cannot read threshold {expr!r}",
                                  'write "<stat> <op> <number>", e.g. "p(95)<500" or "rate>=0.99"')
@@ -318,6 +320,8 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     db = r.table(data, table, "database")
     r.known(db, f"{table}.database", {"slow_query_ms"})
     checks_min = r.number(data, table, "checks_min_rate", 0.99)
+    baseline = r.table(data, table, "baseline")
+    r.known(baseline, f"{table}.baseline", {"tolerance_pct", "fail_on_regression"})
     return Profile(
         name=name,
         description=r.str_(data, table, "description", "") or "",
@@ -333,6 +337,8 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         ),
         slow_query_ms=r.number(db, f"{table}.database", "slow_query_ms", 100.0),
         checks_min_rate=checks_min,
+        regression_tolerance_pct=r.number(baseline, f"{table}.baseline", "tolerance_pct", 10.0),
+        fail_on_regression=r.bool_(baseline, f"{table}.baseline", "fail_on_regression", False),
     )
 
 

@@ -204,3 +204,42 @@ def test_show_prints_the_same_verdict(demo_run: Finished) -> None:
     assert out.returncode == demo_run.code
     assert "overall status: PASS" in out.stdout
     assert "k6 http_req_duration p(95)" in out.stdout
+
+
+def test_show_reanalyses_the_artifacts_to_the_same_verdict(demo_run: Finished) -> None:
+    from perfdash.analyze.summary import reanalyse
+
+    fresh, problem = reanalyse(demo_run.run_dir)
+    stored = demo_run.json("summary.json")
+    assert problem is None
+    assert fresh is not None
+    assert [(c["id"], c["status"], c["value"]) for c in fresh["checks"]] == \
+        [(c["id"], c["status"], c["value"]) for c in stored["checks"]]
+    assert fresh["status"] == stored["status"]
+
+
+def test_reports_are_written_beside_the_summary(demo_run: Finished) -> None:
+    md = (demo_run.run_dir / "summary.md").read_text()
+    assert "PASS" in md
+    assert "k6 http_req_duration p(95)" in md
+    junit = (demo_run.run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(demo_run.json("summary.json")["checks"])
+    assert not (demo_run.run_dir / "incident.md").exists()
+
+
+def test_baseline_last_compares_with_the_previous_run(
+        demo_run: Finished, demo_service: DemoService) -> None:
+    env = {"PERF_BASE_URL": demo_service.base_url,
+           "PERF_DATABASE_URL": demo_service.database_url.reveal(),
+           "PERF_API_TOKEN": demo_service.token.reveal()}
+    result = run_perfdash(["run", "--profile", "smoke", "--env", "local", "--headless",
+                           "--baseline", "last"], demo_run.run_dir.parent, env=env)
+    assert result.run_dir != demo_run.run_dir
+    summary = result.json("summary.json")
+    assert summary["baseline"]["run_dir"] == str(demo_run.run_dir)
+    check = next(c for c in summary["checks"] if c["id"] == "baseline.regressions")
+    assert check["status"] in ("pass", "warn")  # the smoke profile only warns on regressions
+    assert (result.run_dir / "comparison.md").is_file()
+    assert "k6 http_req_duration p(95)" in (result.run_dir / "comparison.md").read_text()
+    assert f"Regressions against {demo_run.run_dir.name}" in result.stdout
+    assert "unchanged" in result.stdout  # the comparison table follows the verdict

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from perfdash.analyze.artillery import analyse_artillery
@@ -17,8 +18,8 @@ from perfdash.analyze.dbreport import analyse_database
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.k6 import analyse_k6
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
-from perfdash.artifacts import RunPaths
-from perfdash.settings import Environment, Profile
+from perfdash.artifacts import RunPaths, read_json
+from perfdash.settings import EXPRESSION, Environment, HostLimits, K6Stage, Profile, Threshold
 
 SCHEMA_VERSION = 1
 
@@ -72,8 +73,9 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
 
 
 def build_summary(paths: RunPaths, profile: Profile, env: Environment,
-                  record: RunRecord) -> dict[str, Any]:
+                  record: RunRecord, extra_checks: list[Check] | None = None) -> dict[str, Any]:
     checks = collect_checks(paths, profile, record) if record.load_started else []
+    checks += extra_checks or []
     status: Overall = overall_status(checks, interrupted=record.interrupted,
                                      could_not_run=record.could_not_run)
     ended = record.ended_at or datetime.now(UTC)
@@ -93,6 +95,9 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "preflight": record.preflight,
         "tools": record.tools,
         "app_log": record.app_log,
+        # What only the orchestrator knew, kept so `perfdash show` can analyse the artifacts again.
+        "run": {"interrupted": record.interrupted, "could_not_run": record.could_not_run,
+                "load_started": record.load_started, "not_measured": record.not_measured},
         "artifacts": artifact_index(paths),
         "configuration": {
             "profile": _profile_json(profile),
@@ -113,5 +118,70 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "host": {"cpu_warn_pct": p.host.cpu_warn_pct, "memory_warn_pct": p.host.memory_warn_pct},
         "slow_query_ms": p.slow_query_ms,
         "checks_min_rate": p.checks_min_rate,
+        "regression_tolerance_pct": p.regression_tolerance_pct,
+        "fail_on_regression": p.fail_on_regression,
         "planned_seconds": p.planned_seconds,
     }
+
+
+def profile_from_json(data: dict[str, Any], source: str) -> Profile:
+    """The profile a run used, rebuilt from its summary, so an old run is judged by its own rules
+    even after profiles.toml changed."""
+    thresholds = []
+    for t in data.get("thresholds", []):
+        m = EXPRESSION.match(t["expression"])
+        if not m:
+            continue
+        thresholds.append(Threshold(tool="k6" if t["tool"] == "k6" else "artillery",
+                                    metric=t["metric"], expression=t["expression"],
+                                    stat=m["stat"], op=m["op"], value=float(m["value"]),
+                                    source=f"{source} (as run)"))
+    host = data.get("host", {})
+    return Profile(
+        name=data["name"], description=data.get("description", ""),
+        mode="sequential" if data.get("mode") == "sequential" else "parallel",
+        k6_script=Path(data["k6_script"]) if data.get("k6_script") else None,
+        artillery_script=Path(data["artillery_script"]) if data.get("artillery_script") else None,
+        k6_stages=tuple(K6Stage(s["duration"], int(s["target"])) for s in data.get("k6_stages", [])),
+        artillery_phases=tuple(data.get("artillery_phases", [])),
+        thresholds=tuple(thresholds),
+        host=HostLimits(float(host.get("cpu_warn_pct", 80.0)),
+                        float(host.get("memory_warn_pct", 90.0))),
+        slow_query_ms=float(data.get("slow_query_ms", 100.0)),
+        checks_min_rate=float(data.get("checks_min_rate", 0.99)),
+        regression_tolerance_pct=float(data.get("regression_tolerance_pct", 10.0)),
+        fail_on_regression=bool(data.get("fail_on_regression", False)),
+    )
+
+
+def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The verdict of an earlier run, computed again from its artifacts (what `show` prints).
+
+    The stored summary supplies what only the live run knew (how tools ended, problems, the
+    profile as it was); every check is read again from the files.
+    """
+    stored, problem = read_json(run_dir / "summary.json")
+    if not isinstance(stored, dict):
+        return None, problem or "summary.json is not an object"
+    try:
+        profile = profile_from_json(stored["configuration"]["profile"], "summary.json")
+        run = stored.get("run") or {}
+        record = RunRecord(
+            started_at=datetime.fromisoformat(stored["started_at"]),
+            ended_at=datetime.fromisoformat(stored["ended_at"]),
+            interrupted=bool(run.get("interrupted", stored.get("status") == "interrupted")),
+            could_not_run=bool(run.get("could_not_run", False)),
+            load_started=bool(run.get("load_started", bool(stored.get("checks")))),
+            not_measured=dict(run.get("not_measured", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"
+    paths = RunPaths(run_dir, profile.name)
+    extra = [Check(**c) for c in stored.get("checks", []) if c.get("id") == "baseline.regressions"]
+    checks = (collect_checks(paths, profile, record) if record.load_started else []) + extra
+    status: Overall = overall_status(checks, interrupted=record.interrupted,
+                                     could_not_run=record.could_not_run)
+    fresh = {**stored, "status": status, "exit_code": EXIT_CODES[status],
+             "counts": dict(Counter(c.status for c in checks)),
+             "checks": [c.to_json() for c in checks], "artifacts": artifact_index(paths)}
+    return fresh, None

@@ -19,7 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfdash.analyze.baseline import regression_check
+from perfdash.analyze.checks import Check
+from perfdash.analyze.compare import CompareError, compare_runs, comparison_markdown
 from perfdash.analyze.database import build_query_analysis
+from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines, write_json_atomic
 from perfdash.collect.applog import AppLogTail
@@ -137,7 +141,7 @@ class Orchestrator:
     """Runs one profile against one environment; `run()` returns when everything has stopped."""
 
     def __init__(self, settings: Settings, profile: Profile, env: Environment, bus: Bus, *,
-                 env_file: Path, skip_cleanup: bool = False,
+                 env_file: Path, skip_cleanup: bool = False, baseline: Path | None = None,
                  verbose: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.profile = profile
@@ -145,6 +149,7 @@ class Orchestrator:
         self.bus = bus
         self.env_file = env_file
         self.skip_cleanup = skip_cleanup
+        self.baseline = baseline
         self._verbose = verbose
         self.supervisor: Supervisor | None = None
         self._stop_requested = threading.Event()
@@ -413,6 +418,35 @@ class Orchestrator:
                                       slow_ms=self.profile.slow_query_ms)
         write_json_atomic(st.paths.query_analysis, report)
 
+    def _write_summary(self, st: _RunState, extra: list[Check] | None = None) -> dict[str, Any]:
+        summary = build_summary(st.paths, self.profile, self.env, st.record, extra)
+        if self.env.kind == "external" and self.env.app_log:
+            summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
+                                                   "exists": self.env.app_log.exists()}
+        try:
+            write_json_atomic(st.paths.summary, summary)
+        except OSError as exc:
+            raise ArtifactError(f"cannot write {st.paths.summary}: {exc.strerror}; "
+                                "free disk space or fix permissions") from None
+        return summary
+
+    def _compare_with_baseline(self, st: _RunState, summary: dict[str, Any]) -> dict[str, Any]:
+        """Compare with the baseline (which reads this run's summary), then add the verdict."""
+        assert self.baseline is not None
+        try:
+            comparison = compare_runs(self.baseline, st.paths.root,
+                                      tolerance_pct=self.profile.regression_tolerance_pct)
+        except CompareError as exc:
+            st.record.problem(f"cannot compare with the baseline: {exc}")
+            return self._write_summary(st)
+        check = regression_check(comparison, self.profile, self.baseline)
+        summary = self._write_summary(st, [check])
+        summary["baseline"] = {"run_dir": str(self.baseline), **comparison.to_json()}
+        write_json_atomic(st.paths.summary, summary)
+        (st.paths.root / "comparison.md").write_text(comparison_markdown(comparison),
+                                                     encoding="utf-8")
+        return summary
+
     def _finish(self, st: _RunState) -> RunOutcome:
         paths, record, log = st.paths, st.record, st.log
         self._stop_collectors(st)
@@ -423,14 +457,13 @@ class Orchestrator:
             except Exception as exc:
                 record.problem(f"the demo stack did not stop cleanly: {exc}")
         record.ended_at = datetime.now(UTC)
-        summary = build_summary(paths, self.profile, self.env, record)
-        if self.env.kind == "external" and self.env.app_log:
-            summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
-                                                   "exists": self.env.app_log.exists()}
+        summary = self._write_summary(st)
+        if self.baseline is not None and record.load_started and not record.interrupted:
+            summary = self._compare_with_baseline(st, summary)
         try:
-            write_json_atomic(paths.summary, summary)
+            write_reports(summary, paths.root)
         except OSError as exc:
-            raise ArtifactError(f"cannot write {paths.summary}: {exc.strerror}") from None
+            record.problem(f"cannot write summary.md/junit.xml: {exc.strerror}")
         failing = tuple((c["name"], c["status"], c["detail"]) for c in summary["checks"]
                         if c["status"] in ("fail", "not measured"))
         self.bus.publish(RunFinished(summary["status"], summary["exit_code"], str(paths.summary),
