@@ -4,11 +4,30 @@ and a database report that could not be made is "not measured", never a pass.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import read_json
 from perfdash.settings import Profile
+
+
+def analyse_connections(path: Path, reason_absent: str | None = None) -> Check:
+    """Peak connections against max_connections from db-connections.csv (warn above 80%)."""
+    name, threshold = "Database connections peak", "<= 80% of max_connections"
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [(int(r["total"]), int(r["max_connections"])) for r in csv.DictReader(f)
+                    if r.get("total", "").isdigit() and r.get("max_connections", "").isdigit()]
+    except OSError:
+        rows = []
+    if not rows:
+        return Check.not_measured("db.connections", name,
+                                  reason_absent or f"{path.name} has no samples", threshold)
+    peak, most = max(rows)
+    share = peak / most if most else 0.0
+    return Check("db.connections", name, "pass" if share <= 0.8 else "warn", peak, threshold,
+                 "perfdash default", f"peak {peak} of {most} ({share:.0%}) over {len(rows)} samples")
 
 
 def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:

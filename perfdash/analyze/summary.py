@@ -14,7 +14,7 @@ from typing import Any
 
 from perfdash.analyze.artillery import analyse_artillery
 from perfdash.analyze.checks import Check
-from perfdash.analyze.dbreport import analyse_database
+from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.k6 import analyse_k6
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
@@ -52,7 +52,21 @@ def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list
                                     record.not_measured.get("artillery"))
     checks += analyse_host(paths.metrics_csv, profile, record.not_measured.get("metrics"))
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
+    if paths.db_connections.exists() or "database" not in record.not_measured:
+        checks.append(analyse_connections(paths.db_connections,
+                                          record.not_measured.get("database")))
+    if record.app_log is not None and "errors" in record.app_log:
+        checks.append(_app_log_check(record.app_log))
     return checks
+
+
+def _app_log_check(app_log: dict[str, Any]) -> Check:
+    """ERROR lines in the backend's log during the load: the first place to look after a breach."""
+    errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
+    return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
+                 "== 0", "perfdash default",
+                 f"{errors} ERROR and {warnings} WARN lines of {app_log.get('lines', 0)} in "
+                 f"{Path(str(app_log.get('path', 'the app log'))).name}")
 
 
 def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
@@ -173,6 +187,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
             could_not_run=bool(run.get("could_not_run", False)),
             load_started=bool(run.get("load_started", bool(stored.get("checks")))),
             not_measured=dict(run.get("not_measured", {})),
+            app_log=stored.get("app_log"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"

@@ -58,6 +58,22 @@ if TYPE_CHECKING:
 TOOLS = ("k6", "artillery")
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """One tool to start: its command, what its exit codes mean, how long it should take."""
+
+    request: LaunchRequest
+    meaning: Callable[[int], str | None]
+    planned_s: float
+    hang_hint: str
+
+    @property
+    def grace_s(self) -> float:
+        # k6 waits up to 30 s for iterations to finish (gracefulStop); Artillery ends its last
+        # window and its pending Socket.IO steps. Past this, the tool is stuck.
+        return max(60.0, self.planned_s * 0.5)
+
+
 class Interrupted(Exception):
     """SIGTERM turned into an exception in the main thread, like KeyboardInterrupt for SIGINT."""
 
@@ -301,36 +317,41 @@ class Orchestrator:
         assert target.base_url is not None
         assert supervisor is not None
         project = self.settings.project_dir
-        launches: list[tuple[LaunchRequest, Callable[[int], str | None]]] = []
+        launches: list[_Launch] = []
         if self.profile.k6_script:
             k6 = find_k6()
             assert k6.path is not None
             port = free_port()
-            launches.append((k6_request(k6.path, self.profile, paths, target.base_url,
-                                        target.token, port, project), k6_exit_meaning))
+            launches.append(_Launch(
+                k6_request(k6.path, self.profile, paths, target.base_url, target.token, port,
+                           project),
+                k6_exit_meaning, self.profile.k6_seconds,
+                "check the script's own timeouts and gracefulStop, and the backend's latency"))
             poller = K6Poller(self.bus, port, self.profile.k6_seconds, paths.k6_progress)
             poller.start()
             st.collectors.append(poller)
         if self.profile.artillery_script:
             art = find_artillery(project)
             assert art.path is not None
-            launches.append((artillery_request(art.path, self.profile, paths, target.base_url,
-                                               target.token, project), artillery_exit_meaning))
+            launches.append(_Launch(
+                artillery_request(art.path, self.profile, paths, target.base_url, target.token,
+                                  project),
+                artillery_exit_meaning, self.profile.artillery_seconds,
+                "a Socket.IO endpoint that does not answer makes Artillery hang: check that the "
+                "backend serves /socket.io/ and that the scenario's response steps match on data"))
             tail = ArtilleryProgressTail(self.bus, paths.artillery_progress,
                                          self.profile.artillery_seconds)
             tail.start()
             st.collectors.append(tail)
         if self.profile.mode == "parallel":
-            running = [(supervisor.start(req), meaning) for req, meaning in launches]
-            self._wait(running, st)
+            self._wait([(supervisor.start(launch.request), launch) for launch in launches], st)
         else:
-            for req, meaning in launches:
-                self._wait([(supervisor.start(req), meaning)], st)
+            for launch in launches:
+                self._wait([(supervisor.start(launch.request), launch)], st)
                 if st.record.could_not_run:
                     break
 
-    def _wait(self, running: list[tuple[Child, Callable[[int], str | None]]],
-              st: _RunState) -> None:
+    def _wait(self, running: list[tuple[Child, _Launch]], st: _RunState) -> None:
         record, log = st.record, st.log
         pending = list(running)
         while pending:
@@ -345,13 +366,28 @@ class Orchestrator:
                 self._stop_children(record)
                 return
             for item in list(pending):
-                child, meaning = item
+                child, launch = item
                 code = child.poll()
                 if code is None:
+                    self._stop_if_hung(child, launch, record, log)
                     continue
                 pending.remove(item)
-                self._tool_exited(child, code, meaning(code), record, log)
+                self._tool_exited(child, code, launch.meaning(code), record, log)
             time.sleep(0.2)
+
+    def _stop_if_hung(self, child: Child, launch: _Launch, record: RunRecord, log: RunLog) -> None:
+        """A tool far past its plan is hanging: stop it (its report is lost) and explain."""
+        overdue = time.monotonic() - child.started - launch.planned_s
+        if overdue <= launch.grace_s:
+            return
+        name = child.request.name
+        what = (f"{name} was still running {overdue:.0f} s after its planned "
+                f"{launch.planned_s:.0f} s and was stopped")
+        log(what)
+        record.problem(what, launch.hang_hint)
+        self.bus.publish(ProblemDetected(what, launch.hang_hint, severity="error"))
+        child.stop(5.0, log)
+        record.not_measured[name] = what
 
     def _tool_exited(self, child: Child, code: int, meaning: str | None, record: RunRecord,
                      log: RunLog) -> None:
@@ -367,7 +403,7 @@ class Orchestrator:
         self.bus.publish(ToolExited(name, code, outcome.elapsed_s, outcome.stopped_by,
                                     tuple(stderr)))
         if meaning:
-            record.not_measured[name] = meaning
+            record.not_measured.setdefault(name, meaning)
             record.problem(f"{meaning}; last lines of {child.request.stderr.name}: "
                            + (" | ".join(stderr[-3:]) or "(empty)"),
                            f"read {child.request.stderr.name} and {child.request.stdout.name} "
