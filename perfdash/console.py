@@ -88,7 +88,7 @@ class HeadlessConsole:
     def _line(self, text: str | Text) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
         out = Text(f"{stamp} ", style="dim") + (Text(text) if isinstance(text, str) else text)
-        self.console.print(out)
+        self.console.print(out, soft_wrap=True)  # CI logs: one event, one line
 
     def _handle(self, events: list[Event]) -> None:
         for e in events:

