@@ -13,6 +13,8 @@ from typing import Final
 REDACTED: Final = "***"
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.I)
+# pg_stat_statements keeps utility statements verbatim: `CREATE ROLE x PASSWORD 'hunter2'`.
+_SQL_PASSWORD = re.compile(r"(?P<head>\bPASSWORD\s+)(?:E?'(?:[^']|'')*'|\$\$.*?\$\$)", re.I | re.S)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
 
 
@@ -59,3 +61,8 @@ def scrub(text: str, secrets: list[Secret]) -> str:
         if len(value) >= 4:
             text = text.replace(value, REDACTED)
     return redact_url(text)
+
+
+def redact_sql(query: str) -> str:
+    """A statement text with its password literals replaced, as it may be stored or shown."""
+    return _SQL_PASSWORD.sub(lambda m: f"{m['head']}'{REDACTED}'", query)

@@ -27,3 +27,13 @@ def test_scrub_removes_known_values_from_free_text() -> None:
     out = scrub(text, [token])
     assert "tok_ABCDEF123" not in out
     assert "pw1" not in out
+
+
+def test_redact_sql_hides_password_literals() -> None:
+    from perfdash.secret import redact_sql
+
+    assert redact_sql("CREATE ROLE app LOGIN PASSWORD 'it''s-s3cret'") == \
+        "CREATE ROLE app LOGIN PASSWORD '***'"
+    assert redact_sql("alter user x with password $$p@ss$$ valid until 'x'") == \
+        "alter user x with password '***' valid until 'x'"
+    assert redact_sql("SELECT * FROM t WHERE id = $1") == "SELECT * FROM t WHERE id = $1"

@@ -28,7 +28,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import errors
 
-from perfdash.secret import Secret, redact_url, scrub
+from perfdash.secret import Secret, redact_sql, redact_url, scrub
 
 MARKER: Final = "perfdash:dbstats"
 """Comment placed in every statement perfdash runs, so its own work is left out of the report."""
@@ -237,7 +237,7 @@ def _sum_by_queryid(rows: list[tuple[Any, ...]]) -> dict[str, StatementStats]:
         if queryid is None or query is None or is_own_statement(query):
             continue
         key = str(queryid)
-        prev = merged.get(key, StatementStats(key, str(query), 0, 0.0, 0.0, 0.0, 0))
+        prev = merged.get(key, StatementStats(key, redact_sql(str(query)), 0, 0.0, 0.0, 0.0, 0))
         sum_calls = prev.calls + int(calls)
         sum_total = prev.total_exec_time + float(total)
         merged[key] = StatementStats(
