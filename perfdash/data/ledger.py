@@ -57,6 +57,18 @@ WHERE i.indrelid = %s AND i.indisprimary
 ORDER BY k.ord
 """
 
+# What the current transaction has written so far, per table (partitions counted under their root).
+# Seeding and cleanup compare it with what they meant to write; the ledger's own schema and
+# temporary tables are not the target's data.
+_TRANSACTION_WRITES: Final = """
+SELECT coalesce(pg_partition_root(s.relid::regclass), s.relid::regclass)::oid,
+       sum(s.n_tup_ins)::bigint, sum(s.n_tup_upd)::bigint, sum(s.n_tup_del)::bigint
+FROM pg_stat_xact_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
+WHERE s.schemaname <> 'perfdash' AND c.relpersistence <> 't'
+  AND s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0
+GROUP BY 1
+"""
+
 
 class LedgerError(Exception):
     """The ledger cannot be created or read; the message is one sentence with the fix."""
@@ -82,6 +94,13 @@ class TableKey:
     @property
     def identifier(self) -> sql.Composable:
         return sql.Identifier(self.schema, self.table)
+
+    def casts(self, value: sql.Composable) -> sql.Composable:
+        """`((v->>'id')::integer, ...)`: fails on a key value the column could never hold."""
+        return sql.SQL("({})").format(sql.SQL(", ").join(
+            sql.SQL("({} ->> {})::{}").format(value, sql.Literal(c.name), sql.SQL(c.type))
+            for c in self.columns
+        ))
 
     def match(self, row: str, ledger: str = "l") -> sql.Composable:
         """`t.id = (l.pk->>'id')::integer AND ...`: a ledger entry equals a row of this table."""
@@ -165,10 +184,19 @@ def resolve_table(conn: Conn, name: str) -> TableKey | None:
 
 
 def record_rows(conn: Conn, run_id: str, table: TableKey, keys: Iterable[Mapping[str, str]]) -> int:
-    """Add keys to the ledger under `run_id`; a key already there now belongs to this run."""
-    payload = [json.dumps(dict(k), sort_keys=True) for k in keys]
+    """Add keys to the ledger under `run_id`; a key already there now belongs to this run.
+
+    Every value is cast to its column's type first, so a key that could never match (a command
+    reporting "4.0" for an integer) fails here, with psycopg.errors.DataError, and not at cleanup.
+    """
+    payload = list(dict.fromkeys(json.dumps(dict(k), sort_keys=True) for k in keys))
     if not payload:
         return 0
+    conn.execute(
+        sql.SQL("SELECT count(*) FROM unnest(%s::text[]) AS k(v) WHERE {} IS NOT NULL").format(
+            table.casts(sql.SQL("v::jsonb"))),
+        (payload,),
+    )
     cur = conn.execute(
         "INSERT INTO perfdash.ledger (run_id, table_name, pk) "
         "SELECT %s, %s, k::jsonb FROM unnest(%s::text[]) AS k "
@@ -176,6 +204,20 @@ def record_rows(conn: Conn, run_id: str, table: TableKey, keys: Iterable[Mapping
         (run_id, table.qualified, payload),
     )
     return cur.rowcount
+
+
+def rows_text(n: int) -> str:
+    """`1 row`, `2 rows`: every message about rows reads naturally."""
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def qualified_name(conn: Conn, oid: int) -> str:
+    """`public.orders` for a table OID, as the ledger and every message spell it."""
+    row = conn.execute(
+        "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s", (oid,)
+    ).fetchone()
+    return str(row[0]) if row else f"table {oid}"
 
 
 def record_run(conn: Conn, run_id: str, environment: str, rows_by_table: Mapping[str, int]) -> None:
@@ -248,3 +290,22 @@ def forget_rows(conn: Conn, run_ids: Sequence[str] | None = None,
     conn.execute("DELETE FROM perfdash.seed_runs r WHERE NOT EXISTS "
                  "(SELECT 1 FROM perfdash.ledger l WHERE l.run_id = r.run_id)")
     return cur.rowcount
+
+
+def transaction_writes(conn: Conn) -> dict[int, tuple[int, int, int]]:
+    """(inserted, updated, deleted) rows per table OID so far in this transaction.
+
+    PostgreSQL counts every row a statement touches, also through triggers, cascades and functions,
+    so comparing two snapshots tells exactly what a statement did beyond what it reported.
+    """
+    return {int(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+            for r in conn.execute(_TRANSACTION_WRITES).fetchall()}
+
+
+def require_track_counts(conn: Conn) -> None:
+    """`transaction_writes` is all zeros when track_counts is off: refuse rather than trust it."""
+    row = conn.execute("SELECT current_setting('track_counts')").fetchone()
+    if not row or row[0] != "on":
+        raise LedgerError("track_counts is off in this database, so perfdash cannot check which rows "
+                          "a statement touched; turn it on (ALTER SYSTEM SET track_counts = on, then "
+                          "SELECT pg_reload_conf()).")

@@ -48,9 +48,10 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import psycopg
+from psycopg.pq.abc import PGresult
 
 from perfdash.data.ledger import (
     Conn,
@@ -58,10 +59,14 @@ from perfdash.data.ledger import (
     TableKey,
     ensure_ledger,
     owned_counts,
+    qualified_name,
     record_rows,
     record_run,
+    require_track_counts,
     resolve_table,
+    rows_text,
     table_key,
+    transaction_writes,
 )
 from perfdash.run.supervisor import LaunchRequest, Supervisor
 from perfdash.secret import Secret, scrub
@@ -72,17 +77,10 @@ SEED_TIMEOUT_S: Final = 600.0
 _DOLLAR_TAG: Final = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
 _SCALE: Final = re.compile(r"%\(scale\)s|(?<![:\w]):scale\b|%")
 _REFUSED_TAGS: Final = ("TRUNCATE", "DROP TABLE")
+# A file's own BEGIN or COMMIT would end the one transaction that makes a refusal undo everything.
+_TRANSACTION_CONTROL: Final = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
+                                         "SAVEPOINT", "RELEASE"})
 
-# What this transaction has written so far, per table (partitions counted under their root). The
-# ledger's own schema and temporary tables are not the target's data.
-_WRITE_COUNTS: Final = """
-SELECT coalesce(pg_partition_root(s.relid::regclass), s.relid::regclass)::oid,
-       sum(s.n_tup_ins)::bigint, sum(s.n_tup_upd)::bigint, sum(s.n_tup_del)::bigint
-FROM pg_stat_xact_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
-WHERE s.schemaname <> 'perfdash' AND c.relpersistence <> 't'
-  AND s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0
-GROUP BY 1
-"""
 
 
 class SeedError(Exception):
@@ -228,17 +226,7 @@ def split_statements(text: str) -> list[Statement]:
 # ---------------------------------------------------------------------------------- seed_sql
 
 
-def _write_counts(conn: Conn) -> dict[int, tuple[int, int, int]]:
-    return {int(r[0]): (int(r[1]), int(r[2]), int(r[3]))
-            for r in conn.execute(_WRITE_COUNTS).fetchall()}
-
-
-def _name(conn: Conn, oid: int) -> str:
-    row = conn.execute("SELECT %s::oid::regclass::text", (oid,)).fetchone()
-    return str(row[0]) if row else str(oid)
-
-
-def _returned_columns(conn: Conn, result: Any) -> list[tuple[int | None, str | None]]:
+def _returned_columns(conn: Conn, result: PGresult) -> list[tuple[int | None, str | None]]:
     """For each result column, the (root) table and column it comes from, or (None, None)."""
     out: list[tuple[int | None, str | None]] = []
     for i in range(result.nfields):
@@ -254,7 +242,11 @@ def _returned_columns(conn: Conn, result: Any) -> list[tuple[int | None, str | N
 
 def _run_statement(conn: Conn, run_id: str, stmt: Statement, scale: int, where: str,
                    rows: dict[str, int]) -> None:
-    before = _write_counts(conn)
+    first_word = stmt.text.split(None, 1)[0].rstrip(";").upper()
+    if first_word in _TRANSACTION_CONTROL:
+        raise SeedError(f"{where} controls the transaction itself; perfdash runs the whole file as "
+                        f"one transaction, so remove the {first_word}; nothing was committed.")
+    before = transaction_writes(conn)
     cur = conn.cursor()
     try:
         if stmt.uses_scale:
@@ -265,22 +257,22 @@ def _run_statement(conn: Conn, run_id: str, stmt: Statement, scale: int, where: 
         raise SeedError(f"{where} failed: {_pg_message(exc)}; nothing was committed.") from None
     tag = cur.statusmessage or ""
     if tag.startswith(_REFUSED_TAGS):
-        raise SeedError(f"{where} is a {tag.split(' ')[0]}; a seed only adds rows, so perfdash "
+        raise SeedError(f"{where} is a {tag}; a seed only adds rows, so perfdash "
                         "refuses it and nothing was committed.")
-    after = _write_counts(conn)
+    after = transaction_writes(conn)
     delta = {oid: tuple(a - b for a, b in zip(counts, before.get(oid, (0, 0, 0)), strict=True))
              for oid, counts in after.items()}
     for oid, (_, upd, dele) in delta.items():
         if upd or dele:
             raise SeedError(
-                f"{where} changed existing rows of {_name(conn, oid)} ({upd} updated, {dele} "
-                "deleted); a seed only adds rows, since cleanup could not undo a change, so nothing "
+                f"{where} changed existing rows of {qualified_name(conn, oid)} ({upd} updated, "
+                f"{dele} deleted); a seed only adds rows, since cleanup could not undo a change, so nothing "
                 "was committed."
             )
     inserted = {oid: ins for oid, (ins, _, _) in delta.items() if ins}
     if not inserted:
         return
-    names = ", ".join(f"{n} rows into {_name(conn, o)}" for o, n in inserted.items())
+    names = ", ".join(f"{rows_text(n)} into {qualified_name(conn, o)}" for o, n in inserted.items())
     if len(inserted) > 1:
         raise SeedError(f"{where} inserted {names} (through a trigger or a data-modifying WITH); "
                         "insert into one table per statement with RETURNING its primary key, so "
@@ -306,7 +298,7 @@ def _run_statement(conn: Conn, run_id: str, stmt: Statement, scale: int, where: 
         raise SeedError(f"{where} returns ({shown}) rather than exactly the primary key of "
                         f"{key.qualified}; write RETURNING {pk}; nothing was committed.")
     if result.ntuples != count:
-        raise SeedError(f"{where} returned {result.ntuples} keys but inserted {count} rows into "
+        raise SeedError(f"{where} returned {result.ntuples} keys but inserted {rows_text(count)} into "
                         f"{key.qualified}; nothing was committed.")
     keys = [{c.name: bytes(result.get_value(r, position[c.name]) or b"").decode()
              for c in key.columns} for r in range(result.ntuples)]
@@ -328,7 +320,7 @@ def _seed_sql(url: Secret, run_id: str, env: Environment, path: Path, scale: int
     rows: dict[str, int] = {}
     try:
         with _connect(url) as conn, conn.transaction():
-            _require_track_counts(conn)
+            require_track_counts(conn)
             conn.execute("SELECT set_config('statement_timeout', %s, true)",
                          (f"{int(timeout_s * 1000)}ms",))
             ensure_ledger(conn)
@@ -340,13 +332,6 @@ def _seed_sql(url: Secret, run_id: str, env: Environment, path: Path, scale: int
         raise SeedError(f"seeding from {path.name} failed: {scrub(_pg_message(exc), [url])}; "
                         "nothing was committed.") from None
     return rows
-
-
-def _require_track_counts(conn: Conn) -> None:
-    row = conn.execute("SELECT current_setting('track_counts')").fetchone()
-    if not row or row[0] != "on":
-        raise SeedError("track_counts is off in this database, so perfdash cannot check what a seed "
-                        "inserted; turn it on (ALTER SYSTEM SET track_counts = on; then reload).")
 
 
 # ------------------------------------------------------------------------------ seed_command
@@ -440,7 +425,18 @@ def _record_reported(conn: Conn, run_id: str, stdout: str) -> list[str]:
             continue
         keys.setdefault(key.qualified, (key, []))[1].append(pk)
     for key, found in keys.values():
-        record_rows(conn, run_id, key, found)
+        try:
+            with conn.transaction():
+                record_rows(conn, run_id, key, found)
+        except psycopg.errors.DataError:
+            # One key the column cannot hold: keep every other one, name the ones that failed.
+            for pk in found:
+                try:
+                    with conn.transaction():
+                        record_rows(conn, run_id, key, [pk])
+                except psycopg.errors.DataError as exc:
+                    bad.append(f"pk {json.dumps(pk)} does not fit the primary key of "
+                               f"{key.qualified}: {_pg_message(exc)}")
     return bad
 
 
@@ -470,8 +466,8 @@ def _seed_command(url: Secret, run_id: str, env: Environment, command: str, scal
         raise SeedError(f"seed command `{command}` ran (exit code {result.returncode}) but perfdash "
                         f"could not record the rows it reported: {message.rstrip('.')}; they are "
                         "not in the ledger, so cleanup will not remove them.") from None
-    kept = (f"the {sum(rows.values())} rows it reported are recorded, so `perfdash cleanup --env "
-            f"{env.name}` can remove them")
+    kept = (f"the ledger holds the {rows_text(sum(rows.values()))} it reported, so `perfdash "
+            f"cleanup --env {env.name}` can remove them")
     secrets = [url]
     if result.error:
         raise SeedError(f"cannot start seed command `{command}`: {result.error}; fix seed_command of "
@@ -485,7 +481,7 @@ def _seed_command(url: Secret, run_id: str, env: Environment, command: str, scal
                         f"{kept}.")
     if bad:
         raise SeedError(f"seed command `{command}` printed {len(bad)} records perfdash could not "
-                        f"use ({bad[0]}); {kept}; print one line "
+                        f"use ({'; '.join(bad[:3])}); {kept}; print one line "
                         '{"table": "schema.table", "pk": <key>} per row it creates.')
     if not rows and scale > 0:
         raise SeedError(f"seed command `{command}` reported no rows on stdout, so perfdash could not "
@@ -515,7 +511,10 @@ def seed(url: Secret, run_id: str, env: Environment, *, scale: int | None = None
          timeout_s: float = SEED_TIMEOUT_S) -> SeedResult:
     """Create the environment's test data and record every row of it in the ledger.
 
-    `scale` overrides the environment's `seed_scale`; `cwd` is where `seed_command` runs (the
+    For `seed_sql`, every statement that inserts must be `INSERT ... RETURNING <primary key>` of one
+    table, `:scale` is the scale, and the file runs as one transaction; for `seed_command`, the
+    command prints `{"table": ..., "pk": ...}` per row it creates (the module docstring has the full
+    protocol). `scale` overrides the environment's `seed_scale`; `cwd` is where `seed_command` runs (the
     project directory); `out_dir` keeps the command's stdout and stderr (the run directory). Raises
     SeedError with one sentence; for `seed_sql` that always means nothing was committed.
     """
