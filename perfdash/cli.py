@@ -95,6 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also check this environment's backend and database")
     doctor.add_argument("--profile", default="smoke", help="profile whose scripts to check")
 
+    cleanup = sub.add_parser(
+        "cleanup", help="remove seeded data, stop the backend, compose down (asks first)",
+        description="Lists exactly what will be removed (rows per table that perfdash seeded, the "
+                    "backend's stop command, the compose project) and asks before doing it. Data "
+                    "on a protected environment is never removed.")
+    common(cleanup)
+    cleanup.add_argument("--env", dest="environment", required=True, help="environment to clean")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    cleanup.add_argument("--only", action="append", choices=["seeded-data", "backend", "compose"],
+                         help="restrict to these actions (repeatable)")
+
     show = sub.add_parser("show", help="print the verdict of an earlier run")
     show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -138,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_show(args)
         if args.command == "compare":
             return _cmd_compare(args)
+        if args.command == "cleanup":
+            return _cmd_cleanup(args)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
@@ -313,3 +326,53 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         console.print(f"{regressed} regression(s) beyond {args.tolerance:g}%" if regressed
                       else f"no regression beyond {args.tolerance:g}%")
     return 1 if comparison.regressions else 0
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    from perfdash.data.cleanup import CleanupNotConfirmed, execute, plan_cleanup
+    from perfdash.settings import Settings, SettingsError
+
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_USAGE
+    settings, _env_file = loaded
+    assert isinstance(settings, Settings)
+    try:
+        env = settings.environment(args.environment)
+    except SettingsError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    if env.kind == "demo":
+        print("nothing to clean: the demo environment's database, data and backend exist only "
+              "while a run lasts and are removed when it ends")
+        return 0
+    plan = plan_cleanup(env, env.database_url, cwd=settings.project_dir)
+    wanted = set(args.only) if args.only else set(plan.names)
+    print(f"cleanup of environment {env.name!r}:")
+    for action in plan.actions:
+        if action.name not in wanted:
+            continue
+        mark = "will" if action.available else "cannot"
+        print(f"  [{action.name}] {mark}: {action.describe()}"
+              + ("" if action.available else f" ({action.reason})"))
+    selected = plan.available() & wanted
+    if not selected:
+        print("nothing to do")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _error("nothing was removed: no terminal to ask for confirmation; pass --yes")
+            return 1
+        answer = input(f"proceed with {', '.join(sorted(selected))}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing was removed")
+            return 1
+    try:
+        results = execute(plan, selected, confirmed=True,
+                          progress=lambda name, msg: print(f"  {name}: {msg}"))
+    except CleanupNotConfirmed as exc:
+        _error(str(exc))
+        return 1
+    for res in results:
+        print(f"[{'ok  ' if res.ok else 'FAIL'}] {res.name}: {res.detail}")
+    return 0 if all(r.ok for r in results) else EXIT_COULD_NOT_RUN

@@ -31,6 +31,9 @@ from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
 from perfdash.collect.system import SystemCollector
+from perfdash.data.cleanup import execute, plan_cleanup
+from perfdash.data.ledger import LedgerError
+from perfdash.data.seed import SeedError, seed, seeded_rows
 from perfdash.events import (
     Bus,
     Event,
@@ -223,6 +226,8 @@ class Orchestrator:
             return
         if not self._preflight(st):
             return
+        if not self._seed(st):
+            return
         if st.target.database_url:
             st.before = self._snapshot(st)
             if st.before is not None:
@@ -274,6 +279,59 @@ class Orchestrator:
         self._secrets.append(st.stack.database_url)
         st.target = Target(st.stack.base_url, st.stack.database_url, st.stack.token)
         return True
+
+    def _seed(self, st: _RunState) -> bool:
+        """The environment's seed step, recorded in the ledger so cleanup knows what it owns."""
+        url = st.target.database_url
+        if not (self.env.seed_sql or self.env.seed_command):
+            result = PreflightResult("test data seeded", "skip",
+                                     f"environment {self.env.name!r} names no seed step")
+            self._publish_preflight(result)
+            st.record.preflight.append(result.to_json())
+            return True
+        self._phase("seed", f"scale {self.env.seed_scale}")
+        if url is None:
+            result = PreflightResult("test data seeded", "fail", "no database URL to seed",
+                                     "set PERF_DATABASE_URL in .env.performance")
+        else:
+            try:
+                seeded = seed(url, st.paths.run_id, self.env, cwd=self.settings.project_dir,
+                              out_dir=st.paths.root)
+                present = seeded_rows(url)
+                mine = ", ".join(f"{n} in {t}" for t, n in seeded.rows_by_table.items())
+                result = PreflightResult(
+                    "test data seeded", "pass" if present else "fail",
+                    f"{mine or 'no rows'} ({seeded.elapsed_s:.1f} s); "
+                    f"{sum(present.values())} rows owned by perfdash in the database",
+                    "" if present else "the seed step created nothing: check it")
+                st.log(f"seeded {mine}")
+            except (SeedError, LedgerError) as exc:
+                result = PreflightResult("test data seeded", "fail", str(exc),
+                                         "fix the seed step named in profiles.toml")
+        self._publish_preflight(result)
+        st.record.preflight.append(result.to_json())
+        write_json_atomic(st.paths.preflight, st.record.preflight)
+        if result.status == "fail":
+            st.record.could_not_run = True
+            st.record.problem(f"seed: {result.detail}", result.fix)
+            return False
+        return True
+
+    def _cleanup_after_run(self, st: _RunState) -> None:
+        """Only where the environment asks for it (the setting is the confirmation), never with
+        --skip-cleanup, never data on a protected environment (the plan refuses that itself)."""
+        if not self.env.cleanup_after_run or self.skip_cleanup or self.env.kind == "demo":
+            return
+        plan = plan_cleanup(self.env, st.target.database_url, cwd=self.settings.project_dir)
+        for action in plan.actions:
+            if not action.available:
+                st.log(f"cleanup: {action.describe()}: skipped: {action.reason}")
+        for res in execute(plan, plan.available(), confirmed=True,
+                           progress=lambda name, msg: st.log(f"cleanup {name}: {msg}")):
+            st.log(f"cleanup {res.name}: {'ok' if res.ok else 'FAILED'}: {res.detail}")
+            if not res.ok:
+                st.record.problem(f"cleanup {res.name} failed: {res.detail}",
+                                  f"run `perfdash cleanup --env {self.env.name}`")
 
     def _preflight(self, st: _RunState) -> bool:
         self._phase("preflight")
@@ -487,6 +545,12 @@ class Orchestrator:
         paths, record, log = st.paths, st.record, st.log
         self._stop_collectors(st)
         self._phase("cleanup")
+        if record.load_started:
+            try:
+                self._cleanup_after_run(st)
+            except Exception as exc:
+                record.problem(f"cleanup after the run failed: {exc}",
+                               f"run `perfdash cleanup --env {self.env.name}`")
         if st.stack is not None:
             try:
                 st.stack.stop()
