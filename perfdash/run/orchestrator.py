@@ -8,7 +8,6 @@ path stops every child, writes the summary of what was measured and stops the de
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -31,24 +30,21 @@ from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
 from perfdash.collect.system import SystemCollector
-from perfdash.data.cleanup import execute, plan_cleanup
-from perfdash.data.ledger import LedgerError
-from perfdash.data.seed import SeedError, seed, seeded_rows
 from perfdash.events import (
     Bus,
-    Event,
     PhaseChanged,
     PreflightChecked,
     ProblemDetected,
     RunFinished,
     RunStarted,
     ToolExited,
-    to_record,
 )
 from perfdash.net import free_port
 from perfdash.run.artillery import ArtilleryProgressTail, artillery_exit_meaning, artillery_request
+from perfdash.run.datasteps import cleanup_step, seed_step
 from perfdash.run.k6 import K6Poller, k6_exit_meaning, k6_request
 from perfdash.run.preflight import PreflightResult, Target, blocking, run_preflight
+from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.supervisor import Child, LaunchRequest, Supervisor
 from perfdash.run.tools import find_artillery, find_k6
 from perfdash.secret import Secret, scrub
@@ -87,54 +83,6 @@ class RunOutcome:
     exit_code: int
     paths: RunPaths
     summary: dict[str, Any]
-
-
-class EventRecorder:
-    """Appends every event to events.ndjson (secrets scrubbed), so a run can be replayed."""
-
-    def __init__(self, path: Path, secrets: list[Secret]) -> None:
-        self._file = path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()
-        self._secrets = secrets
-        self.failed = False
-
-    def __call__(self, event: Event) -> None:
-        line = scrub(json.dumps(to_record(event), default=str), self._secrets)
-        with self._lock:
-            if self._file.closed or self.failed:
-                return
-            try:
-                self._file.write(line + "\n")
-                self._file.flush()
-            except OSError:
-                self.failed = True
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
-
-
-class RunLog:
-    """perfdash.log in the run directory; every line scrubbed of the run's secrets (the list is
-    shared with the orchestrator, so secrets learned later, like the demo's, are scrubbed too)."""
-
-    def __init__(self, path: Path, secrets: list[Secret], echo: Callable[[str], None] | None):
-        self._path = path
-        self._secrets = secrets
-        self._echo = echo
-        self._lock = threading.Lock()
-
-    def __call__(self, message: str) -> None:
-        line = scrub(message, self._secrets)
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        with self._lock:
-            try:
-                with self._path.open("a", encoding="utf-8") as f:
-                    f.write(f"{stamp} {line}\n")
-            except OSError:
-                pass
-        if self._echo:
-            self._echo(line)
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:
@@ -281,33 +229,11 @@ class Orchestrator:
         return True
 
     def _seed(self, st: _RunState) -> bool:
-        """The environment's seed step, recorded in the ledger so cleanup knows what it owns."""
-        url = st.target.database_url
-        if not (self.env.seed_sql or self.env.seed_command):
-            result = PreflightResult("test data seeded", "skip",
-                                     f"environment {self.env.name!r} names no seed step")
-            self._publish_preflight(result)
-            st.record.preflight.append(result.to_json())
-            return True
-        self._phase("seed", f"scale {self.env.seed_scale}")
-        if url is None:
-            result = PreflightResult("test data seeded", "fail", "no database URL to seed",
-                                     "set PERF_DATABASE_URL in .env.performance")
-        else:
-            try:
-                seeded = seed(url, st.paths.run_id, self.env, cwd=self.settings.project_dir,
-                              out_dir=st.paths.root)
-                present = seeded_rows(url)
-                mine = ", ".join(f"{n} in {t}" for t, n in seeded.rows_by_table.items())
-                result = PreflightResult(
-                    "test data seeded", "pass" if present else "fail",
-                    f"{mine or 'no rows'} ({seeded.elapsed_s:.1f} s); "
-                    f"{sum(present.values())} rows owned by perfdash in the database",
-                    "" if present else "the seed step created nothing: check it")
-                st.log(f"seeded {mine}")
-            except (SeedError, LedgerError) as exc:
-                result = PreflightResult("test data seeded", "fail", str(exc),
-                                         "fix the seed step named in profiles.toml")
+        """The environment's seed step before the load; a failed seed ends the run (exit 3)."""
+        if self.env.seed_sql or self.env.seed_command:
+            self._phase("seed", f"scale {self.env.seed_scale}")
+        result = seed_step(self.env, st.target.database_url, st.paths, self.settings.project_dir,
+                           st.log)
         self._publish_preflight(result)
         st.record.preflight.append(result.to_json())
         write_json_atomic(st.paths.preflight, st.record.preflight)
@@ -316,22 +242,6 @@ class Orchestrator:
             st.record.problem(f"seed: {result.detail}", result.fix)
             return False
         return True
-
-    def _cleanup_after_run(self, st: _RunState) -> None:
-        """Only where the environment asks for it (the setting is the confirmation), never with
-        --skip-cleanup, never data on a protected environment (the plan refuses that itself)."""
-        if not self.env.cleanup_after_run or self.skip_cleanup or self.env.kind == "demo":
-            return
-        plan = plan_cleanup(self.env, st.target.database_url, cwd=self.settings.project_dir)
-        for action in plan.actions:
-            if not action.available:
-                st.log(f"cleanup: {action.describe()}: skipped: {action.reason}")
-        for res in execute(plan, plan.available(), confirmed=True,
-                           progress=lambda name, msg: st.log(f"cleanup {name}: {msg}")):
-            st.log(f"cleanup {res.name}: {'ok' if res.ok else 'FAILED'}: {res.detail}")
-            if not res.ok:
-                st.record.problem(f"cleanup {res.name} failed: {res.detail}",
-                                  f"run `perfdash cleanup --env {self.env.name}`")
 
     def _preflight(self, st: _RunState) -> bool:
         self._phase("preflight")
@@ -545,12 +455,10 @@ class Orchestrator:
         paths, record, log = st.paths, st.record, st.log
         self._stop_collectors(st)
         self._phase("cleanup")
-        if record.load_started:
-            try:
-                self._cleanup_after_run(st)
-            except Exception as exc:
-                record.problem(f"cleanup after the run failed: {exc}",
-                               f"run `perfdash cleanup --env {self.env.name}`")
+        if record.load_started and not self.skip_cleanup:
+            for problem in cleanup_step(self.env, st.target.database_url,
+                                        self.settings.project_dir, log):
+                record.problem(problem, f"run `perfdash cleanup --env {self.env.name}`")
         if st.stack is not None:
             try:
                 st.stack.stop()

@@ -1,0 +1,62 @@
+"""What a run writes about itself as it goes: events.ndjson (the recorded stream, for replay) and
+perfdash.log, both scrubbed of the run's secrets. Used by the orchestrator.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from perfdash.events import Event, to_record
+from perfdash.secret import Secret, scrub
+
+
+class EventRecorder:
+    """Appends every event to events.ndjson (secrets scrubbed), so a run can be replayed."""
+
+    def __init__(self, path: Path, secrets: list[Secret]) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._secrets = secrets
+        self.failed = False
+
+    def __call__(self, event: Event) -> None:
+        line = scrub(json.dumps(to_record(event), default=str), self._secrets)
+        with self._lock:
+            if self._file.closed or self.failed:
+                return
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except OSError:
+                self.failed = True
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+class RunLog:
+    """perfdash.log in the run directory; every line scrubbed of the run's secrets (the list is
+    shared with the orchestrator, so secrets learned later, like the demo's, are scrubbed too)."""
+
+    def __init__(self, path: Path, secrets: list[Secret], echo: Callable[[str], None] | None):
+        self._path = path
+        self._secrets = secrets
+        self._echo = echo
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        line = scrub(message, self._secrets)
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            try:
+                with self._path.open("a", encoding="utf-8") as f:
+                    f.write(f"{stamp} {line}\n")
+            except OSError:
+                pass
+        if self._echo:
+            self._echo(line)
