@@ -26,7 +26,8 @@ from perfdash.data.cleanup import (
     execute,
     plan_cleanup,
 )
-from perfdash.data.seed import SeedError, seed, seeded_rows, split_statements
+from perfdash.data.seed import SeedError, seed, seeded_rows
+from perfdash.data.sqlfile import split_statements
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
