@@ -7,10 +7,7 @@ the same pure functions on an old run directory, so both give the same text.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.analyze.checks import fmt_value
-from perfdash.artifacts import read_json
+from perfdash.artifacts import read_json, write_text_atomic
 
 HEADLINES = {"pass": "✅ PASS", "fail": "❌ FAIL", "incomplete": "⚠️ INCOMPLETE",
              "interrupted": "⏹ INTERRUPTED"}
@@ -464,22 +461,6 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write then rename, as for the JSON artifacts: a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_reports(summary: dict[str, Any], run_dir: Path) -> list[Path]:
     """Write summary.md, junit.xml and, for a failed run, incident.md; return their paths."""
     reports = {"summary.md": summary_markdown(summary, run_dir), "junit.xml": junit_xml(summary)}
@@ -491,6 +472,6 @@ def write_reports(summary: dict[str, Any], run_dir: Path) -> list[Path]:
         (run_dir / "incident.md").unlink(missing_ok=True)
     written = []
     for name, text in reports.items():
-        _write_text_atomic(run_dir / name, text)
+        write_text_atomic(run_dir / name, text)
         written.append(run_dir / name)
     return written

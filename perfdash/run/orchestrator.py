@@ -24,7 +24,14 @@ from perfdash.analyze.compare import CompareError, compare_runs, comparison_mark
 from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
-from perfdash.artifacts import ArtifactError, RunPaths, new_run_dir, tail_lines, write_json_atomic
+from perfdash.artifacts import (
+    ArtifactError,
+    RunPaths,
+    new_run_dir,
+    tail_lines,
+    write_json_atomic,
+    write_text_atomic,
+)
 from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
@@ -447,8 +454,7 @@ class Orchestrator:
         summary = self._write_summary(st, [check])
         summary["baseline"] = {"run_dir": str(self.baseline), **comparison.to_json()}
         write_json_atomic(st.paths.summary, summary)
-        (st.paths.root / "comparison.md").write_text(comparison_markdown(comparison),
-                                                     encoding="utf-8")
+        write_text_atomic(st.paths.root / "comparison.md", comparison_markdown(comparison))
         return summary
 
     def _finish(self, st: _RunState) -> RunOutcome:
