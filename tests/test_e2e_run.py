@@ -172,7 +172,7 @@ def test_event_stream_is_recorded_in_order_and_agrees_with_the_reports(demo_run:
     types = [e["type"] for e in events]
     assert types[0] == "RunStarted"
     phases = [e["phase"] for e in events if e["type"] == "PhaseChanged"]
-    assert phases == ["stack", "preflight", "load", "analysis", "cleanup", "done"]
+    assert phases == ["stack", "preflight", "seed", "load", "analysis", "cleanup", "done"]
     assert types.index("RunFinished") > max(i for i, t in enumerate(types) if t == "ToolExited")
     # Recorded in publish order; events made on different threads may differ by a hair.
     assert all(b["at"] >= a["at"] - 0.05 for a, b in itertools.pairwise(events))
