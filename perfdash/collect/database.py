@@ -9,13 +9,13 @@ quietly, and says so again when it is back.
 from __future__ import annotations
 
 import contextlib
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from perfdash.collect.background import Background
 from perfdash.events import Bus, DatabaseSampled, ProblemDetected
 from perfdash.secret import Secret, scrub
 
@@ -28,26 +28,21 @@ GROUP BY 1
 _WAITING_LOCKS = "SELECT count(*) FROM pg_locks WHERE NOT granted"
 
 
-class DatabaseSampler:
+class DatabaseSampler(Background):
     def __init__(self, bus: Bus, url: Secret, csv_path: Path, interval_s: float = 2.0) -> None:
+        super().__init__("db-sampler")
         self._bus = bus
         self._csv = csv_path
         self._url = url
         self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="db-sampler", daemon=True)
         self._conn: psycopg.Connection[Any] | None = None
         self.samples = 0
         self.peak_connections = 0
         self.max_connections = 0
         self.down_since_sample: int | None = None
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        super().stop()
         self._close()
 
     def _close(self) -> None:
@@ -69,7 +64,7 @@ class DatabaseSampler:
                         f"database unreachable: {scrub(first, [self._url])}",
                         "check that PostgreSQL is running; sampling resumes when it is back",
                         severity="error"))
-            if self._stop.wait(self._interval):
+            if self._stopping.wait(self._interval):
                 return
 
     def _sample(self) -> None:

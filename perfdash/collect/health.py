@@ -7,32 +7,23 @@ Started by the orchestrator next to the other collectors; the orchestrator stops
 
 from __future__ import annotations
 
-import threading
-
+from perfdash.collect.background import Background
 from perfdash.events import Bus, ProblemDetected
 from perfdash.net import probe
 
 
-class BackendWatcher:
+class BackendWatcher(Background):
     def __init__(self, bus: Bus, url: str, *, interval_s: float = 2.0, failures: int = 3) -> None:
+        super().__init__("backend-watch")
         self._bus = bus
         self._url = url
         self._interval = interval_s
         self._failures = failures
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="backend-watch", daemon=True)
         self.lost: str | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         streak = 0
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             status, detail = probe(self._url, timeout_s=self._interval)
             if status is not None and status < 500:
                 streak = 0

@@ -8,7 +8,6 @@ perfdash knows its PID (the demo backend, or a backend it started).
 from __future__ import annotations
 
 import csv
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import psutil
 
+from perfdash.collect.background import Background
 from perfdash.events import Bus, ProblemDetected, SystemSampled
 
 SATURATION_PCT = 80.0
@@ -53,27 +53,19 @@ class _ProcessTree:
         return cpu, rss / 1_048_576
 
 
-class SystemCollector:
+class SystemCollector(Background):
     """A daemon thread sampling at `interval_s`; `stop()` joins it and closes the CSV."""
 
     def __init__(self, bus: Bus, csv_path: Path, interval_s: float = 1.0,
                  backend_pid: Callable[[], int | None] | None = None) -> None:
+        super().__init__("system-collector")
         self._bus = bus
         self._path = csv_path
         self._interval = interval_s
         self._backend_pid = backend_pid or (lambda: None)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="system-collector", daemon=True)
         self.rows = 0
         self.error: str | None = None
         self._saturated = False
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         try:
@@ -95,7 +87,7 @@ class SystemCollector:
                 writer.writerow(csv_header(cores))
                 f.flush()
             tick = 0
-            while not self._stop.wait(max(0.0, start + (tick + 1) * self._interval
+            while not self._stopping.wait(max(0.0, start + (tick + 1) * self._interval
                                           - time.monotonic())):
                 tick += 1
                 pid = self._backend_pid()

@@ -9,12 +9,12 @@ kill and is what `ArtilleryProgressTail` turns into events.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import RunPaths
+from perfdash.collect.background import Background
 from perfdash.events import ArtilleryProgressed, Bus
 from perfdash.run.supervisor import LaunchRequest
 from perfdash.run.tools import plugin_dir
@@ -61,31 +61,26 @@ def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-class ArtilleryProgressTail:
+class ArtilleryProgressTail(Background):
     """Follows artillery-progress.ndjson and publishes one ArtilleryProgressed per new window."""
 
     def __init__(self, bus: Bus, path: Path, planned_s: float, interval_s: float = 1.0) -> None:
+        super().__init__("artillery-tail")
         self._bus = bus
         self._path = path
         self._planned = planned_s
         self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="artillery-tail", daemon=True)
         self.windows = 0
         self._totals: dict[str, float] = {}
         self._offset = 0
         self._start = time.monotonic()
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        super().stop()
         self._read_new()  # the last window may land just before the tool exits
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             self._read_new()
 
     def _read_new(self) -> None:

@@ -8,13 +8,13 @@ loopback port about once a second: cumulative values, so req/s comes from count 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import RunPaths, write_json_atomic
+from perfdash.collect.background import Background
 from perfdash.events import Bus, K6Progressed
 from perfdash.net import OPENER, free_port
 from perfdash.run.supervisor import LaunchRequest
@@ -59,30 +59,22 @@ def k6_exit_meaning(code: int) -> str | None:
     }.get(code, f"k6 exited with code {code}" if code >= 0 else f"k6 was killed by signal {-code}")
 
 
-class K6Poller:
+class K6Poller(Background):
     """Polls k6's REST API; records each poll to k6-progress.ndjson and publishes K6Progressed."""
 
     def __init__(self, bus: Bus, port: int, planned_s: float, record: Path,
                  interval_s: float = 1.0) -> None:
+        super().__init__("k6-poller")
         self._bus = bus
         self._base = f"http://127.0.0.1:{port}"
         self._planned = planned_s
         self._record = record
         self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="k6-poller", daemon=True)
         self.last: K6Progressed | None = None
 
     @staticmethod
     def free_port() -> int:
         return free_port()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _get(self, path: str) -> Any:
         with OPENER.open(self._base + path, timeout=2) as resp:
@@ -92,7 +84,7 @@ class K6Poller:
         start = time.monotonic()
         prev: tuple[float, int] | None = None
         with self._record.open("a", encoding="utf-8") as out:
-            while not self._stop.wait(self._interval):
+            while not self._stopping.wait(self._interval):
                 try:
                     status = self._get("/v1/status")["data"]["attributes"]
                     metrics = {m["id"]: m["attributes"] for m in self._get("/v1/metrics")["data"]}
