@@ -1,0 +1,202 @@
+"""Hand-run benchmark of the Textual dashboard: CPU of the app process, in a real terminal, while a
+recorded run is replayed into it in a loop; then the same with a 20,000 lines/s app-log flood.
+Not part of the test suite: `.venv/bin/python bench/bench_dashboard.py`.
+
+The app runs in a detached tmux session (160×48 by default), fed by a replayer thread inside the
+same process, so the measured CPU is the dashboard's plus a publisher that mostly sleeps. CPU is
+measured with psutil over windows (60 s, median of 3 by default). First paint is the time from
+starting the process to the header appearing in the tmux pane.
+Targets: <= 1.5% of one core with six live panes, <= 10% under the flood, first paint <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from perfdash.events import (  # noqa: E402 - the checkout, not an installed copy
+    ArtilleryProgressed,
+    Bus,
+    DatabaseSampled,
+    Event,
+    K6Progressed,
+    LogLinesRead,
+    PhaseChanged,
+    SystemSampled,
+    ToolExited,
+)
+from perfdash.ui.replay import load_events  # noqa: E402
+
+DEFAULT_EVENTS = ROOT / "tests" / "ui" / "data" / "fail-run" / "events.ndjson"
+SAMPLES = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled, LogLinesRead)
+FLOOD_RATE = 20_000
+FLOOD_BATCH_S = 0.25
+FLOOD_KEEP = 200  # the tailer publishes only the newest lines of a batch and counts the rest
+LEVELS = ("INFO ",) * 17 + ("WARN ", "ERROR", "INFO ")
+HEADER_MARK = "perfdash ▸"
+
+
+# ---------------------------------------------------------------------- the app process
+class LoopFeed:
+    """Publishes a recorded run up to the end of its load phase, then its load-phase samples
+    again and again with their recorded spacing, so the live screen never reaches the result."""
+
+    def __init__(self, events: list[Event], bus: Bus, flood: bool) -> None:
+        end = next((i for i, e in enumerate(events) if isinstance(e, ToolExited)), len(events))
+        self.first = events[:end]
+        start = next((i for i, e in enumerate(self.first)
+                      if isinstance(e, PhaseChanged) and e.phase == "load"), 0)
+        self.loop = [e for e in self.first[start:] if isinstance(e, SAMPLES)]
+        self.bus = bus
+        self.flood = flood
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _play(self, events: list[Event]) -> None:
+        if not events:
+            return
+        t0, start = events[0].at, time.monotonic()
+        for event in events:
+            wait = (event.at - t0) - (time.monotonic() - start)
+            if wait > 0 and self.stopped.wait(wait):
+                return
+            self.bus.publish(event)
+
+    def _flood(self) -> None:
+        per_batch = int(FLOOD_RATE * FLOOD_BATCH_S)
+        counter = itertools.count()
+        next_at = time.monotonic()
+        while not self.stopped.is_set():
+            now = time.time()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+            first = next(counter) * per_batch
+            lines = tuple(
+                f"{stamp}.{int(now % 1 * 1000):03d}Z {LEVELS[i % 20]} GET /api/products/{i % 5000} "
+                f"200 {(i % 97) / 10:.1f}ms" for i in range(first + per_batch - FLOOD_KEEP,
+                                                            first + per_batch))
+            errors = sum(1 for ln in lines if "ERROR" in ln[:40])
+            warnings = sum(1 for ln in lines if "WARN" in ln[:40])
+            self.bus.publish(LogLinesRead(lines, errors, warnings, dropped=per_batch - FLOOD_KEEP))
+            next_at += FLOOD_BATCH_S
+            self.stopped.wait(max(0.0, next_at - time.monotonic()))
+
+    def run(self) -> None:
+        if self.flood:
+            threading.Thread(target=self._flood, name="flood", daemon=True).start()
+        self._play(self.first)
+        while not self.stopped.is_set():
+            self._play(self.loop)
+
+
+def child(events_file: Path, flood: bool, pid_file: Path) -> None:
+    from perfdash.ui.app import make_app
+
+    pid_file.write_text(str(os.getpid()))
+    bus = Bus()
+    feed = LoopFeed(load_events(events_file), bus, flood)
+    app = make_app(bus=bus, run=feed.run, stop=feed.stop)
+    app.run()
+
+
+# ---------------------------------------------------------------------- the measuring side
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def measure(name: str, flood: bool, args: argparse.Namespace) -> dict[str, float]:
+    width, height = args.size
+    session = f"perfdash-bench-{os.getpid()}-{name}"
+    with tempfile.TemporaryDirectory() as tmp:
+        pid_file = Path(tmp) / "pid"
+        command = " ".join(shlex.quote(part) for part in (
+            sys.executable, str(Path(__file__).resolve()), "--child", "--events", str(args.events),
+            "--pid-file", str(pid_file), *(["--flood"] if flood else [])))
+        started = time.monotonic()
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(width),
+                        "-y", str(height), f"exec {command}"], check=True)
+        try:
+            first_paint = float("nan")
+            while time.monotonic() - started < 15:
+                if HEADER_MARK in _tmux("capture-pane", "-p", "-t", session):
+                    first_paint = time.monotonic() - started
+                    break
+                time.sleep(0.01)
+            while not pid_file.exists() or not pid_file.read_text():
+                time.sleep(0.05)
+            proc = psutil.Process(int(pid_file.read_text()))
+            time.sleep(args.warmup)
+            windows = []
+            for _ in range(args.windows):
+                before, t0 = proc.cpu_times(), time.monotonic()
+                time.sleep(args.seconds)
+                after, t1 = proc.cpu_times(), time.monotonic()
+                busy = (after.user - before.user) + (after.system - before.system)
+                windows.append(100 * busy / (t1 - t0))
+                print(f"  {name}: window {len(windows)}: {windows[-1]:.2f}% of a core", flush=True)
+            rss_mb = proc.memory_info().rss / 2**20
+            screen = _tmux("capture-pane", "-p", "-t", session)
+        finally:
+            _tmux("kill-session", "-t", session)
+    if args.show_screen:
+        print(screen)
+    return {"cpu_median": statistics.median(windows), "first_paint_s": first_paint,
+            "rss_mb": rss_mb}
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, h = text.lower().split("x")
+    return int(w), int(h)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS,
+                        help="a recorded events.ndjson (default: the failing demo run fixture)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of one CPU window")
+    parser.add_argument("--windows", type=int, default=3, help="windows per scenario (median)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument("--size", type=_size, default=(160, 48), help="terminal size, WxH")
+    parser.add_argument("--scenario", choices=("panes", "flood", "all"), default="all")
+    parser.add_argument("--show-screen", action="store_true",
+                        help="print the tmux pane at the end of each scenario")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--flood", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pid-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.events, args.flood, args.pid_file)
+        return 0
+    if shutil.which("tmux") is None:
+        print("tmux is needed: apt-get install tmux", file=sys.stderr)
+        return 2
+    scenarios = {"panes": False, "flood": True}
+    chosen = scenarios if args.scenario == "all" else {args.scenario: scenarios[args.scenario]}
+    print(f"terminal {args.size[0]}x{args.size[1]}, {args.windows} windows of {args.seconds:.0f} s,"
+          f" replaying {args.events}")
+    results = {name: measure(name, flood, args) for name, flood in chosen.items()}
+    for name, r in results.items():
+        target = 10.0 if name == "flood" else 1.5
+        print(f"{name:6} CPU median {r['cpu_median']:.2f}% of a core (target <= {target}%), "
+              f"first paint {r['first_paint_s']:.2f} s (target <= 1 s), RSS {r['rss_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

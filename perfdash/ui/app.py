@@ -1,0 +1,339 @@
+"""The perfdash dashboard and `make_app`, the one factory the CLI and the tests build it with.
+
+Live mode runs the orchestrator in a thread worker and reads its events from a bus subscription,
+drained by a single 4 Hz timer (the subscription already coalesces samples to the newest), so the
+cost of the screen follows what changed, not how much was published. When the run ends the app
+switches to the result screen for its run directory; `perfdash show` opens that screen directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from perfdash.events import Bus, Event, PreflightChecked, ProblemDetected, Subscription, ToolExited
+from perfdash.ui.live.live_screen import LiveScreen
+from perfdash.ui.live.state import LiveState
+from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
+from perfdash.ui.modals.cleanup_screen import CleanupScreen, cleanup_plan
+from perfdash.ui.modals.help_screen import HelpScreen
+from perfdash.ui.modals.quit_screen import QuitScreen
+from perfdash.ui.replay import Replayer, events_path, load_events
+from perfdash.ui.result.result_screen import ResultScreen
+from perfdash.ui.screenshot import svg_to_png
+
+DRAIN_HZ = 4
+# Panes repaint together once a second (samples arrive at 1 Hz); problems, phase changes and the
+# end of the run are shown at the next drain. One frame a second instead of one per arrival is
+# most of the difference between a cheap dashboard and an expensive one.
+PAINT_EVERY = 4
+EXIT_COULD_NOT_RUN = 3
+EXIT_INTERRUPTED = 130
+
+
+class _HasRoot(Protocol):
+    @property
+    def root(self) -> Path: ...
+
+
+class RunOutcomeLike(Protocol):
+    """What `run` returns: the orchestrator's `RunOutcome` fits."""
+
+    @property
+    def exit_code(self) -> int: ...
+
+    @property
+    def paths(self) -> _HasRoot: ...
+
+
+RunFn = Callable[[], RunOutcomeLike | None]
+
+
+class PerfdashApp(App[int | None]):
+    """Returns the run's exit code from `run()` (the summary's in result-only mode)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "perfdash"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("s", "take_screenshot", "Screenshot"),
+        Binding("o", "artifacts", "Artifacts"),
+        Binding("c", "cleanup", "Cleanup"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, *, subscription: Subscription | None, run: RunFn | None,
+                 stop: Callable[[], None] | None, result_dir: Path | None,
+                 clock: Callable[[], float], comparison: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self._sub = subscription
+        self._run = run
+        self._stop = stop
+        self.result_dir = result_dir
+        self.comparison = comparison
+        self.state = LiveState(clock)
+        self.outcome: RunOutcomeLike | None = None
+        self.run_error: BaseException | None = None
+        self.stopping = False
+        self._worker: Worker[RunOutcomeLike | None] | None = None
+        self._timer: Timer | None = None
+        self._live: LiveScreen | None = None
+        self._ticks = 0
+        self._finish_handled = False
+        self.showing_result = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        if self._sub is None:
+            assert self.result_dir is not None
+            self._show_result(self.result_dir)
+            return
+        self._live = LiveScreen(self.state)
+        self.push_screen(self._live)
+        self._timer = self.set_interval(1 / DRAIN_HZ, self.drain, name="drain")
+        if self._run is not None:
+            self._worker = self._run_in_thread()
+
+    def on_unmount(self) -> None:
+        if self.run_active and self._stop is not None:
+            self._stop()  # the app is going away: never leave the tools running unattended
+
+    @work(thread=True, exit_on_error=False, name="run")
+    def _run_in_thread(self) -> RunOutcomeLike | None:
+        assert self._run is not None
+        return self._run()
+
+    @property
+    def live(self) -> bool:
+        return self._sub is not None
+
+    @property
+    def run_active(self) -> bool:
+        """A live run that has not finished: quitting must stop it first."""
+        if not self.live or self.state.finished is not None:
+            return False
+        return self._worker is None or self._worker.state in (WorkerState.PENDING,
+                                                               WorkerState.RUNNING)
+
+    def drain(self) -> None:
+        """The one timer: fold what arrived, announce what matters, and once a second (or at once
+        after something notable) hand the panes their views; only changed views repaint."""
+        if self._sub is None or self._live is None or self.showing_result:
+            return
+        events = self._sub.drain()
+        notable = self.state.apply(events) if events else []
+        urgent = bool(notable) or (bool(events) and self.state.phase_changed)
+        self._ticks += 1
+        if urgent or self._ticks % PAINT_EVERY == 0:
+            self.show_now()
+        for event in notable:
+            self._announce(event)
+        if self.state.finished is not None and not self._finish_handled and not self.stopping:
+            self._finish_handled = True
+            self._show_result(self._finished_dir())
+
+    def show_now(self) -> None:
+        """Repaint the live panes from the current state (only views that changed repaint)."""
+        if self._live is not None:
+            self.state.tick()
+            self._live.show()
+
+    def _announce(self, event: Event) -> None:
+        if isinstance(event, ProblemDetected):
+            self.notify(event.what + (f"\n→ {event.fix}" if event.fix else ""), title="problem",
+                        severity="error" if event.severity == "error" else "warning",
+                        timeout=12, markup=False)
+        elif isinstance(event, PreflightChecked):
+            self.notify(event.detail + (f"\n→ {event.fix}" if event.fix else ""),
+                        title=f"preflight failed: {event.name}", severity="error", timeout=20,
+                        markup=False)
+        elif isinstance(event, ToolExited) and event.returncode != 0:
+            self.notify(f"exit {event.returncode} after {event.elapsed_s:.1f} s"
+                        + (f" (stopped by {event.stopped_by})" if event.stopped_by else ""),
+                        title=f"{event.tool} exited", severity="warning", timeout=8, markup=False)
+
+    def _finished_dir(self) -> Path | None:
+        if self.result_dir is not None:
+            return self.result_dir
+        finished = self.state.finished
+        if finished is not None and finished.summary_path:
+            return Path(finished.summary_path).parent
+        if self.outcome is not None:
+            return self.outcome.paths.root
+        return Path(self.state.run_dir) if self.state.run_dir else None
+
+    def _show_result(self, run_dir: Path | None) -> None:
+        if run_dir is None or not (run_dir / "summary.json").exists():
+            self.notify("the run ended without a summary.json; its partial artifacts are in "
+                        f"{run_dir or 'no run directory'}", title="no result", severity="error",
+                        timeout=30, markup=False)
+            return
+        self.showing_result = True
+        if self._timer is not None:
+            self._timer.stop()  # the result screen is still: nothing left to drain
+        self.result_dir = run_dir
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        screen = ResultScreen(run_dir, self.comparison)
+        if self._live is not None and self.screen is self._live:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker or event.state not in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if event.state == WorkerState.SUCCESS:
+            result = event.worker.result
+            self.outcome = result if hasattr(result, "exit_code") else None
+        elif event.state == WorkerState.ERROR:
+            self.run_error = event.worker.error
+            self.notify(f"{type(self.run_error).__name__}: {self.run_error}",
+                        title="the run stopped with an error", severity="error", timeout=60,
+                        markup=False)
+        self.drain()  # the last events may have arrived after the previous tick
+        if self.stopping:
+            self.exit(self.exit_code, return_code=self.exit_code or 0)
+        elif not self._finish_handled and self.outcome is not None:
+            self._finish_handled = True
+            self._show_result(self._finished_dir())
+
+    @property
+    def exit_code(self) -> int | None:
+        """The run's exit code once known: what the CLI returns after the app closes."""
+        if self.outcome is not None:
+            return self.outcome.exit_code
+        if self.state.finished is not None:
+            # The verdict is written: an error after it (while cleaning up) does not change it.
+            return self.state.finished.exit_code
+        if self.run_error is not None:
+            return EXIT_COULD_NOT_RUN
+        if self.stopping:
+            return EXIT_INTERRUPTED
+        if not self.live and self.screen_stack and isinstance(self.screen, ResultScreen):
+            code = self.screen.run.summary.get("exit_code")
+            return int(code) if isinstance(code, int) else EXIT_COULD_NOT_RUN
+        return None
+
+    # ------------------------------------------------------------------ keys
+    async def action_quit(self) -> None:
+        if isinstance(self.screen, QuitScreen):
+            return
+        if self.stopping:
+            self.notify("still stopping: waiting for k6 and Artillery to end", timeout=5)
+            return
+        if self.run_active:
+            self.push_screen(QuitScreen(), self._quit_answered)
+            return
+        code = self.exit_code
+        self.exit(code, return_code=code or 0)
+
+    def _quit_answered(self, stop: bool | None) -> None:
+        if not stop:
+            return
+        self.stopping = True
+        self.state.stopping()
+        if self._live is not None:
+            self._live.show()
+        self.notify("stopping k6 and Artillery; partial results are kept in the run directory",
+                    title="stopping", timeout=30)
+        if self._stop is not None:
+            self._stop()
+        if self._worker is None or self._worker.is_finished:
+            code = self.exit_code
+            self.exit(code, return_code=code or 0)
+
+    def artifact_dir(self) -> Path | None:
+        if self.result_dir is not None:
+            return self.result_dir
+        return Path(self.state.run_dir) if self.state.run_dir else None
+
+    def action_take_screenshot(self) -> None:
+        target = self.artifact_dir() or Path.cwd()
+        kind = "result" if isinstance(self.screen, ResultScreen) else "live"
+        stamp = datetime.now().strftime("%H%M%S")
+        name = f"screenshot-{kind}-{stamp}.svg"
+        n = 1
+        while (target / name).exists():
+            n += 1
+            name = f"screenshot-{kind}-{stamp}-{n}.svg"
+        try:
+            svg = Path(self.save_screenshot(filename=name, path=str(target)))
+        except OSError as exc:
+            self.notify(f"cannot write a screenshot into {target}: {exc.strerror}",
+                        title="screenshot", severity="error", markup=False)
+            return
+        self._convert_screenshot(svg)
+
+    @work(thread=True, group="screenshot", exit_on_error=False)
+    def _convert_screenshot(self, svg: Path) -> None:
+        png, how = svg_to_png(svg)
+        if png is not None:
+            message, severity = f"{svg}\n{png} (PNG by {how})", "information"
+        else:
+            message, severity = f"{svg}\nno PNG: {how}", "warning"
+        self.call_from_thread(self.notify, message, title="screenshot saved", severity=severity,
+                              timeout=10, markup=False)
+
+    def action_artifacts(self) -> None:
+        self.push_screen(ArtifactsScreen(self.artifact_dir()))
+
+    def action_cleanup(self) -> None:
+        if isinstance(self.screen, ResultScreen):
+            run = self.screen.run
+            items = cleanup_plan(str(run.summary.get("environment") or ""), run.environment_kind,
+                                 finished=True)
+        else:
+            items = cleanup_plan(self.state.header.environment, None,
+                                 finished=self.state.finished is not None)
+        self.push_screen(CleanupScreen(items))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
+             stop: Callable[[], None] | None = None, summary_dir: Path | None = None,
+             replay: Path | None = None, replay_speed: float = 1.0,
+             clock: Callable[[], float] = time.monotonic,
+             comparison: dict[str, Any] | None = None) -> PerfdashApp:
+    """The dashboard for one of three uses:
+
+    - live: `bus` (the orchestrator publishes on it) and `run` (blocks until the run ends and
+      returns its outcome; called in a thread worker), `stop` to ask the run to stop (the
+      orchestrator's `request_stop`). With `bus` alone it shows whatever is published on it.
+    - replay: `replay`, a run directory or its events.ndjson, played back at `replay_speed`;
+      ends on that directory's result screen.
+    - result only: `summary_dir`, a finished run directory.
+    `clock` times the elapsed display; `comparison` is passed to the result screen's baseline
+    panel.
+    """
+    sources = sum(x is not None for x in (bus, summary_dir, replay))
+    if sources != 1:
+        raise ValueError("make_app needs exactly one of bus, summary_dir or replay")
+    if run is not None and bus is None:
+        raise ValueError("run needs the bus its events are published on")
+    if replay is not None:
+        bus = Bus()
+        replayer = Replayer(load_events(events_path(replay)), bus, speed=replay_speed)
+
+        def run_replay() -> None:
+            replayer.run()
+
+        run, stop = run_replay, replayer.stop
+        summary_dir = replay if replay.is_dir() else replay.parent
+    subscription = bus.subscribe() if bus is not None else None
+    return PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
+                       clock=clock, comparison=comparison)

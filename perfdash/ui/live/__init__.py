@@ -1,0 +1,1 @@
+"""The live screen: one widget per module, each repainted only when its own view changes."""

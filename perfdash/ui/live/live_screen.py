@@ -1,0 +1,84 @@
+"""The live screen: header, host, k6, Artillery and database panes, and the app log.
+
+The app's drain timer folds events into a `LiveState` and calls `show`; each pane gets its view
+through a reactive and repaints only when that view changed. Breakpoints stack the panes two by two
+on narrow terminals, put them in one row on wide ones, and drop the less urgent ones when the
+terminal is very short.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from perfdash.ui.live.artillery_pane import ArtilleryPane
+from perfdash.ui.live.database_pane import DatabasePane
+from perfdash.ui.live.host_pane import HostPane
+from perfdash.ui.live.k6_pane import K6Pane
+from perfdash.ui.live.log_pane import LogPane
+from perfdash.ui.live.run_header import RunHeader
+from perfdash.ui.live.state import LiveState
+
+
+class LiveScreen(Screen[None]):
+    # Textual declares these without ClassVar, so they are overridden the same way.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (20, "-short"), (40, "-tall")]  # noqa: RUF012
+
+    # Nothing takes focus by itself: the only focusable widget is the hidden log filter, and a
+    # focused input would swallow every key meant for the app.
+    AUTO_FOCUS = ""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter_log", "Filter"),
+        Binding("f", "follow_log", "Follow"),
+    ]
+
+    def __init__(self, state: LiveState) -> None:
+        super().__init__()
+        self.state = state
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="run-header")
+        with Grid(id="panes"):
+            yield HostPane(id="host")
+            yield K6Pane(id="k6")
+            yield ArtilleryPane(id="artillery")
+            yield DatabasePane(id="database")
+        yield LogPane(self.state.log, id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Looked up once: the drain calls `show` four times a second.
+        self._header = self.query_one(RunHeader)
+        self._host = self.query_one(HostPane)
+        self._k6 = self.query_one(K6Pane)
+        self._artillery = self.query_one(ArtilleryPane)
+        self._database = self.query_one(DatabasePane)
+        self._log = self.query_one(LogPane)
+        self._ready = True
+        self.show()
+
+    def show(self) -> None:
+        """Hand every pane its current view; unchanged views cost nothing."""
+        if not self._ready:
+            return
+        s = self.state
+        self._header.view = s.header
+        self._host.view = s.host
+        self._k6.view = s.k6
+        self._artillery.view = s.artillery
+        self._database.view = s.database
+        self._log.update_from(s.log_absent())
+
+    def action_filter_log(self) -> None:
+        self._log.open_filter()
+
+    def action_follow_log(self) -> None:
+        self._log.toggle_follow()

@@ -1,0 +1,262 @@
+"""What the live screen knows, folded from the event stream into one small frozen view per pane.
+
+The drain timer feeds each batch of events to `LiveState.apply`; panes receive their view through a
+reactive, and frozen views compare by value, so a pane whose numbers did not change is not repainted.
+No Textual here: a test can fold a recorded run and assert on the views directly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from perfdash.events import (
+    ArtilleryProgressed,
+    DatabaseSampled,
+    Event,
+    K6Progressed,
+    LogLinesRead,
+    PhaseChanged,
+    PreflightChecked,
+    ProblemDetected,
+    RunFinished,
+    RunStarted,
+    SystemSampled,
+    ToolExited,
+)
+
+# Samples kept per sparkline: wider than any pane at 200 columns, small enough to copy every second.
+HISTORY = 120
+# Log lines kept: more than the tallest screenful, so a filter still finds something to show.
+LOG_KEEP = 400
+# How long the load may run without a single log batch before the pane says there is no app log.
+LOG_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class HeaderView:
+    run_id: str = ""
+    profile: str = ""
+    environment: str = ""
+    phase: str = "starting"
+    phase_detail: str = ""
+    elapsed_s: int = 0
+    tainted: bool | None = None
+    preflight_ok: int = 0
+    preflight_failed: int = 0
+    problems: int = 0
+    status: str | None = None
+    stopping: bool = False
+
+
+@dataclass(frozen=True)
+class HostView:
+    cpu: tuple[float, ...] = ()
+    mem: tuple[float, ...] = ()
+    cpu_per_core: tuple[float, ...] = ()
+    mem_used_mb: float = 0.0
+    swap_pct: float = 0.0
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    backend_cpu_pct: float | None = None
+    backend_rss_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class ToolEnd:
+    returncode: int
+    elapsed_s: float
+    stopped_by: str | None
+
+
+@dataclass(frozen=True)
+class K6View:
+    vus: int = 0
+    vus_max: int = 0
+    iterations: int = 0
+    requests: int = 0
+    req_per_s: tuple[float, ...] = ()
+    p95_ms: float | None = None
+    checks_rate: float | None = None
+    failed_rate: float | None = None
+    tainted: bool = False
+    elapsed_s: float = 0.0
+    planned_s: float = 0.0
+    ended: ToolEnd | None = None
+
+
+@dataclass(frozen=True)
+class ArtilleryView:
+    req_per_s: tuple[float, ...] = ()
+    http_p50_ms: float | None = None
+    http_p95_ms: float | None = None
+    http_p99_ms: float | None = None
+    socketio_p95_ms: float | None = None
+    socketio_p99_ms: float | None = None
+    socketio_emits: int = 0
+    errors: tuple[tuple[str, int], ...] = ()
+    vusers_created: int = 0
+    vusers_completed: int = 0
+    vusers_failed: int = 0
+    elapsed_s: float = 0.0
+    planned_s: float = 0.0
+    ended: ToolEnd | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseView:
+    by_state: tuple[tuple[str, int], ...] = ()
+    max_connections: int = 0
+    waiting_locks: int = 0
+    total: tuple[int, ...] = ()
+
+
+@dataclass
+class LogBuffer:
+    """The newest log lines and running counts; `version` moves whenever something arrived."""
+
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_KEEP))
+    received: int = 0
+    dropped: int = 0
+    errors: int = 0
+    warnings: int = 0
+    batches: int = 0
+    version: int = 0
+
+    def add(self, batch: LogLinesRead) -> None:
+        self.lines.extend(batch.lines)
+        self.received += len(batch.lines)
+        self.dropped += batch.dropped
+        self.errors += batch.errors
+        self.warnings += batch.warnings
+        self.batches += 1
+        self.version += 1
+
+
+def _push(history: tuple[float, ...], value: float) -> tuple[float, ...]:
+    return (*history[-(HISTORY - 1):], value)
+
+
+@dataclass
+class LiveState:
+    """Folds events into views; `clock` is the dashboard's injected clock (elapsed, log grace)."""
+
+    clock: Callable[[], float]
+    header: HeaderView = field(default_factory=HeaderView)
+    host: HostView | None = None
+    k6: K6View | None = None
+    artillery: ArtilleryView | None = None
+    database: DatabaseView | None = None
+    log: LogBuffer = field(default_factory=LogBuffer)
+    run_dir: str | None = None
+    finished: RunFinished | None = None
+    problems: list[ProblemDetected] = field(default_factory=list)
+    failed_preflight: list[PreflightChecked] = field(default_factory=list)
+    phase_changed: bool = False
+    _started_at: float | None = None
+    _load_started_at: float | None = None
+    _ended_at: float | None = None
+
+    def apply(self, events: Iterable[Event]) -> list[Event]:
+        """Fold a batch in; returns the events the screen should announce (problems, failures)."""
+        notable: list[Event] = []
+        h = self.header
+        phase = (h.run_id, h.phase)
+        for e in events:
+            if isinstance(e, SystemSampled):
+                self._system(e)
+            elif isinstance(e, K6Progressed):
+                self._k6(e)
+                h = replace(h, tainted=e.tainted)
+            elif isinstance(e, ArtilleryProgressed):
+                self._artillery(e)
+            elif isinstance(e, DatabaseSampled):
+                self._database(e)
+            elif isinstance(e, LogLinesRead):
+                self.log.add(e)
+            elif isinstance(e, RunStarted):
+                self.run_dir = e.run_dir
+                self._started_at = self.clock()
+                h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment)
+            elif isinstance(e, PhaseChanged):
+                if e.phase == "load" and self._load_started_at is None:
+                    self._load_started_at = self.clock()
+                h = replace(h, phase=e.phase, phase_detail=e.detail)
+            elif isinstance(e, PreflightChecked):
+                if e.ok:
+                    h = replace(h, preflight_ok=h.preflight_ok + 1)
+                else:
+                    self.failed_preflight.append(e)
+                    h = replace(h, preflight_failed=h.preflight_failed + 1)
+                    notable.append(e)
+            elif isinstance(e, ToolExited):
+                self._tool_exited(e)
+                notable.append(e)
+            elif isinstance(e, ProblemDetected):
+                self.problems.append(e)
+                h = replace(h, problems=h.problems + 1)
+                notable.append(e)
+            elif isinstance(e, RunFinished):
+                self.finished = e
+                self._ended_at = self.clock()
+                h = replace(h, status=e.status)
+                notable.append(e)
+        self.header = replace(h, elapsed_s=self.elapsed_s())
+        self.phase_changed = (h.run_id, h.phase) != phase
+        return notable
+
+    def elapsed_s(self) -> int:
+        if self._started_at is None:
+            return 0
+        end = self._ended_at if self._ended_at is not None else self.clock()
+        return max(0, int(end - self._started_at))
+
+    def tick(self) -> None:
+        """Called on every drain, events or not: elapsed time moves on its own."""
+        elapsed = self.elapsed_s()
+        if elapsed != self.header.elapsed_s:
+            self.header = replace(self.header, elapsed_s=elapsed)
+
+    def stopping(self) -> None:
+        self.header = replace(self.header, stopping=True)
+
+    def log_absent(self) -> bool:
+        """True once the load has run for a while without one log batch: no app log is configured."""
+        if self.log.batches or self._load_started_at is None:
+            return False
+        return self.clock() - self._load_started_at >= LOG_GRACE_S or self.finished is not None
+
+    # ------------------------------------------------------------------ per event type
+    def _system(self, e: SystemSampled) -> None:
+        old = self.host or HostView()
+        self.host = HostView(_push(old.cpu, e.cpu_pct), _push(old.mem, e.mem_pct), e.cpu_per_core,
+                             e.mem_used_mb, e.swap_pct, (e.load1, e.load5, e.load15),
+                             e.backend_cpu_pct, e.backend_rss_mb)
+
+    def _k6(self, e: K6Progressed) -> None:
+        old = self.k6 or K6View()
+        self.k6 = K6View(e.vus, e.vus_max, e.iterations, e.requests,
+                         _push(old.req_per_s, e.req_per_s), e.p95_ms, e.checks_rate,
+                         e.failed_rate, e.tainted, e.elapsed_s, e.planned_s, old.ended)
+
+    def _artillery(self, e: ArtilleryProgressed) -> None:
+        old = self.artillery or ArtilleryView()
+        errors = tuple(sorted(e.errors.items(), key=lambda kv: (-kv[1], kv[0])))
+        self.artillery = ArtilleryView(
+            _push(old.req_per_s, e.req_per_s), e.http_p50_ms, e.http_p95_ms, e.http_p99_ms,
+            e.socketio_p95_ms, e.socketio_p99_ms, e.socketio_emits, errors, e.vusers_created,
+            e.vusers_completed, e.vusers_failed, e.elapsed_s, e.planned_s, old.ended)
+
+    def _database(self, e: DatabaseSampled) -> None:
+        old = self.database or DatabaseView()
+        by_state = tuple(sorted(e.connections_by_state.items(), key=lambda kv: (-kv[1], kv[0])))
+        total = sum(e.connections_by_state.values())
+        self.database = DatabaseView(by_state, e.max_connections, e.waiting_locks,
+                                     (*old.total[-(HISTORY - 1):], total))
+
+    def _tool_exited(self, e: ToolExited) -> None:
+        end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
+        if e.tool == "k6":
+            self.k6 = replace(self.k6 or K6View(), ended=end)
+        elif e.tool == "artillery":
+            self.artillery = replace(self.artillery or ArtilleryView(), ended=end)

@@ -1,0 +1,1 @@
+"""Dialogs shared by both screens: help, artifacts, file viewer, cleanup, quit confirmation."""

@@ -1,0 +1,52 @@
+"""What went wrong around the checks: problems the run recorded (each with its fix) and artifacts
+the result screen itself could not read.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from perfdash.ui.result.run_data import RunData
+
+
+def problems_text(run: RunData) -> Text:
+    items: list[tuple[str, str]] = []
+    for p in run.summary.get("problems") or []:
+        if isinstance(p, dict):
+            items.append((str(p.get("what", "")), str(p.get("fix") or "")))
+    if run.summary_problem:
+        items.append((run.summary_problem, "pass the directory of a finished run"))
+    items += [(p, "") for p in run.latency_problems]
+    if run.host.problem:
+        items.append((f"host plots: {run.host.problem}", ""))
+    if not items:
+        return Text("none recorded", style="green")
+    text = Text()
+    for i, (what, fix) in enumerate(items):
+        if i:
+            text.append("\n")
+        text.append("• " + what, style="yellow")
+        if fix:
+            text.append(f"\n  → {fix}", style="italic")
+    return text
+
+
+class ProblemsList(Widget):
+    DEFAULT_CSS = """
+    ProblemsList {
+        height: auto;
+        border: round $primary 40%;
+        border-title-color: $text-primary;
+        padding: 0 1;
+    }
+    """
+
+    data: reactive[RunData | None] = reactive(None, layout=True)
+
+    def on_mount(self) -> None:
+        self.border_title = "problems"
+
+    def render(self) -> Text:
+        return problems_text(self.data) if self.data else Text("")
