@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from perfdash.events import Bus
+    from perfdash.run.orchestrator import Orchestrator
+
 EXIT_USAGE = 2
 EXIT_COULD_NOT_RUN = 3
 EXIT_INTERRUPTED = 130
@@ -60,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="run a profile against an environment",
-        description="Preflight, seed, run k6 and Artillery, collect telemetry, interpret. "
-                    "The live dashboard is not available yet: without --headless the run uses "
-                    "the same headless output.")
+        description="Preflight, seed, run k6 and Artillery, collect telemetry, interpret. On a "
+                    "terminal it opens the live dashboard, which switches to the result view "
+                    "when the run ends; --headless (or no terminal) prints instead.")
     common(run)
     run.add_argument("--profile", required=True, help="profile from profiles.toml (e.g. smoke)")
     run.add_argument("--env", required=True, dest="environment",
@@ -79,9 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo", help="run a profile against the bundled demo backend on a throwaway PostgreSQL",
-        description="Starts PostgreSQL and the demo backend, runs the profile (smoke by default), "
-                    "stops everything. The live dashboard is not available yet: the demo uses "
-                    "the headless output.")
+        description="Starts PostgreSQL and the demo backend, runs the profile (smoke by default) "
+                    "in the live dashboard (or headless), stops everything.")
     common(demo)
     demo.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
     demo.add_argument("--headless", action="store_true", help="no dashboard")
@@ -109,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print the verdict of an earlier run")
     show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
+    show.add_argument("--headless", action="store_true",
+                      help="print the verdict instead of opening the result view")
+    show.add_argument("--replay", action="store_true",
+                      help="replay the live screen from the run's events.ndjson, then its result")
+    show.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
 
     compare = sub.add_parser(
         "compare", help="what got better or worse between two runs",
@@ -217,11 +224,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     out = _console()
     bus = Bus()
-    console = HeadlessConsole(bus, out, verbose=args.verbose)
+    dashboard = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
     orch = Orchestrator(settings, profile, env, bus, env_file=env_file,
                         skip_cleanup=getattr(args, "skip_cleanup", False), baseline=baseline,
                         verbose=(lambda m: out.print(f"[dim]{m}[/dim]", markup=True))
-                        if args.verbose else None)
+                        if args.verbose and not dashboard else None)
+    if dashboard:
+        return _run_dashboard(orch, bus, baseline)
+    if not args.headless:
+        out.print("[dim]no terminal: using the headless output[/dim]")
+    console = HeadlessConsole(bus, out, verbose=args.verbose)
     console.start()
     try:
         outcome = orch.run()
@@ -239,6 +251,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                                 tolerance_pct=profile.regression_tolerance_pct)))
     out.print(f"results: {outcome.paths.root}")
     return outcome.exit_code
+
+
+def _run_dashboard(orch: Orchestrator, bus: Bus, baseline: Path | None) -> int:
+    """The live dashboard runs the suite in a worker and switches to the result view at the end;
+    after it closes, the verdict is printed once more so it stays in the terminal's scrollback."""
+    from perfdash.ui.app import make_app
+
+    app = make_app(bus=bus, run=orch.run, stop=orch.request_stop)
+    code = app.run()
+    outcome = app.outcome
+    if outcome is not None:
+        from perfdash.analyze.summary import reanalyse
+        from perfdash.console import result_table
+
+        summary, _ = reanalyse(outcome.paths.root)
+        if summary is not None:
+            _console().print(result_table(summary))
+        print(f"results: {outcome.paths.root}")
+    elif app.run_error is not None:
+        _error(f"the run stopped with an error: {app.run_error}")
+    return int(code if code is not None else EXIT_COULD_NOT_RUN)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -292,6 +325,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
         _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
                "finished run")
         return EXIT_USAGE
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if args.replay and not (args.run_dir / "events.ndjson").is_file():
+        _error(f"{args.run_dir} has no events.ndjson to replay")
+        return EXIT_USAGE
+    if (args.replay or not args.headless) and not args.json and interactive:
+        from perfdash.ui.app import make_app
+
+        app = (make_app(replay=args.run_dir, replay_speed=args.speed) if args.replay
+               else make_app(summary_dir=args.run_dir))
+        app.run()
+        return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

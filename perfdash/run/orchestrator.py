@@ -168,8 +168,9 @@ class Orchestrator:
         finally:
             self.supervisor.stop_all(5.0)
             outcome = self._finish(st)
-            signal.signal(signal.SIGTERM, previous)
             if threading.current_thread() is threading.main_thread():
+                # From the dashboard's worker thread the CLI owns the signals instead.
+                signal.signal(signal.SIGTERM, previous)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
         return outcome
 

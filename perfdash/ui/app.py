@@ -8,6 +8,9 @@ switches to the result screen for its run directory; `perfdash show` opens that 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -66,6 +69,8 @@ class PerfdashApp(App[int | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Ctrl-C in a terminal app arrives as a key, not SIGINT: it asks, like q, mid-run.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("s", "take_screenshot", "Screenshot"),
         Binding("o", "artifacts", "Artifacts"),
         Binding("c", "cleanup", "Cleanup"),
@@ -103,6 +108,23 @@ class PerfdashApp(App[int | None]):
         self._timer = self.set_interval(1 / DRAIN_HZ, self.drain, name="drain")
         if self._run is not None:
             self._worker = self._run_in_thread()
+            self._handle_signals()
+
+    def _handle_signals(self) -> None:
+        """SIGTERM (and a SIGINT sent with kill) stop the run without asking, keep the partial
+        artifacts, and close the app: the orchestrator in the worker thread cannot see signals."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop_now)
+
+    def stop_now(self) -> None:
+        if self.run_active:
+            if not self.stopping:
+                self._quit_answered(True)
+            return
+        code = self.exit_code
+        self.exit(code, return_code=code or 0)
 
     def on_unmount(self) -> None:
         if self.run_active and self._stop is not None:
