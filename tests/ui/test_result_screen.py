@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
+from perfdash.analyze.compare import compare_runs
 from perfdash.ui.app import make_app
 from perfdash.ui.result.check_detail import CheckDetail
 from perfdash.ui.result.checks_table import ChecksTable
-from perfdash.ui.result.comparison_panel import PLACEHOLDER, ComparisonPanel
+from perfdash.ui.result.comparison_panel import ABSENT, ComparisonPanel
 from perfdash.ui.result.latency_table import LatencyTable, latency_table
 from perfdash.ui.result.problems_list import ProblemsList
 from perfdash.ui.result.query_panel import QueryPanel
@@ -91,15 +92,21 @@ async def test_latency_problems_plots_queries_and_the_comparison_place() -> None
         detail = plain(queries.query_one("#query-detail", Static).content)
         assert "sequential scans of orders" in detail
         assert "CREATE INDEX ON orders (customer_id)" in detail
-        assert PLACEHOLDER[:40] in screen.query_one(ComparisonPanel).render().plain
+        assert ABSENT[:40] in screen.query_one(ComparisonPanel).render().plain
 
 
-async def test_a_given_comparison_is_listed_as_it_is() -> None:
-    app = make_app(summary_dir=PASS_RUN, comparison={"baseline": "20261101T000000Z"})
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_a_comparison_lists_regressions_first() -> None:
+    comparison = compare_runs(PASS_RUN, FAIL_RUN).to_json()
+    app = make_app(summary_dir=FAIL_RUN, comparison=comparison)
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         shown = app.screen.query_one(ComparisonPanel).render().plain
-        assert shown == "baseline: 20261101T000000Z"
+        assert shown.startswith(f"against {comparison['base_run']}: {comparison['regressions']} regressed")
+        lines = shown.splitlines()[1:]
+        verdicts = [line.split()[0] for line in lines if line.split()]
+        if comparison["regressions"]:
+            assert verdicts[0] == "regressed"
+        assert "→" in shown
 
 
 async def test_a_directory_without_summary_says_so(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
-"""Where baseline deltas will go: `perfdash compare` does not exist yet, so this panel says so.
-
-The result screen passes an optional `comparison` mapping through; until compare defines its
-shape, any mapping given is listed as it is, and no delta is computed here.
+"""Baseline deltas on the result screen: what got worse or better than the baseline run, read from
+the `baseline` section `perfdash run --baseline` writes into summary.json (the same comparison that
+`perfdash compare` prints).
 """
 
 from __future__ import annotations
@@ -12,17 +11,37 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-PLACEHOLDER = ("not available yet: baseline comparison (what got better or worse against an "
-               "earlier run) arrives with `perfdash compare`")
+from perfdash.analyze.checks import fmt_value
+
+ABSENT = ("no baseline: run with --baseline DIR|last, or compare two runs with "
+          "`perfdash compare A B`")
+SHOWN = 8
+STYLE = {"regressed": "bold red", "improved": "green", "not comparable": "magenta"}
 
 
 def comparison_text(comparison: dict[str, Any] | None) -> Text:
     if not comparison:
-        return Text(PLACEHOLDER, style="dim italic")
+        return Text(ABSENT, style="dim italic")
+    deltas = [d for d in comparison.get("deltas") or [] if isinstance(d, dict)]
     text = Text()
-    for i, (key, value) in enumerate(comparison.items()):
-        text.append(("\n" if i else "") + f"{key}: ", style="bold")
-        text.append(str(value))
+    text.append(f"against {comparison.get('base_run', '?')}: ", style="bold")
+    text.append(f"{comparison.get('regressions', 0)} regressed", style=STYLE["regressed"])
+    text.append(f", {comparison.get('improvements', 0)} improved", style=STYLE["improved"])
+    text.append(f" beyond {comparison.get('tolerance_pct', 10):g}%")
+    order = {"regressed": 0, "improved": 1, "not comparable": 2}
+    notable = sorted((d for d in deltas if d.get("verdict") in order),
+                     key=lambda d: order[str(d.get("verdict"))])
+    for d in notable[:SHOWN]:
+        unit = str(d.get("unit", ""))
+        pct = d.get("pct")
+        change = f"{pct:+.0f}%" if isinstance(pct, int | float) else str(d.get("note", ""))
+        text.append(f"\n{d.get('verdict', ''):<14}", style=STYLE.get(str(d.get("verdict")), ""))
+        text.append(f"{d.get('label', '')}: {fmt_value(d.get('base'), unit)} → "
+                    f"{fmt_value(d.get('new'), unit)} ({change})")
+    if len(notable) > SHOWN:
+        text.append(f"\n… {len(notable) - SHOWN} more in comparison.md", style="dim")
+    if not notable:
+        text.append("\nno figure changed beyond the tolerance", style="dim")
     return text
 
 
@@ -30,7 +49,7 @@ class ComparisonPanel(Widget):
     DEFAULT_CSS = """
     ComparisonPanel {
         height: auto;
-        border: dashed $primary 40%;
+        border: round $primary 40%;
         border-title-color: $text-muted;
         padding: 0 1;
     }

@@ -164,5 +164,8 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
         query_problem = "; ".join(
             f"{m.get('what', '?')}: {m.get('reason', '')}" if isinstance(m, dict) else str(m)
             for m in analysis.get("not_measured") or []) or None
+    baseline = summary.get("baseline")
+    if comparison is None and isinstance(baseline, dict):
+        comparison = baseline
     return RunData(root, summary, summary_problem, latency, latency_problems, host, slow, scans,
                    query_problem, comparison)
