@@ -14,6 +14,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/share/postgresql/*/extension/pg_stat_statements.control >/dev/null 2>&1 \
   || missing+=(postgresql-contrib)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# cairosvg turns the dashboard's SVG screenshots into PNG through the cairo library
+ldconfig -p 2>/dev/null | grep -q 'libcairo.so.2' || missing+=(libcairo2)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing with apt: ${missing[*]}"
