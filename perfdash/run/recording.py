@@ -7,11 +7,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfdash.events import Event, to_record
+from perfdash.events import Event, LogLinesRead, to_record
 from perfdash.secret import Secret, scrub
+
+# A replayed log pane shows a screenful; app.log itself keeps every line. Recording whole batches
+# of a flooding log would make events.ndjson a second, larger copy of app.log.
+RECORDED_LOG_LINES = 40
 
 
 class EventRecorder:
@@ -24,6 +29,10 @@ class EventRecorder:
         self.failed = False
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, LogLinesRead) and len(event.lines) > RECORDED_LOG_LINES:
+            cut = len(event.lines) - RECORDED_LOG_LINES
+            event = replace(event, lines=event.lines[-RECORDED_LOG_LINES:],
+                            dropped=event.dropped + cut)
         line = scrub(json.dumps(to_record(event), default=str), self._secrets)
         with self._lock:
             if self._file.closed or self.failed:
