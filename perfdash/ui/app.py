@@ -23,11 +23,12 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from perfdash.data.cleanup import CleanupPlan
 from perfdash.events import Bus, Event, PreflightChecked, ProblemDetected, Subscription, ToolExited
 from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.state import LiveState
 from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
-from perfdash.ui.modals.cleanup_screen import CleanupScreen, cleanup_plan
+from perfdash.ui.modals.cleanup_screen import CleanupScreen, nothing_to_clean
 from perfdash.ui.modals.help_screen import HelpScreen
 from perfdash.ui.modals.quit_screen import QuitScreen
 from perfdash.ui.replay import Replayer, events_path, load_events
@@ -59,6 +60,7 @@ class RunOutcomeLike(Protocol):
 
 
 RunFn = Callable[[], RunOutcomeLike | None]
+CleanupFn = Callable[[], CleanupPlan]
 
 
 class PerfdashApp(App[int | None]):
@@ -79,8 +81,10 @@ class PerfdashApp(App[int | None]):
 
     def __init__(self, *, subscription: Subscription | None, run: RunFn | None,
                  stop: Callable[[], None] | None, result_dir: Path | None,
-                 clock: Callable[[], float], comparison: dict[str, Any] | None = None) -> None:
+                 clock: Callable[[], float], comparison: dict[str, Any] | None = None,
+                 cleanup: CleanupFn | None = None) -> None:
         super().__init__()
+        self._cleanup = cleanup
         self._sub = subscription
         self._run = run
         self._stop = stop
@@ -312,14 +316,18 @@ class PerfdashApp(App[int | None]):
         self.push_screen(ArtifactsScreen(self.artifact_dir()))
 
     def action_cleanup(self) -> None:
+        """Open the cleanup dialog; it refuses removal while the run still uses what it would
+        remove, and explains itself where this dashboard has nothing to clean."""
+        if isinstance(self.screen, CleanupScreen):
+            return
         if isinstance(self.screen, ResultScreen):
             run = self.screen.run
-            items = cleanup_plan(str(run.summary.get("environment") or ""), run.environment_kind,
-                                 finished=True)
+            why = nothing_to_clean(str(run.summary.get("environment") or ""), run.environment_kind,
+                                   finished=True)
         else:
-            items = cleanup_plan(self.state.header.environment, None,
-                                 finished=self.state.finished is not None)
-        self.push_screen(CleanupScreen(items))
+            why = nothing_to_clean(self.state.header.environment, None,
+                                   finished=self.state.finished is not None)
+        self.push_screen(CleanupScreen(self._cleanup, why_nothing=why, run_active=self.run_active))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -330,7 +338,8 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
              stop: Callable[[], None] | None = None, summary_dir: Path | None = None,
              replay: Path | None = None, replay_speed: float = 1.0,
              clock: Callable[[], float] = time.monotonic,
-             comparison: dict[str, Any] | None = None) -> PerfdashApp:
+             comparison: dict[str, Any] | None = None,
+             cleanup: CleanupFn | None = None) -> PerfdashApp:
     """The dashboard for one of three uses:
 
     - live: `bus` (the orchestrator publishes on it) and `run` (blocks until the run ends and
@@ -340,7 +349,9 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
       ends on that directory's result screen.
     - result only: `summary_dir`, a finished run directory.
     `clock` times the elapsed display; `comparison` is passed to the result screen's baseline
-    panel.
+    panel. `cleanup` plans the cleanup of the run's environment (it reads the database, so the
+    dialog calls it in a thread); None where there is nothing to clean from here (the demo
+    environment, or a finished run shown without its environment).
     """
     sources = sum(x is not None for x in (bus, summary_dir, replay))
     if sources != 1:
@@ -358,4 +369,4 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
         summary_dir = replay if replay.is_dir() else replay.parent
     subscription = bus.subscribe() if bus is not None else None
     return PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
-                       clock=clock, comparison=comparison)
+                       clock=clock, comparison=comparison, cleanup=cleanup)

@@ -15,7 +15,8 @@ from textual.widgets import Static
 KEYS = (
     ("s", "screenshot: SVG into the run directory, and a PNG next to it where a converter exists"),
     ("o", "artifacts of the run directory with their sizes; Enter shows a file's first lines"),
-    ("c", "cleanup: what would be removed for this environment"),
+    ("c", "cleanup: seeded rows, backend, compose project perfdash created; removes the checked "
+          "ones after a second yes (not while a run uses them)"),
     ("/", "filter the app log (live screen); Enter keeps the filter, Esc clears it"),
     ("f", "follow the app log, or pause it to read (live screen)"),
     ("↑ ↓", "move through checks and database findings (result screen)"),
