@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
+    from perfdash.settings import Environment, Settings
 
 EXIT_USAGE = 2
 EXIT_COULD_NOT_RUN = 3
@@ -230,7 +231,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         verbose=(lambda m: out.print(f"[dim]{m}[/dim]", markup=True))
                         if args.verbose and not dashboard else None)
     if dashboard:
-        return _run_dashboard(orch, bus, baseline)
+        return _run_dashboard(orch, bus, settings, env)
     if not args.headless:
         out.print("[dim]no terminal: using the headless output[/dim]")
     console = HeadlessConsole(bus, out, verbose=args.verbose)
@@ -253,12 +254,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _run_dashboard(orch: Orchestrator, bus: Bus, baseline: Path | None) -> int:
+def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Environment) -> int:
     """The live dashboard runs the suite in a worker and switches to the result view at the end;
     after it closes, the verdict is printed once more so it stays in the terminal's scrollback."""
+    from perfdash.data.cleanup import CleanupPlan, plan_cleanup
     from perfdash.ui.app import make_app
 
-    app = make_app(bus=bus, run=orch.run, stop=orch.request_stop)
+    def cleanup() -> CleanupPlan:  # planned only when the dialog opens (it reads the database)
+        return plan_cleanup(env, env.database_url, cwd=settings.project_dir)
+
+    app = make_app(bus=bus, run=orch.run, stop=orch.request_stop,
+                   cleanup=cleanup if env.kind == "external" else None)
     code = app.run()
     outcome = app.outcome
     if outcome is not None:

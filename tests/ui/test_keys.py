@@ -19,12 +19,11 @@ from perfdash.ui import app as app_module
 from perfdash.ui import screenshot
 from perfdash.ui.app import make_app
 from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
-from perfdash.ui.modals.cleanup_screen import LATER, CleanupScreen
 from perfdash.ui.modals.file_viewer_screen import FileViewerScreen
 from perfdash.ui.modals.help_screen import HelpScreen
 from perfdash.ui.modals.quit_screen import QuitScreen
 from perfdash.ui.result.result_screen import ResultScreen
-from tests.ui.conftest import FAIL_RUN, MID_RUN_S, PASS_RUN, FakeClock, LiveRig, recorded
+from tests.ui.conftest import FAIL_RUN, MID_RUN_S, PASS_RUN, FakeClock, recorded
 
 
 def shown(static: Static) -> str:
@@ -66,17 +65,6 @@ async def test_artifacts_list_sizes_and_open_a_file() -> None:
         assert "INFO  listening on http://127.0.0.1:" in shown(viewer.query_one(Static))
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, ResultScreen)
-
-
-async def test_cleanup_says_what_and_that_actions_come_later(rig: LiveRig) -> None:
-    async with rig.app.run_test(size=(80, 24)) as pilot:
-        rig.feed(recorded(FAIL_RUN, MID_RUN_S))
-        await pilot.press("c")
-        assert isinstance(rig.app.screen, CleanupScreen)
-        text = shown(rig.app.screen.query_one("#cleanup-text", Static))
-        assert "the demo stack" in text
-        assert "stopped automatically when the run ends" in text
-        assert LATER.split(":")[0] in text
 
 
 async def test_screenshot_goes_into_the_run_directory(tmp_path: Path,
