@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _load(args: argparse.Namespace) -> tuple[object, Path] | None:
+def _load(args: argparse.Namespace) -> tuple[Settings, Path] | None:
     from perfdash.settings import ENV_FILE_NAME, SettingsError, load_settings
 
     project = (args.project or find_project(Path.cwd())).resolve()
@@ -196,13 +196,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from perfdash.console import HeadlessConsole, result_table
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
-    from perfdash.settings import Settings, SettingsError, require_external_env
+    from perfdash.settings import SettingsError, require_external_env
 
     loaded = _load(args)
     if loaded is None:
         return EXIT_USAGE
     settings, env_file = loaded
-    assert isinstance(settings, Settings)
     env_name = "demo" if args.command == "demo" else args.environment
     try:
         profile = settings.profile(args.profile)
@@ -284,13 +283,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     import tempfile
 
     from perfdash.run.preflight import Target, run_preflight
-    from perfdash.settings import Settings, SettingsError
+    from perfdash.settings import SettingsError
 
     loaded = _load(args)
     if loaded is None:
         return EXIT_USAGE
     settings, env_file = loaded
-    assert isinstance(settings, Settings)
     print(f"settings: {settings.config_file} (profiles: {', '.join(settings.profiles)}; "
           f"environments: {', '.join(settings.environments)})")
     try:
@@ -380,13 +378,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     from perfdash.data.cleanup import CleanupNotConfirmed, execute, plan_cleanup
-    from perfdash.settings import Settings, SettingsError
+    from perfdash.settings import SettingsError
 
     loaded = _load(args)
     if loaded is None:
         return EXIT_USAGE
     settings, _env_file = loaded
-    assert isinstance(settings, Settings)
     try:
         env = settings.environment(args.environment)
     except SettingsError as exc:
