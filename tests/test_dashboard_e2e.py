@@ -50,7 +50,9 @@ class Terminal:
             if predicate(text):
                 return text
             time.sleep(0.3)
-        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+        ended = f"perfdash exited with {self.done.read_text().strip()}" if self.done.exists() \
+            else "perfdash still running"
+        raise AssertionError(f"timed out waiting for {what} ({ended}); screen:\n{self.screen()}")
 
     def exit_code(self, timeout: float = 60) -> int:
         deadline = time.monotonic() + timeout
