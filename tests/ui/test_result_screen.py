@@ -134,3 +134,22 @@ def test_run_data_reads_every_artifact() -> None:
     assert len(run.slow_queries) == 1
     assert [t["table"] for t in run.seq_scans] == ["orders", "products"]
     assert "no k6 or Artillery report" in plain(latency_table(load_run(Path("/nonexistent"))))
+
+
+async def test_a_slow_query_without_a_window_maximum_still_shows(tmp_path: Path) -> None:
+    """pg_stat_statements keeps only an all-time maximum, so max_ms is null when the run did not
+    beat it (a shared database): the detail must say so instead of failing to open."""
+    import json
+
+    run_dir = tmp_path / PASS_RUN.name
+    shutil.copytree(PASS_RUN, run_dir)
+    path = run_dir / "query-analysis.json"
+    analysis = json.loads(path.read_text())
+    analysis["slow_queries"][0]["max_ms"] = None
+    path.write_text(json.dumps(analysis))
+    app = make_app(summary_dir=run_dir)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        detail = plain(app.screen.query_one(QueryPanel).query_one("#query-detail", Static).content)
+        assert "max unknown" in detail
+        assert "pg_sleep" in detail

@@ -63,11 +63,16 @@ def plan_tree(plan: Any) -> RenderableType:
     return tree
 
 
+def _ms(value: object) -> str:
+    return f"{value:.0f} ms" if isinstance(value, int | float) else "unknown"
+
+
 def row_detail(kind: str, item: dict[str, Any]) -> RenderableType:
     if kind == "query":
         head = Text.assemble(("slow query", "bold"),
-                             f": {item.get('calls', '?')} calls, mean {item.get('mean_ms', 0):.0f} ms,"
-                             f" max {item.get('max_ms', 0):.0f} ms\n", (str(item.get("query", "")), "cyan"))
+                             f": {item.get('calls', '?')} calls, mean {_ms(item.get('mean_ms'))},"
+                             # max_ms is null when the run did not beat the all-time maximum
+                             f" max {_ms(item.get('max_ms'))}\n", (str(item.get("query", "")), "cyan"))
         parts: list[RenderableType] = [head]
         if item.get("hint"):
             parts.append(Text("hint: " + str(item["hint"]), style="yellow"))
