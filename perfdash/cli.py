@@ -267,6 +267,7 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
     code = app.run()
     outcome = app.outcome
     if outcome is not None:
+        code = outcome.exit_code  # the run's verdict, even if the screen itself failed
         from perfdash.analyze.summary import reanalyse
         from perfdash.console import result_table
 
