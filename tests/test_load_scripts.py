@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
+from perfdash.events import Bus, K6Progressed
 from perfdash.net import free_port
+from perfdash.run.k6 import TREND_BUDGET, TREND_MIN_INTERVAL_S, K6Poller, next_trend_after
 from perfdash.run.supervisor import Supervisor
 from perfdash.secret import Secret
 from tests.conftest import ROOT, make_database
@@ -165,6 +168,53 @@ def test_k6_script_fails_fast_without_base_url(tmp_path: Path) -> None:
     )
     assert done.returncode == 107  # script exception in the init context
     assert "BASE_URL is not set" in done.stderr
+
+
+@pytest.mark.timeout(90)
+def test_k6_progress_poller_follows_a_real_run(target: Target) -> None:
+    """The live k6 pane's source: cumulative counts in order, the p95 refreshed on its budget, and
+    every poll on one kept-alive connection (one-shot connections would leave a socket in TIME_WAIT
+    on the API port per request)."""
+    run = target.work / "k6-poller"
+    run.mkdir()
+    port = free_port()
+    summary = run / "k6.json"
+    argv = [_k6_bin(), "run", "--no-usage-report", "--quiet", "--stage", "1s:3", "--stage", "9s:3",
+            "--summary-export", str(summary), "--address", f"127.0.0.1:{port}", str(K6_SCRIPT)]
+    bus = Bus()
+    sub = bus.subscribe()
+    poller = K6Poller(bus, port, 10.0, run / "k6-progress.ndjson", interval_s=0.5)
+    poller.start()
+    try:
+        subprocess.run(argv, env=_child_env(target.token.reveal(), BASE_URL=target.base_url),
+                       cwd=run, capture_output=True, check=True, timeout=60)
+        # Both ends of a loopback connection are local sockets; a closed one lingers as TIME_WAIT.
+        api_sockets = sum(1 for c in psutil.net_connections("tcp")
+                          if c.laddr.port == port or (c.raddr and c.raddr.port == port))
+    finally:
+        poller.stop()
+    # The bus coalesces progress to the newest; the record keeps every poll.
+    events = [e for e in sub.drain() if isinstance(e, K6Progressed)]
+    polls = [json.loads(line) for line in (run / "k6-progress.ndjson").read_text().splitlines()]
+    assert len(polls) >= 10
+    counts = [p["requests"] for p in polls]
+    assert counts == sorted(counts)
+    assert counts[-1] > 0
+    assert events[-1].requests == counts[-1]
+    final = json.loads(summary.read_text())["metrics"]
+    assert counts[-1] <= final["http_reqs"]["count"]
+    assert max(p["status"]["vus"] for p in polls) == 3
+    assert (events[-1].p95_ms or 0) > 0
+    # At least TREND_MIN_INTERVAL_S between p95 requests: 10 s of polls every 0.5 s ask four times.
+    assert 1 <= poller.trend_requests <= 4
+    assert api_sockets <= 2, f"{api_sockets} sockets on the API port: one connection per poll"
+
+
+def test_p95_refresh_keeps_within_its_cpu_budget() -> None:
+    assert next_trend_after(0.001) == TREND_MIN_INTERVAL_S
+    # A 100 ms sort (a few million samples) is asked for once every 20 s: 0.5% of a core.
+    assert next_trend_after(0.1) == pytest.approx(0.1 / TREND_BUDGET)
+    assert 0.1 / next_trend_after(0.1) <= TREND_BUDGET
 
 
 # --------------------------------------------------------------------------------------- Artillery

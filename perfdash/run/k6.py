@@ -2,29 +2,40 @@
 
 Stages go on the command line (`--stage`, which outranks a script's own options), thresholds in a
 `--config` file, so any k6 script works without edits. Progress is polled from `--address` on a free
-loopback port about once a second: cumulative values, so req/s comes from count deltas.
+loopback port about once a second: cumulative values, so req/s comes from count deltas. The poll
+runs on the machine under test, so it asks only for what it shows, on one kept-alive connection.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
-import urllib.error
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import RunPaths, write_json_atomic
 from perfdash.collect.background import Background
 from perfdash.events import Bus, K6Progressed
-from perfdash.net import OPENER, free_port
+from perfdash.net import free_port
 from perfdash.run.supervisor import LaunchRequest
 from perfdash.secret import Secret
 from perfdash.settings import Profile
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _COUNTERS = ("http_reqs", "iterations", "checks", "http_req_failed")
-_TRENDS = ("http_req_duration",)
-TREND_EVERY = 3  # polls between p95 refreshes: each one sorts every duration sample so far
+_TREND = "http_req_duration"
+# k6 1.x keeps every duration sample and sorts them all to answer a trend request, so the cost grows
+# with the run (measured here: about 1 ms at 6k samples, 12 ms at 100k; a soak gathers millions). The p95 is
+# refreshed at most this often, and never so often that k6 spends more than TREND_BUDGET of a core
+# on it: the time the last answer took sets the wait before the next.
+TREND_MIN_INTERVAL_S = 3.0
+TREND_BUDGET = 0.005
+
+
+def next_trend_after(cost_s: float) -> float:
+    """Seconds to wait before asking k6 for the p95 again, given what the last request cost."""
+    return max(TREND_MIN_INTERVAL_S, cost_s / TREND_BUDGET)
 
 
 def k6_request(k6: Path, profile: Profile, paths: RunPaths, base_url: str,
@@ -69,47 +80,67 @@ class K6Poller(Background):
                  interval_s: float = 1.0) -> None:
         super().__init__("k6-poller")
         self._bus = bus
-        self._base = f"http://127.0.0.1:{port}"
+        self._port = port
         self._planned = planned_s
         self._record = record
         self._interval = interval_s
+        self._conn: http.client.HTTPConnection | None = None
         self.last: K6Progressed | None = None
+        self.trend_requests = 0
 
     @staticmethod
     def free_port() -> int:
         return free_port()
 
-    def _get(self, path: str) -> Any:
-        with OPENER.open(self._base + path, timeout=2) as resp:
-            return json.load(resp)
+    def stop(self) -> None:
+        super().stop()
+        self._disconnect()
 
-    def _metrics(self, with_trend: bool) -> dict[str, Any]:
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _get(self, path: str) -> Any:
+        """One request on a kept-alive connection: a new connection per request costs both k6 and
+        us more than the request itself. None when k6 does not know the metric yet."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=2)
+        self._conn.request("GET", path)
+        resp = self._conn.getresponse()
+        body = resp.read()
+        if resp.status == 404:
+            return None  # not emitted yet (no request, no check so far)
+        if resp.status != 200:
+            raise ValueError(f"k6 answered {resp.status} to {path}")
+        return json.loads(body)["data"]["attributes"]
+
+    def _metrics(self, names: tuple[str, ...]) -> dict[str, Any]:
         """Only the metrics the progress needs, one request each: `/v1/metrics` would compute
-        percentiles of every trend k6 keeps (eight or more sorts of every sample so far) on each
-        poll, which at thousands of requests per second costs k6 measurable throughput."""
-        found: dict[str, Any] = {}
-        for name in (*_COUNTERS, *(_TRENDS if with_trend else ())):
-            try:
-                found[name] = self._get(f"/v1/metrics/{name}")["data"]["attributes"]
-            except urllib.error.HTTPError:
-                continue  # not emitted yet (no request, no check so far)
-        return found
+        percentiles of every trend k6 keeps (eight or more sorts of every sample so far)."""
+        found = {name: self._get(f"/v1/metrics/{name}") for name in names}
+        return {name: value for name, value in found.items() if value is not None}
 
     def _run(self) -> None:
         start = time.monotonic()
         prev: tuple[float, int] | None = None
         p95: float | None = None
-        polls = 0
+        trend_due = start
         with self._record.open("a", encoding="utf-8") as out:
             while not self._stopping.wait(self._interval):
                 try:
-                    status = self._get("/v1/status")["data"]["attributes"]
-                    metrics = self._metrics(with_trend=polls % TREND_EVERY == 0)
-                except (OSError, urllib.error.URLError, ValueError, KeyError):
+                    status = self._get("/v1/status") or {}
+                    metrics = self._metrics(_COUNTERS)
+                    now = time.monotonic()
+                    if now >= trend_due:
+                        metrics.update(self._metrics((_TREND,)))
+                        self.trend_requests += 1
+                        trend_due = now + next_trend_after(time.monotonic() - now)
+                except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
+                    self._disconnect()
                     continue  # not up yet, or already gone
-                polls += 1
                 now = time.monotonic()
-                p95 = _sample(metrics, "http_req_duration", "p(95)") or p95
+                p95 = _sample(metrics, _TREND, "p(95)") or p95
                 count = int(_sample(metrics, "http_reqs", "count") or 0)
                 rate = 0.0 if prev is None else (count - prev[1]) / max(now - prev[0], 1e-6)
                 prev = (now, count)
