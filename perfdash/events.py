@@ -160,7 +160,8 @@ class Subscription:
                     self._events.popleft()
                     self.dropped += 1
                 self._events.append(event)
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a lock and notifies; once per drain is enough
+            self._wake.set()
 
     def drain(self, timeout: float | None = None) -> list[Event]:
         """Everything waiting, in order, with each coalesced sample replaced by its newest value."""
