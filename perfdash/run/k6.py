@@ -87,6 +87,7 @@ class K6Poller(Background):
         self._conn: http.client.HTTPConnection | None = None
         self.last: K6Progressed | None = None
         self.trend_requests = 0
+        self.next_trend_at = 0.0  # time.monotonic() of the next p95 request; 0: the first poll
 
     @staticmethod
     def free_port() -> int:
@@ -125,17 +126,16 @@ class K6Poller(Background):
         start = time.monotonic()
         prev: tuple[float, int] | None = None
         p95: float | None = None
-        trend_due = start
         with self._record.open("a", encoding="utf-8") as out:
             while not self._stopping.wait(self._interval):
                 try:
                     status = self._get("/v1/status") or {}
                     metrics = self._metrics(_COUNTERS)
                     now = time.monotonic()
-                    if now >= trend_due:
+                    if now >= self.next_trend_at:
                         metrics.update(self._metrics((_TREND,)))
                         self.trend_requests += 1
-                        trend_due = now + next_trend_after(time.monotonic() - now)
+                        self.next_trend_at = now + next_trend_after(time.monotonic() - now)
                 except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
                     self._disconnect()
                     continue  # not up yet, or already gone
