@@ -25,10 +25,10 @@ from perfdash.settings import Profile
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _COUNTERS = ("http_reqs", "iterations", "checks", "http_req_failed")
 _TREND = "http_req_duration"
-# k6 1.x keeps every duration sample and sorts them all to answer a trend request, so the cost grows
-# with the run (measured here: about 1 ms at 6k samples, 12 ms at 100k; a soak gathers millions). The p95 is
-# refreshed at most this often, and never so often that k6 spends more than TREND_BUDGET of a core
-# on it: the time the last answer took sets the wait before the next.
+# k6 1.x keeps every duration sample and sorts them all to answer a trend request, so the cost
+# grows with the run (measured here: about 1 ms at 6k samples, 12 ms at 100k; a soak gathers
+# millions). The p95 is refreshed at most this often, and never so often that k6 spends more than
+# TREND_BUDGET of a core on it: the time the last answer took sets the wait before the next.
 TREND_MIN_INTERVAL_S = 3.0
 TREND_BUDGET = 0.005
 
