@@ -95,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
     common(doctor)
     doctor.add_argument("--env", dest="environment", default=None,
-                        help="also check this environment's backend and database")
-    doctor.add_argument("--profile", default="smoke", help="profile whose scripts to check")
+                        help="check this environment's backend and database (default: demo, "
+                             "when profiles.toml has it)")
+    doctor.add_argument("--profile", default=None,
+                        help="also check this profile's scripts (without it: the environment "
+                             "and the tools alone; plain `perfdash doctor` checks smoke on demo)")
 
     cleanup = sub.add_parser(
         "cleanup", help="remove seeded data, stop the backend, compose down (asks first)",
@@ -128,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a change smaller than this %% is unchanged (default: 10)")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.add_argument("--markdown", action="store_true", help="print it as Markdown")
+
+    init = sub.add_parser(
+        "init", help="write profiles.toml and .env.performance.example for an existing project",
+        description="Looks through the project (without running anything) for k6 scripts, "
+                    "Artillery YAMLs, the package.json that starts the backend, its health route, "
+                    "app log and compose file; writes a commented profiles.toml that runs those "
+                    "scripts as they are, and .env.performance.example; prints what it found and "
+                    "what is still to do.")
+    init.add_argument("--project", type=Path, default=None, metavar="DIR",
+                      help="the project's root directory (default: this directory)")
+    init.add_argument("--force", action="store_true",
+                      help="overwrite an existing profiles.toml and .env.performance.example")
     return parser
 
 
@@ -159,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "cleanup":
             return _cmd_cleanup(args)
+        if args.command == "init":
+            return _cmd_init(args)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
@@ -283,8 +300,9 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
 def _cmd_doctor(args: argparse.Namespace) -> int:
     import tempfile
 
-    from perfdash.run.preflight import Target, run_preflight
+    from perfdash.run.preflight import run_preflight
     from perfdash.settings import SettingsError
+    from perfdash.tools.base import Target
 
     loaded = _load(args)
     if loaded is None:
@@ -292,12 +310,18 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     settings, env_file = loaded
     print(f"settings: {settings.config_file} (profiles: {', '.join(settings.profiles)}; "
           f"environments: {', '.join(settings.environments)})")
+    env_name = args.environment or ("demo" if "demo" in settings.environments
+                                     else next(iter(settings.environments)))
+    profile_name = args.profile or (
+        "smoke" if args.environment is None and "smoke" in settings.profiles else None)
     try:
-        profile = settings.profile(args.profile)
-        env = settings.environment(args.environment or "demo")
+        profile = settings.profile(profile_name) if profile_name else None
+        env = settings.environment(env_name)
     except SettingsError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    print(f"environment: {env.name}" + (f"; profile: {profile.name}" if profile else
+                                         " (no --profile: the environment and the tools alone)"))
     if env.kind == "demo":
         from perfdash.demo.pgcluster import ClusterError, find_pg_bin
 
@@ -306,6 +330,10 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         except ClusterError as exc:
             print(f"[FAIL] PostgreSQL server binaries: {exc}")
     target = Target(env.base_url, env.database_url, env.api_token)
+    if env.kind == "demo":  # the demo makes its URL and token when it starts: stand-ins for now
+        from perfdash.secret import Secret
+
+        target = Target("http://127.0.0.1:9", None, Secret("doctor-stand-in-token"))
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.results_dir, prefix=".doctor-") as tmp:
         results = run_preflight(profile, env, target, Path(tmp), settings.project_dir, env_file)
@@ -424,3 +452,14 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     for res in results:
         print(f"[{'ok  ' if res.ok else 'FAIL'}] {res.name}: {res.detail}")
     return 0 if all(r.ok for r in results) else EXIT_COULD_NOT_RUN
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from perfdash.init import InitError, init_project
+
+    project = (args.project or Path.cwd()).resolve()
+    try:
+        return init_project(project, force=args.force)
+    except InitError as exc:
+        _error(str(exc))
+        return EXIT_USAGE

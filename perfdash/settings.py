@@ -8,6 +8,7 @@ the fix, because a user staring at a traceback mid-incident fixes nothing.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -19,42 +20,17 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 
 from perfdash.secret import Secret, redact_url
+from perfdash.thresholds import Threshold, make_threshold
 
 CONFIG_NAME = "profiles.toml"
 ENV_FILE_NAME = ".env.performance"
 
-# `p(95) < 500`, `rate>=0.99`, `count == 0`, `p95<800`
-EXPRESSION = re.compile(r"^\s*(?P<stat>[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?)\s*"
-                   r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_FULL = re.compile(r"^(\d+(?:\.\d+)?(ms|h|m|s))+$")
 
 
 class SettingsError(Exception):
     """A configuration problem, already phrased as one sentence for the user."""
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """One pass/fail rule: `stat op value` on a tool's metric, and where it was written."""
-
-    tool: Literal["k6", "artillery"]
-    metric: str
-    expression: str
-    stat: str
-    op: str
-    value: float
-    source: str
-
-    def holds(self, measured: float) -> bool:
-        return _compare(measured, self.op, self.value)
-
-
-def _compare(measured: float, op: str, value: float) -> bool:
-    return {
-        "<": measured < value, "<=": measured <= value, ">": measured > value,
-        ">=": measured >= value, "==": measured == value, "!=": measured != value,
-    }[op]
 
 
 @dataclass(frozen=True)
@@ -86,6 +62,10 @@ class Profile:
     checks_min_rate: float = 0.99
     regression_tolerance_pct: float = 10.0
     fail_on_regression: bool = False
+    # `-e KEY=value` for k6; Artillery's `-e <environment>` and `--target` override
+    k6_env: Mapping[str, str] = field(default_factory=dict)
+    artillery_environment: str | None = None
+    artillery_target: str | None = None
 
     @property
     def k6_seconds(self) -> float:
@@ -103,6 +83,9 @@ class Profile:
 
     def thresholds_for(self, tool: str) -> tuple[Threshold, ...]:
         return tuple(t for t in self.thresholds if t.tool == tool)
+
+    def script_for(self, tool: str) -> Path | None:
+        return {"k6": self.k6_script, "artillery": self.artillery_script}.get(tool)
 
 
 @dataclass(frozen=True)
@@ -123,6 +106,9 @@ class Environment:
     seed_sql: Path | None = None
     seed_command: str | None = None
     seed_scale: int = 100
+    # where start, stop and seed commands run (the app log is relative to it too)
+    working_dir: Path | None = None
+    artillery_bin: Path | None = None
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -145,6 +131,8 @@ class Environment:
             "seed_sql": str(self.seed_sql) if self.seed_sql else None,
             "seed_command": self.seed_command,
             "seed_scale": self.seed_scale,
+            "working_dir": str(self.working_dir) if self.working_dir else None,
+            "artillery": str(self.artillery_bin) if self.artillery_bin else None,
         }
 
 
@@ -237,9 +225,9 @@ class _Reader:
 
     def number(self, data: Mapping[str, Any], table: str, key: str, default: float) -> float:
         value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise self.fail(table, key, f"expected a number, got {value!r}",
-                            "write a number without quotes")
+                            "write a finite number without quotes")
         return float(value)
 
     def known(self, data: Mapping[str, Any], table: str, allowed: set[str]) -> None:
@@ -253,7 +241,8 @@ _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host",
                  "checks_min_rate", "baseline"}
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
-             "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale"}
+             "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
+             "working_dir", "artillery"}
 
 
 def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Threshold, ...]:
@@ -267,16 +256,61 @@ def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Thresh
                 raise r.fail(sub, metric, "expected a list of expressions",
                              'write it like "http_req_duration" = ["p(95)<500"]')
             for expr in items:
-                m = EXPRESSION.match(expr)
-                if not m:
+                threshold = make_threshold(tool, metric, expr, f"{r.path.name} [{sub}]")
+                if threshold is None:
                     raise r.fail(sub, metric, f"cannot read threshold {expr!r}",
                                  'write "<stat> <op> <number>", e.g. "p(95)<500" or "rate>=0.99"')
-                result.append(Threshold(
-                    tool="k6" if tool == "k6" else "artillery", metric=metric,
-                    expression=expr.replace(" ", ""), stat=m["stat"], op=m["op"],
-                    value=float(m["value"]), source=f"{r.path.name} [{sub}]",
-                ))
+                result.append(threshold)
     return tuple(result)
+
+
+def _k6_stages(r: _Reader, table: str, raw: Any) -> list[K6Stage]:
+    if not isinstance(raw, list):
+        raise r.fail(table, "stages", "expected a list of tables",
+                     'write stages = [{ duration = "10s", target = 5 }]')
+    stages: list[K6Stage] = []
+    for i, stage in enumerate(raw):
+        if not isinstance(stage, Mapping) or set(stage) != {"duration", "target"}:
+            raise r.fail(table, "stages", f"stage {i + 1} is not {{duration, target}}",
+                         'write stages = [{ duration = "10s", target = 5 }]')
+        try:
+            parse_duration(str(stage["duration"]))
+        except ValueError:
+            raise r.fail(table, "stages", f"stage {i + 1} has a bad duration {stage['duration']!r}",
+                         'use k6 durations like "30s" or "1m30s"') from None
+        target = stage["target"]
+        if isinstance(target, bool) or not isinstance(target, int) or target < 0:
+            raise r.fail(table, "stages", f"stage {i + 1} has target {target!r}",
+                         "write the number of virtual users as a whole number >= 0")
+        stages.append(K6Stage(str(stage["duration"]), target))
+    return stages
+
+
+def _artillery_phases(r: _Reader, table: str, raw: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(raw, list) or not all(isinstance(p, Mapping) for p in raw):
+        raise r.fail(table, "phases", "expected a list of tables",
+                     "write phases = [{ duration = 10, arrivalRate = 2 }]")
+    for i, phase in enumerate(raw):
+        for key in ("duration", "pause", "arrivalRate", "rampTo", "arrivalCount", "maxVusers"):
+            if key not in phase:
+                continue
+            value = phase[key]
+            ok = (not isinstance(value, bool) and isinstance(value, int | float)
+                  and math.isfinite(value) and value >= 0
+                  and (value > 0 or key not in ("duration", "pause")))
+            if not ok:
+                unit = "seconds " if key in ("duration", "pause") else ""
+                raise r.fail(table, "phases", f"phase {i + 1} has {key} = {value!r}",
+                             f"write {key} as a number of {unit}greater than 0")
+    return list(raw)
+
+
+def _string_table(r: _Reader, table: str, key: str, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise r.fail(table, key, "expected a table of strings",
+                     f'write {key} = {{ NAME = "value" }}')
+    return dict(raw)
 
 
 def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> Profile:
@@ -286,35 +320,21 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     if mode not in ("parallel", "sequential"):
         raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
     k6 = r.table(data, table, "k6")
-    r.known(k6, f"{table}.k6", {"script", "stages"})
-    stages: list[K6Stage] = []
-    for i, stage in enumerate(k6.get("stages", [])):
-        if not isinstance(stage, Mapping) or set(stage) != {"duration", "target"}:
-            raise r.fail(f"{table}.k6", "stages", f"stage {i + 1} is not {{duration, target}}",
-                         'write stages = [{ duration = "10s", target = 5 }]')
-        try:
-            parse_duration(str(stage["duration"]))
-        except ValueError:
-            raise r.fail(f"{table}.k6", "stages", f"bad duration {stage['duration']!r}",
-                         'use k6 durations like "30s" or "1m30s"') from None
-        stages.append(K6Stage(str(stage["duration"]), int(stage["target"])))
+    r.known(k6, f"{table}.k6", {"script", "stages", "env"})
+    stages = _k6_stages(r, f"{table}.k6", k6.get("stages", []))
+    k6_env = _string_table(r, f"{table}.k6", "env", k6.get("env", {}))
     art = r.table(data, table, "artillery")
-    r.known(art, f"{table}.artillery", {"script", "phases"})
-    phases = art.get("phases", [])
-    if not isinstance(phases, list) or not all(isinstance(p, Mapping) for p in phases):
-        raise r.fail(f"{table}.artillery", "phases", "expected a list of tables",
-                     "write phases = [{ duration = 10, arrivalRate = 2 }]")
+    r.known(art, f"{table}.artillery", {"script", "phases", "environment", "target"})
+    phases = _artillery_phases(r, f"{table}.artillery", art.get("phases", []))
     k6_script = r.str_(k6, f"{table}.k6", "script")
     art_script = r.str_(art, f"{table}.artillery", "script")
     if k6_script is None and art_script is None:
         raise r.fail(table, None, "names neither a k6 nor an Artillery script",
-                     "add [" + table + ".k6] script = \"k6/demo-api.js\"")
-    if k6_script and not stages:
-        raise r.fail(f"{table}.k6", "stages", "a k6 script needs stages",
-                     'add stages = [{ duration = "10s", target = 5 }]')
-    if art_script and not phases:
-        raise r.fail(f"{table}.artillery", "phases", "an Artillery script needs phases",
-                     "add phases = [{ duration = 10, arrivalRate = 2 }]")
+                     "add [" + table + ".k6] script = \"k6/your-script.js\"")
+    for tool, script, section in (("k6", k6_script, k6), ("artillery", art_script, art)):
+        if script is None and section:
+            raise r.fail(f"{table}.{tool}", None, f"sets {', '.join(sorted(section))} but no script",
+                         f"add script = \"path\" to [{table}.{tool}] or remove the table")
     host = r.table(data, table, "host")
     r.known(host, f"{table}.host", {"cpu_warn_pct", "memory_warn_pct"})
     db = r.table(data, table, "database")
@@ -330,6 +350,9 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         artillery_script=(project / art_script) if art_script else None,
         k6_stages=tuple(stages),
         artillery_phases=tuple(dict(p) for p in phases),
+        k6_env=k6_env,
+        artillery_environment=r.str_(art, f"{table}.artillery", "environment"),
+        artillery_target=r.str_(art, f"{table}.artillery", "target"),
         thresholds=_thresholds(r, f"{table}.thresholds", r.table(data, table, "thresholds")),
         host=HostLimits(
             cpu_warn_pct=r.number(host, f"{table}.host", "cpu_warn_pct", 80.0),
@@ -359,8 +382,15 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         base_url = from_env("base_url_env", "PERF_BASE_URL")
     db = from_env("database_url_env", "PERF_DATABASE_URL") if kind == "external" else None
     token = from_env("token_env", "PERF_API_TOKEN")
+    working = r.str_(data, table, "working_dir", ".") or "."
+    workdir = (project / working).resolve()
     app_log = r.str_(data, table, "app_log")
     compose = r.str_(data, table, "compose_file")
+    artillery = r.str_(data, table, "artillery")
+    health = r.str_(data, table, "health_path", "/health") or "/health"
+    if not health.startswith("/"):
+        raise r.fail(table, "health_path", f"{health!r} does not start with /",
+                     'write it as a path, e.g. health_path = "/healthz"')
     seed_sql = r.str_(data, table, "seed_sql")
     seed_command = r.str_(data, table, "seed_command")
     if seed_sql and seed_command:
@@ -377,9 +407,9 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         base_url=base_url.rstrip("/") if base_url else None,
         database_url=Secret(db) if db else None,
         api_token=Secret(token) if token else None,
-        app_log=(project / app_log) if app_log else None,
+        app_log=(workdir / app_log).resolve() if app_log else None,
         protected=r.bool_(data, table, "protected", False),
-        health_path=r.str_(data, table, "health_path", "/health") or "/health",
+        health_path=health,
         start_command=r.str_(data, table, "start_command"),
         stop_command=r.str_(data, table, "stop_command"),
         compose_file=(project / compose) if compose else None,
@@ -387,6 +417,8 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         seed_sql=(project / seed_sql) if seed_sql else None,
         seed_command=seed_command,
         seed_scale=int(scale),
+        working_dir=workdir,
+        artillery_bin=(project / artillery) if artillery else None,
     )
 
 

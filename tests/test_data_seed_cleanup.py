@@ -31,7 +31,8 @@ from perfdash.data.sqlfile import split_statements
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
-from perfdash.run.supervisor import LaunchRequest, Supervisor
+from perfdash.launch import LaunchRequest
+from perfdash.run.supervisor import Supervisor
 from perfdash.secret import Secret
 from perfdash.settings import Environment
 from tests.conftest import ROOT, make_database

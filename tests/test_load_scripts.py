@@ -26,9 +26,9 @@ from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.events import Bus, K6Progressed
 from perfdash.net import free_port
-from perfdash.run.k6 import TREND_BUDGET, TREND_MIN_INTERVAL_S, K6Poller, next_trend_after
 from perfdash.run.supervisor import Supervisor
 from perfdash.secret import Secret
+from perfdash.tools.k6.progress import TREND_BUDGET, TREND_MIN_INTERVAL_S, K6Poller, next_trend_after
 from tests.conftest import ROOT, make_database
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import psutil
 
-from perfdash.run.supervisor import LaunchRequest, Supervisor
+from perfdash.launch import LaunchRequest
+from perfdash.run.supervisor import Supervisor
 
 # A child that ignores INT and TERM and forks a grandchild that does the same.
 STUBBORN = """

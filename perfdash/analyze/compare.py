@@ -15,6 +15,7 @@ as many failures, not a 0.9% change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,8 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.host import percentile, read_metrics
 from perfdash.analyze.reports import parse_threshold
 from perfdash.artifacts import read_json
+from perfdash.tools import TOOLS
+from perfdash.tools.base import LoadTool
 
 Better = Literal["lower", "higher"]
 Verdict = Literal["regressed", "improved", "unchanged", "not comparable", "added", "removed"]
@@ -132,7 +135,9 @@ def _load(run_dir: Path) -> _Run:
     summary = data if isinstance(data, dict) else None
     run = _Run(str(summary.get("run_id") or run_dir.name) if summary else run_dir.name, summary,
                problem or "summary.json is not a summary", {}, {})
-    for source, reader in (("k6", _k6), ("artillery", _artillery), ("host", _host), ("db", _db)):
+    readers: list[tuple[str, Callable[[Path, dict[str, Any] | None], _Reading]]] = [
+        (tool.name, _tool_reader(tool)) for tool in TOOLS]
+    for source, reader in (*readers, ("host", _host), ("db", _db)):
         values, reason = reader(run_dir, summary)
         if reason is not None:
             run.unreadable.update({k: reason for k, *_ in METRICS if k.startswith(source + ".")})
@@ -159,39 +164,20 @@ def _artifact(run_dir: Path, summary: dict[str, Any] | None, role: str, pattern:
 _Reading = tuple[dict[str, float | str], str | None]
 
 
-def _k6(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    path = _artifact(run_dir, summary, "k6_summary", "k6-*.json")
-    data, problem = read_json(path)
-    metrics = data.get("metrics") if isinstance(data, dict) else None
-    if not isinstance(metrics, dict):
-        return {}, problem or f"{path.name} has no metrics"
-    out: dict[str, float | str] = {}
-    for name, stats in (("http_req_duration", ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
-                        ("http_reqs", ("rate",))):
-        metric = metrics.get(name) or {}
-        out.update({f"k6.{name}.{s}": float(metric[s]) for s in stats
-                    if isinstance(metric.get(s), int | float)})
-    return out, None
+def _tool_reader(tool: LoadTool) -> Callable[[Path, dict[str, Any] | None], _Reading]:
+    """A load tool's headline figures, read by the tool's own artifact reader."""
 
+    def read(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
+        profile = str((summary or {}).get("profile") or "")
+        if not profile:
+            found = sorted(p.name for p in run_dir.glob(f"{tool.name}-*.json")
+                           if p.name != f"{tool.name}-config.json")
+            profile = (found[0].removeprefix(f"{tool.name}-").removesuffix(".json")
+                       if len(found) == 1 else "<profile>")
+        figures, problem = tool.figures(run_dir, profile)
+        return dict(figures), (problem if not figures else None)
 
-def _artillery(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    path = _artifact(run_dir, summary, "artillery_report", "artillery-*.json")
-    data, problem = read_json(path)
-    aggregate = data.get("aggregate") if isinstance(data, dict) else None
-    if not isinstance(aggregate, dict):
-        return {}, problem or f"{path.name} has no aggregate (Artillery did not finish?)"
-    out: dict[str, float | str] = {}
-    for name, stats in (aggregate.get("summaries") or {}).items():
-        if name in ("http.response_time", "socketio.response_time") and isinstance(stats, dict):
-            out.update({f"artillery.{name}.{s}": float(stats[s]) for s in ("p50", "p95", "p99")
-                        if isinstance(stats.get(s), int | float)})
-    # Artillery leaves out counters that stayed at zero, so a readable report without them means 0.
-    counters = aggregate.get("counters") or {}
-    out["artillery.errors"] = float(sum(v for k, v in counters.items()
-                                        if k.startswith("errors.") and isinstance(v, int | float)))
-    failed = counters.get("vusers.failed", 0)
-    out["artillery.vusers.failed"] = float(failed) if isinstance(failed, int | float) else 0.0
-    return out, None
+    return read
 
 
 def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:

@@ -4,7 +4,10 @@ The run controller calls `build_query_analysis` after load with the snapshots fr
 `perfdash.collect.dbstats` and writes the returned dict. Counts are window deltas, so statements that
 ran before load started do not count. Plans come from EXPLAIN without ANALYZE, which plans a
 statement without running it, in a read-only transaction that is always rolled back; if the
-database is gone by then, the report is built from the snapshots alone.
+database is gone by then, the report is built from the snapshots alone. A statement that gets no
+plan always carries one sentence saying why (`plan_error`, also in its hint), because a silently
+missing plan reads as "nothing to see here". What a plan says about indexes is worked out in
+`perfdash.analyze.plan_hints`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Final
 
 import psycopg
 
+from perfdash.analyze.plan_hints import TableIndexes, index_kinds, preparable, scan_hint
 from perfdash.collect.dbstats import (
     MARKER,
     DbSnapshot,
@@ -31,7 +35,6 @@ SCHEMA_VERSION: Final = 1
 _PARAM = re.compile(r"\$(\d+)")
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
 _READ_QUERY = re.compile(r"(?:select|with)\b", re.I)
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class _Explainer:
     conn: psycopg.Connection[tuple[Any, ...]] | None
     unavailable: str | None
     columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    leading: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    indexes: dict[tuple[str, str], TableIndexes] = field(default_factory=dict)
 
     def plan(self, query: str) -> tuple[list[Any] | None, str | None]:
         if self.conn is None:
@@ -77,28 +80,37 @@ class _Explainer:
             return None, "not explained: the statement text contains ';'"
         nparams = max((int(n) for n in _PARAM.findall(query)), default=0)
         args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
+        # PREPARE works on every version; PostgreSQL 16's EXPLAIN (GENERIC_PLAN) would save it
+        # but parses with the same grammar, so the typed-literal rewrite is needed either way.
+        text = preparable(query)
         prepared = False
         try:
             with self.conn.transaction(force_rollback=True):
                 self.conn.execute("SET TRANSACTION READ ONLY")
                 # The normalised text has $n placeholders; a generic plan needs no values for them.
                 self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-                self.conn.execute(f"PREPARE perfdash_explain AS {query}")
+                try:
+                    self.conn.execute(f"PREPARE perfdash_explain AS {text}")
+                except psycopg.Error as exc:
+                    return None, (
+                        "not explained: PostgreSQL could not plan the normalised text "
+                        f"({_gist(exc)})"
+                    )
                 prepared = True
                 row = self.conn.execute(
                     f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE perfdash_explain{args}"
                 ).fetchone()
         except psycopg.Error as exc:
-            return None, f"EXPLAIN failed: {_gist(exc)}"
+            return None, f"not explained: EXPLAIN failed ({_gist(exc)})"
         finally:
             if prepared:  # PREPARE outlives the rollback
                 self._quietly("DEALLOCATE perfdash_explain")
         if row is None or not isinstance(row[0], list):
-            return None, "EXPLAIN returned no plan"
+            return None, "not explained: EXPLAIN returned no plan"
         return row[0], None
 
-    def table_columns(self, schema: str, name: str) -> tuple[list[str], set[str]]:
-        """Column names of a table and the columns that lead one of its indexes (cached)."""
+    def table_columns(self, schema: str, name: str) -> tuple[list[str], TableIndexes]:
+        """Column names of a table and the columns that lead its indexes, by kind (cached)."""
         key = (schema, name)
         if key not in self.columns and self.conn is not None:
             try:
@@ -110,19 +122,27 @@ class _Explainer:
                     "AND NOT a.attisdropped ORDER BY a.attnum",
                     (schema, name),
                 ).fetchall()
+                # The collation decides whether a plain btree serves LIKE 'term%': only in C/POSIX.
                 lead = self.conn.execute(
-                    f"SELECT /* {MARKER} */ a.attname FROM pg_index i "
+                    f"SELECT /* {MARKER} */ a.attname, am.amname, opc.opcname, "
+                    "CASE WHEN coll.collname = 'default' THEN (SELECT datcollate FROM pg_database "
+                    "WHERE datname = current_database()) ELSE coll.collname END "
+                    "FROM pg_index i "
                     "JOIN pg_class c ON c.oid = i.indrelid "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "JOIN pg_class ic ON ic.oid = i.indexrelid "
+                    "JOIN pg_am am ON am.oid = ic.relam "
                     "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                    "LEFT JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
+                    "LEFT JOIN pg_collation coll ON coll.oid = i.indcollation[0] "
                     "WHERE n.nspname = %s AND c.relname = %s",
                     (schema, name),
                 ).fetchall()
             except psycopg.Error:
                 cols, lead = [], []
             self.columns[key] = [str(r[0]) for r in cols]
-            self.leading[key] = {str(r[0]) for r in lead}
-        return self.columns.get(key, []), self.leading.get(key, set())
+            self.indexes[key] = index_kinds(lead)
+        return self.columns.get(key, []), self.indexes.get(key, TableIndexes())
 
     def _quietly(self, statement: str) -> None:
         if self.conn is None:
@@ -162,7 +182,7 @@ def build_query_analysis(
     explainer = _open_explainer(url, timeout_s)
     try:
         slow_entries, findings = _explain_slow(explainer, slow, max_plans)
-        _explain_for_tables(explainer, window, slow, scanned, findings, max_plans)
+        unexplained = _explain_for_tables(explainer, window, slow, scanned, findings, max_plans)
     finally:
         if explainer.conn is not None:
             explainer.conn.close()
@@ -178,7 +198,7 @@ def build_query_analysis(
             "pg_stat_statements": before.statements_available and after.statements_available,
         },
         "slow_queries": slow_entries,
-        "sequential_scans": [_table_entry(t, findings) for t in scanned],
+        "sequential_scans": [_table_entry(t, findings, unexplained) for t in scanned],
         "not_measured": not_measured,
         "thresholds": {"slow_query_ms": slow_ms, "min_table_rows": min_table_rows},
     }
@@ -281,7 +301,7 @@ def _explain_slow(
             "rows": w.rows,
             "plan": plan,
             "plan_error": error,
-            "hint": _statement_hint(w, plan, hints),
+            "hint": _statement_hint(w, plan, hints, error),
         })
     return entries, findings
 
@@ -290,14 +310,16 @@ def _explain_for_tables(
     explainer: _Explainer, window: list[WindowStatement], slow: list[WindowStatement],
     scanned: list[TableWindow], findings: dict[str, list[str]],
     max_plans: int, per_table: int = 3,
-) -> None:
+) -> dict[str, str]:
     """Explain the statements with the most total time that mention a seq-scanned table.
 
     The slow statements are already explained, but a fast query run thousands of times usually
     causes most of a table's sequential scans, so its finding comes first in the table's hint.
+    Returns, per table, why the first of its statements that got no plan got none.
     """
+    unexplained: dict[str, str] = {}
     if explainer.conn is None:
-        return
+        return unexplained
     slow_ids = {w.stats.queryid for w in slow}
     budget = max_plans
     for scan in scanned:
@@ -314,55 +336,42 @@ def _explain_for_tables(
                 continue
             budget -= 1
             explained += 1
-            plan, _error = explainer.plan(w.stats.query)
+            plan, error = explainer.plan(w.stats.query)
             if plan:
                 _plan_hints(explainer, plan, frequent)
+            elif error:
+                unexplained.setdefault(table.display_name, error)
         for name, hints in frequent.items():
             findings[name] = hints + findings.get(name, [])
+    return unexplained
 
 
 def _plan_hints(
     explainer: _Explainer, plan: list[Any], findings: dict[str, list[str]],
 ) -> list[str]:
-    """Plain-words findings for each Seq Scan in a plan; also filed per table in `findings`."""
+    """Plain-words findings for each scan that reads a whole table; also filed per table."""
     hints = []
     for node in _walk(plan):
-        if node.get("Node Type") != "Seq Scan" or "Relation Name" not in node:
+        if "Relation Name" not in node:
             continue
         schema, name = str(node.get("Schema", "public")), str(node["Relation Name"])
-        table = name if schema == "public" else f"{schema}.{name}"
-        columns, indexed = explainer.table_columns(schema, name)
-        used = _filter_columns(str(node.get("Filter", "")), str(node.get("Alias", name)), columns)
-        if used:
-            missing = [c for c in used if c not in indexed]
-            shown = ", ".join(used)
-            if missing:
-                hint = (
-                    f"Seq Scan on {table} filtered by {shown}: no index on {table}.{missing[0]} "
-                    f"(CREATE INDEX ON {_quote(schema, name)} ({_quote_ident(missing[0])}))"
-                )
-            else:
-                hint = (
-                    f"Seq Scan on {table} filtered by {shown} although an index on it exists: the "
-                    f"planner expects many matching rows or the statistics are stale "
-                    f"(ANALYZE {_quote(schema, name)})"
-                )
-        elif "Filter" not in node and float(node.get("Plan Rows", 0)) >= 1000:
-            hint = (
-                f"Seq Scan on {table} reads all ~{int(node['Plan Rows'])} rows each time: add a "
-                "WHERE clause or LIMIT, or an index that matches the ORDER BY"
-            )
-        else:
+        columns, indexes = explainer.table_columns(schema, name)
+        hint = scan_hint(node, schema, name, columns, indexes)
+        if hint is None:
             continue
         hints.append(hint)
-        findings.setdefault(table, []).append(hint)
+        findings.setdefault(name if schema == "public" else f"{schema}.{name}", []).append(hint)
     return hints
 
 
-def _statement_hint(w: WindowStatement, plan: list[Any] | None, hints: list[str]) -> str:
+def _statement_hint(
+    w: WindowStatement, plan: list[Any] | None, hints: list[str], error: str | None,
+) -> str:
     per_call = f"{w.mean_ms:.0f} ms per call over {w.calls} call{'' if w.calls == 1 else 's'}"
     if hints:
         return "; ".join(dict.fromkeys(hints))
+    if plan is None and error:  # summary.md shows the hint alone, so it carries the reason too
+        return f"{per_call}; {error}, so run EXPLAIN on it with typical values"
     if plan is None:
         return f"{per_call}; without a plan, run EXPLAIN on it with typical values"
     if not any("Relation Name" in node for node in _walk(plan)):
@@ -379,11 +388,18 @@ def _statement_hint(w: WindowStatement, plan: list[Any] | None, hints: list[str]
     )
 
 
-def _table_entry(scan: TableWindow, findings: dict[str, list[str]]) -> dict[str, Any]:
+def _table_entry(
+    scan: TableWindow, findings: dict[str, list[str]], unexplained: dict[str, str],
+) -> dict[str, Any]:
     name = scan.table.display_name
     read = f"{name} was read sequentially {scan.seq_scan} times ({scan.seq_tup_read} rows)"
     if name in findings:
         hint = f"{read}; {'; '.join(dict.fromkeys(findings[name]))}"
+    elif name in unexplained:
+        hint = (
+            f"{read}; look for a WHERE column without an index (a statement that reads it got "
+            f"no plan: {unexplained[name].removeprefix('not explained: ')})"
+        )
     else:
         hint = f"{read}; look for a WHERE column without an index"
     return {
@@ -408,33 +424,8 @@ def _walk(plan: list[Any]) -> list[dict[str, Any]]:
     return nodes
 
 
-def _filter_columns(filter_text: str, alias: str, columns: list[str]) -> list[str]:
-    """Columns of the scanned table named in a VERBOSE filter, where each is alias-qualified."""
-    alias_re = re.escape(alias) if re.fullmatch(r"[a-z_][a-z0-9_$]*", alias) else (
-        re.escape('"' + alias.replace('"', '""') + '"')
-    )
-    found: list[str] = []
-    for match in re.finditer(rf"(?<![\w.\"]){alias_re}\.({_IDENT})", filter_text):
-        col = match.group(1)
-        col = col[1:-1].replace('""', '"') if col.startswith('"') else col
-        if col in columns and col not in found:
-            found.append(col)
-    return found
-
-
 def _is_read_query(query: str) -> bool:
     return _READ_QUERY.match(_LEADING_NOISE.sub("", query, count=1)) is not None
-
-
-def _quote_ident(name: str) -> str:
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote(schema: str, name: str) -> str:
-    table = _quote_ident(name)
-    return table if schema == "public" else f"{_quote_ident(schema)}.{table}"
 
 
 def _gist(exc: BaseException) -> str:

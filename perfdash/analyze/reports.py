@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perfdash.analyze.checks import fmt_value
 from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.tools import TOOLS
 
 HEADLINES = {"pass": "✅ PASS", "fail": "❌ FAIL", "incomplete": "⚠️ INCOMPLETE",
              "interrupted": "⏹ INTERRUPTED"}
 _MARKS = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "not measured": "❔ not measured"}
 _ARTIFACT_LABELS = {
-    "k6_summary": "k6 summary export", "k6_config": "k6 thresholds as run",
-    "k6_stdout": "k6 output", "k6_stderr": "k6 errors", "k6_progress": "k6 live progress",
-    "artillery_report": "Artillery report", "artillery_progress": "Artillery live progress",
-    "artillery_stdout": "Artillery output", "artillery_stderr": "Artillery errors",
+    **{role: label for tool in TOOLS for role, label in tool.artifact_labels().items()},
     "metrics_csv": "host metrics (1 Hz)", "query_analysis": "database report",
     "db_connections": "database connections", "preflight": "preflight checklist",
     "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
@@ -35,8 +33,8 @@ _ARTIFACT_LABELS = {
 _EXPR = re.compile(r"^\s*(?P<stat>[A-Za-z_][\w.]*(?:\(\d+(?:\.\d+)?\))?)?\s*(?P<op><=|>=|==|!=|<|>)"
                    r"\s*(?P<number>-?\d+(?:\.\d+)?)\s*(?P<suffix>%|ms)?\s*$")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_PERCENTILES = (("p50", ("med", "p50")), ("p90", ("p(90)", "p90")), ("p95", ("p(95)", "p95")),
-                ("p99", ("p(99)", "p99")), ("max", ("max",)))
+_PERCENTILES = (("p50", ("med",)), ("p90", ("p90",)), ("p95", ("p95",)), ("p99", ("p99",)),
+                ("max", ("max",)))
 
 
 @dataclass(frozen=True)
@@ -191,29 +189,16 @@ def _check_table(checks: list[dict[str, Any]]) -> list[str]:
 
 
 def _latency_section(summary: dict[str, Any], run_dir: Path) -> list[str]:
-    rows: list[tuple[str, dict[str, Any]]] = []
+    rows: list[tuple[str, Mapping[str, float | None]]] = []
     notes: list[str] = []
     profile = _profile_name(summary)
-    if _configured(summary, "k6"):
-        name = _artifact(summary, "k6_summary", f"k6-{profile}.json")
-        data, problem = read_json(run_dir / name)
-        metrics = data.get("metrics") if isinstance(data, dict) else None
-        if isinstance(metrics, dict):
-            rows += [(f"k6 {k}", v) for k, v in metrics.items()
-                     if k.startswith("http_req_duration") and isinstance(v, dict)]
-        else:
-            notes.append(f"k6 percentiles skipped: {problem or f'{name} has no metrics'}.")
-    if _configured(summary, "artillery"):
-        name = _artifact(summary, "artillery_report", f"artillery-{profile}.json")
-        data, problem = read_json(run_dir / name)
-        aggregate = data.get("aggregate") if isinstance(data, dict) else None
-        if isinstance(aggregate, dict):
-            summaries = aggregate.get("summaries") or {}
-            rows += [(f"Artillery {k}", summaries[k]) for k in
-                     ("http.response_time", "socketio.response_time")
-                     if isinstance(summaries.get(k), dict)]
-        else:
-            notes.append(f"Artillery percentiles skipped: {problem or f'{name} has no aggregate'}.")
+    for tool in TOOLS:
+        if not _configured(summary, tool.name):
+            continue
+        found, problem = tool.latency(run_dir, profile)
+        rows += [(row.label, row.stats) for row in found]
+        if problem:
+            notes.append(f"{tool.label} percentiles skipped: {problem}.")
     lines = ["## Latency percentiles", ""]
     if rows:
         lines += ["| metric | p50 | p90 | p95 | p99 | max |", "|---|---:|---:|---:|---:|---:|"]
@@ -380,26 +365,22 @@ def junit_xml(summary: dict[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
-_TOOL_ARTIFACTS = {
-    "k6": (("k6_summary", "k6-{profile}.json"), ("k6_stderr", "k6.stderr.log"),
-           ("k6_stdout", "k6.stdout.log")),
-    "artillery": (("artillery_report", "artillery-{profile}.json"),
-                  ("artillery_stderr", "artillery.stderr.log"),
-                  ("artillery_stdout", "artillery.stdout.log")),
-}
 _ALWAYS_ARTIFACTS = (("metrics_csv", "metrics.csv"), ("query_analysis", "query-analysis.json"))
 
 
 def _evidence(summary: dict[str, Any], run_dir: Path, tools: Iterable[str]) -> list[str]:
     roles: list[tuple[str, str]] = []
-    for tool in dict.fromkeys(tools):
-        roles += _TOOL_ARTIFACTS.get(tool, ())
     profile = _profile_name(summary)
+    wanted = set(tools)
+    for tool in TOOLS:
+        if tool.name in wanted:
+            roles += [(role, path.name) for role, path in tool.artifacts(run_dir, profile).items()
+                      if role.endswith(("_summary", "_report", "_stderr", "_stdout"))]
     # summary.md is written beside this report by `write_reports`, so it is linked unconditionally.
     lines = [f"- {_link(run_dir, 'summary.json', 'every check')}",
              "- [summary.md](summary.md) — the whole run"]
     for role, fallback in (*roles, *_ALWAYS_ARTIFACTS):
-        name = _artifact(summary, role, fallback.format(profile=profile))
+        name = _artifact(summary, role, fallback)
         lines.append(f"- {_link(run_dir, name, _ARTIFACT_LABELS.get(role))}")
     return lines
 

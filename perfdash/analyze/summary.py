@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from perfdash.analyze.artillery import analyse_artillery
 from perfdash.analyze.checks import Check
 from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.host import analyse_host
-from perfdash.analyze.k6 import analyse_k6
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
-from perfdash.settings import EXPRESSION, Environment, HostLimits, K6Stage, Profile, Threshold
+from perfdash.settings import Environment, HostLimits, K6Stage, Profile
+from perfdash.thresholds import Threshold
+from perfdash.tools import TOOLS, tools_for
 
 SCHEMA_VERSION = 1
 
@@ -45,11 +45,9 @@ class RunRecord:
 
 def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list[Check]:
     checks: list[Check] = []
-    if profile.k6_script:
-        checks += analyse_k6(paths.k6_summary, profile, record.not_measured.get("k6"))
-    if profile.artillery_script:
-        checks += analyse_artillery(paths.artillery_report, paths.artillery_progress, profile,
-                                    record.not_measured.get("artillery"))
+    for tool in tools_for(profile):
+        checks += tool.checks(paths.root, profile, record.tools.get(tool.name),
+                              record.not_measured.get(tool.name))
     checks += analyse_host(paths.metrics_csv, profile, record.not_measured.get("metrics"))
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
     if paths.db_connections.exists() or "database" not in record.not_measured:
@@ -70,12 +68,10 @@ def _app_log_check(app_log: dict[str, Any]) -> Check:
 
 
 def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
-    roles = {
-        "k6_summary": paths.k6_summary, "k6_config": paths.k6_config,
-        "k6_stdout": paths.k6_stdout, "k6_stderr": paths.k6_stderr,
-        "k6_progress": paths.k6_progress,
-        "artillery_report": paths.artillery_report, "artillery_progress": paths.artillery_progress,
-        "artillery_stdout": paths.artillery_stdout, "artillery_stderr": paths.artillery_stderr,
+    roles: dict[str, Path] = {}
+    for tool in TOOLS:
+        roles.update(tool.artifacts(paths.root, paths.profile))
+    roles |= {
         "metrics_csv": paths.metrics_csv, "query_analysis": paths.query_analysis,
         "db_connections": paths.db_connections,
         "preflight": paths.preflight, "events": paths.events, "perfdash_log": paths.perfdash_log,
@@ -127,8 +123,10 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "artillery_script": str(p.artillery_script) if p.artillery_script else None,
         "k6_stages": [{"duration": s.duration, "target": s.target} for s in p.k6_stages],
         "artillery_phases": [dict(ph) for ph in p.artillery_phases],
-        "thresholds": [{"tool": t.tool, "metric": t.metric, "expression": t.expression}
-                       for t in p.thresholds],
+        "thresholds": [t.to_json() for t in p.thresholds],
+        "k6_env": dict(p.k6_env),
+        "artillery_environment": p.artillery_environment,
+        "artillery_target": p.artillery_target,
         "host": {"cpu_warn_pct": p.host.cpu_warn_pct, "memory_warn_pct": p.host.memory_warn_pct},
         "slow_query_ms": p.slow_query_ms,
         "checks_min_rate": p.checks_min_rate,
@@ -141,15 +139,8 @@ def _profile_json(p: Profile) -> dict[str, Any]:
 def profile_from_json(data: dict[str, Any], source: str) -> Profile:
     """The profile a run used, rebuilt from its summary, so an old run is judged by its own rules
     even after profiles.toml changed."""
-    thresholds = []
-    for t in data.get("thresholds", []):
-        m = EXPRESSION.match(t["expression"])
-        if not m:
-            continue
-        thresholds.append(Threshold(tool="k6" if t["tool"] == "k6" else "artillery",
-                                    metric=t["metric"], expression=t["expression"],
-                                    stat=m["stat"], op=m["op"], value=float(m["value"]),
-                                    source=f"{source} (as run)"))
+    thresholds = [t for raw in data.get("thresholds", []) if isinstance(raw, dict)
+                  and (t := Threshold.from_json(raw, f"{source} (as run)")) is not None]
     host = data.get("host", {})
     return Profile(
         name=data["name"], description=data.get("description", ""),
@@ -165,6 +156,9 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
         checks_min_rate=float(data.get("checks_min_rate", 0.99)),
         regression_tolerance_pct=float(data.get("regression_tolerance_pct", 10.0)),
         fail_on_regression=bool(data.get("fail_on_regression", False)),
+        k6_env=dict(data.get("k6_env") or {}),
+        artillery_environment=data.get("artillery_environment"),
+        artillery_target=data.get("artillery_target"),
     )
 
 
@@ -188,6 +182,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
             load_started=bool(run.get("load_started", bool(stored.get("checks")))),
             not_measured=dict(run.get("not_measured", {})),
             app_log=stored.get("app_log"),
+            tools=dict(stored.get("tools") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"

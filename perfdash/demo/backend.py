@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Final
 
+from perfdash.launch import LaunchRequest
 from perfdash.net import free_port, probe
-from perfdash.run.supervisor import Child, LaunchRequest, Outcome, Supervisor
+from perfdash.run.supervisor import Child, Outcome, Supervisor
 from perfdash.secret import Secret, scrub
 
 HOST: Final = "127.0.0.1"

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfdash.run.supervisor import LaunchRequest, Supervisor
+from perfdash.launch import LaunchRequest
+from perfdash.run.supervisor import Supervisor
 
 
 @dataclass(frozen=True)

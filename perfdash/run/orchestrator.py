@@ -46,32 +46,31 @@ from perfdash.events import (
     RunStarted,
     ToolExited,
 )
-from perfdash.net import free_port
-from perfdash.run.artillery import ArtilleryProgressTail, artillery_exit_meaning, artillery_request
+from perfdash.launch import LaunchRequest
 from perfdash.run.datasteps import cleanup_step, seed_step
-from perfdash.run.k6 import K6Poller, k6_exit_meaning, k6_request
-from perfdash.run.preflight import PreflightResult, Target, blocking, run_preflight
+from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
-from perfdash.run.supervisor import Child, LaunchRequest, Supervisor
-from perfdash.run.tools import find_artillery, find_k6
+from perfdash.run.supervisor import Child, Supervisor
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment, Profile, Settings
+from perfdash.tools import TOOL_NAMES, tools_for
+from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
 
 if TYPE_CHECKING:
     from perfdash.demo.stack import DemoStack
 
 
-TOOLS = ("k6", "artillery")
-
-
 @dataclass(frozen=True)
 class _Launch:
-    """One tool to start: its command, what its exit codes mean, how long it should take."""
+    """One tool to start: the tool, its command, how long it should take."""
 
+    tool: LoadTool
     request: LaunchRequest
-    meaning: Callable[[int], str | None]
     planned_s: float
-    hang_hint: str
+
+    @property
+    def hang_hint(self) -> str:
+        return self.tool.hang_hint
 
     @property
     def grace_s(self) -> float:
@@ -109,6 +108,7 @@ class _RunState:
     before: DbSnapshot | None = None
     collectors: list[Any] = field(default_factory=list)
     watcher: BackendWatcher | None = None
+    plans: ToolPlans = field(default_factory=dict)
 
 
 class Orchestrator:
@@ -190,7 +190,7 @@ class Orchestrator:
                 write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
         else:
             st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
-        self._phase("load", f"{self.profile.mode}, about {self.profile.planned_seconds:.0f} s")
+        self._phase("load", f"{self.profile.mode}, about {self._planned_seconds(st):.0f} s")
         st.record.load_started = True
         stack = st.stack
         system = SystemCollector(self.bus, st.paths.metrics_csv,
@@ -255,7 +255,7 @@ class Orchestrator:
         self._phase("preflight")
         results = run_preflight(self.profile, self.env, st.target, st.paths.root,
                                 self.settings.project_dir, self.env_file,
-                                on_result=self._publish_preflight)
+                                on_result=self._publish_preflight, plans=st.plans)
         st.record.preflight = [r.to_json() for r in results]
         write_json_atomic(st.paths.preflight, st.record.preflight)
         failed = blocking(results)
@@ -288,37 +288,28 @@ class Orchestrator:
             st.log(f"database snapshot failed: {exc}")
             return None
 
+    def _planned_seconds(self, st: _RunState) -> float:
+        seconds = [plan.planned_s for _, plan in st.plans.values()]
+        if not seconds:
+            return self.profile.planned_seconds
+        return sum(seconds) if self.profile.mode == "sequential" else max(seconds)
+
     def _run_tools(self, st: _RunState) -> None:
         target, paths, supervisor = st.target, st.paths, self.supervisor
         assert target.base_url is not None
         assert supervisor is not None
-        project = self.settings.project_dir
         launches: list[_Launch] = []
-        if self.profile.k6_script:
-            k6 = find_k6()
-            assert k6.path is not None
-            port = free_port()
-            launches.append(_Launch(
-                k6_request(k6.path, self.profile, paths, target.base_url, target.token, port,
-                           project),
-                k6_exit_meaning, self.profile.k6_seconds,
-                "check the script's own timeouts and gracefulStop, and the backend's latency"))
-            poller = K6Poller(self.bus, port, self.profile.k6_seconds, paths.k6_progress)
-            poller.start()
-            st.collectors.append(poller)
-        if self.profile.artillery_script:
-            art = find_artillery(project)
-            assert art.path is not None
-            launches.append(_Launch(
-                artillery_request(art.path, self.profile, paths, target.base_url, target.token,
-                                  project),
-                artillery_exit_meaning, self.profile.artillery_seconds,
-                "a Socket.IO endpoint that does not answer makes Artillery hang: check that the "
-                "backend serves /socket.io/ and that the scenario's response steps match on data"))
-            tail = ArtilleryProgressTail(self.bus, paths.artillery_progress,
-                                         self.profile.artillery_seconds)
-            tail.start()
-            st.collectors.append(tail)
+        for tool in tools_for(self.profile):
+            loc, plan = st.plans[tool.name]
+            assert loc.path is not None
+            request = tool.request(LaunchContext(loc.path, self.profile, self.env, paths.root,
+                                                 self.settings.project_dir, target, plan))
+            st.record.tools[tool.name] = _plan_record(plan)
+            launches.append(_Launch(tool, request, plan.planned_s))
+            follower = tool.progress(self.bus, paths.root, self.profile, plan.planned_s, request)
+            if follower is not None:
+                follower.start()
+                st.collectors.append(follower)
         if self.profile.mode == "parallel":
             self._wait([(supervisor.start(launch.request), launch) for launch in launches], st)
         else:
@@ -348,7 +339,7 @@ class Orchestrator:
                     self._stop_if_hung(child, launch, record, log)
                     continue
                 pending.remove(item)
-                self._tool_exited(child, code, launch.meaning(code), record, log)
+                self._tool_exited(child, code, launch.tool, record, log)
             time.sleep(0.2)
 
     def _stop_if_hung(self, child: Child, launch: _Launch, record: RunRecord, log: RunLog) -> None:
@@ -365,35 +356,44 @@ class Orchestrator:
         child.stop(5.0, log)
         record.not_measured[name] = what
 
-    def _tool_exited(self, child: Child, code: int, meaning: str | None, record: RunRecord,
+    def _tool_exited(self, child: Child, code: int, tool: LoadTool, record: RunRecord,
                      log: RunLog) -> None:
         outcome = child.outcome(code)
         name = child.request.name
+        meaning = tool.explain_exit(code)
         stderr = [scrub(ln, self._secrets) for ln in tail_lines(child.request.stderr)]
+        telling = _telling_lines(child.request.stdout, child.request.stderr, self._secrets)
         record.tools[name] = {
+            **record.tools.get(name, {}),
             "returncode": code, "elapsed_s": round(outcome.elapsed_s, 1),
-            "stopped_by": outcome.stopped_by, "last_stderr": stderr,
-            "stdout": child.request.stdout.name, "stderr": child.request.stderr.name,
+            "stopped_by": outcome.stopped_by, "last_stderr": stderr, "last_output": telling,
+            "meaning": meaning.text, "stdout": child.request.stdout.name,
+            "stderr": child.request.stderr.name,
         }
         log(f"{name} exited with {code} after {outcome.elapsed_s:.1f} s")
         self.bus.publish(ToolExited(name, code, outcome.elapsed_s, outcome.stopped_by,
                                     tuple(stderr)))
-        if meaning:
-            record.not_measured.setdefault(name, meaning)
-            record.problem(f"{meaning}; last lines of {child.request.stderr.name}: "
-                           + (" | ".join(stderr[-3:]) or "(empty)"),
-                           f"read {child.request.stderr.name} and {child.request.stdout.name} "
-                           "in the results directory")
-            self.bus.publish(ProblemDetected(meaning, f"see {child.request.stderr.name}",
-                                             severity="error"))
+        if meaning.kind == "finished" or meaning.text is None:
+            return
+        quoted = " | ".join(telling[-3:]) or "(nothing telling in its output)"
+        files = f"{child.request.stdout.name} and {child.request.stderr.name}"
+        if meaning.kind == "verdict-fail":
+            record.problem(f"{meaning.text}: {quoted}", f"read {files} in the results directory")
+            self.bus.publish(ProblemDetected(f"{meaning.text}: {quoted}", f"see {files}"))
+            return
+        record.not_measured.setdefault(name, meaning.text)
+        record.problem(f"{meaning.text}; last lines of its output: {quoted}",
+                       f"read {files} in the results directory")
+        self.bus.publish(ProblemDetected(meaning.text, f"see {files}", severity="error"))
 
     def _stop_children(self, record: RunRecord) -> None:
         assert self.supervisor is not None
         for child in self.supervisor.running():
-            if child.request.name not in TOOLS:
+            if child.request.name not in TOOL_NAMES:
                 continue  # the demo backend stops with the stack, after the analysis
             outcome = child.stop(5.0)
             record.tools[child.request.name] = {
+                **record.tools.get(child.request.name, {}),
                 "returncode": outcome.returncode, "elapsed_s": round(outcome.elapsed_s, 1),
                 "stopped_by": outcome.stopped_by,
                 "last_stderr": [scrub(ln, self._secrets)
@@ -489,3 +489,27 @@ class Orchestrator:
         return RunOutcome(summary["status"], summary["exit_code"], paths, summary)
 
 
+
+
+def _plan_record(plan: ToolPlan) -> dict[str, Any]:
+    """What the tool's script declared before the run, kept so `show` can judge it again."""
+    return {"planned_s": round(plan.planned_s, 1),
+            "script_thresholds": [t.to_json() for t in plan.script_thresholds],
+            "ensure": list(plan.details.get("ensure") or [])}
+
+
+_TELLING = ("fail", "error", "crossed", "exception", "abort", "invalid", "refused", "not found")
+
+
+def _telling_lines(stdout: Path, stderr: Path, secrets: list[Secret]) -> list[str]:
+    """The lines of a tool's output that say why it ended as it did (k6 logs its reasons to
+    stderr; Artillery prints a failed ensure check on stdout), else the last lines of stderr."""
+    found: list[str] = []
+    for path in (stdout, stderr):
+        for line in tail_lines(path, 200):
+            low = line.lower()
+            if any(word in low for word in _TELLING):
+                found.append(scrub(line.strip(), secrets))
+    if not found:
+        found = [scrub(ln.strip(), secrets) for ln in tail_lines(stderr)]
+    return found[-5:]

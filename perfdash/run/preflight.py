@@ -17,9 +17,10 @@ from typing import Any, Literal
 import psycopg
 
 from perfdash.net import probe
-from perfdash.run.tools import ToolLocation, find_artillery, find_k6
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment, Profile
+from perfdash.tools import TOOLS, tools_for
+from perfdash.tools.base import Target, ToolLocation, ToolPlan
 
 PreflightStatus = Literal["pass", "warn", "fail", "skip"]
 
@@ -35,19 +36,12 @@ class PreflightResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Target:
-    """What this run talks to, after the demo stack (if any) is up."""
-
-    base_url: str | None
-    database_url: Secret | None
-    token: Secret | None
-
-
 def _tool(loc: ToolLocation) -> PreflightResult:
     name = f"{loc.name} runnable"
     if loc.ok:
-        return PreflightResult(name, "pass", f"{loc.name} {loc.version} at {loc.path}")
+        found = f" ({loc.how})" if loc.how else ""
+        return PreflightResult(name, "pass", f"{loc.name} {loc.version or '(version unknown)'} at "
+                               f"{loc.path}{found}")
     return PreflightResult(name, "fail", loc.problem or "not usable", loc.fix or "")
 
 
@@ -83,15 +77,11 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
     return PreflightResult(name, "pass", f"{url} answered {status}")
 
 
-def check_socketio(base_url: str | None, script: Path | None) -> PreflightResult:
-    """Artillery hangs on a Socket.IO endpoint that is not there: find out before it starts."""
+def check_socketio(base_url: str | None, uses: bool) -> PreflightResult:
+    """A load tool hangs on a Socket.IO endpoint that is not there: find out before it starts."""
     name = "Socket.IO endpoint"
-    try:
-        uses = script is not None and "socketio" in script.read_text(encoding="utf-8")
-    except OSError:
-        uses = False
     if not uses:
-        return PreflightResult(name, "skip", "the Artillery scenario uses no Socket.IO")
+        return PreflightResult(name, "skip", "no script uses Socket.IO")
     if not base_url:
         return PreflightResult(name, "fail", "no base URL is configured",
                                "set PERF_BASE_URL in .env.performance")
@@ -132,10 +122,15 @@ def check_database(url: Secret | None) -> list[PreflightResult]:
             "check PERF_DATABASE_URL (host, port, user, password) and that PostgreSQL is running")]
 
 
-def run_preflight(profile: Profile, env: Environment, target: Target, run_dir: Path,
+ToolPlans = dict[str, tuple[ToolLocation, ToolPlan]]
+
+
+def run_preflight(profile: Profile | None, env: Environment, target: Target, run_dir: Path,
                   project_dir: Path, env_file: Path,
                   on_result: Callable[[PreflightResult], None] | None = None,
-                  ) -> list[PreflightResult]:
+                  plans: ToolPlans | None = None) -> list[PreflightResult]:
+    """Every checklist item; with `profile` None (doctor --env), the environment and every tool.
+    Each configured tool's plan (what its script will do) is put in `plans` for the run."""
     results: list[PreflightResult] = []
 
     def add(result: PreflightResult) -> None:
@@ -154,19 +149,37 @@ def run_preflight(profile: Profile, env: Environment, target: Target, run_dir: P
         add(PreflightResult(".env.performance configured", "skip",
                             "the demo environment generates its own URLs and credentials"))
     add(check_results_dir(run_dir))
-    for script, label in ((profile.k6_script, "k6 script"),
-                          (profile.artillery_script, "Artillery scenario")):
-        if script is not None:
-            ok = script.is_file()
-            add(PreflightResult(f"{label} present", "pass" if ok else "fail", str(script),
-                                "" if ok else f"fix the {label} path in profiles.toml"))
-    if profile.k6_script:
-        add(_tool(find_k6()))
-    if profile.artillery_script:
-        add(_tool(find_artillery(project_dir)))
+    uses_socketio = False
+    for tool in (tools_for(profile) if profile is not None else list(TOOLS)):
+        script = profile.script_for(tool.name) if profile is not None else None
+        if profile is not None:
+            ok = script is not None and script.is_file()
+            add(PreflightResult(f"{tool.label} script present", "pass" if ok else "fail",
+                                str(script), "" if ok else f"fix the {tool.name} script path in "
+                                f"[profiles.{profile.name}.{tool.name}] of profiles.toml"))
+            if not ok:
+                continue
+        loc = tool.locate(env, project_dir)
+        add(_tool(loc))
+        if profile is None or loc.path is None or not loc.ok:
+            continue
+        plan = tool.plan(loc.path, profile, project_dir, run_dir, target)
+        if plan.problem:
+            add(PreflightResult(f"{tool.label} script accepted", "fail", plan.problem, plan.fix))
+        else:
+            own = [t for t in plan.script_thresholds if (t.metric, t.expression) not in
+                   {(p.metric, p.expression) for p in profile.thresholds_for(tool.name)}]
+            add(PreflightResult(f"{tool.label} script accepted", "pass",
+                                f"about {plan.planned_s:.0f} s of load"
+                                + (f"; {len(own)} threshold(s) of its own" if own else "")))
+        for warning in plan.warnings:
+            add(PreflightResult(f"{tool.label} script", "warn", warning))
+        uses_socketio = uses_socketio or bool(plan.details.get("socketio"))
+        if plans is not None:
+            plans[tool.name] = (loc, plan)
     add(check_backend(env, target.base_url))
-    if profile.artillery_script:
-        add(check_socketio(target.base_url, profile.artillery_script))
+    if profile is not None:
+        add(check_socketio(target.base_url, uses_socketio))
     for result in check_database(target.database_url):
         add(result)
     return results

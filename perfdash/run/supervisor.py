@@ -13,9 +13,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from perfdash.launch import LaunchRequest
 
 # INT first (k6 and Artillery finish their summaries on it), then TERM, then KILL.
 _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
@@ -23,22 +24,6 @@ _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
     (signal.SIGTERM, 0.3),
     (signal.SIGKILL, 0.1),
 )
-
-
-@dataclass(frozen=True)
-class LaunchRequest:
-    """Everything needed to start one child; `shown` is the command line as it may be logged."""
-
-    name: str
-    argv: Sequence[str]
-    cwd: Path
-    stdout: Path
-    stderr: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    shown: str = ""
-
-    def display(self) -> str:
-        return self.shown or " ".join(self.argv)
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_json
-
-# (label, key in k6's summary export) and the same for Artillery's summaries.
-K6_STATS = (("avg", "avg"), ("min", "min"), ("med", "med"), ("p90", "p(90)"), ("p95", "p(95)"),
-            ("p99", "p(99)"), ("max", "max"))
-ARTILLERY_STATS = (("avg", "mean"), ("min", "min"), ("med", "median"), ("p90", "p90"),
-                   ("p95", "p95"), ("p99", "p99"), ("max", "max"))
-ENDPOINT_PREFIX = "plugins.metrics-by-endpoint.response_time."
-
-
-@dataclass(frozen=True)
-class LatencyRow:
-    tool: str
-    metric: str
-    stats: dict[str, float | None]
-    count: int | None = None
+from perfdash.tools import TOOLS
+from perfdash.tools.base import LatencyRow
 
 
 @dataclass(frozen=True)
@@ -81,40 +68,6 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def k6_latency(path: Path) -> tuple[list[LatencyRow], str | None]:
-    data, problem = read_json(path)
-    if not isinstance(data, dict):
-        return [], f"k6: {problem or 'summary export is not an object'}"
-    metrics = data.get("metrics") or {}
-    names = sorted(n for n in metrics if n == "http_req_duration"
-                   or (n.startswith("http_req_duration{") and "expected_response" not in n))
-    requests = (metrics.get("http_reqs") or {}).get("count")
-    rows = [LatencyRow("k6", name, {label: _num(metrics[name].get(key)) for label, key in K6_STATS},
-                       int(requests) if name == "http_req_duration"
-                       and isinstance(requests, int | float) else None)
-            for name in names if isinstance(metrics.get(name), dict)]
-    return rows, None
-
-
-def artillery_latency(path: Path) -> tuple[list[LatencyRow], str | None]:
-    data, problem = read_json(path)
-    aggregate = data.get("aggregate") if isinstance(data, dict) else None
-    if not isinstance(aggregate, dict):
-        return [], f"Artillery: {problem or 'report has no aggregate'}"
-    summaries = aggregate.get("summaries") or {}
-    names = [n for n in ("http.response_time", "socketio.response_time") if n in summaries]
-    names += sorted(n for n in summaries if n.startswith(ENDPOINT_PREFIX))
-    rows = []
-    for name in names:
-        s = summaries[name]
-        label = ("endpoint " + name.removeprefix(ENDPOINT_PREFIX)) if name.startswith(
-            ENDPOINT_PREFIX) else name
-        rows.append(LatencyRow("Artillery", label,
-                               {lbl: _num(s.get(key)) for lbl, key in ARTILLERY_STATS},
-                               int(s["count"]) if isinstance(s.get("count"), int) else None))
-    return rows, None
-
-
 def read_host_series(path: Path) -> HostSeries:
     cols: dict[str, list[float]] = {k: [] for k in ("elapsed_s", "cpu_pct", "mem_pct", "load1",
                                                      "load5")}
@@ -142,17 +95,16 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
     if not isinstance(summary, dict):
         summary, summary_problem = {}, summary_problem or "summary.json is not an object"
     profile = str(summary.get("profile") or "")
-    latency, latency_problems = [], []
-    for reader, key, default in ((k6_latency, "k6_summary", f"k6-{profile}.json"),
-                                 (artillery_latency, "artillery_report",
-                                  f"artillery-{profile}.json")):
-        path = artifact_path(root, summary, key, default)
-        if not path.exists():
+    latency: list[LatencyRow] = []
+    latency_problems: list[str] = []
+    for tool in TOOLS:
+        report = next(iter(tool.artifacts(root, profile).values()))
+        if not report.exists():
             continue  # the profile did not run this tool, or it never wrote its report
-        rows, problem = reader(path)
+        rows, problem = tool.latency(root, profile)
         latency += rows
         if problem:
-            latency_problems.append(problem)
+            latency_problems.append(f"{tool.label}: {problem}")
     host = read_host_series(artifact_path(root, summary, "metrics_csv", "metrics.csv"))
     analysis, query_problem = read_json(
         artifact_path(root, summary, "query_analysis", "query-analysis.json"))

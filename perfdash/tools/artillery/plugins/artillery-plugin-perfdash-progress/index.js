@@ -12,6 +12,9 @@
 //    p50, median, p75, p90, p95, p99, p999}, ...}}
 // "intermediate" comes once per reporting window (10 s) and holds that window only; "summary"
 // comes once at the normal end of the run and holds the whole run, as in the report's `aggregate`.
+// When the scenario uses Artillery's `ensure` plugin, its verdict follows as one line:
+//   {"type": "ensure", "written_at": ..., "checks": [{"original": "maxErrorRate < 5",
+//    "result": 1 | 0, "strict": true}]}
 // Metric names are Artillery's own, unchanged.
 
 const fs = require('node:fs');
@@ -98,6 +101,10 @@ class PerfdashProgress {
       this.lastPeriod = periodOf(stats, Date.now());
       this.write('intermediate', stats, this.lastPeriod);
     });
+    const globalEvents = global.artillery && global.artillery.globalEvents;
+    if (globalEvents && typeof globalEvents.on === 'function') {
+      globalEvents.on('checks', (checks) => this.writeEnsure(checks));
+    }
     events.on('done', (stats) => {
       // The aggregate carries the start of the last window as its period (as in the report).
       this.write('summary', stats, periodOf(stats, this.lastPeriod || Date.now()));
@@ -112,6 +119,23 @@ class PerfdashProgress {
       counters: numericMap(stats.counters),
       rates: numericMap(stats.rates),
       summaries: plainSummaries(stats)
+    };
+    try {
+      fs.appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+    } catch (err) {
+      process.stderr.write(`perfdash-progress: cannot append to ${this.file}: ${err.message}\n`);
+    }
+  }
+
+  writeEnsure(checks) {
+    const line = {
+      type: 'ensure',
+      written_at: new Date().toISOString(),
+      checks: (Array.isArray(checks) ? checks : []).map((c) => ({
+        original: String(c.original),
+        result: c.result === 1 ? 1 : 0,
+        strict: c.strict !== false
+      }))
     };
     try {
       fs.appendFileSync(this.file, `${JSON.stringify(line)}\n`);

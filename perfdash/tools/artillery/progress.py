@@ -1,9 +1,7 @@
-"""Artillery as a supervised child, and its live progress from the perfdash-progress plugin.
+"""Artillery's live progress from the perfdash-progress plugin.
 
-Phases and the target come in through `--overrides` and `--target`, and the plugin is switched on in
-the same override, so a user's own scenario YAML works unchanged. Artillery prints nothing
-machine-readable while it runs; the plugin appends one JSON line per 10 s window, which survives a
-kill and is what `ArtilleryProgressTail` turns into events.
+Artillery prints nothing machine-readable while it runs; the plugin appends one JSON line per 10 s
+window, which survives a kill and is what `ArtilleryProgressTail` turns into events.
 """
 
 from __future__ import annotations
@@ -13,47 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import RunPaths
 from perfdash.collect.background import Background
 from perfdash.events import ArtilleryProgressed, Bus
-from perfdash.run.supervisor import LaunchRequest
-from perfdash.run.tools import plugin_dir
-from perfdash.secret import Secret
-from perfdash.settings import Profile
-
-PLUGIN = "perfdash-progress"
-
-
-def artillery_request(artillery: Path, profile: Profile, paths: RunPaths, base_url: str,
-                      token: Secret | None, project_dir: Path) -> LaunchRequest:
-    assert profile.artillery_script is not None
-    overrides = {"config": {"phases": [dict(p) for p in profile.artillery_phases],
-                            "plugins": {PLUGIN: {}}}}
-    argv = [
-        str(artillery), "run", "--output", str(paths.artillery_report),
-        "--target", base_url, "--overrides", json.dumps(overrides),
-        str(profile.artillery_script),
-    ]
-    env = {
-        "ARTILLERY_DISABLE_TELEMETRY": "true",
-        "ARTILLERY_PLUGIN_PATH": str(plugin_dir(project_dir)),
-        "PERFDASH_PROGRESS_FILE": str(paths.artillery_progress),
-        "NO_COLOR": "1",
-    }
-    if token:
-        env["PERF_API_TOKEN"] = token.reveal()
-    return LaunchRequest("artillery", argv, project_dir, paths.artillery_stdout,
-                         paths.artillery_stderr, env, shown=" ".join(argv))
-
-
-def artillery_exit_meaning(code: int) -> str | None:
-    if code == 0:
-        return None
-    if code < 0:
-        return f"Artillery was killed by signal {-code}"
-    if code in (130, 143):
-        return "Artillery was interrupted before the end of the plan (it writes no report then)"
-    return f"Artillery exited with code {code}"
 
 
 def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
@@ -102,6 +61,8 @@ class ArtilleryProgressTail(Background):
             self._publish(rec)
 
     def _publish(self, rec: dict[str, Any]) -> None:
+        if rec.get("type") not in (None, "intermediate", "summary"):
+            return  # the ensure verdict: read by the analysis, not a progress window
         counters: dict[str, float] = rec.get("counters") or {}
         if rec.get("type") == "summary":
             self._totals = dict(counters)

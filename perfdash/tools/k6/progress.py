@@ -1,9 +1,8 @@
-"""k6 as a supervised child: the command line a profile implies, and live progress from its REST API.
+"""k6's live progress from its REST API.
 
-Stages go on the command line (`--stage`, which outranks a script's own options), thresholds in a
-`--config` file, so any k6 script works without edits. Progress is polled from `--address` on a free
-loopback port about once a second: cumulative values, so req/s comes from count deltas. The poll
-runs on the machine under test, so it asks only for what it shows, on one kept-alive connection.
+Progress is polled from `--address` on a free loopback port about once a second: cumulative values,
+so req/s comes from count deltas. The poll runs on the machine under test, so it asks only for what
+it shows, on one kept-alive connection.
 """
 
 from __future__ import annotations
@@ -14,13 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import RunPaths, write_json_atomic
 from perfdash.collect.background import Background
 from perfdash.events import Bus, K6Progressed
 from perfdash.net import free_port
-from perfdash.run.supervisor import LaunchRequest
-from perfdash.secret import Secret
-from perfdash.settings import Profile
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _COUNTERS = ("http_reqs", "iterations", "checks", "http_req_failed")
@@ -36,41 +31,6 @@ TREND_BUDGET = 0.005
 def next_trend_after(cost_s: float) -> float:
     """Seconds to wait before asking k6 for the p95 again, given what the last request cost."""
     return max(TREND_MIN_INTERVAL_S, cost_s / TREND_BUDGET)
-
-
-def k6_request(k6: Path, profile: Profile, paths: RunPaths, base_url: str,
-               token: Secret | None, api_port: int, project_dir: Path) -> LaunchRequest:
-    assert profile.k6_script is not None
-    thresholds: dict[str, list[str]] = {}
-    for t in profile.thresholds_for("k6"):
-        thresholds.setdefault(t.metric, []).append(t.expression)
-    write_json_atomic(paths.k6_config, {"thresholds": thresholds})
-    argv = [
-        str(k6), "run", "--no-usage-report", "--no-color", "--quiet",
-        "--config", str(paths.k6_config),
-        *[a for s in profile.k6_stages for a in ("--stage", f"{s.duration}:{s.target}")],
-        "--summary-export", str(paths.k6_summary),
-        "--summary-trend-stats", TREND_STATS,
-        "--address", f"127.0.0.1:{api_port}",
-        str(profile.k6_script),
-    ]
-    env = {"BASE_URL": base_url, "K6_NO_USAGE_REPORT": "true"}
-    if token:
-        env["PERF_API_TOKEN"] = token.reveal()
-    return LaunchRequest("k6", argv, project_dir, paths.k6_stdout, paths.k6_stderr, env,
-                         shown=" ".join(argv))
-
-
-def k6_exit_meaning(code: int) -> str | None:
-    """None when k6 finished its plan (0, or 99: thresholds crossed, judged by analysis)."""
-    return {
-        0: None, 99: None,
-        103: "k6 was stopped through its REST API before the end of the plan",
-        105: "k6 was interrupted before the end of the plan",
-        104: "the k6 script aborted the test (test.abort())",
-        107: "the k6 script threw an exception",
-        108: "k6 could not read or set up the script",
-    }.get(code, f"k6 exited with code {code}" if code >= 0 else f"k6 was killed by signal {-code}")
 
 
 class K6Poller(Background):

@@ -1,0 +1,124 @@
+"""The one reader of Artillery's results: the report (`artillery-<profile>.json`), and when Artillery
+was killed before writing it, the progress lines the perfdash-progress plugin recorded (a partial
+picture, marked as such). Analysis, reports, compare and the result view all read through here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfdash.artifacts import read_json
+from perfdash.tools.base import LatencyRow
+
+# Socket.IO client failures surface as `errors.Error: <message>` (xhr poll error, websocket error,
+# server error, or the server's own rejection such as `unauthorized`); plain HTTP failures use
+# error codes (ECONNREFUSED, ETIMEDOUT) instead.
+SOCKETIO_ERROR_PREFIXES = ("errors.Error: ",)
+SOCKETIO_ERROR_NAMES = ("errors.response timeout", "errors.data is not valid")
+LATENCY_METRICS = ("http.response_time", "socketio.response_time")
+# perfdash's names for latency statistics -> Artillery's keys in a summary
+LATENCY_KEYS = {"avg": "mean", "min": "min", "med": "median", "p90": "p90", "p95": "p95",
+                "p99": "p99", "max": "max"}
+ENDPOINT_PREFIX = "plugins.metrics-by-endpoint.response_time."
+
+
+@dataclass(frozen=True)
+class ArtilleryResults:
+    aggregate: dict[str, Any]
+    partial: bool  # from progress lines: Artillery did not finish its report
+    problem: str | None
+    ensure: list[dict[str, Any]] | None  # the ensure plugin's verdict, when it ran
+
+    @property
+    def counters(self) -> dict[str, Any]:
+        return self.aggregate.get("counters") or {}
+
+    def summary(self, metric: str) -> dict[str, Any] | None:
+        value = (self.aggregate.get("summaries") or {}).get(metric)
+        return value if isinstance(value, dict) else None
+
+    def socketio_errors(self) -> dict[str, int]:
+        return socketio_errors(self.counters)
+
+    def latency_rows(self) -> list[LatencyRow]:
+        """HTTP and Socket.IO response times, then one row per endpoint when the scenario uses
+        the metrics-by-endpoint plugin."""
+        summaries = self.aggregate.get("summaries") or {}
+        names = [n for n in LATENCY_METRICS if isinstance(summaries.get(n), dict)]
+        names += sorted(n for n in summaries if n.startswith(ENDPOINT_PREFIX)
+                        and isinstance(summaries[n], dict))
+        rows = []
+        for name in names:
+            s = summaries[name]
+            label = ("endpoint " + name.removeprefix(ENDPOINT_PREFIX)
+                     if name.startswith(ENDPOINT_PREFIX) else name)
+            stats = {k: float(v) if isinstance(v := s.get(src), int | float) else None
+                     for k, src in LATENCY_KEYS.items()}
+            count = s.get("count")
+            rows.append(LatencyRow("Artillery", label, stats,
+                                   int(count) if isinstance(count, int | float) else None))
+        return rows
+
+
+def socketio_errors(counters: dict[str, Any]) -> dict[str, int]:
+    return {k.removeprefix("errors."): int(v) for k, v in counters.items()
+            if k.startswith(SOCKETIO_ERROR_PREFIXES) or k in SOCKETIO_ERROR_NAMES}
+
+
+def read_artillery(run_dir: Path, profile_name: str) -> tuple[ArtilleryResults | None, str | None]:
+    """The report's aggregate, else the recorded progress; None with the reason when neither."""
+    report = run_dir / f"artillery-{profile_name}.json"
+    progress = run_dir / "artillery-progress.ndjson"
+    ensure = read_ensure(progress)
+    data, problem = read_json(report)
+    if isinstance(data, dict) and isinstance(data.get("aggregate"), dict):
+        return ArtilleryResults(data["aggregate"], False, None, ensure), None
+    partial = _from_progress(progress)
+    if partial is not None:
+        why = f"{problem}; using the live progress lines recorded so far"
+        return ArtilleryResults(partial, True, why, ensure), why
+    return None, problem
+
+
+def read_ensure(progress: Path) -> list[dict[str, Any]] | None:
+    for rec in _records(progress):
+        if rec.get("type") == "ensure" and isinstance(rec.get("checks"), list):
+            return [c for c in rec["checks"] if isinstance(c, dict)]
+    return None
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
+def _from_progress(path: Path) -> dict[str, Any] | None:
+    """Sum the per-window counters of the progress lines; keep the last window's summaries."""
+    counters: dict[str, float] = {}
+    summaries: dict[str, Any] = {}
+    seen = False
+    for rec in _records(path):
+        if rec.get("type") == "summary":
+            return {"counters": rec.get("counters", {}), "summaries": rec.get("summaries", {}),
+                    "rates": rec.get("rates", {})}
+        if rec.get("type") not in (None, "intermediate"):
+            continue
+        seen = True
+        for k, v in (rec.get("counters") or {}).items():
+            counters[k] = counters.get(k, 0) + v
+        summaries.update(rec.get("summaries") or {})
+    return {"counters": counters, "summaries": summaries, "rates": {}} if seen else None

@@ -1,0 +1,152 @@
+"""The seam every load tool implements: find the binary, read the script's own plan, build the
+command, follow live progress, explain an exit code, turn the report into checks and latency rows,
+and name its artifacts.
+
+The orchestrator, preflight, analysis, reports, compare and the result view talk to a tool only
+through `LoadTool`, so a third tool is one new package plus a line in `perfdash.tools`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from perfdash.check import Check
+from perfdash.collect.background import Background
+from perfdash.events import Bus
+from perfdash.launch import LaunchRequest
+from perfdash.secret import Secret
+from perfdash.settings import Environment, Profile
+from perfdash.thresholds import Threshold
+
+
+@dataclass(frozen=True)
+class ToolLocation:
+    """Where a tool's binary was found (and how), or why it could not be used and how to fix it."""
+
+    name: str
+    path: Path | None
+    version: str | None
+    problem: str | None
+    fix: str | None
+    how: str = ""  # "PERFDASH_ARTILLERY", "the environment's artillery setting", "PATH", ...
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None and self.problem is None
+
+
+@dataclass(frozen=True)
+class ToolPlan:
+    """What the script will do before it runs: how long, which thresholds of its own it declares,
+    and anything a user should hear about before the load (a warning, or a reason it cannot run)."""
+
+    planned_s: float
+    script_thresholds: tuple[Threshold, ...] = ()
+    problem: str | None = None  # the script cannot run as configured: preflight fails
+    fix: str = ""
+    warnings: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+ExitKind = Literal["finished", "verdict-fail", "error"]
+
+
+@dataclass(frozen=True)
+class ExitMeaning:
+    """A tool's exit code in words. `finished`: it ran its plan and passed; `verdict-fail`: it ran
+    its plan and its own thresholds or checks failed; `error`: it did not finish its plan."""
+
+    kind: ExitKind
+    text: str | None
+
+
+# The statistics a latency row may carry, in milliseconds, under these names for every tool.
+LATENCY_STATS = ("avg", "min", "med", "p90", "p95", "p99", "max")
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    """One line of the latency table: a tool's metric with its percentiles in milliseconds."""
+
+    tool: str
+    metric: str
+    stats: Mapping[str, float | None]
+    count: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.tool} {self.metric}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What this run talks to, after the demo stack (if any) is up."""
+
+    base_url: str | None
+    database_url: Secret | None
+    token: Secret | None
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """Everything a tool needs to build its command for one run."""
+
+    binary: Path
+    profile: Profile
+    env: Environment
+    run_dir: Path
+    project_dir: Path
+    target: Target
+    plan: ToolPlan
+
+
+class LoadTool(Protocol):
+    """One load-testing tool behind perfdash's seam."""
+
+    name: str  # "k6": the key in profiles.toml and in summary.json's tools
+    label: str  # "k6", "Artillery": how the UI and the reports name it
+    hang_hint: str  # what to check when it runs far past its plan
+
+    def configured(self, profile: Profile) -> bool: ...
+
+    def locate(self, env: Environment | None, project_dir: Path) -> ToolLocation: ...
+
+    def plan(self, binary: Path, profile: Profile, project_dir: Path, run_dir: Path,
+             target: Target) -> ToolPlan: ...
+
+    def request(self, ctx: LaunchContext) -> LaunchRequest: ...
+
+    def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
+                 request: LaunchRequest) -> Background | None: ...
+
+    def explain_exit(self, code: int) -> ExitMeaning: ...
+
+    def checks(self, run_dir: Path, profile: Profile, tool_record: Mapping[str, Any] | None,
+               not_measured: str | None) -> list[Check]: ...
+
+    def latency(self, run_dir: Path, profile_name: str) -> tuple[list[LatencyRow], str | None]:
+        ...
+
+    def figures(self, run_dir: Path, profile_name: str) -> tuple[dict[str, float], str | None]:
+        ...
+
+    def artifacts(self, run_dir: Path, profile_name: str) -> dict[str, Path]: ...
+
+    def artifact_labels(self) -> dict[str, str]: ...
+
+
+def version_of(argv: list[str]) -> tuple[str | None, str | None]:
+    """(first line of the tool's version output, None) or (None, why it did not run)."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, str(exc)
+    if out.returncode != 0:
+        text = (out.stderr or out.stdout).strip()
+        return None, text.splitlines()[-1] if text else f"exit {out.returncode}"
+    return (out.stdout.strip().splitlines() or [""])[0], None

@@ -1,0 +1,159 @@
+"""k6's results as checks: every threshold k6 evaluated (the script's `options.thresholds` and the
+profile's), each with its source and k6's own verdict; the guide's rules only where neither the
+script nor the profile set a threshold on that metric; and k6's exit code, which nothing masks.
+
+k6 replaces `--config` thresholds with the script's own when the script declares any, so a
+profile threshold may reach the summary without k6's verdict: perfdash then judges it from the
+exported value and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from perfdash.check import Check
+from perfdash.events import Status
+from perfdash.settings import Profile
+from perfdash.thresholds import Threshold, base_metric, make_threshold
+from perfdash.tools.k6.exitcodes import k6_exit
+from perfdash.tools.k6.report import K6Summary, read_k6_summary
+
+GUIDE_CHECKS = "guide: checks pass rate >= 99%"
+
+
+def all_thresholds(profile: Profile, script: Sequence[Threshold],
+                   summary: K6Summary | None) -> list[Threshold]:
+    """The profile's thresholds, then the script's, then any other k6 judged; each once."""
+    found: list[Threshold] = list(profile.thresholds_for("k6"))
+    seen = {(t.metric, t.expression) for t in found}
+    script_src = str(profile.k6_script) if profile.k6_script else "the k6 script"
+    extra = list(script)
+    if summary is not None:
+        extra += [t for m, e, _ in summary.thresholds()
+                  if (t := make_threshold("k6", m, e, script_src, "script")) is not None]
+    for t in extra:
+        if (t.metric, t.expression) not in seen:
+            seen.add((t.metric, t.expression))
+            found.append(t)
+    return found
+
+
+def k6_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | None,
+              not_measured: str | None) -> list[Check]:
+    path = run_dir / f"k6-{profile.name}.json"
+    summary, problem = read_k6_summary(path)
+    script = [t for raw in (tool or {}).get("script_thresholds", [])
+              if isinstance(raw, dict) and (t := Threshold.from_json(raw, "k6 script")) is not None]
+    thresholds = all_thresholds(profile, script, summary)
+    checks: list[Check] = []
+    if summary is None:
+        reason = not_measured or problem or f"{path.name} has no metrics"
+        checks += [Check.not_measured(_id(t), _name(t), reason, t.expression, t.source)
+                   for t in thresholds]
+        if not _has_threshold_on(thresholds, "checks"):
+            checks.append(Check.not_measured("k6.checks_rate", "k6 checks pass rate", reason,
+                                             f">= {profile.checks_min_rate:.0%}", GUIDE_CHECKS))
+    else:
+        checks += [_threshold_check(summary, t) for t in thresholds]
+        if not _has_threshold_on(thresholds, "checks"):
+            checks.append(_checks_rate(summary, profile))
+        checks += _requests_made(summary)
+    exit_check = _exit_check(tool)
+    if exit_check is not None:
+        checks.append(exit_check)
+    return checks
+
+
+def _has_threshold_on(thresholds: Sequence[Threshold], metric: str) -> bool:
+    return any(base_metric(t.metric) == metric for t in thresholds)
+
+
+def _id(t: Threshold) -> str:
+    return "k6.checks_rate" if (t.metric, t.stat) == ("checks", "rate") else f"k6.{t.metric}.{t.stat}"
+
+
+def _name(t: Threshold) -> str:
+    return "k6 checks pass rate" if (t.metric, t.stat) == ("checks", "rate") else (
+        f"k6 {t.metric} {t.stat}")
+
+
+def _unit(t: Threshold) -> str:
+    if t.stat == "rate":
+        return "ratio"
+    if t.stat == "count" or not base_metric(t.metric).startswith(
+            ("http_req_", "iteration_duration", "group_duration")):
+        return ""
+    return "ms"
+
+
+def _threshold_check(summary: K6Summary, t: Threshold) -> Check:
+    value = summary.value(t.metric, t.stat)
+    passed = summary.verdict(t.metric, t.expression)
+    shown = round(value, 4) if value is not None else None
+    if passed is not None:
+        detail = "k6: ok" if passed else "k6: crossed"
+        if value is not None and passed != t.holds(value):
+            detail += " (k6 judged the exact samples; the exported value is rounded)"
+        if t.metric == "checks" and t.stat == "rate":
+            detail = f"{_checks_detail(summary)}; {detail}"
+        return Check(_id(t), _name(t), "pass" if passed else "fail", shown, t.expression,
+                     t.source, detail, _unit(t))
+    if value is None:
+        why = (f"k6 reported no metric {t.metric!r}" if t.metric not in summary.metrics else
+               f"k6 reported no {t.stat} for {t.metric}")
+        if t.origin == "profile" and "{" in t.metric:
+            why += (" (k6 exports a tagged submetric only when it has a threshold, and it ran "
+                    "the script's own thresholds instead of the profile's: add this one to the "
+                    "script's options.thresholds)")
+        return Check.not_measured(_id(t), _name(t), why, t.expression, t.source)
+    return Check(_id(t), _name(t), "pass" if t.holds(value) else "fail", shown, t.expression,
+                 t.source, "judged by perfdash: k6 ran the script's own thresholds instead of "
+                 "the profile's", _unit(t))
+
+
+def _checks_detail(summary: K6Summary) -> str:
+    passes, fails = summary.checks_counts()
+    failing = summary.failing_checks()
+    return f"{passes} of {passes + fails} passed" + (
+        f"; failing: {', '.join(failing)}" if failing else "")
+
+
+def _checks_rate(summary: K6Summary, profile: Profile) -> Check:
+    """The guide's rule, used only where neither script nor profile has a `checks` threshold."""
+    want = f">= {profile.checks_min_rate:.0%}"
+    passes, fails = summary.checks_counts()
+    if "checks" not in summary.metrics:
+        return Check.not_measured("k6.checks_rate", "k6 checks pass rate",
+                                  "the k6 script defines no checks", want, GUIDE_CHECKS)
+    if passes + fails == 0:
+        return Check.not_measured("k6.checks_rate", "k6 checks pass rate", "no check ran", want,
+                                  GUIDE_CHECKS)
+    rate = passes / (passes + fails)
+    status: Status = "pass" if rate >= profile.checks_min_rate else "fail"
+    return Check("k6.checks_rate", "k6 checks pass rate", status, round(rate, 4), want,
+                 GUIDE_CHECKS, _checks_detail(summary), "ratio")
+
+
+def _requests_made(summary: K6Summary) -> list[Check]:
+    """A load test that sent nothing measured nothing: never a pass."""
+    if summary.requests() > 0 or "iterations" not in summary.metrics:
+        return []
+    return [Check.not_measured("k6.requests", "k6 requests made",
+                               "k6 made no HTTP requests: check the base URL and the script",
+                               "> 0", "perfdash")]
+
+
+def _exit_check(tool: Mapping[str, Any] | None) -> Check | None:
+    """k6's exit code as a check of its own, so its verdict can never be lost."""
+    if not tool or not isinstance(tool.get("returncode"), int):
+        return None
+    code = int(tool["returncode"])
+    meaning = k6_exit(code)
+    if meaning.kind == "finished":
+        return Check("k6.exit", "k6 exit code", "pass", code, "== 0", "k6", "k6 finished its plan")
+    if meaning.kind == "verdict-fail":
+        return Check("k6.exit", "k6 exit code", "fail", code, "== 0", "k6", meaning.text or "")
+    return Check("k6.exit", "k6 exit code", "not measured", code, "== 0", "k6",
+                 meaning.text or f"k6 exited with code {code}")

@@ -1,0 +1,56 @@
+"""The `k6 run` command a profile implies, for any k6 script, unedited.
+
+Without profile stages the script's own options (scenarios, stages, vus/duration) run; with them,
+`--stage` outranks the script. Profile thresholds go in a `--config` file (below the script's own
+options in k6's precedence), `[k6] env` becomes `-e KEY=value`, and the environment's base URL
+reaches the script as `-e BASE_URL=...` unless the profile sets BASE_URL itself. The API token
+travels in the child's environment only, never on a command line that `ps` or a log could show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfdash.artifacts import write_json_atomic
+from perfdash.settings import Profile
+
+TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
+
+
+def config_path(run_dir: Path) -> Path:
+    return run_dir / "k6-config.json"
+
+
+def write_config(profile: Profile, run_dir: Path) -> Path:
+    thresholds: dict[str, list[str]] = {}
+    for t in profile.thresholds_for("k6"):
+        thresholds.setdefault(t.metric, []).append(t.expression)
+    path = config_path(run_dir)
+    write_json_atomic(path, {"thresholds": thresholds})
+    return path
+
+
+def env_args(profile: Profile, base_url: str | None) -> list[str]:
+    values = dict(profile.k6_env)
+    if base_url and "BASE_URL" not in values:
+        values["BASE_URL"] = base_url
+    return [a for key, value in values.items() for a in ("-e", f"{key}={value}")]
+
+
+def stage_args(profile: Profile) -> list[str]:
+    return [a for s in profile.k6_stages for a in ("--stage", f"{s.duration}:{s.target}")]
+
+
+def run_argv(k6: Path, profile: Profile, run_dir: Path, base_url: str | None,
+             api_port: int) -> list[str]:
+    assert profile.k6_script is not None
+    return [
+        str(k6), "run", "--no-usage-report", "--no-color", "--quiet",
+        "--config", str(config_path(run_dir)),
+        *stage_args(profile),
+        *env_args(profile, base_url),
+        "--summary-export", str(run_dir / f"k6-{profile.name}.json"),
+        "--summary-trend-stats", TREND_STATS,
+        "--address", f"127.0.0.1:{api_port}",
+        str(profile.k6_script),
+    ]

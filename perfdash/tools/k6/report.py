@@ -1,0 +1,90 @@
+"""The one reader of k6's summary export (`k6-<profile>.json`): analysis, reports, compare and the
+result view all go through `read_k6_summary`, so a change in k6's format is handled once.
+
+In the export, a threshold maps to `true` when it was *crossed*; `K6Summary.verdict` turns that
+into "passed" so no caller has to remember the inversion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfdash.artifacts import read_json
+from perfdash.tools.base import LatencyRow
+
+_STAT_ALIASES = {"p(50)": "med", "median": "med", "mean": "avg"}
+# perfdash's names for latency statistics -> k6's keys in the summary export
+LATENCY_KEYS = {"avg": "avg", "min": "min", "med": "med", "p90": "p(90)", "p95": "p(95)",
+                "p99": "p(99)", "max": "max"}
+
+
+@dataclass(frozen=True)
+class K6Summary:
+    metrics: dict[str, dict[str, Any]]
+    root_group: dict[str, Any]
+
+    def value(self, metric: str, stat: str) -> float | None:
+        data = self.metrics.get(metric)
+        if not isinstance(data, dict):
+            return None
+        key = _STAT_ALIASES.get(stat, stat)
+        if key == "rate" and "rate" not in data and "value" in data:
+            key = "value"  # rates are exported as `value`
+        value = data.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    def thresholds(self) -> list[tuple[str, str, bool]]:
+        """(metric, expression without spaces, passed) for every threshold k6 evaluated."""
+        found = []
+        for metric, data in self.metrics.items():
+            for expr, crossed in ((data or {}).get("thresholds") or {}).items():
+                if isinstance(crossed, bool):
+                    found.append((metric, str(expr).replace(" ", ""), not crossed))
+        return found
+
+    def verdict(self, metric: str, expression: str) -> bool | None:
+        """True when k6 says the threshold held, False when crossed, None when k6 did not judge it."""
+        want = expression.replace(" ", "")
+        return next((ok for m, e, ok in self.thresholds() if m == metric and e == want), None)
+
+    def checks_counts(self) -> tuple[int, int]:
+        data = self.metrics.get("checks") or {}
+        return int(data.get("passes", 0) or 0), int(data.get("fails", 0) or 0)
+
+    def failing_checks(self) -> list[str]:
+        return [f"{c['name']} ({c['fails']} of {c['passes'] + c['fails']} failed)"
+                for c in _walk_checks(self.root_group) if c.get("fails")]
+
+    def requests(self) -> int:
+        return int((self.metrics.get("http_reqs") or {}).get("count", 0) or 0)
+
+    def latency_rows(self) -> list[LatencyRow]:
+        """http_req_duration and its tagged submetrics (not k6's own expected_response split)."""
+        names = sorted(n for n in self.metrics if n == "http_req_duration" or (
+            n.startswith("http_req_duration{") and "expected_response" not in n))
+        rows = []
+        for name in names:
+            data = self.metrics[name]
+            if not isinstance(data, dict):
+                continue
+            stats = {k: float(v) if isinstance(v := data.get(src), int | float) else None
+                     for k, src in LATENCY_KEYS.items()}
+            count = self.requests() if name == "http_req_duration" else None
+            rows.append(LatencyRow("k6", name, stats, count or None))
+        return rows
+
+
+def read_k6_summary(path: Path) -> tuple[K6Summary | None, str | None]:
+    data, problem = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        return None, problem or f"{path.name} has no metrics"
+    return K6Summary(data["metrics"], data.get("root_group") or {}), None
+
+
+def _walk_checks(group: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list((group.get("checks") or {}).values())
+    for sub in (group.get("groups") or {}).values():
+        found.extend(_walk_checks(sub))
+    return found
