@@ -184,8 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace) -> tuple[Settings, Path] | None:
-    from perfdash.settings import ENV_FILE_NAME, SettingsError, load_settings
+    from perfdash.settings import DEMO_PROJECT, ENV_FILE_NAME, SettingsError, load_settings
 
+    if args.command == "demo" and args.project is None and args.config is None:
+        # The demo ships inside perfdash: it runs from any directory and writes ./results/perf.
+        try:
+            settings = load_settings(DEMO_PROJECT)
+        except SettingsError as exc:
+            _error(str(exc))
+            return None
+        results = (args.results_dir or Path.cwd() / "results" / "perf").resolve()
+        return dataclasses.replace(settings, results_dir=results), DEMO_PROJECT / ENV_FILE_NAME
     project = (args.project or find_project(Path.cwd())).resolve()
     env_file = args.env_file or project / ENV_FILE_NAME
     try:

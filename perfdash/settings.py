@@ -23,6 +23,9 @@ from perfdash.secret import Secret, redact_url
 from perfdash.thresholds import Threshold, make_threshold
 
 CONFIG_NAME = "profiles.toml"
+# The demo project shipped inside the package: `perfdash demo` runs it from any directory.
+DEMO_PROJECT = Path(__file__).resolve().parent / "demo" / "project"
+DEMO_SEED = Path(__file__).resolve().parent / "demo" / "seed.sql"
 ENV_FILE_NAME = ".env.performance"
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -414,7 +417,8 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         stop_command=r.str_(data, table, "stop_command"),
         compose_file=(project / compose) if compose else None,
         cleanup_after_run=r.bool_(data, table, "cleanup_after_run", False),
-        seed_sql=(project / seed_sql) if seed_sql else None,
+        seed_sql=(project / seed_sql) if seed_sql else (
+            DEMO_SEED if kind == "demo" and not seed_command else None),
         seed_command=seed_command,
         seed_scale=int(scale),
         working_dir=workdir,

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.e2e
 K6_SCRIPT = ROOT / "k6" / "demo-api.js"
 ARTILLERY_SCRIPT = ROOT / "artillery" / "demo-scenario.yml"
 ARTILLERY_BIN = ROOT / "artillery" / "node_modules" / ".bin" / "artillery"
-PLUGIN_PATH = ROOT / "artillery" / "plugins"
+PLUGIN_PATH = ROOT / "perfdash" / "tools" / "artillery" / "plugins"
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 

@@ -180,7 +180,7 @@ def plan_cleanup(env: Environment, url: Secret | None, *, backend: StoppableProc
     data = _plan_data(env, url)
     if data is not None:
         actions.append(data)
-    stop = _plan_backend(env, backend, cwd or Path.cwd(), timeout_s, url)
+    stop = _plan_backend(env, backend, env.working_dir or cwd or Path.cwd(), timeout_s, url)
     if stop is not None:
         actions.append(stop)
     if env.compose_file is not None:

@@ -361,7 +361,8 @@ def seed(url: Secret, run_id: str, env: Environment, *, scale: int | None = None
         if env.seed_sql is not None:
             rows = _seed_sql(url, run_id, env, env.seed_sql, n, timeout_s)
         elif env.seed_command:
-            rows = _seed_command(url, run_id, env, env.seed_command, n, cwd or Path.cwd(), out_dir,
+            where = env.working_dir or cwd or Path.cwd()
+            rows = _seed_command(url, run_id, env, env.seed_command, n, where, out_dir,
                                  timeout_s)
         else:
             raise SeedError(f"environment {env.name!r} names no seed step; set seed_sql or "
