@@ -56,35 +56,6 @@ script = "{ARTILLERY_SCRIPT}"
 environment = "chaos"
 """
 
-# TODO(lead): minimal stand-ins for what `perfdash init` is expected to write, used only when its
-# output lacks them, so that doctor/run/show/cleanup are tested even while init is unfinished.
-# Adjust (or drop) once init exists; test_init_* asserts init's own output regardless.
-FALLBACK_SMOKE = f"""
-
-# ---- added by tests/e2e_user (TODO: init wrote no usable smoke profile)
-[profiles.smoke]
-description = "both suites with their own options"
-
-[profiles.smoke.k6]
-script = "{K6_SCRIPT}"
-
-[profiles.smoke.artillery]
-script = "{ARTILLERY_SCRIPT}"
-"""
-FALLBACK_LOCAL = """
-
-# ---- added by tests/e2e_user (TODO: init wrote no `local` environment)
-[environments.local]
-description = "shopfront on this machine"
-kind = "external"
-working_dir = "service"
-stop_command = "npm run stop"
-health_path = "/healthz"
-app_log = "../var/log/shopfront.jsonl"
-protected = false
-"""
-
-
 @dataclass
 class Project:
     root: Path
@@ -131,18 +102,11 @@ def project(user_venv: Path, shopfront: Shopfront) -> Project:
 
     (root / ".env.performance").write_text(
         f"PERF_BASE_URL={shopfront.base_url}\nPERF_DATABASE_URL={shopfront.database_url.reveal()}\n")
-    config: dict[str, Any] = {}
-    if profiles.is_file():
-        try:
-            config = tomllib.loads(profiles.read_text())
-        except tomllib.TOMLDecodeError:
-            config = {}
-    text = profiles.read_text() if profiles.is_file() and config else (
-        '[defaults]\nresults_dir = "results/perf"\n')
-    if "smoke" not in config.get("profiles", {}):
-        text += FALLBACK_SMOKE
-    if "local" not in config.get("environments", {}):
-        text += FALLBACK_LOCAL
+    # What init wrote is used as it is: a smoke profile over both suites and a local environment.
+    written = tomllib.loads(profiles.read_text())
+    assert "smoke" in written["profiles"], first.stdout
+    assert "local" in written["environments"], first.stdout
+    text = profiles.read_text()
     profiles.write_text(text + EXTRA_PROFILES)
     return Project(root, user_venv, shopfront, first, second, *after_init, *before_second)
 
