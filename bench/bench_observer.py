@@ -45,9 +45,9 @@ sys.path.insert(0, str(ROOT))
 from perfdash.demo.backend import DemoBackend  # noqa: E402
 from perfdash.demo.database import prepare_database  # noqa: E402
 from perfdash.demo.pgcluster import ThrowawayPostgres  # noqa: E402
-from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
-from perfdash.run.supervisor import Supervisor  # noqa: E402
+from perfdash.proc.supervisor import Supervisor  # noqa: E402
 from perfdash.secret import Secret  # noqa: E402
+from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
 
 K6 = str(Path(sys.executable).parent / "k6")
 PERFDASH = str(Path(sys.executable).parent / "perfdash")

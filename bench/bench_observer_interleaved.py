@@ -47,11 +47,11 @@ from perfdash.demo.database import prepare_database  # noqa: E402
 from perfdash.demo.pgcluster import ThrowawayPostgres  # noqa: E402
 from perfdash.events import Bus, PhaseChanged  # noqa: E402
 from perfdash.net import free_port  # noqa: E402
+from perfdash.proc.supervisor import Supervisor  # noqa: E402
+from perfdash.run.recording import EventRecorder  # noqa: E402
+from perfdash.secret import Secret  # noqa: E402
 from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
 from perfdash.tools.k6.progress import K6Poller  # noqa: E402
-from perfdash.run.recording import EventRecorder  # noqa: E402
-from perfdash.run.supervisor import Supervisor  # noqa: E402
-from perfdash.secret import Secret  # noqa: E402
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = ROOT / "bench" / "k6-products.js"

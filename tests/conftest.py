@@ -54,7 +54,7 @@ def demo_service(pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPat
                  ) -> Iterator[DemoService]:
     from perfdash.demo.backend import DemoBackend
     from perfdash.demo.database import prepare_database
-    from perfdash.run.supervisor import Supervisor
+    from perfdash.proc.supervisor import Supervisor
 
     url = make_database(pg_cluster, "demo")
     prepare_database(url)

@@ -32,7 +32,7 @@ from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.launch import LaunchRequest
-from perfdash.run.supervisor import Supervisor
+from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
 from perfdash.settings import Environment
 from tests.conftest import ROOT, make_database

@@ -11,9 +11,9 @@ from pathlib import Path
 from perfdash.analyze.summary import RunRecord
 from perfdash.events import Bus, ProblemDetected
 from perfdash.launch import LaunchRequest
+from perfdash.proc.supervisor import Supervisor
 from perfdash.run.orchestrator import Orchestrator, _Launch
 from perfdash.run.recording import RunLog
-from perfdash.run.supervisor import Supervisor
 from perfdash.settings import load_settings
 from perfdash.tools import tool
 

@@ -26,7 +26,7 @@ from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.events import Bus, K6Progressed
 from perfdash.net import free_port
-from perfdash.run.supervisor import Supervisor
+from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
 from perfdash.tools.k6.progress import TREND_BUDGET, TREND_MIN_INTERVAL_S, K6Poller, next_trend_after
 from tests.conftest import ROOT, make_database

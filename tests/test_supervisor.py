@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from perfdash.launch import LaunchRequest
-from perfdash.run.supervisor import Supervisor
+from perfdash.proc.supervisor import Supervisor
 
 # A child that ignores INT and TERM and forks a grandchild that does the same.
 STUBBORN = """

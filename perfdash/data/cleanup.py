@@ -41,7 +41,7 @@ from perfdash.data.ledger import (
     rows_text,
     transaction_writes,
 )
-from perfdash.run.command import run_process
+from perfdash.proc.command import run_process
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment
 

@@ -65,7 +65,7 @@ from perfdash.data.ledger import (
     transaction_writes,
 )
 from perfdash.data.sqlfile import Statement, split_statements
-from perfdash.run.command import run_process
+from perfdash.proc.command import run_process
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment
 

@@ -15,7 +15,7 @@ from typing import Final
 
 from perfdash.launch import LaunchRequest
 from perfdash.net import free_port, probe
-from perfdash.run.supervisor import Child, Outcome, Supervisor
+from perfdash.proc.supervisor import Child, Outcome, Supervisor
 from perfdash.secret import Secret, scrub
 
 HOST: Final = "127.0.0.1"

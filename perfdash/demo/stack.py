@@ -13,7 +13,7 @@ from pathlib import Path
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
-from perfdash.run.supervisor import Supervisor
+from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
 
 

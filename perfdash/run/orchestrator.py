@@ -47,10 +47,10 @@ from perfdash.events import (
     ToolExited,
 )
 from perfdash.launch import LaunchRequest
+from perfdash.proc.supervisor import Child, Supervisor
 from perfdash.run.datasteps import cleanup_step, seed_step
 from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
-from perfdash.run.supervisor import Child, Supervisor
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment, Profile, Settings
 from perfdash.tools import TOOL_NAMES, tools_for
@@ -180,6 +180,8 @@ class Orchestrator:
         st.log(f"run {st.paths.run_id}: profile {self.profile.name}, environment {self.env.name}")
         if self.env.kind == "demo" and not self._start_demo(st):
             return
+        if self.env.kind == "external" and not self._start_backend(st):
+            return
         if not self._preflight(st):
             return
         if not self._seed(st):
@@ -234,6 +236,24 @@ class Orchestrator:
         assert st.stack.database_url is not None
         self._secrets.append(st.stack.database_url)
         st.target = Target(st.stack.base_url, st.stack.database_url, st.stack.token)
+        return True
+
+    def _start_backend(self, st: _RunState) -> bool:
+        """The environment's start_command when its backend does not answer yet."""
+        from perfdash.run.backend_start import BackendStartError, start_backend_if_down
+
+        if not self.env.start_command or not st.target.base_url:
+            return True
+        assert self.supervisor is not None
+        self._phase("stack", "starting the backend")
+        try:
+            start_backend_if_down(self.env, st.target.base_url, self.supervisor, st.paths.root,
+                                  st.log)
+        except BackendStartError as exc:
+            st.record.could_not_run = True
+            st.record.problem(f"the backend could not start: {exc}",
+                              f"fix start_command of [environments.{self.env.name}]")
+            return False
         return True
 
     def _seed(self, st: _RunState) -> bool:

@@ -17,6 +17,7 @@ import re
 import subprocess
 import time
 import tomllib
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,4 +342,35 @@ def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
+        return False
+
+
+def test_run_starts_a_stopped_service_and_stops_it_after(project: Project,
+                                                          tmp_path_factory: pytest.TempPathFactory
+                                                          ) -> None:
+    # After the cleanup test: shopfront is down, so the run's start_command (`npm run start` in
+    # service/, as init wrote it) brings it up, and the run stops what it started.
+    assert not _healthy(project.service.base_url + "/healthz")
+    copy = project.root
+    env = {"PORT": project.service.base_url.rsplit(":", 1)[1],
+           "DATABASE_URL": project.service.database_url.reveal(),
+           "LOG_FILE": str(copy / "var" / "log" / "shopfront.jsonl"),
+           "PID_FILE": str(copy / "var" / "run" / "shopfront.pid")}
+    results = tmp_path_factory.mktemp("results-start")
+    proc = run_perfdash(project.perfdash, ["run", "--profile", "smoke-strict", "--env", "local",
+                                           "--headless", "--results-dir", str(results)],
+                        cwd=copy, env_extra=env, timeout=240)
+    output = proc.stdout + proc.stderr
+    assert "starting the backend" in output, output[-3000:]
+    assert proc.returncode == 1, output[-3000:]  # the strict profile's threshold, so k6 ran
+    run_dir = sorted(p for p in results.iterdir() if p.is_dir())[-1]
+    assert (run_dir / "backend.stdout.log").exists()
+    assert not _healthy(project.service.base_url + "/healthz"), "the started service was left up"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (OSError, ValueError):
         return False

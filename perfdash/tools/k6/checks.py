@@ -57,6 +57,7 @@ def k6_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | None,
                                              f">= {profile.checks_min_rate:.0%}", GUIDE_CHECKS))
     else:
         checks += [_threshold_check(summary, t) for t in thresholds]
+        checks += _unparsed_verdicts(summary, thresholds, profile)
         if not _has_threshold_on(thresholds, "checks"):
             checks.append(_checks_rate(summary, profile))
         checks += _requests_made(summary)
@@ -64,6 +65,19 @@ def k6_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | None,
     if exit_check is not None:
         checks.append(exit_check)
     return checks
+
+
+def _unparsed_verdicts(summary: K6Summary, known: Sequence[Threshold],
+                       profile: Profile) -> list[Check]:
+    """k6's verdict on a threshold whose expression perfdash cannot read (`count===0` is valid k6):
+    the tool's own word still counts."""
+    seen = {(t.metric, t.expression) for t in known}
+    source = str(profile.k6_script) if profile.k6_script else "the k6 script"
+    return [Check(f"k6.{metric}.{expression}", f"k6 {metric} {expression}",
+                  "pass" if passed else "fail", None, expression, source,
+                  "k6: ok" if passed else "k6: crossed")
+            for metric, expression, passed in summary.thresholds()
+            if (metric, expression) not in seen]
 
 
 def _has_threshold_on(thresholds: Sequence[Threshold], metric: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfdash.launch import LaunchRequest
-from perfdash.run.supervisor import Supervisor
+from perfdash.proc.supervisor import Supervisor
 
 
 @dataclass(frozen=True)
