@@ -33,42 +33,6 @@ class RunPaths:
         return self.root.name
 
     @property
-    def k6_summary(self) -> Path:
-        return self.root / f"k6-{self.profile}.json"
-
-    @property
-    def k6_config(self) -> Path:
-        return self.root / "k6-config.json"
-
-    @property
-    def k6_stdout(self) -> Path:
-        return self.root / "k6.stdout.log"
-
-    @property
-    def k6_stderr(self) -> Path:
-        return self.root / "k6.stderr.log"
-
-    @property
-    def k6_progress(self) -> Path:
-        return self.root / "k6-progress.ndjson"
-
-    @property
-    def artillery_report(self) -> Path:
-        return self.root / f"artillery-{self.profile}.json"
-
-    @property
-    def artillery_stdout(self) -> Path:
-        return self.root / "artillery.stdout.log"
-
-    @property
-    def artillery_stderr(self) -> Path:
-        return self.root / "artillery.stderr.log"
-
-    @property
-    def artillery_progress(self) -> Path:
-        return self.root / "artillery-progress.ndjson"
-
-    @property
     def metrics_csv(self) -> Path:
         return self.root / "metrics.csv"
 

@@ -12,9 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# `p(95) < 500`, `rate>=0.99`, `count == 0`, `p95<800`, `avg<200`, `value>0`
-_EXPRESSION = re.compile(r"^\s*(?P<stat>[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?)\s*"
-                         r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$")
+# The one grammar of a threshold: the tools' syntax (`p(95) < 500`, `rate>=0.99`, `count == 0`,
+# `p95<800`) and perfdash's own rules, which may leave out the stat and carry a unit
+# (`p95 <= 80%`, `mean <= 100 ms`, `== 0`, `>= 99%`).
+_EXPRESSION = re.compile(r"^\s*(?P<stat>[A-Za-z_][\w.]*(?:\(\d+(?:\.\d+)?\))?)?\s*"
+                         r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*"
+                         r"(?P<suffix>%|ms)?\s*$")
+# A tool threshold names its stat the tools' way: `p(95)`, `rate`, `count`, `p95`, `avg`.
+_TOOL_STAT = re.compile(r"[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?")
 
 OPS = ("<=", ">=", "==", "!=", "<", ">")
 
@@ -44,14 +49,33 @@ class Rule:
 
 
 def parse_rule(expression: str) -> Rule | None:
-    """None when the expression is not `<stat> <op> <number>` with a finite number."""
+    """A tool threshold: None unless it is `<stat> <op> <number>` with a finite number."""
     m = _EXPRESSION.match(expression or "")
-    if not m:
+    if not m or m["suffix"] or not m["stat"] or not _TOOL_STAT.fullmatch(m["stat"]):
         return None
     value = float(m["value"])
     if not math.isfinite(value):
         return None
     return Rule(m["stat"], m["op"], value)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Any check's threshold taken apart, perfdash's own rules included; `percent` when the number
+    was written with `%`."""
+
+    stat: str
+    op: str
+    number: float
+    percent: bool = False
+
+
+def parse_limit(expression: str | None) -> Limit | None:
+    """None for prose such as "none on large tables"."""
+    m = _EXPRESSION.match(expression or "")
+    if m is None:
+        return None
+    return Limit(m["stat"] or "", m["op"], float(m["value"]), m["suffix"] == "%")
 
 
 @dataclass(frozen=True)

@@ -38,22 +38,18 @@ FLOORS: dict[str, float] = {"ms": 1.0, "": 1.0, "ratio": 0.001, "%": 2.0, "/s": 
 
 # Raw figures compared besides the checks: (key, label, unit, which direction is better).
 METRICS: tuple[tuple[str, str, str, Better], ...] = (
-    *((f"k6.http_req_duration.{s}", f"k6 http_req_duration {s}", "ms", "lower")
-      for s in ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
-    ("k6.http_reqs.rate", "k6 http_reqs rate", "/s", "higher"),
-    *((f"artillery.{m}.{s}", f"Artillery {m} {s}", "ms", "lower")
-      for m in ("http.response_time", "socketio.response_time") for s in ("p50", "p95", "p99")),
-    ("artillery.errors", "Artillery errors total", "", "lower"),
-    ("artillery.vusers.failed", "Artillery vusers.failed", "", "lower"),
+    *((f.key, f.label, f.unit, f.better) for tool in TOOLS for f in tool.figure_specs),
     ("host.cpu.p95", "Host CPU p95", "%", "lower"),
     ("host.memory.peak", "Host memory peak", "%", "lower"),
     ("db.slow_queries", "Database slow queries", "", "lower"),
     ("db.seq_scanned_tables", "Database seq-scanned tables", "", "lower"),
 )
 # Raw figures that a check already carries under another id; shown once, as the check.
-_SAME_AS_CHECK = {"artillery.vusers.failed": "artillery.vusers.failed.count", "host.cpu.p95": "host.cpu",
-                  "host.memory.peak": "host.memory", "db.seq_scanned_tables": "db.seq_scans"}
-_SOURCES = {"k6": "k6 report", "artillery": "Artillery report", "host": "metrics.csv",
+_SAME_AS_CHECK = {
+    **{f.key: f.same_as_check for tool in TOOLS for f in tool.figure_specs if f.same_as_check},
+    "host.cpu.p95": "host.cpu", "host.memory.peak": "host.memory",
+    "db.seq_scanned_tables": "db.seq_scans"}
+_SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": "metrics.csv",
             "db": "query-analysis.json"}
 
 
@@ -156,7 +152,7 @@ def _artifact(run_dir: Path, summary: dict[str, Any] | None, role: str, pattern:
         return run_dir / str(entry["path"])
     if summary and summary.get("profile"):
         return run_dir / pattern.replace("*", str(summary["profile"]))
-    found = sorted(p for p in run_dir.glob(pattern) if p.name not in ("k6-config.json",))
+    found = sorted(run_dir.glob(pattern))
     return found[0] if len(found) == 1 else run_dir / pattern.replace("*", "<profile>")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from perfdash.analyze.checks import fmt_value
 from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
 
 HEADLINES = {"pass": "✅ PASS", "fail": "❌ FAIL", "incomplete": "⚠️ INCOMPLETE",
@@ -28,31 +29,14 @@ _ARTIFACT_LABELS = {
     "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
     "db_snapshot_start": "database snapshot at start",
 }
-# Accepts the profile syntax ("p(95)<500", "rate>=0.99", "p95<800") and perfdash's own rules
-# ("p95 <= 80%", "mean <= 100 ms", "== 0", ">= 99%").
-_EXPR = re.compile(r"^\s*(?P<stat>[A-Za-z_][\w.]*(?:\(\d+(?:\.\d+)?\))?)?\s*(?P<op><=|>=|==|!=|<|>)"
-                   r"\s*(?P<number>-?\d+(?:\.\d+)?)\s*(?P<suffix>%|ms)?\s*$")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PERCENTILES = (("p50", ("med",)), ("p90", ("p90",)), ("p95", ("p95",)), ("p99", ("p99",)),
                 ("max", ("max",)))
 
 
-@dataclass(frozen=True)
-class Limit:
-    """A threshold expression taken apart; `percent` when the number was written with `%`."""
-
-    stat: str
-    op: str
-    number: float
-    percent: bool = False
-
-
 def parse_threshold(expression: str | None) -> Limit | None:
     """The op and number of a check's threshold, or None for prose such as "none on large tables"."""
-    m = _EXPR.match(expression or "")
-    if m is None:
-        return None
-    return Limit(m["stat"] or "", m["op"], float(m["number"]), m["suffix"] == "%")
+    return parse_limit(expression)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,18 @@ class LatencyRow:
 
 
 @dataclass(frozen=True)
+class FigureSpec:
+    """A headline figure `compare` puts side by side: key, label, unit, which way is better, and
+    the id of a check that already carries it (then it is shown once, as the check)."""
+
+    key: str
+    label: str
+    unit: str
+    better: Literal["lower", "higher"]
+    same_as_check: str | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     """What this run talks to, after the demo stack (if any) is up."""
 
@@ -110,6 +122,7 @@ class LoadTool(Protocol):
     name: str  # "k6": the key in profiles.toml and in summary.json's tools
     label: str  # "k6", "Artillery": how the UI and the reports name it
     hang_hint: str  # what to check when it runs far past its plan
+    figure_specs: tuple[FigureSpec, ...]  # what `figures` returns, for compare
 
     def configured(self, profile: Profile) -> bool: ...
 

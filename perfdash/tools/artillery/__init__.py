@@ -21,6 +21,7 @@ from perfdash.tools.artillery.progress import ArtilleryProgressTail
 from perfdash.tools.artillery.report import read_artillery
 from perfdash.tools.base import (
     ExitMeaning,
+    FigureSpec,
     LatencyRow,
     LaunchContext,
     Target,
@@ -34,6 +35,13 @@ class ArtilleryTool:
     label = "Artillery"
     hang_hint = ("a Socket.IO endpoint that does not answer makes Artillery hang: check that the "
                  "backend serves /socket.io/ and that the scenario's response steps match on data")
+    figure_specs = (
+        *(FigureSpec(f"artillery.{m}.{s}", f"Artillery {m} {s}", "ms", "lower")
+          for m in ("http.response_time", "socketio.response_time") for s in ("p50", "p95", "p99")),
+        FigureSpec("artillery.errors", "Artillery errors total", "", "lower"),
+        FigureSpec("artillery.vusers.failed", "Artillery vusers.failed", "", "lower",
+                   same_as_check="artillery.vusers.failed.count"),
+    )
 
     def configured(self, profile: Profile) -> bool:
         return profile.artillery_script is not None
@@ -43,7 +51,14 @@ class ArtilleryTool:
 
     def plan(self, binary: Path, profile: Profile, project_dir: Path, run_dir: Path,
              target: Target) -> ToolPlan:
-        return read_plan(profile)
+        plan = read_plan(profile)
+        plugin = command.plugin_dir() / f"artillery-plugin-{command.PLUGIN}" / "index.js"
+        if plan.problem or plugin.is_file():
+            return plan
+        return ToolPlan(plan.planned_s, plan.script_thresholds, warnings=(
+            *plan.warnings, f"perfdash's Artillery progress plugin is missing ({plugin}): the "
+            "Artillery pane will stay empty until the report; reinstall perfdash"),
+            details=plan.details)
 
     def request(self, ctx: LaunchContext) -> LaunchRequest:
         argv = command.run_argv(ctx.binary, ctx.profile, ctx.run_dir, ctx.target.base_url)

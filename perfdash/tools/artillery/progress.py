@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.collect.background import Background
-from perfdash.events import ArtilleryProgressed, Bus
+from perfdash.events import ArtilleryProgressed, Bus, ProblemDetected
+
+# Artillery starts in about 6 s and reports every 10 s: silence past this means no plugin.
+SILENT_WARNING_S = 30.0
 
 
 def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
@@ -39,8 +42,17 @@ class ArtilleryProgressTail(Background):
         self._read_new()  # the last window may land just before the tool exits
 
     def _run(self) -> None:
+        warned = False
         while not self._stopping.wait(self._interval):
             self._read_new()
+            silent = time.monotonic() - self._start
+            if not warned and self._offset == 0 and silent > SILENT_WARNING_S:
+                warned = True  # Artillery reports every 10 s after a few seconds of start-up
+                self._bus.publish(ProblemDetected(
+                    f"no live progress from Artillery after {silent:.0f} s: its perfdash-progress "
+                    "plugin did not load or Artillery has not started its phases",
+                    "see artillery.stdout.log and artillery.stderr.log; the verdict still comes "
+                    "from Artillery's report at the end"))
 
     def _read_new(self) -> None:
         try:

@@ -16,6 +16,7 @@ from perfdash.net import free_port
 from perfdash.settings import Environment, Profile
 from perfdash.tools.base import (
     ExitMeaning,
+    FigureSpec,
     LatencyRow,
     LaunchContext,
     Target,
@@ -39,6 +40,11 @@ class K6Tool:
     name = "k6"
     label = "k6"
     hang_hint = "check the script's own timeouts and gracefulStop, and the backend's latency"
+    figure_specs = (
+        *(FigureSpec(f"k6.http_req_duration.{s}", f"k6 http_req_duration {s}", "ms", "lower")
+          for s in ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
+        FigureSpec("k6.http_reqs.rate", "k6 http_reqs rate", "/s", "higher"),
+    )
 
     def configured(self, profile: Profile) -> bool:
         return profile.k6_script is not None
