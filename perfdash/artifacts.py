@@ -8,13 +8,15 @@ find files through `RunPaths`, so their names live in one place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class ArtifactError(OSError):
@@ -113,26 +115,75 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def read_json(path: Path) -> tuple[Any, str | None]:
-    """(data, None), or (None, why it cannot be read) for a missing, empty or truncated file."""
+class NotRegularFileError(OSError):
+    """An artifact path that is a FIFO, a device or a directory: refused without reading from it."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: Path, mode: str = "r", *, encoding: str | None = None,
+                 errors: str | None = None, newline: str | None = None) -> IO[Any]:
+    """Open a run artifact for reading, refusing anything but a regular file.
+
+    The file is opened non-blocking (so a FIFO in its place cannot block the open) and checked with
+    fstat on that very descriptor before a byte is read: `perfdash show` on a directory someone
+    replaced a file in with a FIFO answers at once instead of hanging forever.
+    """
+    if "b" in mode:
+        encoding = errors = newline = None
+    elif encoding is None:
+        encoding = "utf-8"
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     try:
-        text = path.read_text(encoding="utf-8")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFileError(errno.EINVAL, f"it is {_kind(st.st_mode)}, not a regular file",
+                                      str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, mode, encoding=encoding, errors=errors, newline=newline)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular_text(path: Path, errors: str = "strict") -> str:
+    """The whole text of a regular file (see `open_regular`); raises OSError otherwise."""
+    with open_regular(path, "r", encoding="utf-8", errors=errors) as f:
+        return str(f.read())
+
+
+def read_json(path: Path) -> tuple[Any, str | None]:
+    """(data, None), or (None, why it cannot be read) for a missing, empty, truncated or non-regular
+    file (a FIFO in its place is refused without blocking)."""
+    try:
+        text = read_regular_text(path)
     except FileNotFoundError:
         return None, f"{path.name} is missing"
     except OSError as exc:
         return None, f"{path.name} cannot be read: {exc.strerror}"
+    except UnicodeDecodeError as exc:
+        return None, f"{path.name} is not UTF-8 text (byte {exc.start})"
     if not text.strip():
         return None, f"{path.name} is empty"
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}"
+    except RecursionError:
+        return None, f"{path.name} is nested too deeply to be a perfdash artifact"
 
 
 def tail_lines(path: Path, n: int = 8) -> list[str]:
     """The last lines of a tool log, to show why a tool stopped."""
     try:
-        with path.open("rb") as f:
+        with open_regular(path, "rb") as f:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - 16_384))

@@ -10,6 +10,9 @@ from typing import Any
 from perfdash.events import Status
 
 SEVERITY: dict[Status, int] = {"pass": 0, "warn": 1, "not measured": 2, "fail": 3}
+# A load tool that made no successful request measured nothing: its check carries this id suffix,
+# and the verdict makes such a run incomplete whatever else it says.
+NOTHING_MEASURED = ".requests"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class Check:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def measured_nothing(self) -> bool:
+        return self.id.endswith(NOTHING_MEASURED) and self.status == "not measured"
 
     @staticmethod
     def not_measured(id: str, name: str, reason: str, threshold: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,10 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "backend's stop command, the compose project) and asks before doing it. Data "
                     "on a protected environment is never removed.")
     common(cleanup)
-    cleanup.add_argument("--env", dest="environment", required=True, help="environment to clean")
+    cleanup.add_argument("--env", dest="environment", default=None,
+                         help="environment to clean (required unless --stale)")
+    cleanup.add_argument("--stale", action="store_true",
+                         help="only stop and remove the demo PostgreSQL clusters of perfdash "
+                              "processes that are gone (killed outright); a running one's is kept")
     cleanup.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     cleanup.add_argument("--only", action="append", choices=["seeded-data", "backend", "compose"],
                          help="restrict to these actions (repeatable)")
+    cleanup.add_argument("--include-unattributed", action="store_true",
+                         help="also delete seeded rows whose environment the ledger does not know "
+                              "(recorded by an older perfdash), unless their seed run names "
+                              "another environment")
 
     show = sub.add_parser("show", help="print the verdict of an earlier run")
     show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
@@ -163,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    from perfdash.run import signals  # the one signal policy (light: signal and os only)
+
+    previous = signals.install()  # SIGINT, SIGTERM, SIGHUP: also over an inherited SIG_IGN
     try:
         if args.command in ("run", "demo"):
             return _cmd_run(args)
@@ -176,9 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_cleanup(args)
         if args.command == "init":
             return _cmd_init(args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.Interrupted):
         _error("interrupted")
         return EXIT_INTERRUPTED
+    finally:
+        signals.restore(previous)
     parser.print_help()
     return EXIT_USAGE
 
@@ -291,6 +305,9 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
     app = make_app(bus=bus, run=orch.run, stop=orch.request_stop,
                    cleanup=cleanup if env.kind == "external" else None)
     code = app.run()
+    from perfdash.run import signals
+
+    signals.reinstall_shielded()  # asyncio reset the signals; what is left is only printing
     outcome = app.outcome
     if outcome is not None:
         code = outcome.exit_code  # the run's verdict, even if the screen itself failed
@@ -298,9 +315,12 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
         from perfdash.console import result_table
 
         summary, _ = reanalyse(outcome.paths.root)
-        if summary is not None:
-            _console().print(result_table(summary))
-        print(f"results: {outcome.paths.root}")
+        try:
+            if summary is not None:
+                _console().print(result_table(summary))
+            print(f"results: {outcome.paths.root}")
+        except OSError:  # the terminal is gone (closed: SIGHUP); the run's files say it all
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
     elif app.run_error is not None:
         _error(f"the run stopped with an error: {app.run_error}")
     return int(code if code is not None else EXIT_COULD_NOT_RUN)
@@ -399,8 +419,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     try:
         comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance)
     except CompareError as exc:
-        _error(f"{exc}; pass two results/perf/<timestamp> directories")
+        _error(str(exc))  # already one sentence with the fix
         return EXIT_USAGE
+    for warning in comparison.warnings:
+        print(f"perfdash: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2))
     elif args.markdown:
@@ -418,6 +440,17 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     from perfdash.data.cleanup import CleanupNotConfirmed, execute, plan_cleanup
     from perfdash.settings import SettingsError
 
+    if args.stale:
+        from perfdash.demo.stale import cleanup_stale, marker_dir, read_markers
+
+        if not cleanup_stale(lambda line: print(f"removed: {line}")):
+            print(f"nothing stale: no cluster of a dead perfdash in {marker_dir()}")
+        for kept in read_markers():
+            print(f"kept: {kept.cluster_dir} (perfdash pid {kept.owner_pid} is still running)")
+        return 0
+    if args.environment is None:
+        _error("cleanup needs --env ENV (or --stale); e.g. perfdash cleanup --env local")
+        return EXIT_USAGE
     loaded = _load(args)
     if loaded is None:
         return EXIT_USAGE
@@ -431,7 +464,8 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
         print("nothing to clean: the demo environment's database, data and backend exist only "
               "while a run lasts and are removed when it ends")
         return 0
-    plan = plan_cleanup(env, env.database_url, cwd=settings.project_dir)
+    plan = plan_cleanup(env, env.database_url, cwd=settings.project_dir,
+                        include_unattributed=args.include_unattributed)
     wanted = set(args.only) if args.only else set(plan.names)
     print(f"cleanup of environment {env.name!r}:")
     for action in plan.actions:
@@ -448,7 +482,11 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             _error("nothing was removed: no terminal to ask for confirmation; pass --yes")
             return 1
-        answer = input(f"proceed with {', '.join(sorted(selected))}? [y/N] ").strip().lower()
+        try:
+            answer = input(f"proceed with {', '.join(sorted(selected))}? [y/N] ").strip().lower()
+        except EOFError:  # Ctrl-D answers no
+            answer = ""
+            print()
         if answer not in ("y", "yes"):
             print("nothing was removed")
             return 1

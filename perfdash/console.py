@@ -189,6 +189,12 @@ def _pct(value: float | None) -> str:
 # ---------------------------------------------------------------------- the result view
 
 
+def _short_source(source: str) -> str:
+    """`profiles.toml [profiles.smoke.thresholds.k6]` reads as `profiles.toml`; the table keeps
+    a script's path and perfdash's own rules as they are."""
+    return source.split(" [", 1)[0] if source.startswith("profiles.toml") else source
+
+
 def result_table(summary: dict[str, Any]) -> RenderableType:
     """Every check with value against threshold, then the overall status; used by run and show."""
     table = Table(title=f"perfdash run {summary.get('run_id')} — profile {summary.get('profile')}, "
@@ -197,11 +203,13 @@ def result_table(summary: dict[str, Any]) -> RenderableType:
     table.add_column("check")
     table.add_column("value", justify="right")
     table.add_column("threshold")
-    table.add_column("detail", overflow="fold", max_width=70)
+    table.add_column("source", overflow="fold", max_width=28)
+    table.add_column("detail", overflow="fold", max_width=60)
     for c in summary.get("checks", []):
         shown = fmt_value(c.get("value"), c.get("unit", ""))
         table.add_row(Text(c["status"], style=STATUS_STYLE.get(c["status"], "")), c["name"],
-                      shown, c.get("threshold") or "", c.get("detail") or "")
+                      shown, c.get("threshold") or "", _short_source(str(c.get("source") or "")),
+                      c.get("detail") or "")
     status = str(summary.get("status", "?"))
     parts: list[RenderableType] = [table]
     for p in summary.get("problems", []):

@@ -1,18 +1,26 @@
 """The vocabulary of a run: small immutable events, named as facts, and the bus that fans them out.
 
-The orchestrator and the collectors publish; the headless console, the event recorder and (later)
-the dashboard subscribe. Nothing here knows about any consumer, so a test can assert on everything
+The orchestrator and the collectors publish; the headless console, the event recorder and the
+dashboard subscribe. Nothing here knows about any consumer, so a test can assert on everything
 a user would see without a terminal.
+
+The bus is also the one place secrets leave events: once the orchestrator installs the run's secrets
+(`Bus.redact_with`), every event is redacted in `publish`, before any listener or subscription sees
+it, so every consumer (the recorder, the console, the dashboard, anything added later) gets the same
+redacted event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from perfdash.secret import Redactor, Secret
 
 Status = Literal["pass", "warn", "fail", "not measured"]
 
@@ -176,13 +184,71 @@ class Subscription:
         return out
 
 
+E = TypeVar("E", bound=Event)
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    """`value` with every string in it redacted; the same object when nothing changed."""
+    if isinstance(value, str):
+        return redactor(value) if not redactor.clean(value) else value
+    if isinstance(value, tuple):
+        if len(value) > 1:  # a batch of log lines: redacted as one text, scanned once when clean
+            try:
+                joined = "\n".join(value)
+            except TypeError:
+                pass  # not all strings
+            else:
+                if redactor.clean(joined):
+                    return value
+                parts = redactor(joined).split("\n")  # no form holds a newline, no pattern spans one
+                if len(parts) == len(value):
+                    return tuple(parts)
+        items = tuple(_redacted(v, redactor) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        pairs = [(_redacted(k, redactor), _redacted(v, redactor)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    if isinstance(value, list):
+        return [_redacted(v, redactor) for v in value]
+    return value
+
+
+def redact_event(event: E, redactor: Redactor) -> E:
+    """The event with every secret taken out of its text fields; the event itself when clean."""
+    names = _FIELDS.get(type(event))
+    if names is None:
+        names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event)
+                                             if f.name != "at")
+    changes: dict[str, Any] = {}
+    for name in names:
+        old = getattr(event, name)
+        if isinstance(old, (int, float)) or old is None:
+            continue
+        new = _redacted(old, redactor)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(event, **changes) if changes else event
+
+
 class Bus:
-    """Fan-out to subscriptions and synchronous listeners; publishing never blocks on a consumer."""
+    """Fan-out to subscriptions and synchronous listeners; publishing never blocks on a consumer.
+
+    With `redact_with` every event is redacted before anyone sees it (the one redaction point)."""
 
     def __init__(self) -> None:
         self._subs: list[Subscription] = []
         self._listeners: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
+        self._redactor: Redactor | None = None
+
+    def redact_with(self, secrets: list[Secret]) -> Redactor:
+        """Redact these secrets (in every form) from every event published from now on. The list is
+        read at each publish, so secrets appended to it later are redacted too."""
+        self._redactor = Redactor(secrets)
+        return self._redactor
 
     def subscribe(self, limit: int = 10_000) -> Subscription:
         sub = Subscription(limit)
@@ -196,6 +262,8 @@ class Bus:
             self._listeners.append(fn)
 
     def publish(self, event: Event) -> None:
+        if self._redactor is not None:
+            event = redact_event(event, self._redactor)
         with self._lock:
             subs, listeners = list(self._subs), list(self._listeners)
         for fn in listeners:

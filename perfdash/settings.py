@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dotenv import dotenv_values
+from dotenv.main import resolve_variables
+from dotenv.parser import parse_stream
 
 from perfdash.secret import Secret, redact_url
 from perfdash.thresholds import Threshold, make_threshold
@@ -248,6 +249,47 @@ _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_en
              "working_dir", "artillery"}
 
 
+# What a threshold can name for certain. Deliberately conservative: only what the tool could never
+# evaluate is refused (custom metrics keep working).
+# k6: metric names follow k6's grammar (a tag filter in braces is allowed); the stats are those of
+# k6's four metric types (trend avg/min/med/max/p(N), counter count/rate, rate, gauge value).
+_K6_METRIC = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(\{.+\})?$")
+_K6_STAT = re.compile(r"^(avg|min|med|max|count|rate|value|p\(\d+(\.\d+)?\))$")
+# Artillery: the stats of its report's summaries and counters. Metric names are free-form (plugins
+# and custom metrics emit any name), so only k6's built-in names, certainly misplaced, are refused.
+_ARTILLERY_STATS = ("min", "max", "mean", "median", "count", "p50", "p75", "p90", "p95", "p99",
+                    "p999")
+_K6_BUILTIN = {"http_req_duration", "http_req_failed", "http_reqs", "http_req_waiting",
+               "http_req_blocked", "http_req_connecting", "http_req_sending", "http_req_receiving",
+               "http_req_tls_handshaking", "checks", "iterations", "iteration_duration", "vus",
+               "vus_max", "data_sent", "data_received", "dropped_iterations", "ws_sessions",
+               "ws_connecting", "ws_msgs_sent", "ws_msgs_received", "ws_ping", "ws_session_duration"}
+
+
+def threshold_problem(tool: str, metric: str, stat: str) -> tuple[str, str] | None:
+    """(problem, fix) for a threshold the tool could never evaluate, else None."""
+    if tool == "k6":
+        if not _K6_METRIC.match(metric):
+            return (f"{metric!r} is not a k6 metric name (letters, digits and _, optionally a "
+                    "{tag:value} filter)",
+                    "use k6's names such as http_req_duration or checks; Artillery metrics go "
+                    "under thresholds.artillery")
+        if not _K6_STAT.match(stat):
+            return (f"k6 has no statistic {stat!r}",
+                    "use avg, min, med, max, p(N), count, rate or value, e.g. \"p(95)<500\"")
+        return None
+    if not metric.strip() or metric != metric.strip() or "{" in metric:
+        return (f"{metric!r} is not an Artillery report metric name",
+                'use the report\'s names such as "http.response_time" or "vusers.failed"')
+    if metric in _K6_BUILTIN:
+        return (f"{metric!r} is a k6 metric, which Artillery does not report",
+                "move it to thresholds.k6, or use Artillery's names such as http.response_time")
+    if stat not in _ARTILLERY_STATS:
+        return (f"Artillery has no statistic {stat!r}",
+                f"use one of {', '.join(_ARTILLERY_STATS)}, e.g. \"p95<800\"")
+    return None
+
+
 def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Threshold, ...]:
     r.known(data, table, {"k6", "artillery"})
     result: list[Threshold] = []
@@ -263,6 +305,9 @@ def _thresholds(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[Thresh
                 if threshold is None:
                     raise r.fail(sub, metric, f"cannot read threshold {expr!r}",
                                  'write "<stat> <op> <number>", e.g. "p(95)<500" or "rate>=0.99"')
+                problem = threshold_problem(tool, metric, threshold.stat)
+                if problem is not None:
+                    raise r.fail(sub, metric, problem[0], problem[1])
                 result.append(threshold)
     return tuple(result)
 
@@ -426,9 +471,61 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     )
 
 
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+
+
+def _line_key(line: str) -> str:
+    """`the key PERF_API_TOKEN` for a line that looks like an assignment, else `no key`."""
+    m = _ASSIGNMENT.match(line)
+    return f"key {m.group(1)}" if m else "no recognisable key"
+
+
+def read_text_utf8(path: Path) -> str:
+    """A settings file's text; a file that is not UTF-8 is a SettingsError naming the line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be read ({exc.strerror}); make it a readable file."
+                            ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = data[:exc.start].count(b"\n") + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        line = data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
+        raise SettingsError(
+            f"{path.name} line {line_no} ({_line_key(line)}) is not UTF-8 text (byte "
+            f"0x{data[exc.start]:02x} at column {exc.start - start + 1}); save the file as UTF-8."
+        ) from None
+
+
+def parse_env_text(path: Path, text: str) -> dict[str, str | None]:
+    """`KEY=value` lines the way python-dotenv reads them (quotes, `export`, `${VAR}`), but every
+    line it cannot read is a SettingsError naming the file, the line and the variable it would have
+    set, instead of a warning without a file name and a silently missing secret."""
+    import io
+
+    bindings = list(parse_stream(io.StringIO(text)))
+    for b in bindings:
+        if not b.error:
+            continue
+        line = b.original.string.splitlines()[0] if b.original.string else ""
+        m = _ASSIGNMENT.match(line)
+        # The line's text is not shown: it may hold (part of) a secret.
+        lost = f"so {m.group(1)} is not set" if m else "it sets no variable"
+        quotes = bool(m) and (line.count('"') % 2 == 1 or line.count("'") % 2 == 1)
+        hint = ("close the quote on that line" if quotes
+                else "write it as NAME=value, or start it with # to make it a comment")
+        raise SettingsError(f"{path.name} line {b.original.line} cannot be read ({lost}); {hint}.")
+    pairs = [(b.key, b.value) for b in bindings if b.key is not None]
+    return dict(resolve_variables(pairs, override=True))
+
+
 def read_env_file(path: Path) -> dict[str, str | None]:
     """`.env.performance` merged under the process environment (CI injects secrets as env vars)."""
-    values: dict[str, str | None] = dict(dotenv_values(path)) if path.is_file() else {}
+    values: dict[str, str | None] = (parse_env_text(path, read_text_utf8(path))
+                                     if path.is_file() else {})
     values.update({k: v for k, v in os.environ.items() if k.startswith("PERF_")})
     return values
 
@@ -442,7 +539,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
             f"{path} does not exist; run perfdash from the project directory that holds "
             f"{CONFIG_NAME}, or pass --config PATH."
         )
-    text = path.read_text(encoding="utf-8")
+    text = read_text_utf8(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -330,6 +330,7 @@ def test_cleanup_refuses_to_cascade_into_rows_perfdash_did_not_create(seeded: Se
 
 def test_protected_environment_is_never_cleaned(seeded: Secret) -> None:
     env = _env("staging", protected=True)
+    _q(seeded, "UPDATE perfdash.ledger SET environment = 'staging'")  # staging's own rows
     plan = plan_cleanup(env, seeded)
     data = plan.action(SEEDED_DATA)
     assert isinstance(data, RemoveSeededData)

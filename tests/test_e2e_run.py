@@ -156,7 +156,9 @@ def test_failing_threshold_exits_1_and_names_the_check(
     assert result.code == 1, result.stdout[-3000:] + result.stderr[-2000:]
     assert summary["status"] == "fail"
     failing = [c for c in summary["checks"] if c["status"] == "fail"]
-    assert [c["id"] for c in failing] == ["k6.http_req_duration.p(95)"]
+    # the breached threshold, and k6's own verdict on it (exit 99)
+    assert [c["id"] for c in failing] == ["k6.http_req_duration.p(95)", "k6.exit"]
+    assert failing[1]["value"] == 99
     assert "k6 http_req_duration p(95)" in result.stdout
     assert "overall status: FAIL" in result.stdout
     for path in result.run_dir.iterdir():

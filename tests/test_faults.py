@@ -179,7 +179,7 @@ def test_k6_killed_mid_run_is_not_measured_and_exit_3(
                   "--config", str(config(tmp_path, k6_s=15, art_s=6))], results,
                  local_env(demo_service))
     run_dir = live.run_dir()
-    k6 = wait_for_process(str(run_dir), "k6")
+    k6 = wait_for_process(str(run_dir), "--summary-export")  # `k6 run`, not preflight's inspect
     time.sleep(3)
     k6.kill()
     code, out = live.finish()
@@ -198,8 +198,10 @@ def test_k6_killed_mid_run_is_not_measured_and_exit_3(
 
 def test_artillery_failing_to_start_is_explained(
         demo_service: DemoService, tmp_path: Path, results: Path) -> None:
+    # Valid YAML that Artillery itself refuses when it starts (its processor does not exist).
     broken = tmp_path / "broken.yml"
-    broken.write_text("config:\n  target: [unclosed\nscenarios: nope\n")
+    broken.write_text('config:\n  target: "http://127.0.0.1:9"\n  processor: "./does-not-exist.js"\n'
+                      'scenarios:\n  - flow:\n      - get:\n          url: "/"\n')
     live = start(["run", "--profile", "quick", "--env", "local",
                   "--config", str(config(tmp_path, k6_s=4, artillery=str(broken)))], results,
                  local_env(demo_service))
@@ -310,3 +312,19 @@ def test_full_disk_is_a_clear_error_and_nothing_half_written(tmp_path: Path) -> 
                 assert json.loads(summary.read_text())["status"] != "pass"
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_broken_artillery_yaml_is_refused_before_any_load(
+        demo_service: DemoService, tmp_path: Path, results: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("config:\n  target: [unclosed\nscenarios: nope\n")
+    live = start(["run", "--profile", "quick", "--env", "local",
+                  "--config", str(config(tmp_path, k6_s=4, artillery=str(broken)))], results,
+                 local_env(demo_service))
+    code, out = live.finish()
+    run_dir = live.run_dir()
+    assert code == 3, out
+    assert "[FAIL] Artillery script accepted: broken.yml line" in out
+    assert "is not valid YAML" in out
+    assert not (run_dir / "k6.stdout.log").exists(), "no load may start"
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "incomplete"

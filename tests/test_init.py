@@ -147,7 +147,7 @@ def test_node_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "results/perf/x" not in text
     assert "# Other suites found" in text
     assert "#   perf/k6/checkout.js\n\n" in text  # lib/auth.js has no default function: a helper
-    assert "perf/k6/lib/auth.js (no default function: a shared module?)" in out
+    assert "perf/k6/lib/auth.js (no default function and no scenarios: a shared module?)" in out
     for line in text.splitlines():  # every key, written or commented out, has a comment above it
         if line and not line.startswith(("#", "[")):
             assert text.splitlines()[text.splitlines().index(line) - 1].startswith("#"), line

@@ -51,8 +51,8 @@ def test_no_artillery(demo_service: DemoService, tmp_path: Path) -> None:
     code, out, run_dir = run(demo_service, tmp_path,
                              {"PERFDASH_ARTILLERY": str(tmp_path / "none")})
     assert code == 3
-    assert "[FAIL] artillery runnable: Artillery is not installed at" in out
-    assert "npm ci" in out
+    assert "[FAIL] artillery runnable: PERFDASH_ARTILLERY names" in out
+    assert "-> point PERFDASH_ARTILLERY at an artillery binary or unset it" in out
     assert_no_load(run_dir)
 
 

@@ -80,6 +80,8 @@ class Comparison:
     tolerance_pct: float
     deltas: tuple[MetricDelta, ...]
     notes: tuple[str, ...] = field(default=())
+    # The two runs are not like for like (another profile or environment): say so before any verdict.
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def regressions(self) -> tuple[MetricDelta, ...]:
@@ -93,7 +95,8 @@ class Comparison:
         return {"base_run": self.base_run, "new_run": self.new_run,
                 "tolerance_pct": self.tolerance_pct, "floors": FLOORS,
                 "regressions": len(self.regressions), "improvements": len(self.improvements),
-                "notes": list(self.notes), "deltas": [asdict(d) for d in self.deltas]}
+                "warnings": list(self.warnings), "notes": list(self.notes),
+                "deltas": [asdict(d) for d in self.deltas]}
 
 
 def judge(base: float, new: float, unit: str, better: Better,
@@ -126,9 +129,21 @@ class _Run:
 
 def _load(run_dir: Path) -> _Run:
     if not run_dir.is_dir():
-        raise CompareError(f"{run_dir} is not a run directory; pass a results/perf/<timestamp> path.")
+        raise CompareError(f"{run_dir} is not a run directory; pass two results/perf/<timestamp> "
+                           "directories of finished runs.")
     data, problem = read_json(run_dir / "summary.json")
-    summary = data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        why = problem or "summary.json is not a JSON object"
+        if problem and problem.endswith(" is missing") and not any(run_dir.iterdir()):
+            why = "the directory is empty"
+        raise CompareError(f"{run_dir} cannot be compared: {why}; pass two results/perf/<timestamp> "
+                           "directories of finished runs.")
+    version = data.get("schema_version", 1)
+    if isinstance(version, bool) or version != 1:
+        raise CompareError(f"{run_dir} cannot be compared: its summary.json has schema_version "
+                           f"{version!r}, which this perfdash cannot read; compare it with the "
+                           "perfdash version that wrote it.")
+    summary: dict[str, Any] | None = data
     run = _Run(str(summary.get("run_id") or run_dir.name) if summary else run_dir.name, summary,
                problem or "summary.json is not a summary", {}, {})
     readers: list[tuple[str, Callable[[Path, dict[str, Any] | None], _Reading]]] = [
@@ -287,24 +302,33 @@ def _compare_metrics(base: _Run, new: _Run, tolerance_pct: float, notes: list[st
 
 
 def compare_runs(base_dir: Path, new_dir: Path, *, tolerance_pct: float = 10.0) -> Comparison:
-    """Compare two run directories; raises `CompareError` only when a directory does not exist.
+    """Compare two run directories.
 
-    Whatever is unreadable on one side becomes "not comparable" with the reason, so a broken
-    artifact can neither hide a regression behind an improvement nor invent one.
+    Raises `CompareError` (one sentence) when a directory does not exist, is empty or has no
+    readable summary.json: without it nothing says what the run was, and "no regression" would be
+    a lie. Any other unreadable artifact on one side becomes "not comparable" with the reason, so a
+    broken artifact can neither hide a regression behind an improvement nor invent one. Runs of
+    different profiles or environments are compared, with a warning in `warnings`.
     """
     base, new = _load(base_dir), _load(new_dir)
     notes: list[str] = []
     for side in (base, new):
         if side.summary is None:
             notes.append(f"{side.run_id}: {side.summary_problem}; checks are not comparable")
+    warnings: list[str] = []
     if base.summary and new.summary:
         for what in ("profile", "environment"):
             if base.summary.get(what) != new.summary.get(what):
-                notes.append(f"{what}s differ: {base.summary.get(what)} → {new.summary.get(what)}")
+                warnings.append(
+                    f"the runs used different {what}s ({base.summary.get(what)} → "
+                    f"{new.summary.get(what)}), so the comparison may not mean much: a different "
+                    f"{'load' if what == 'profile' else 'system'} explains the changes as well as "
+                    "a regression does")
     checks = _compare_checks(base, new, tolerance_pct)
     compared = {d.key.removeprefix("check:") for d in checks if d.delta is not None}
     deltas = checks + _compare_metrics(base, new, tolerance_pct, notes, compared)
-    return Comparison(base.run_id, new.run_id, tolerance_pct, tuple(deltas), tuple(notes))
+    return Comparison(base.run_id, new.run_id, tolerance_pct, tuple(deltas), tuple(notes),
+                      tuple(warnings))
 
 
 def fmt_figure(value: float | None, unit: str) -> str:
@@ -337,7 +361,8 @@ _STYLES: dict[Verdict, str] = {"regressed": "bold red", "improved": "green", "un
 def comparison_table(c: Comparison) -> Table:
     """The comparison for a terminal: regressions red, improvements green."""
     table = Table(title=f"{c.base_run} → {c.new_run}  (tolerance ±{c.tolerance_pct:g}%)",
-                  caption=_tally(c), title_justify="left", caption_justify="left")
+                  caption="\n".join([_tally(c), *(f"warning: {w}" for w in c.warnings)]),
+                  title_justify="left", caption_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("verdict", "left"), ("metric", "left"), ("base", "right"), ("new", "right"),
         ("change", "right"), ("%", "right"), ("note", "left"))
@@ -379,8 +404,9 @@ def comparison_markdown(c: Comparison) -> str:
                      f"{fmt_figure(d.new, d.unit)} ({change}, {pct}; {d.better} is better)")
     if c.regressions:
         lines.append("")
+    lines += [f"- **Warning**: {_md(w)}" for w in c.warnings]
     lines += [f"- Note: {_md(note)}" for note in c.notes]
-    if c.notes:
+    if c.notes or c.warnings:
         lines.append("")
     lines += ["| verdict | metric | base | new | change | % | note |",
               "|---|---|---:|---:|---:|---:|---|"]

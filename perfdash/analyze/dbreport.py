@@ -8,7 +8,7 @@ import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import read_json
+from perfdash.artifacts import open_regular, read_json
 from perfdash.settings import Profile
 
 
@@ -16,7 +16,7 @@ def analyse_connections(path: Path, reason_absent: str | None = None) -> Check:
     """Peak connections against max_connections from db-connections.csv (warn above 80%)."""
     name, threshold = "Database connections peak", "<= 80% of max_connections"
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with open_regular(path, newline="") as f:
             rows = [(int(r["total"]), int(r["max_connections"])) for r in csv.DictReader(f)
                     if r.get("total", "").isdigit() and r.get("max_connections", "").isdigit()]
     except OSError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
+from perfdash.artifacts import open_regular
 from perfdash.settings import Profile
 
 
@@ -27,7 +28,7 @@ def read_metrics(path: Path) -> HostSeries:
     mem: list[float] = []
     load: list[float] = []
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with open_regular(path, newline="") as f:
             for row in csv.DictReader(f):
                 try:
                     cpu.append(float(row["cpu_pct"]))

@@ -60,6 +60,9 @@ def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list
 
 def _app_log_check(app_log: dict[str, Any]) -> Check:
     """ERROR lines in the backend's log during the load: the first place to look after a breach."""
+    if app_log.get("unmeasured"):
+        return Check.not_measured("app_log.errors", "Backend log errors", str(app_log["unmeasured"]),
+                                  "== 0", "perfdash default")
     errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
     return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
                  "== 0", "perfdash default",
@@ -162,6 +165,18 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
     )
 
 
+def schema_problem(stored: dict[str, Any]) -> str | None:
+    """Why a summary's schema_version is not one this perfdash reads, or None.
+
+    A summary written before versions were recorded (no key) is read as version 1.
+    """
+    version = stored.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
+        return (f"summary.json has schema_version {version!r}, which this perfdash (schema "
+                f"{SCHEMA_VERSION}) cannot read (open it with the perfdash version that wrote it)")
+    return None
+
+
 def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The verdict of an earlier run, computed again from its artifacts (what `show` prints).
 
@@ -171,6 +186,8 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     stored, problem = read_json(run_dir / "summary.json")
     if not isinstance(stored, dict):
         return None, problem or "summary.json is not an object"
+    if (version_problem := schema_problem(stored)) is not None:
+        return None, version_problem
     try:
         profile = profile_from_json(stored["configuration"]["profile"], "summary.json")
         run = stored.get("run") or {}
@@ -187,7 +204,11 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     except (KeyError, TypeError, ValueError) as exc:
         return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"
     paths = RunPaths(run_dir, profile.name)
-    extra = [Check(**c) for c in stored.get("checks", []) if c.get("id") == "baseline.regressions"]
+    try:
+        extra = [Check(**c) for c in stored.get("checks") or []
+                 if isinstance(c, dict) and c.get("id") == "baseline.regressions"]
+    except TypeError:
+        extra = []  # a stored baseline check of another shape is left out, not a traceback
     checks = (collect_checks(paths, profile, record) if record.load_started else []) + extra
     status: Overall = overall_status(checks, interrupted=record.interrupted,
                                      could_not_run=record.could_not_run)

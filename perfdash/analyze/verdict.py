@@ -3,7 +3,9 @@
 A run that could not be carried out (preflight stopped it, the backend or its database went away) is
 "incomplete" whatever its checks say: breaches measured against a dead backend mean nothing. Then
 fail beats the rest (a breached threshold is a breach even if something else went unmeasured), and
-a check that could not be measured makes the run at best "incomplete": never a pass.
+a check that could not be measured makes the run at best "incomplete": never a pass. A load tool
+that made no successful request measured nothing, so such a run is "incomplete" even if some
+threshold failed on the little it saw.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def overall_status(checks: Sequence[Check], *, interrupted: bool = False,
                    could_not_run: bool = False) -> Overall:
     if interrupted:
         return "interrupted"
-    if could_not_run:
+    if could_not_run or any(c.measured_nothing for c in checks):
         return "incomplete"
     if any(c.status == "fail" for c in checks):
         return "fail"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,6 +144,7 @@ class AppLogTail:
         self.bytes_read = 0
         self.rotations = 0
         self.truncations = 0
+        self.problem: str | None = None
 
     def start(self) -> None:
         """Position at the end of the file now, so lines written once this returns are all seen."""
@@ -259,14 +261,19 @@ class AppLogTail:
         return self.bytes_read > before
 
     def _open(self) -> int | None:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
         try:
-            fd = os.open(self._path, os.O_RDONLY)
+            fd = os.open(self._path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
             self._cannot_read(exc)
             return None
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self._not_a_file(st.st_mode)
+            return None
         self._fd, self._ident, self._unreadable = fd, (st.st_dev, st.st_ino), False
         self._offset = 0
         if self._followed:
@@ -351,6 +358,22 @@ class AppLogTail:
         self._kept.clear()
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
 
+    def _not_a_file(self, mode: int) -> None:
+        if self._unreadable:
+            return
+        self._unreadable = True
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else (
+            "not a regular file")
+        self.problem = f"the app log {self._path} is {kind}, not a log file"
+        self._bus.publish(ProblemDetected(self.problem, "point the environment's app_log at the "
+                                                        "backend's log file"))
+
+    def unmeasured(self) -> str | None:
+        """Why the log's errors could not be counted, or None when it was followed."""
+        if self._followed and not self._unreadable:
+            return None
+        return self.problem or f"the app log {self._path} was never created during the run"
+
     def _cannot_read(self, exc: OSError) -> None:
         """Say it once; polling goes on quietly, so fixing the permission brings the lines back."""
         if self._unreadable:
@@ -362,6 +385,7 @@ class AppLogTail:
         else:
             fix = "check that the environment's app_log names the backend's log file; perfdash keeps trying"
         what = f"cannot read the app log {self._path}: {exc.strerror or exc}"
+        self.problem = what
         self._bus.publish(ProblemDetected(what, fix))
 
 

@@ -33,6 +33,7 @@ from perfdash.data.ledger import (
     LedgerError,
     TableKey,
     forget_rows,
+    has_environment_column,
     ledger_exists,
     ledger_tables,
     owned_counts,
@@ -82,14 +83,22 @@ class RemoveSeededData:
     url: Secret | None = field(default=None, repr=False, compare=False)
     available: bool = True
     reason: str = ""
+    # Rows in the ledger without a recorded environment (recorded before perfdash kept it), kept
+    # unless cleanup was asked to include them: they may belong to another environment.
+    unattributed: Mapping[str, int] = field(default_factory=dict)
     name: ClassVar[str] = SEEDED_DATA
 
     def describe(self) -> str:
+        kept = ""
+        if self.unattributed:
+            listed = ", ".join(f"{n} from {t}" for t, n in self.unattributed.items())
+            kept = (f"; keeping {listed} whose seeding environment is unknown (pass "
+                    "--include-unattributed to delete those too)")
         if not self.rows_by_table:
-            return "delete the rows perfdash seeded"
+            return "delete the rows perfdash seeded" + kept
         parts = [f"{rows_text(n)} from {t}" if i == 0 else f"{n} from {t}"
                  for i, (t, n) in enumerate(self.rows_by_table.items())]
-        return "delete " + ", ".join(parts) + " (seeded by perfdash)"
+        return "delete " + ", ".join(parts) + " (seeded by perfdash)" + kept
 
 
 @dataclass(frozen=True)
@@ -170,14 +179,20 @@ class ActionResult:
 
 
 def plan_cleanup(env: Environment, url: Secret | None, *, backend: StoppableProcess | None = None,
-                 cwd: Path | None = None, timeout_s: float = COMMAND_TIMEOUT_S) -> CleanupPlan:
+                 cwd: Path | None = None, timeout_s: float = COMMAND_TIMEOUT_S,
+                 include_unattributed: bool = False) -> CleanupPlan:
     """What cleanup would do in this environment, looking only: no row, process or container is touched.
 
     `url` is the database to clean (the environment's, or the demo cluster's); `backend` the process
     perfdash started, if any; `cwd` where the stop command runs (the project directory).
+
+    Only rows the ledger attributes to `env` are planned for deletion: rows another environment
+    seeded into the same database are never touched. Rows recorded before the ledger kept the
+    environment (NULL) are listed and kept, unless `include_unattributed`; even then a row whose
+    seed run (perfdash.seed_runs) names another environment is kept.
     """
     actions: list[CleanupAction] = []
-    data = _plan_data(env, url)
+    data = _plan_data(env, url, include_unattributed)
     if data is not None:
         actions.append(data)
     stop = _plan_backend(env, backend, env.working_dir or cwd or Path.cwd(), timeout_s, url)
@@ -188,7 +203,8 @@ def plan_cleanup(env: Environment, url: Secret | None, *, backend: StoppableProc
     return CleanupPlan(env.name, tuple(actions))
 
 
-def _plan_data(env: Environment, url: Secret | None) -> RemoveSeededData | None:
+def _plan_data(env: Environment, url: Secret | None,
+               include_unattributed: bool = False) -> RemoveSeededData | None:
     has_seed = env.seed_sql is not None or bool(env.seed_command)
     if url is None:
         if not has_seed:
@@ -198,10 +214,11 @@ def _plan_data(env: Environment, url: Secret | None) -> RemoveSeededData | None:
                                 "read its ledger; set PERF_DATABASE_URL in .env.performance")
     try:
         with psycopg.connect(url.reveal(), connect_timeout=10, autocommit=True) as conn:
-            run_ids = _ledger_runs(conn)
+            run_ids, loose = _ledger_runs(conn, env.name, include_unattributed)
             counts = owned_counts(conn, run_ids)
             order = _deletion_order(conn, {n: k for n, k in ledger_tables(conn, run_ids).items()
                                            if k is not None and n in counts})
+            unattributed = owned_counts(conn, loose) if loose else {}
     except (psycopg.Error, LedgerError) as exc:
         return RemoveSeededData(env.name, {}, (), env.protected, url, False,
                                 f"cannot read perfdash's ledger: {_message(exc, [url])}")
@@ -209,21 +226,46 @@ def _plan_data(env: Environment, url: Secret | None) -> RemoveSeededData | None:
     if env.protected:
         return RemoveSeededData(env.name, rows, tuple(run_ids), True, url, False,
                                 f"environment {env.name!r} is protected: perfdash never deletes "
-                                "data there")
-    if not rows and not has_seed:
+                                "data there", unattributed)
+    if not rows and not has_seed and not unattributed:
         return None
     if not rows:
         return RemoveSeededData(env.name, {}, tuple(run_ids), False, url, False,
-                                "nothing to delete: no rows seeded by perfdash remain in this "
-                                "database")
-    return RemoveSeededData(env.name, rows, tuple(run_ids), False, url)
+                                f"nothing to delete: no rows seeded by perfdash in environment "
+                                f"{env.name!r} remain in this database", unattributed)
+    return RemoveSeededData(env.name, rows, tuple(run_ids), False, url,
+                            unattributed=unattributed)
 
 
-def _ledger_runs(conn: Conn) -> list[str]:
+def _ledger_runs(conn: Conn, environment: str,
+                 include_unattributed: bool = False) -> tuple[list[str], list[str]]:
+    """(seed runs whose rows cleanup of `environment` may delete, seed runs left unattributed).
+
+    A run counts as `environment`'s only when every ledger row of it names that environment; rows
+    without an environment (a ledger from before perfdash recorded it) are unattributed, and join
+    the first list only with `include_unattributed` and when perfdash.seed_runs does not name
+    another environment for their run.
+    """
     if not ledger_exists(conn):
-        return []
-    return [str(r[0]) for r in
-            conn.execute("SELECT DISTINCT run_id FROM perfdash.ledger ORDER BY 1").fetchall()]
+        return [], []
+    if not has_environment_column(conn):
+        rows = conn.execute("SELECT DISTINCT run_id, NULL::text FROM perfdash.ledger").fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT run_id, CASE WHEN bool_and(environment IS NULL) THEN NULL "
+            "WHEN bool_and(environment IS NOT DISTINCT FROM %s) THEN %s ELSE '' END "
+            "FROM perfdash.ledger GROUP BY run_id", (environment, environment)).fetchall()
+    seeded_by = {str(r[0]): str(r[1]) for r in
+                 conn.execute("SELECT run_id, environment FROM perfdash.seed_runs").fetchall()}
+    mine: list[str] = []
+    loose: list[str] = []
+    for run_id, env in sorted((str(r[0]), r[1]) for r in rows):
+        if env == environment:
+            mine.append(run_id)
+        elif env is None:
+            other = seeded_by.get(run_id, environment) != environment
+            (mine if include_unattributed and not other else loose).append(run_id)
+    return mine, loose
 
 
 def _deletion_order(conn: Conn, tables: Mapping[str, TableKey]) -> list[str]:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS perfdash.ledger (
     table_name  text NOT NULL,
     pk          jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
+    environment text,
     PRIMARY KEY (table_name, pk)
 );
 CREATE INDEX IF NOT EXISTS ledger_run_id ON perfdash.ledger (run_id);
@@ -136,6 +137,7 @@ def ensure_ledger(conn: Conn) -> None:
     a role that may not create schemas can still use a ledger its DBA created once.
     """
     if ledger_exists(conn):
+        _migrate(conn)
         return
     try:
         with conn.transaction():
@@ -153,6 +155,31 @@ def ensure_ledger(conn: Conn) -> None:
             f"role {role} may not create perfdash's ledger (schema {SCHEMA}) in database {db}; "
             f"as the database owner run `GRANT CREATE ON DATABASE {db} TO {role};` "
             f"or create it once with `CREATE SCHEMA {SCHEMA} AUTHORIZATION {role};`."
+        ) from None
+
+
+def has_environment_column(conn: Conn) -> bool:
+    """Whether the ledger records which environment seeded each row (ledgers made before that
+    have no such column until perfdash next seeds into them)."""
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+                              "to_regclass('perfdash.ledger') AND attname = 'environment' "
+                              "AND NOT attisdropped)"))
+
+
+def _migrate(conn: Conn) -> None:
+    """Bring an existing ledger up to date: the `environment` column (NULL for rows recorded
+    before it existed: seeded by an environment perfdash no longer knows)."""
+    if has_environment_column(conn):
+        return
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LEDGER_LOCK_KEY,))
+            conn.execute("ALTER TABLE perfdash.ledger ADD COLUMN IF NOT EXISTS environment text")
+    except psycopg.errors.InsufficientPrivilege:
+        role = _scalar(conn, "SELECT quote_ident(current_user)") or "?"
+        raise LedgerError(
+            f"perfdash's ledger needs a new column and role {role} may not add it; as the owner of "
+            "perfdash.ledger run `ALTER TABLE perfdash.ledger ADD COLUMN environment text;`."
         ) from None
 
 
@@ -183,8 +210,10 @@ def resolve_table(conn: Conn, name: str) -> TableKey | None:
     return table_key(conn, int(oid)) if oid is not None else None
 
 
-def record_rows(conn: Conn, run_id: str, table: TableKey, keys: Iterable[Mapping[str, str]]) -> int:
-    """Add keys to the ledger under `run_id`; a key already there now belongs to this run.
+def record_rows(conn: Conn, run_id: str, table: TableKey, keys: Iterable[Mapping[str, str]],
+                environment: str | None = None) -> int:
+    """Add keys to the ledger under `run_id` and the environment that seeded them; a key already
+    there now belongs to this run (and its environment).
 
     Every value is cast to its column's type first, so a key that could never match (a command
     reporting "4.0" for an integer) fails here, with psycopg.errors.DataError, and not at cleanup.
@@ -198,10 +227,11 @@ def record_rows(conn: Conn, run_id: str, table: TableKey, keys: Iterable[Mapping
         (payload,),
     )
     cur = conn.execute(
-        "INSERT INTO perfdash.ledger (run_id, table_name, pk) "
-        "SELECT %s, %s, k::jsonb FROM unnest(%s::text[]) AS k "
-        "ON CONFLICT (table_name, pk) DO UPDATE SET run_id = excluded.run_id, created_at = now()",
-        (run_id, table.qualified, payload),
+        "INSERT INTO perfdash.ledger (run_id, table_name, pk, environment) "
+        "SELECT %s, %s, k::jsonb, %s FROM unnest(%s::text[]) AS k "
+        "ON CONFLICT (table_name, pk) DO UPDATE SET run_id = excluded.run_id, created_at = now(), "
+        "environment = excluded.environment",
+        (run_id, table.qualified, environment, payload),
     )
     return cur.rowcount
 

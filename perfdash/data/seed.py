@@ -108,7 +108,7 @@ def _returned_columns(conn: Conn, result: PGresult) -> list[tuple[int | None, st
 
 
 def _run_statement(conn: Conn, run_id: str, stmt: Statement, scale: int, where: str,
-                   rows: dict[str, int]) -> None:
+                   rows: dict[str, int], environment: str) -> None:
     first_word = stmt.text.split(None, 1)[0].rstrip(";").upper()
     if first_word in _TRANSACTION_CONTROL:
         raise SeedError(f"{where} controls the transaction itself; perfdash runs the whole file as "
@@ -169,7 +169,7 @@ def _run_statement(conn: Conn, run_id: str, stmt: Statement, scale: int, where: 
                         f"{key.qualified}; nothing was committed.")
     keys = [{c.name: bytes(result.get_value(r, position[c.name]) or b"").decode()
              for c in key.columns} for r in range(result.ntuples)]
-    record_rows(conn, run_id, key, keys)
+    record_rows(conn, run_id, key, keys, environment)
     rows[key.qualified] = rows.get(key.qualified, 0) + count
 
 
@@ -193,7 +193,7 @@ def _seed_sql(url: Secret, run_id: str, env: Environment, path: Path, scale: int
             ensure_ledger(conn)
             for number, stmt in enumerate(statements, 1):
                 where = f"{path.name} statement {number} (line {stmt.line}: {stmt.preview})"
-                _run_statement(conn, run_id, stmt, scale, where, rows)
+                _run_statement(conn, run_id, stmt, scale, where, rows, env.name)
             record_run(conn, run_id, env.name, rows)
     except psycopg.Error as exc:
         raise SeedError(f"seeding from {path.name} failed: {scrub(_pg_message(exc), [url])}; "
@@ -227,7 +227,7 @@ def _key_of(key: TableKey, pk: object) -> dict[str, str] | None:
     return None if any(v is None for v in texts.values()) else {k: str(v) for k, v in texts.items()}
 
 
-def _record_reported(conn: Conn, run_id: str, stdout: str) -> list[str]:
+def _record_reported(conn: Conn, run_id: str, stdout: str, environment: str) -> list[str]:
     """Record every valid `{"table", "pk"}` line; return a description of each line that was not."""
     tables: dict[str, TableKey | None] = {}
     keys: dict[str, tuple[TableKey, list[dict[str, str]]]] = {}
@@ -262,13 +262,13 @@ def _record_reported(conn: Conn, run_id: str, stdout: str) -> list[str]:
     for key, found in keys.values():
         try:
             with conn.transaction():
-                record_rows(conn, run_id, key, found)
+                record_rows(conn, run_id, key, found, environment)
         except psycopg.errors.DataError:
             # One key the column cannot hold: keep every other one, name the ones that failed.
             for pk in found:
                 try:
                     with conn.transaction():
-                        record_rows(conn, run_id, key, [pk])
+                        record_rows(conn, run_id, key, [pk], environment)
                 except psycopg.errors.DataError as exc:
                     bad.append(f"pk {json.dumps(pk)} does not fit the primary key of "
                                f"{key.qualified}: {_pg_message(exc)}")
@@ -293,7 +293,7 @@ def _seed_command(url: Secret, run_id: str, env: Environment, command: str, scal
     try:
         with _connect(url) as conn, conn.transaction():
             ensure_ledger(conn)
-            bad = _record_reported(conn, run_id, result.stdout)
+            bad = _record_reported(conn, run_id, result.stdout, env.name)
             rows = owned_counts(conn, [run_id])
             record_run(conn, run_id, env.name, rows)
     except (psycopg.Error, LedgerError, SeedError) as exc:

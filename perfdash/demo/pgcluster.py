@@ -2,7 +2,9 @@
 
 PostgreSQL refuses to run as root, so when perfdash runs as root the cluster is created and started as
 the `postgres` OS user. Everything lives in one temporary directory that `stop()` removes, also when
-the caller is unwinding from Ctrl-C.
+the caller is unwinding from Ctrl-C. While it exists, a marker (perfdash.demo.stale) names its owner,
+so a cluster whose perfdash was killed outright is found and removed later (`perfdash cleanup
+--stale`, or the next demo).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
+from perfdash.demo import stale
 from perfdash.net import free_port
 from perfdash.secret import Secret
 
@@ -53,6 +57,8 @@ class ThrowawayPostgres:
         self.password = Secret(secrets.token_urlsafe(18))
         self._base_dir = base_dir
         self.root: Path | None = None
+        self._marker: Path | None = None
+        self._launched = False  # `pg_ctl start` was called: a postmaster may be coming up
         self._bin = find_pg_bin()
         self._run_as: str | None = "postgres" if os.geteuid() == 0 else None
 
@@ -66,7 +72,13 @@ class ThrowawayPostgres:
                     "running as root needs the `postgres` OS user to start PostgreSQL; "
                     "install `postgresql` (it creates that user) or run perfdash as a normal user."
                 ) from None
-        self.root = Path(tempfile.mkdtemp(prefix="perfdash-pg-", dir=self._base_dir))
+        self.root = Path(tempfile.mkdtemp(prefix=stale.CLUSTER_PREFIX, dir=self._base_dir))
+        try:
+            self._marker = stale.write_marker(self.root, self._bin / "pg_ctl", self._run_as)
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+            raise
         data, sock = self.root / "data", self.root / "sock"
         sock.mkdir()
         pwfile = self.root / "pw"
@@ -99,6 +111,7 @@ class ThrowawayPostgres:
                     "full_page_writes = off\n"
                     "max_connections = 100\n"
                 )
+            self._launched = True
             self._pg("pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w",
                      "-t", "30", "start")
             self._pg("psql", "-h", str(sock), "-p", str(self.port), "-U", self.user, "-d",
@@ -116,11 +129,17 @@ class ThrowawayPostgres:
         if self.root is None:
             return
         data = self.root / "data"
+        # Stopped while `pg_ctl start` ran (an interrupt): the postmaster writes its pid file soon.
+        deadline = time.monotonic() + (3.0 if self._launched else 0.0)
+        while not (data / "postmaster.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(ClusterError):
                 self._pg("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "-t", "20", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
+        stale.remove_marker(self._marker)  # only once the cluster is gone
+        self._marker = None
 
     def pause(self) -> None:
         """Stop the server but keep its files, so tests can take the database away and bring it back."""

@@ -1,7 +1,8 @@
 """The demo environment as one unit: throwaway PostgreSQL, seeded schema, demo backend.
 
 The orchestrator starts it for environments of kind "demo" and stops it in its `finally`, so a
-Ctrl-C or a crash leaves no server and no cluster behind.
+Ctrl-C or a crash leaves no server and no cluster behind; a SIGKILL leaves the cluster, which the
+next start removes (perfdash.demo.stale).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
+from perfdash.demo.stale import cleanup_stale
 from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
 
@@ -42,6 +44,8 @@ class DemoStack:
         return self.backend.pid if self.backend else None
 
     def start(self) -> None:
+        # A perfdash killed outright (SIGKILL) could not stop its cluster: remove it now.
+        cleanup_stale(lambda line: self._log(f"stale demo cluster: {line}"))
         self.cluster = ThrowawayPostgres()
         self.cluster.start()
         self._log(f"throwaway PostgreSQL on 127.0.0.1:{self.cluster.port} in {self.cluster.root}")

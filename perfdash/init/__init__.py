@@ -37,8 +37,8 @@ def found_lines(d: Discovery) -> list[str]:
         reads = ", ".join(f"__ENV.{n}" for n, _ in s.env)
         shape = [n for n, on in (("default function", s.default_function), ("scenarios", s.scenarios),
                                  ("stages", s.stages), ("thresholds", s.thresholds)) if on]
-        if not s.default_function:
-            shape.append("no default function: a shared module?")
+        if not s.default_function and not s.scenarios:
+            shape.append("no default function and no scenarios: a shared module?")
         found.append(("k6 script", f"{s.path} ({', '.join(shape)}"
                                    f"{'; reads ' + reads if reads else ''})"))
     for a in d.artillery:
@@ -101,9 +101,9 @@ def todo_lines(d: Discovery) -> list[str]:
         if urls and "BASE_URL" not in names:
             todo.append(f"{s.path} reads __ENV.{urls[0]}, not BASE_URL: uncomment env in "
                         f"[profiles.smoke.k6] and set {urls[0]} there")
-        if not s.default_function:
-            todo.append(f"{s.path} has no `export default function`: point [profiles.smoke.k6] "
-                        "script at the test itself")
+        if not s.default_function and not s.scenarios:
+            todo.append(f"{s.path} has neither `export default function` nor options.scenarios: "
+                        "point [profiles.smoke.k6] script at the test itself")
     if d.artillery and not d.artillery[0].phases:
         todo.append(f"{d.artillery[0].path} has no config.phases: uncomment phases (or environment) "
                     "in [profiles.smoke.artillery]")

@@ -248,7 +248,7 @@ def discover(root: Path) -> Discovery:
             if info is not None:
                 artillery.append(ArtilleryScript(_rel(f, root), *info))
     # a k6 script with a default function is a test; one without is probably a shared helper
-    k6.sort(key=lambda s: (not s.default_function, s.path.count("/"), s.path))
+    k6.sort(key=lambda s: (not (s.default_function or s.scenarios), s.path.count("/"), s.path))
     packages = [f for f in files if f.name == "package.json" and len(f.relative_to(root).parts) <= 3]
     service = find_service(packages, root)
     workdir = root / service.working_dir if service else root

@@ -3,14 +3,22 @@ stop in stages with one deadline, and never leave one behind.
 
 The orchestrator, the demo launcher and the tests all start children through `Supervisor`, so a
 Ctrl-C anywhere reaches exactly the processes perfdash started and nothing else.
+
+Every child also dies with perfdash: it is started with the parent-death signal set to SIGTERM
+(Linux `prctl(PR_SET_PDEATHSIG)`), so a perfdash killed with SIGKILL leaves no k6, Artillery or demo
+backend behind. The kernel sends it when the *thread* that forked the child ends, so children are
+started from the thread that runs the whole run (the main thread headless, the dashboard's run
+worker), never from a short-lived helper thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +32,39 @@ _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
     (signal.SIGTERM, 0.3),
     (signal.SIGKILL, 0.1),
 )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# Looked up once in the parent: the child, between fork and exec, only calls it.
+_PRCTL = _load_prctl()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child receive SIGTERM when this process (strictly: the
+    forking thread) dies; None where the platform has no such thing."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above: no signal will come
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 @dataclass(frozen=True)
@@ -111,6 +152,7 @@ class Supervisor:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs between fork and exec
             )
         child = Child(request, proc)
         with self._lock:

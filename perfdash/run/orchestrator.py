@@ -8,7 +8,6 @@ path stops every child, writes the summary of what was measured and stops the de
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 import traceback
@@ -48,9 +47,11 @@ from perfdash.events import (
 )
 from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Child, Supervisor
+from perfdash.run import signals
 from perfdash.run.datasteps import cleanup_step, seed_step
 from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
+from perfdash.run.signals import Interrupted
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment, Profile, Settings
 from perfdash.tools import TOOL_NAMES, tools_for
@@ -79,20 +80,12 @@ class _Launch:
         return max(60.0, self.planned_s * 0.5)
 
 
-class Interrupted(Exception):
-    """SIGTERM turned into an exception in the main thread, like KeyboardInterrupt for SIGINT."""
-
-
 @dataclass(frozen=True)
 class RunOutcome:
     status: str
     exit_code: int
     paths: RunPaths
     summary: dict[str, Any]
-
-
-def _raise_interrupted(signum: int, frame: object) -> None:
-    raise Interrupted(signal.Signals(signum).name)
 
 
 @dataclass
@@ -137,6 +130,9 @@ class Orchestrator:
     def run(self) -> RunOutcome:
         paths = new_run_dir(self.settings.results_dir, self.profile.name)
         secrets = self._secrets = self.env.secrets()
+        # The one redaction point: every event is redacted on the bus before anyone sees it; the
+        # demo's token and URL are appended to this list later and redacted from then on.
+        self.bus.redact_with(secrets)
         log = RunLog(paths.perfdash_log, secrets, self._verbose)
         recorder = EventRecorder(paths.events, secrets)
         self.bus.listen(recorder)
@@ -146,12 +142,11 @@ class Orchestrator:
         previous = self._install_sigterm()
         try:
             self._steps(st)
+            signals.shield()  # inside the try: a signal up to here is caught below
         except (KeyboardInterrupt, Interrupted) as exc:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the cleanup below finish
+            signals.shield()  # from here on a signal is noted, never aborts the cleanup
             st.record.interrupted = True
-            why = "SIGTERM" if isinstance(exc, Interrupted) and str(exc) == "SIGTERM" else (
-                "a stop request" if isinstance(exc, Interrupted) else "Ctrl-C")
+            why = _why(exc)
             log(f"interrupted by {why}: stopping the tools")
             self.bus.publish(ProblemDetected(f"run interrupted ({why})",
                                              "partial results are kept in " + str(paths.root)))
@@ -159,6 +154,7 @@ class Orchestrator:
             self._stop_collectors(st)
             self._query_analysis(st)
         except Exception as exc:  # a defect or an unwritable disk: keep what was measured
+            signals.shield()
             st.record.could_not_run = True
             st.record.problem(f"perfdash stopped unexpectedly: {type(exc).__name__}: {exc}",
                               f"see {paths.perfdash_log.name} in the results directory")
@@ -168,10 +164,11 @@ class Orchestrator:
         finally:
             self.supervisor.stop_all(5.0)
             outcome = self._finish(st)
-            if threading.current_thread() is threading.main_thread():
-                # From the dashboard's worker thread the CLI owns the signals instead.
-                signal.signal(signal.SIGTERM, previous)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            if signals.ignored():
+                log("received while stopping (not aborting the cleanup): "
+                    + ", ".join(signals.ignored()))
+            # From the dashboard's worker thread the CLI owns the signals instead (a no-op there).
+            signals.restore(previous)
         return outcome
 
     def _steps(self, st: _RunState) -> None:
@@ -286,16 +283,17 @@ class Orchestrator:
 
     # ------------------------------------------------------------------------------ pieces
     def _phase(self, phase: str, detail: str = "") -> None:
+        if self._stop_requested.is_set() and phase not in ("cleanup", "done"):
+            raise Interrupted("stop requested")  # the dashboard asked before the load began
         self.bus.publish(PhaseChanged(phase, detail))
 
     def _publish_preflight(self, r: PreflightResult) -> None:
         self.bus.publish(PreflightChecked(r.name, r.status != "fail", f"{r.status}: {r.detail}",
                                           r.fix))
 
-    def _install_sigterm(self) -> Any:
-        if threading.current_thread() is not threading.main_thread():
-            return signal.getsignal(signal.SIGTERM)
-        return signal.signal(signal.SIGTERM, _raise_interrupted)
+    def _install_sigterm(self) -> signals.Previous:
+        """perfdash's signal policy (perfdash.run.signals): SIGINT, SIGTERM, SIGHUP stop the run."""
+        return signals.install()
 
     def _snapshot(self, st: _RunState) -> DbSnapshot | None:
         assert st.target.database_url is not None
@@ -430,7 +428,7 @@ class Orchestrator:
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, AppLogTail) and st.record.app_log is not None:
                 st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
-                                         warnings=c.warnings_total)
+                                         warnings=c.warnings_total, unmeasured=c.unmeasured())
         st.collectors.clear()
 
     def _query_analysis(self, st: _RunState) -> None:
@@ -509,6 +507,13 @@ class Orchestrator:
         return RunOutcome(summary["status"], summary["exit_code"], paths, summary)
 
 
+
+
+def _why(exc: BaseException) -> str:
+    """What stopped the run, in the words of the log and the problem line."""
+    name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    return {"SIGINT": "Ctrl-C (SIGINT)", "SIGHUP": "SIGHUP (the terminal closed)",
+            "stop requested": "a stop request"}.get(name, name)
 
 
 def _plan_record(plan: ToolPlan) -> dict[str, Any]:

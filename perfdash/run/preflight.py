@@ -8,6 +8,7 @@ a warning lets the run go on but names what will end up "not measured".
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import psycopg
 
 from perfdash.net import probe
-from perfdash.secret import Secret, scrub
+from perfdash.secret import MIN_SECRET_CHARS, Secret, scrub, unredactable
 from perfdash.settings import Environment, Profile
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import Target, ToolLocation, ToolPlan
@@ -75,6 +76,33 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
         return PreflightResult(name, "warn", f"{url} answered {status}",
                                f"set health_path for environment {env.name!r} in profiles.toml")
     return PreflightResult(name, "pass", f"{url} answered {status}")
+
+
+def check_app_log(env: Environment) -> PreflightResult | None:
+    """The backend's log is followed during the run: say now if it cannot be (never a hang on a
+    FIFO, never an error count of 0 from a file nobody could read)."""
+    path = env.app_log
+    if path is None or env.kind != "external":
+        return None
+    name = "app log readable"
+    fix = f"point app_log of [environments.{env.name}] at the backend's log file"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return PreflightResult(name, "warn", f"{path} does not exist yet: its errors will be not "
+                               "measured unless the backend creates it during the run", fix)
+    except OSError as exc:
+        return PreflightResult(name, "warn", f"cannot look at {path}: {exc.strerror}", fix)
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
+            "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+        return PreflightResult(name, "warn", f"{path} is {kind}, not a log file: its errors will "
+                               "be not measured", fix)
+    if not os.access(path, os.R_OK):
+        return PreflightResult(name, "warn", f"{path} is not readable by this user: its errors "
+                               "will be not measured", f"let this user read it (chmod o+r {path}), "
+                               "or run perfdash as the backend's user")
+    return PreflightResult(name, "pass", str(path))
 
 
 def check_socketio(base_url: str | None, uses: bool) -> PreflightResult:
@@ -148,6 +176,13 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
     else:
         add(PreflightResult(".env.performance configured", "skip",
                             "the demo environment generates its own URLs and credentials"))
+    short = [what for what, s in (("the database password", env.database_url),
+                                  ("the API token", env.api_token)) if s and unredactable(s)]
+    if short:
+        add(PreflightResult("secrets redactable", "warn",
+                            f"{' and '.join(short)} is shorter than {MIN_SECRET_CHARS} characters: "
+                            "perfdash cannot keep it out of logs and screens reliably",
+                            "use a longer password or token for load tests"))
     add(check_results_dir(run_dir))
     uses_socketio = False
     for tool in (tools_for(profile) if profile is not None else list(TOOLS)):
@@ -178,6 +213,8 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
         if plans is not None:
             plans[tool.name] = (loc, plan)
     add(check_backend(env, target.base_url))
+    if (log_check := check_app_log(env)) is not None:
+        add(log_check)
     if profile is not None:
         add(check_socketio(target.base_url, uses_socketio))
     for result in check_database(target.database_url):

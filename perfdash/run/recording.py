@@ -1,5 +1,10 @@
 """What a run writes about itself as it goes: events.ndjson (the recorded stream, for replay) and
 perfdash.log, both scrubbed of the run's secrets. Used by the orchestrator.
+
+Events arrive already redacted by the bus (`Bus.redact_with`); the recorder redacts each event again
+with the same rules (a clean event costs a few substring scans) so that it stays safe on a bus
+nobody installed secrets on. It redacts fields, not the JSON line, so a secret that happens to be a
+JSON key cannot break the file.
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfdash.events import Event, LogLinesRead, to_record
-from perfdash.secret import Secret, scrub
+from perfdash.events import Event, LogLinesRead, redact_event, to_record
+from perfdash.secret import Redactor, Secret
 
 # A replayed log pane shows a screenful; app.log itself keeps every line. Recording whole batches
 # of a flooding log would make events.ndjson a second, larger copy of app.log.
@@ -25,7 +30,7 @@ class EventRecorder:
     def __init__(self, path: Path, secrets: list[Secret]) -> None:
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
-        self._secrets = secrets
+        self._redact = Redactor(secrets)
         self.failed = False
 
     def __call__(self, event: Event) -> None:
@@ -33,7 +38,8 @@ class EventRecorder:
             cut = len(event.lines) - RECORDED_LOG_LINES
             event = replace(event, lines=event.lines[-RECORDED_LOG_LINES:],
                             dropped=event.dropped + cut)
-        line = scrub(json.dumps(to_record(event), default=str), self._secrets)
+        event = redact_event(event, self._redact)
+        line = json.dumps(to_record(event), default=str)
         with self._lock:
             if self._file.closed or self.failed:
                 return
@@ -54,12 +60,12 @@ class RunLog:
 
     def __init__(self, path: Path, secrets: list[Secret], echo: Callable[[str], None] | None):
         self._path = path
-        self._secrets = secrets
+        self._redact = Redactor(secrets)
         self._echo = echo
         self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
-        line = scrub(message, self._secrets)
+        line = self._redact(message)
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._lock:
             try:

@@ -152,6 +152,17 @@ class LoadTool(Protocol):
     def artifact_labels(self) -> dict[str, str]: ...
 
 
+def script_source(script: Path | None, fallback: str) -> str:
+    """A script as a check's source: relative to the working directory when it lies below it (the
+    user's project), as `load/k6/shop-flows.js` reads in a report; else its full path."""
+    if script is None:
+        return fallback
+    try:
+        return str(script.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(script)
+
+
 def version_of(argv: list[str]) -> tuple[str | None, str | None]:
     """(first line of the tool's version output, None) or (None, why it did not run)."""
     try:

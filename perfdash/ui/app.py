@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -99,6 +101,8 @@ class PerfdashApp(App[int | None]):
         self._live: LiveScreen | None = None
         self._ticks = 0
         self._finish_handled = False
+        self._run_done = threading.Event()  # the run (and its cleanup) returned
+        self._run_result: RunOutcomeLike | None = None
         self.showing_result = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -115,12 +119,31 @@ class PerfdashApp(App[int | None]):
             self._handle_signals()
 
     def _handle_signals(self) -> None:
-        """SIGTERM (and a SIGINT sent with kill) stop the run without asking, keep the partial
-        artifacts, and close the app: the orchestrator in the worker thread cannot see signals."""
+        """SIGTERM, SIGHUP (the terminal closed) and a SIGINT sent with kill stop the run without
+        asking, keep the partial artifacts, and close the app: the orchestrator in the worker
+        thread cannot see signals (perfdash.run.signals is the policy this follows)."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.stop_now)
+                loop.add_signal_handler(sig, self._hangup if sig == signal.SIGHUP
+                                        else self.stop_now)
+
+    def _hangup(self) -> None:
+        """The terminal is gone: stop like SIGTERM, and leave once the run has stopped and written
+        its summary. Textual's output thread dies on the closed terminal and its exit would then
+        wait on it forever, so nothing is left to show and nothing waits for the screen."""
+        with contextlib.suppress(OSError):
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        self.stop_now()
+
+        def leave_when_stopped() -> None:
+            self._run_done.wait()
+            result = self._run_result
+            os._exit(result.exit_code if result is not None else EXIT_INTERRUPTED)
+
+        threading.Thread(target=leave_when_stopped, name="hangup-exit", daemon=True).start()
 
     def stop_now(self) -> None:
         if self.run_active:
@@ -137,7 +160,11 @@ class PerfdashApp(App[int | None]):
     @work(thread=True, exit_on_error=False, name="run")
     def _run_in_thread(self) -> RunOutcomeLike | None:
         assert self._run is not None
-        return self._run()
+        try:
+            self._run_result = self._run()
+            return self._run_result
+        finally:
+            self._run_done.set()
 
     @property
     def live(self) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash import events as ev
+from perfdash.artifacts import open_regular
 from perfdash.events import Bus, Event
 
 # Every concrete event type by the name the recorder writes (`type(event).__name__`).
@@ -59,7 +60,7 @@ def event_from_record(record: dict[str, Any]) -> Event | None:
 def load_events(path: Path) -> list[Event]:
     """Every event of a recorded run, in order; a line cut short by a kill or an unknown type is skipped."""
     out: list[Event] = []
-    with path.open(encoding="utf-8") as f:
+    with open_regular(path) as f:
         for line in f:
             try:
                 record = json.loads(line)

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from perfdash.artifacts import read_regular_text
 from perfdash.check import Check
 from perfdash.events import Status
 from perfdash.settings import Profile
 from perfdash.thresholds import Threshold
 from perfdash.tools.artillery.report import ArtilleryResults, read_artillery
+from perfdash.tools.base import script_source
 
 _ENSURE_LINE = re.compile(r"^\s*(?P<result>ok|fail): (?P<original>.+?)(?P<optional> \(optional\))?\s*$")
 _SIMPLE = re.compile(r"^\s*(?P<metric>[\w.]+?)\.(?P<stat>min|max|mean|median|p50|p75|p90|p95|p99|p999)"
@@ -48,6 +50,7 @@ def artillery_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | 
     ensure = _ensure_outcomes(results, run_dir)
     checks += _ensure_checks(ensure, results, profile, tool, not_measured or problem)
     if results is not None:
+        checks.append(_something_succeeded(results))
         counters = results.counters
         fivexx = sum(int(v) for k, v in counters.items() if k.startswith("http.codes.5"))
         checks.append(Check("artillery.http_5xx", "Artillery HTTP 5xx responses",
@@ -57,6 +60,25 @@ def artillery_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | 
     if exit_check is not None:
         checks.append(exit_check)
     return checks
+
+
+def _something_succeeded(results: ArtilleryResults) -> Check:
+    """No 2xx/3xx response, no Socket.IO emit and no completed virtual user: nothing was measured."""
+    counters = results.counters
+    answered = sum(int(v) for k, v in counters.items()
+                   if k.startswith(("http.codes.2", "http.codes.3")) and isinstance(v, int | float))
+    emits = int(counters.get("socketio.emit", 0) or 0)
+    completed = int(counters.get("vusers.completed", 0) or 0)
+    if answered or emits or completed:
+        return Check("artillery.requests", "Artillery requests made", "pass", answered + emits,
+                     "> 0 successful", "perfdash", f"{answered} HTTP responses 2xx/3xx, {emits} "
+                     f"Socket.IO emits, {completed} virtual users completed")
+    created = int(counters.get("vusers.created", 0) or 0)
+    why = ("Artillery created no virtual user: the phases were empty?" if not created else
+           f"none of Artillery's {created} virtual users got a successful response or completed "
+           "(is the backend answering at all?)")
+    return Check.not_measured("artillery.requests", "Artillery requests made", why,
+                              "> 0 successful", "perfdash")
 
 
 def _threshold_check(results: ArtilleryResults | None, t: Threshold, reason: str | None) -> Check:
@@ -84,7 +106,7 @@ def _ensure_outcomes(results: ArtilleryResults | None, run_dir: Path) -> list[tu
         return [(str(c.get("original")), c.get("result") == 1, c.get("strict", True) is not False)
                 for c in results.ensure]
     try:
-        text = (run_dir / "artillery.stdout.log").read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(run_dir / "artillery.stdout.log", errors="replace")
     except OSError:
         return []
     found = []
@@ -113,7 +135,7 @@ def _measured(results: ArtilleryResults | None, original: str) -> tuple[float | 
 def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResults | None,
                    profile: Profile, tool: Mapping[str, Any] | None, reason: str | None,
                    ) -> list[Check]:
-    source = f"{profile.artillery_script} (config.ensure)"
+    source = f"{script_source(profile.artillery_script, 'the Artillery script')} (config.ensure)"
     checks = []
     for i, (original, passed, strict) in enumerate(ensure):
         value, unit = _measured(results, original)

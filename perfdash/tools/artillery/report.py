@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import read_json
+from perfdash.artifacts import read_json, read_regular_text
 from perfdash.tools.base import LatencyRow
 
 # Socket.IO client failures surface as `errors.Error: <message>` (xhr poll error, websocket error,
@@ -92,7 +92,7 @@ def read_ensure(progress: Path) -> list[dict[str, Any]] | None:
 
 def _records(path: Path) -> list[dict[str, Any]]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_regular_text(path).splitlines()
     except OSError:
         return []
     out = []

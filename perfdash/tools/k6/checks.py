@@ -17,6 +17,7 @@ from perfdash.check import Check
 from perfdash.events import Status
 from perfdash.settings import Profile
 from perfdash.thresholds import Threshold, base_metric, make_threshold
+from perfdash.tools.base import script_source
 from perfdash.tools.k6.exitcodes import k6_exit
 from perfdash.tools.k6.report import K6Summary, read_k6_summary
 
@@ -28,7 +29,7 @@ def all_thresholds(profile: Profile, script: Sequence[Threshold],
     """The profile's thresholds, then the script's, then any other k6 judged; each once."""
     found: list[Threshold] = list(profile.thresholds_for("k6"))
     seen = {(t.metric, t.expression) for t in found}
-    script_src = str(profile.k6_script) if profile.k6_script else "the k6 script"
+    script_src = script_source(profile.k6_script, "the k6 script")
     extra = list(script)
     if summary is not None:
         extra += [t for m, e, _ in summary.thresholds()
@@ -72,7 +73,7 @@ def _unparsed_verdicts(summary: K6Summary, known: Sequence[Threshold],
     """k6's verdict on a threshold whose expression perfdash cannot read (`count===0` is valid k6):
     the tool's own word still counts."""
     seen = {(t.metric, t.expression) for t in known}
-    source = str(profile.k6_script) if profile.k6_script else "the k6 script"
+    source = script_source(profile.k6_script, "the k6 script")
     return [Check(f"k6.{metric}.{expression}", f"k6 {metric} {expression}",
                   "pass" if passed else "fail", None, expression, source,
                   "k6: ok" if passed else "k6: crossed")
@@ -151,12 +152,22 @@ def _checks_rate(summary: K6Summary, profile: Profile) -> Check:
 
 
 def _requests_made(summary: K6Summary) -> list[Check]:
-    """A load test that sent nothing measured nothing: never a pass."""
-    if summary.requests() > 0 or "iterations" not in summary.metrics:
-        return []
-    return [Check.not_measured("k6.requests", "k6 requests made",
-                               "k6 made no HTTP requests: check the base URL and the script",
-                               "> 0", "perfdash")]
+    """A load test that completed no iteration, or had no request succeed, measured nothing:
+    never a pass (setup() alone may have sent a request)."""
+    iterations = int(summary.value("iterations", "count") or 0)
+    total, ok = summary.requests(), summary.successful_requests()
+    why = None
+    if iterations == 0:
+        why = ("k6 completed no iteration: the plan was empty (a 0 s stage?) or every iteration "
+               "was cut off before it ended (is the backend answering at all?)")
+    elif "http_reqs" in summary.metrics and ok == 0:
+        why = (f"none of k6's {total} HTTP requests succeeded (all failed: is the backend "
+               "answering at all?)")
+    if why:
+        return [Check.not_measured("k6.requests", "k6 requests made", why, "> 0 successful",
+                                   "perfdash")]
+    return [Check("k6.requests", "k6 requests made", "pass", ok, "> 0 successful", "perfdash",
+                  f"{ok} of {total} succeeded in {iterations} iterations")]
 
 
 def _exit_check(tool: Mapping[str, Any] | None) -> Check | None:

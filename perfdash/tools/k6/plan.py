@@ -19,7 +19,7 @@ from typing import Any
 
 from perfdash.settings import Profile, parse_duration
 from perfdash.thresholds import Threshold, make_threshold
-from perfdash.tools.base import ToolPlan
+from perfdash.tools.base import ToolPlan, script_source
 
 # k6 lets the last iterations finish for this long after a scenario's time is up.
 _DEFAULT_GRACEFUL_STOP_S = 30.0
@@ -73,7 +73,8 @@ def script_thresholds(options: Mapping[str, Any], script: Path) -> tuple[Thresho
         for item in exprs if isinstance(exprs, list) else [exprs]:
             expr = item.get("threshold") if isinstance(item, dict) else item
             if isinstance(expr, str):
-                t = make_threshold("k6", str(metric), expr, str(script), origin="script")
+                t = make_threshold("k6", str(metric), expr, script_source(script, "the k6 script"),
+                                   origin="script")
                 if t is not None:
                     found.append(t)
     return tuple(found)

@@ -60,6 +60,11 @@ class K6Summary:
     def requests(self) -> int:
         return int((self.metrics.get("http_reqs") or {}).get("count", 0) or 0)
 
+    def successful_requests(self) -> int:
+        """Requests k6 did not count as failed (http_req_failed: 4xx, 5xx, timeouts, resets)."""
+        failed = self.value("http_req_failed", "rate")
+        return round(self.requests() * (1 - failed)) if failed is not None else self.requests()
+
     def latency_rows(self) -> list[LatencyRow]:
         """http_req_duration and its tagged submetrics (not k6's own expected_response split)."""
         names = sorted(n for n in self.metrics if n == "http_req_duration" or (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import read_json
+from perfdash.artifacts import open_regular, read_json
 from perfdash.tools import TOOLS
 from perfdash.tools.base import LatencyRow
 
@@ -72,7 +72,7 @@ def read_host_series(path: Path) -> HostSeries:
     cols: dict[str, list[float]] = {k: [] for k in ("elapsed_s", "cpu_pct", "mem_pct", "load1",
                                                      "load5")}
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with open_regular(path, newline="") as f:
             for row in csv.DictReader(f):
                 try:
                     values = {k: float(row[k]) for k in cols}
