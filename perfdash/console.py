@@ -199,13 +199,16 @@ def result_table(summary: dict[str, Any]) -> RenderableType:
     """Every check with value against threshold, then the overall status; used by run and show."""
     table = Table(title=f"perfdash run {summary.get('run_id')} — profile {summary.get('profile')}, "
                         f"environment {summary.get('environment')}", expand=False)
-    table.add_column("status")
-    table.add_column("check")
+    checks = summary.get("checks", [])
+    longest = max((len(str(c.get("name", ""))) for c in checks), default=10)
+    table.add_column("status", no_wrap=True)
+    # a check's name is what a reader (and a grep of a CI log) looks for: never folded
+    table.add_column("check", no_wrap=True, min_width=min(longest, 50))
     table.add_column("value", justify="right")
     table.add_column("threshold")
     table.add_column("source", overflow="fold", max_width=28)
     table.add_column("detail", overflow="fold", max_width=60)
-    for c in summary.get("checks", []):
+    for c in checks:
         shown = fmt_value(c.get("value"), c.get("unit", ""))
         table.add_row(Text(c["status"], style=STATUS_STYLE.get(c["status"], "")), c["name"],
                       shown, c.get("threshold") or "", _short_source(str(c.get("source") or "")),

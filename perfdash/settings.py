@@ -70,6 +70,7 @@ class Profile:
     k6_env: Mapping[str, str] = field(default_factory=dict)
     artillery_environment: str | None = None
     artillery_target: str | None = None
+    project_dir: Path | None = None  # the directory of profiles.toml: scripts are named from it
 
     @property
     def k6_seconds(self) -> float:
@@ -401,6 +402,7 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         k6_env=k6_env,
         artillery_environment=r.str_(art, f"{table}.artillery", "environment"),
         artillery_target=r.str_(art, f"{table}.artillery", "target"),
+        project_dir=project,
         thresholds=_thresholds(r, f"{table}.thresholds", r.table(data, table, "thresholds")),
         host=HostLimits(
             cpu_warn_pct=r.number(host, f"{table}.host", "cpu_warn_pct", 80.0),

@@ -130,6 +130,7 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "k6_env": dict(p.k6_env),
         "artillery_environment": p.artillery_environment,
         "artillery_target": p.artillery_target,
+        "project_dir": str(p.project_dir) if p.project_dir else None,
         "host": {"cpu_warn_pct": p.host.cpu_warn_pct, "memory_warn_pct": p.host.memory_warn_pct},
         "slow_query_ms": p.slow_query_ms,
         "checks_min_rate": p.checks_min_rate,
@@ -162,6 +163,7 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
         k6_env=dict(data.get("k6_env") or {}),
         artillery_environment=data.get("artillery_environment"),
         artillery_target=data.get("artillery_target"),
+        project_dir=Path(data["project_dir"]) if data.get("project_dir") else None,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import psycopg
 
 from perfdash.net import probe
+from perfdash.run.capacity import capacity_warnings
 from perfdash.secret import MIN_SECRET_CHARS, Secret, scrub, unredactable
 from perfdash.settings import Environment, Profile
 from perfdash.tools import TOOLS, tools_for
@@ -212,6 +213,9 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
         uses_socketio = uses_socketio or bool(plan.details.get("socketio"))
         if plans is not None:
             plans[tool.name] = (loc, plan)
+    if profile is not None:
+        for w in capacity_warnings(profile):
+            add(PreflightResult(w.name, "warn", w.detail, w.fix))
     add(check_backend(env, target.base_url))
     if (log_check := check_app_log(env)) is not None:
         add(log_check)

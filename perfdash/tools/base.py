@@ -152,13 +152,13 @@ class LoadTool(Protocol):
     def artifact_labels(self) -> dict[str, str]: ...
 
 
-def script_source(script: Path | None, fallback: str) -> str:
-    """A script as a check's source: relative to the working directory when it lies below it (the
-    user's project), as `load/k6/shop-flows.js` reads in a report; else its full path."""
+def script_source(script: Path | None, project_dir: Path | None, fallback: str) -> str:
+    """A script as a check's source: relative to the project (the directory of profiles.toml), as
+    `load/k6/shop-flows.js` reads in a report, whatever directory `show` runs in; else in full."""
     if script is None:
         return fallback
     try:
-        return str(script.resolve().relative_to(Path.cwd().resolve()))
+        return str(script.resolve().relative_to((project_dir or Path.cwd()).resolve()))
     except (ValueError, OSError):
         return str(script)
 

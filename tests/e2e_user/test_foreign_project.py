@@ -142,6 +142,21 @@ def test_the_wheel_carries_every_file_of_the_package(user_venv: Path) -> None:
     assert missing == [], f"not in the installed wheel (pyproject package-data?): {missing}"
 
 
+def test_demo_runs_from_an_empty_directory(user_venv: Path,
+                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The installed tool alone: the demo's profiles, scripts, seed and plugin come with it."""
+    empty = tmp_path_factory.mktemp("empty")
+    proc = run_perfdash(user_venv, ["demo", "--headless"], cwd=empty, timeout=240)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    runs = sorted((empty / "results" / "perf").iterdir())
+    assert len(runs) == 1
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["status"] == "pass"
+    assert (runs[0] / "artillery-progress.ndjson").stat().st_size > 0, "the plugin wrote nothing"
+    assert sorted(p.name for p in empty.iterdir()) == ["results"], "the demo wrote outside results/"
+
+
 # ------------------------------------------------------------- the foreign suites, without perfdash
 
 def test_the_foreign_suites_behave_as_their_readme_says(user_venv: Path, shopfront: Shopfront) -> None:

@@ -29,7 +29,7 @@ def all_thresholds(profile: Profile, script: Sequence[Threshold],
     """The profile's thresholds, then the script's, then any other k6 judged; each once."""
     found: list[Threshold] = list(profile.thresholds_for("k6"))
     seen = {(t.metric, t.expression) for t in found}
-    script_src = script_source(profile.k6_script, "the k6 script")
+    script_src = script_source(profile.k6_script, profile.project_dir, "the k6 script")
     extra = list(script)
     if summary is not None:
         extra += [t for m, e, _ in summary.thresholds()
@@ -73,7 +73,7 @@ def _unparsed_verdicts(summary: K6Summary, known: Sequence[Threshold],
     """k6's verdict on a threshold whose expression perfdash cannot read (`count===0` is valid k6):
     the tool's own word still counts."""
     seen = {(t.metric, t.expression) for t in known}
-    source = script_source(profile.k6_script, "the k6 script")
+    source = script_source(profile.k6_script, profile.project_dir, "the k6 script")
     return [Check(f"k6.{metric}.{expression}", f"k6 {metric} {expression}",
                   "pass" if passed else "fail", None, expression, source,
                   "k6: ok" if passed else "k6: crossed")

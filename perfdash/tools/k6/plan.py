@@ -48,7 +48,7 @@ def inspect_script(k6: Path, profile: Profile, option_args: Sequence[str], env: 
     except json.JSONDecodeError:
         return ToolPlan(profile.k6_seconds, warnings=("k6 inspect printed no JSON; the script's "
                                                       "own thresholds are read after the run",))
-    return ToolPlan(planned_seconds(options, profile), script_thresholds(options, script),
+    return ToolPlan(planned_seconds(options, profile), script_thresholds(options, script, profile),
                     details={"options": options})
 
 
@@ -66,15 +66,15 @@ def _k6_error(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def script_thresholds(options: Mapping[str, Any], script: Path) -> tuple[Threshold, ...]:
+def script_thresholds(options: Mapping[str, Any], script: Path, profile: Profile) -> tuple[Threshold, ...]:
     """Every threshold k6 resolved; the caller marks which ones the profile wrote."""
     found: list[Threshold] = []
+    source = script_source(script, profile.project_dir, "the k6 script")
     for metric, exprs in (options.get("thresholds") or {}).items():
         for item in exprs if isinstance(exprs, list) else [exprs]:
             expr = item.get("threshold") if isinstance(item, dict) else item
             if isinstance(expr, str):
-                t = make_threshold("k6", str(metric), expr, script_source(script, "the k6 script"),
-                                   origin="script")
+                t = make_threshold("k6", str(metric), expr, source, origin="script")
                 if t is not None:
                     found.append(t)
     return tuple(found)
