@@ -137,6 +137,10 @@ def test_an_app_log_that_cannot_be_followed_is_not_measured(
     assert app_log["status"] == "not measured", app_log
     expected = {"missing": "never created", "fifo": "a FIFO", "directory": "a directory"}[kind]
     assert expected in str(app_log["detail"])
+    if kind != "missing":  # the problem the tail announced live is in the summary too
+        problems = summary["problems"]
+        assert isinstance(problems, list)
+        assert any(expected in p["what"] for p in problems), problems
     assert summary["status"] == "incomplete"
     assert code == 3, out
 

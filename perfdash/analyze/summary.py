@@ -40,6 +40,13 @@ class RunRecord:
     app_log: dict[str, Any] | None = None
 
     def problem(self, what: str, fix: str = "") -> None:
+        """Each problem once: the live event and the sentence written at the end often say the
+        same thing, one a little longer than the other."""
+        for known in self.problems:
+            if known["what"].startswith(what) or what.startswith(known["what"]):
+                if len(what) > len(known["what"]):
+                    known.update(what=what, fix=fix or known["fix"])
+                return
         self.problems.append({"what": what, "fix": fix})
 
 

@@ -138,6 +138,10 @@ class Orchestrator:
         self.bus.listen(recorder)
         st = _RunState(paths, RunRecord(started_at=datetime.now(UTC)), log, recorder,
                        Target(self.env.base_url, self.env.database_url, self.env.api_token))
+        # Every problem shown live (saturation, the backend watch, a silent plugin...) is part of
+        # the summary too, not only of the screen that happened to be open.
+        self.bus.listen(lambda e: st.record.problem(e.what, e.fix)
+                        if isinstance(e, ProblemDetected) else None)
         self.supervisor = Supervisor(log)
         previous = self._install_sigterm()
         try:
