@@ -16,7 +16,7 @@ import dataclasses
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -132,6 +132,17 @@ class ProblemDetected(Event):
     what: str
     fix: str = ""
     severity: Literal["warning", "error"] = "warning"
+
+
+@dataclass(frozen=True)
+class TimelineTicked(Event):
+    """One second of the run on the common clock (see `perfdash.timeline.columns`): `values` maps a
+    column to its value in that second (None: nothing measured), `markers` are (kind, text) pairs
+    that happened in it (phase changes, threshold breaches, problems, tool exits)."""
+
+    t_s: float
+    values: Mapping[str, float | None]
+    markers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

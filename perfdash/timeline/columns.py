@@ -1,0 +1,41 @@
+"""The columns of the run's common clock (`timeline.csv`, one row per second, and the live
+`TimelineTicked` event): every series perfdash follows, so load, latency, errors, host, database
+and log can be lined up second by second, live and after the run.
+
+A value is None (an empty cell) when nothing was measured in that second: Artillery reports only
+every 10 s, so its columns are filled on the row of the second its window arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+# (column, unit, what it is)
+COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("k6_vus", "", "k6 virtual users"),
+    ("k6_rps", "/s", "k6 requests per second in this second"),
+    ("k6_p50_ms", "ms", "k6 http_req_duration median over this interval"),
+    ("k6_p95_ms", "ms", "k6 http_req_duration p95 over this interval"),
+    ("k6_p99_ms", "ms", "k6 http_req_duration p99 over this interval"),
+    ("k6_error_rate", "ratio", "share of k6 requests failed in this interval (http_req_failed)"),
+    ("art_rps", "/s", "Artillery HTTP requests per second (its 10 s window)"),
+    ("art_p50_ms", "ms", "Artillery http.response_time median (its 10 s window)"),
+    ("art_p95_ms", "ms", "Artillery http.response_time p95 (its 10 s window)"),
+    ("art_p99_ms", "ms", "Artillery http.response_time p99 (its 10 s window)"),
+    ("art_errors", "", "Artillery errors.* counters in its window"),
+    ("sio_p95_ms", "ms", "Artillery socketio.response_time p95 (its 10 s window)"),
+    ("cpu_pct", "%", "host CPU"),
+    ("mem_pct", "%", "host memory"),
+    ("load1", "", "host load average over 1 minute"),
+    ("db_active", "", "database connections active"),
+    ("db_idle", "", "database connections idle"),
+    ("db_idle_in_tx", "", "database connections idle in transaction"),
+    ("db_total", "", "database connections in all states"),
+    ("db_max", "", "max_connections"),
+    ("log_lines", "/s", "app-log lines in this second"),
+    ("log_errors", "/s", "app-log ERROR lines in this second"),
+)
+NAMES: Final[tuple[str, ...]] = tuple(c[0] for c in COLUMNS)
+UNITS: Final[dict[str, str]] = {c[0]: c[1] for c in COLUMNS}
+
+MarkerKind = Literal["phase", "breach", "problem", "tool_exit"]
