@@ -7,11 +7,19 @@ same process, so the measured CPU is the dashboard's plus a publisher that mostl
 measured with psutil over windows (60 s, median of 3 by default). First paint is the time from
 starting the process to the header appearing in the tmux pane.
 Targets: <= 1.5% of one core with six live panes, <= 10% under the flood, first paint <= 1 s.
+
+`--scenario neighbours` runs the dashboard (six panes and the timeline chart, fed one
+`TimelineTicked` a second), htop and glances side by side, each in its own tmux session of the same
+size, measured over the same windows, and reports the dashboard's CPU as a ratio to each (medians
+of the per-window ratios). Targets: <= 2x htop and <= 0.5x glances. glances comes from `--glances`
+(pip install glances into a throwaway venv) and runs with `-t 1 --disable-check-update
+--disable-plugin ports`, so it stays on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import shlex
@@ -38,12 +46,15 @@ from perfdash.events import (  # noqa: E402 - the checkout, not an installed cop
     LogLinesRead,
     PhaseChanged,
     SystemSampled,
+    TimelineTicked,
     ToolExited,
 )
 from perfdash.ui.replay import load_events  # noqa: E402
+from tests.ui.live_ticks import with_ticks  # noqa: E402 - the recorder's TimelineTicked, until it lands
 
 DEFAULT_EVENTS = ROOT / "tests" / "ui" / "data" / "fail-run" / "events.ndjson"
-SAMPLES = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled, LogLinesRead)
+SAMPLES = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled, LogLinesRead,
+           TimelineTicked)
 FLOOD_RATE = 20_000
 FLOOD_BATCH_S = 0.25
 FLOOD_KEEP = 200  # the tailer publishes only the newest lines of a batch and counts the rest
@@ -57,6 +68,7 @@ class LoopFeed:
     again and again with their recorded spacing, so the live screen never reaches the result."""
 
     def __init__(self, events: list[Event], bus: Bus, flood: bool) -> None:
+        events = with_ticks(events)
         end = next((i for i, e in enumerate(events) if isinstance(e, ToolExited)), len(events))
         self.first = events[:end]
         start = next((i for i, e in enumerate(self.first)
@@ -102,7 +114,18 @@ class LoopFeed:
             threading.Thread(target=self._flood, name="flood", daemon=True).start()
         self._play(self.first)
         while not self.stopped.is_set():
-            self._play(self.loop)
+            self._play(self._renumbered())
+
+    def _renumbered(self) -> list[Event]:
+        """The loop again, its ticks moved on so the timeline keeps growing like a longer run."""
+        ticks = [e for e in self.loop if isinstance(e, TimelineTicked)]
+        if not ticks:
+            return self.loop
+        self._offset = getattr(self, "_offset", ticks[-1].t_s + 1 - ticks[0].t_s)
+        shift = self._offset
+        self._offset += ticks[-1].t_s + 1 - ticks[0].t_s
+        return [dataclasses.replace(e, t_s=e.t_s + shift) if isinstance(e, TimelineTicked) else e
+                for e in self.loop]
 
 
 def child(events_file: Path, flood: bool, pid_file: Path) -> None:
@@ -160,6 +183,68 @@ def measure(name: str, flood: bool, args: argparse.Namespace) -> dict[str, float
             "rss_mb": rss_mb}
 
 
+def _start(session: str, command: str, size: tuple[int, int]) -> None:
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]),
+                    "-y", str(size[1]), f"exec {command}"], check=True)
+
+
+def neighbours(args: argparse.Namespace) -> dict[str, float]:
+    """perfdash, htop and glances at the same size, measured over the same windows."""
+    tag = f"perfdash-bench-{os.getpid()}"
+    sessions = {"perfdash": f"{tag}-perfdash", "htop": f"{tag}-htop", "glances": f"{tag}-glances"}
+    with tempfile.TemporaryDirectory() as tmp:
+        pid_file = Path(tmp) / "pid"
+        commands = {
+            "perfdash": " ".join(shlex.quote(p) for p in (
+                sys.executable, str(Path(__file__).resolve()), "--child", "--events",
+                str(args.events), "--pid-file", str(pid_file))),
+            "htop": "htop",
+            "glances": f"{shlex.quote(str(args.glances))} -t 1 --disable-check-update "
+                       "--disable-plugin ports",
+        }
+        started = time.monotonic()
+        first_paint = float("nan")
+        try:
+            _start(sessions["perfdash"], commands["perfdash"], args.size)
+            while time.monotonic() - started < 15:
+                if HEADER_MARK in _tmux("capture-pane", "-p", "-t", sessions["perfdash"]):
+                    first_paint = time.monotonic() - started
+                    break
+                time.sleep(0.01)
+            for name in ("htop", "glances"):  # after the first paint, which they would slow
+                _start(sessions[name], commands[name], args.size)
+            while not pid_file.exists() or not pid_file.read_text():
+                time.sleep(0.05)
+            procs = {"perfdash": psutil.Process(int(pid_file.read_text()))}
+            for name in ("htop", "glances"):
+                pane_pid = _tmux("display-message", "-p", "-t", sessions[name], "#{pane_pid}")
+                procs[name] = psutil.Process(int(pane_pid.strip()))
+            time.sleep(args.warmup)
+            cpu: dict[str, list[float]] = {name: [] for name in procs}
+            for w in range(args.windows):
+                before = {n: p.cpu_times() for n, p in procs.items()}
+                t0 = time.monotonic()
+                time.sleep(args.seconds)
+                after = {n: p.cpu_times() for n, p in procs.items()}
+                span = time.monotonic() - t0
+                for n in procs:
+                    busy = (after[n].user - before[n].user) + (after[n].system - before[n].system)
+                    cpu[n].append(100 * busy / span)
+                print(f"  window {w + 1}: " + ", ".join(f"{n} {cpu[n][-1]:.2f}%" for n in cpu),
+                      flush=True)
+            screen = _tmux("capture-pane", "-p", "-t", sessions["perfdash"])
+        finally:
+            for session in sessions.values():
+                _tmux("kill-session", "-t", session)
+    if args.show_screen:
+        print(screen)
+    ratio = {n: statistics.median(p / o for p, o in zip(cpu["perfdash"], cpu[n], strict=True)
+                                  if o > 0) for n in ("htop", "glances")}
+    return {**{f"{n}_median": statistics.median(v) for n, v in cpu.items()},
+            "ratio_htop": ratio["htop"], "ratio_glances": ratio["glances"],
+            "first_paint_s": first_paint}
+
+
 def _size(text: str) -> tuple[int, int]:
     w, h = text.lower().split("x")
     return int(w), int(h)
@@ -173,7 +258,10 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=3, help="windows per scenario (median)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--size", type=_size, default=(160, 48), help="terminal size, WxH")
-    parser.add_argument("--scenario", choices=("panes", "flood", "all"), default="all")
+    parser.add_argument("--scenario", choices=("panes", "flood", "neighbours", "all"),
+                        default="all")
+    parser.add_argument("--glances", type=Path, default=Path("/tmp/glances-venv/bin/glances"),
+                        help="the glances executable (pip install glances into a throwaway venv)")
     parser.add_argument("--show-screen", action="store_true",
                         help="print the tmux pane at the end of each scenario")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -186,6 +274,20 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print("tmux is needed: apt-get install tmux", file=sys.stderr)
         return 2
+    if args.scenario == "neighbours" and (shutil.which("htop") is None
+                                          or not args.glances.exists()):
+        print("htop and glances are needed: apt-get install htop; python3 -m venv "
+              "/tmp/glances-venv && /tmp/glances-venv/bin/pip install glances", file=sys.stderr)
+        return 2
+    if args.scenario == "neighbours":
+        print(f"terminal {args.size[0]}x{args.size[1]}, {args.windows} windows of "
+              f"{args.seconds:.0f} s, perfdash beside htop and glances")
+        r = neighbours(args)
+        print(f"perfdash {r['perfdash_median']:.2f}%, htop {r['htop_median']:.2f}%, glances "
+              f"{r['glances_median']:.2f}% of a core (medians); perfdash/htop "
+              f"{r['ratio_htop']:.2f}x (target <= 2), perfdash/glances {r['ratio_glances']:.2f}x "
+              f"(target <= 0.5), first paint {r['first_paint_s']:.2f} s (target <= 1 s)")
+        return 0
     scenarios = {"panes": False, "flood": True}
     chosen = scenarios if args.scenario == "all" else {args.scenario: scenarios[args.scenario]}
     print(f"terminal {args.size[0]}x{args.size[1]}, {args.windows} windows of {args.seconds:.0f} s,"

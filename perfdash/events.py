@@ -93,6 +93,22 @@ class K6Progressed(Event):
 
 
 @dataclass(frozen=True)
+class LatencySampled(Event):
+    """One interval of a tool's requests, aggregated over that interval only (not since the start):
+    `t` is the interval's end on the tool's clock (epoch seconds), `rps` its request rate,
+    `error_rate` its share of failed requests. None: no request ended in the interval. Published
+    by a tool's follower (k6: its web dashboard's per-second snapshots), folded into the timeline."""
+
+    tool: str
+    t: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    error_rate: float | None
+    rps: float | None
+
+
+@dataclass(frozen=True)
 class ArtilleryProgressed(Event):
     req_per_s: float
     http_p50_ms: float | None

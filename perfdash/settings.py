@@ -114,6 +114,8 @@ class Environment:
     # where start, stop and seed commands run (the app log is relative to it too)
     working_dir: Path | None = None
     artillery_bin: Path | None = None
+    # JSON-lines app log: which keys hold the route, the status and the latency in ms
+    log_fields: Mapping[str, str] = field(default_factory=dict)
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -247,7 +249,8 @@ _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host",
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
-             "working_dir", "artillery"}
+             "working_dir", "artillery", "log_fields"}
+_LOG_FIELD_KEYS = {"route", "status", "latency_ms"}
 
 
 # What a threshold can name for certain. Deliberately conservative: only what the tool could never
@@ -435,6 +438,10 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     working = r.str_(data, table, "working_dir", ".") or "."
     workdir = (project / working).resolve()
     app_log = r.str_(data, table, "app_log")
+    log_fields_table = r.table(data, table, "log_fields")
+    r.known(log_fields_table, f"{table}.log_fields", _LOG_FIELD_KEYS)
+    log_fields = {k: r.str_(log_fields_table, f"{table}.log_fields", k) or ""
+                  for k in log_fields_table}
     compose = r.str_(data, table, "compose_file")
     artillery = r.str_(data, table, "artillery")
     health = r.str_(data, table, "health_path", "/health") or "/health"
@@ -468,6 +475,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
             DEMO_SEED if kind == "demo" and not seed_command else None),
         seed_command=seed_command,
         seed_scale=int(scale),
+        log_fields=log_fields,
         working_dir=workdir,
         artillery_bin=(project / artillery) if artillery else None,
     )

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.analyze.checks import fmt_value
+from perfdash.analyze.endpoints import endpoints_markdown
+from perfdash.analyze.findings import findings_markdown
 from perfdash.artifacts import read_json, write_text_atomic
 from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
@@ -28,6 +30,7 @@ _ARTIFACT_LABELS = {
     "db_connections": "database connections", "preflight": "preflight checklist",
     "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
     "db_snapshot_start": "database snapshot at start",
+    "timeline": "every series per second (timeline)", "timeline_markers": "timeline markers",
 }
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PERCENTILES = (("p50", ("med",)), ("p90", ("p90",)), ("p95", ("p95",)), ("p99", ("p99",)),
@@ -257,6 +260,8 @@ def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
     lines += _check_table(checks) if checks else ["No check was evaluated."]
     lines.append("")
     lines += _latency_section(summary, run_dir)
+    lines += endpoints_markdown(summary.get("endpoints"))
+    lines += findings_markdown(summary.get("findings"))
     lines += _database_findings(summary, run_dir, "Database findings")
     problems = [p for p in summary.get("problems") or [] if isinstance(p, dict)]
     if problems:
@@ -406,6 +411,7 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
     tools = _tool_lines(summary)
     if tools:
         lines += ["## How the tools ended", "", *tools, ""]
+    lines += findings_markdown(summary.get("findings"), "What moved together")
     lines += ["## Evidence", "",
               *_evidence(summary, run_dir, (str(c.get("id", "")).split(".", 1)[0] for c in failed)), ""]
     causes = _database_findings(summary, run_dir, "Possible causes")

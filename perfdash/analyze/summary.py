@@ -14,11 +14,14 @@ from typing import Any
 
 from perfdash.analyze.checks import Check
 from perfdash.analyze.dbreport import analyse_connections, analyse_database
+from perfdash.analyze.endpoints import endpoints_for
+from perfdash.analyze.findings import findings
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile
 from perfdash.thresholds import Threshold
+from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 from perfdash.tools import TOOLS, tools_for
 
 SCHEMA_VERSION = 1
@@ -86,6 +89,7 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         "db_connections": paths.db_connections,
         "preflight": paths.preflight, "events": paths.events, "perfdash_log": paths.perfdash_log,
         "backend_log": paths.root / "app.log", "db_snapshot_start": paths.db_snapshot_start,
+        "timeline": paths.root / TIMELINE_CSV, "timeline_markers": paths.root / MARKERS_NDJSON,
     }
     return {role: {"path": p.name, "exists": p.exists(),
                    "bytes": p.stat().st_size if p.exists() else 0}
@@ -115,6 +119,7 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "preflight": record.preflight,
         "tools": record.tools,
         "app_log": record.app_log,
+        **endpoints_and_findings(paths, profile, record.load_started),
         # What only the orchestrator knew, kept so `perfdash show` can analyse the artifacts again.
         "run": {"interrupted": record.interrupted, "could_not_run": record.could_not_run,
                 "load_started": record.load_started, "not_measured": record.not_measured},
@@ -124,6 +129,19 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
             "environment": env.redacted(),
         },
     }
+
+
+def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
+                           ) -> dict[str, Any]:
+    """"endpoints" (k6, Artillery and the app log joined per endpoint) and "findings" (what moved
+    together on the timeline), both read from the run directory."""
+    if not load_started:
+        return {"endpoints": None, "findings": []}
+    from perfdash.timeline.reader import read_timeline
+
+    endpoints = endpoints_for(paths.root, profile)
+    timeline, _ = read_timeline(paths.root)
+    return {"endpoints": endpoints, "findings": [f.to_json() for f in findings(timeline, endpoints)]}
 
 
 def _profile_json(p: Profile) -> dict[str, Any]:
@@ -223,5 +241,6 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
                                      could_not_run=record.could_not_run)
     fresh = {**stored, "status": status, "exit_code": EXIT_CODES[status],
              "counts": dict(Counter(c.status for c in checks)),
-             "checks": [c.to_json() for c in checks], "artifacts": artifact_index(paths)}
+             "checks": [c.to_json() for c in checks], "artifacts": artifact_index(paths),
+             **endpoints_and_findings(paths, profile, record.load_started)}
     return fresh, None

@@ -16,6 +16,7 @@ from time import monotonic
 
 import watchfiles
 
+from perfdash.collect.access_log import EndpointCounter
 from perfdash.events import Bus, LogLinesRead, ProblemDetected
 
 CHUNK_BYTES = 1 << 20
@@ -115,7 +116,7 @@ class AppLogTail:
     """
 
     def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
-                 from_start: bool = False) -> None:
+                 from_start: bool = False, endpoints: EndpointCounter | None = None) -> None:
         if batch_interval_s <= 0 or keep_lines < 0:
             raise ValueError("batch_interval_s must be > 0 and keep_lines >= 0")
         self._bus = bus
@@ -145,6 +146,17 @@ class AppLogTail:
         self.rotations = 0
         self.truncations = 0
         self.problem: str | None = None
+        # Requests per route and status class, counted from every whole line (access_log.py).
+        self.endpoints = endpoints
+
+    def _count_requests(self, block: bytes) -> None:
+        if self.endpoints is None:
+            return
+        try:
+            self.endpoints.feed(block)
+        except Exception as exc:  # the counts are extra: a parsing bug must not stop the tail
+            self.endpoints.gave_up = True
+            self.endpoints.note = f"counting stopped: {type(exc).__name__}: {exc}"
 
     def start(self) -> None:
         """Position at the end of the file now, so lines written once this returns are all seen."""
@@ -332,12 +344,14 @@ class AppLogTail:
         self._partial.clear()
         self._partial_cut = 0
         self._count(1, *count_levels(line))
+        self._count_requests(line + b"\n")
         self._kept.append(_text(line, cut))
 
     def _add_lines(self, block: bytes) -> None:
         """Count every line of `block` (which ends with a newline) but decode only the newest few."""
         lines = block.count(b"\n")
         self._count(lines, *count_levels(block))
+        self._count_requests(block)
         keep = self._kept.maxlen
         if keep:
             newest = block[:-1].rsplit(b"\n", keep)

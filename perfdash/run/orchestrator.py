@@ -31,6 +31,8 @@ from perfdash.artifacts import (
     write_json_atomic,
     write_text_atomic,
 )
+from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
+from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
@@ -54,6 +56,7 @@ from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
 from perfdash.secret import Secret, scrub
 from perfdash.settings import Environment, Profile, Settings
+from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import TOOL_NAMES, tools_for
 from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
 
@@ -193,6 +196,11 @@ class Orchestrator:
                 write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
         else:
             st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+        # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
+        # its first.
+        timeline = TimelineRecorder(self.bus, st.paths.root)
+        timeline.start()
+        st.collectors.append(timeline)
         self._phase("load", f"{self.profile.mode}, about {self._planned_seconds(st):.0f} s")
         st.record.load_started = True
         stack = st.stack
@@ -202,7 +210,8 @@ class Orchestrator:
         st.collectors.append(system)
         app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
         if app_log is not None:
-            tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None)
+            tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None,
+                              endpoints=EndpointCounter(self.env.log_fields))
             tail.start()
             st.collectors.append(tail)
             st.record.app_log = {"path": str(app_log)}
@@ -424,15 +433,24 @@ class Orchestrator:
             record.not_measured.setdefault(child.request.name, "stopped before the end")
 
     def _stop_collectors(self, st: _RunState) -> None:
-        for c in st.collectors:
+        # The timeline last, so its final row holds what the others published as they stopped.
+        for c in sorted(st.collectors, key=lambda c: isinstance(c, TimelineRecorder)):
             c.stop()
         for c in st.collectors:
             if isinstance(c, SystemCollector) and c.error:
                 st.record.not_measured["metrics"] = c.error
                 st.record.problem(c.error, "free disk space or fix permissions")
+            if isinstance(c, TimelineRecorder) and c.error:
+                st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, AppLogTail) and st.record.app_log is not None:
                 st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
                                          warnings=c.warnings_total, unmeasured=c.unmeasured())
+                if c.endpoints is not None:
+                    try:
+                        c.endpoints.write(st.paths.root / APPLOG_ENDPOINTS)
+                    except OSError as exc:
+                        st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
+                                          "free disk space or fix permissions")
         st.collectors.clear()
 
     def _query_analysis(self, st: _RunState) -> None:

@@ -83,6 +83,29 @@ class LatencyRow:
 
 
 @dataclass(frozen=True)
+class EndpointRow:
+    """One endpoint (or Socket.IO event) as one tool measured it, before any join.
+
+    `name` is what the tool calls it (a k6 tag value, an Artillery URL template); `url` is a URL
+    or template when the tool knows one; `tag` says where a k6 row came from (name, endpoint,
+    group, url). Latencies in ms; None when the tool did not export it.
+    """
+
+    tool: str
+    name: str
+    kind: Literal["http", "socketio"] = "http"
+    url: str | None = None
+    tag: str | None = None
+    requests: int | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    errors: int | None = None  # requests without an answer or counted failed by the tool
+    status_5xx: int | None = None
+    codes: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     """A headline figure `compare` puts side by side: key, label, unit, which way is better, and
     the id of a check that already carries it (then it is shown once, as the check)."""
@@ -148,6 +171,9 @@ class LoadTool(Protocol):
         ...
 
     def artifacts(self, run_dir: Path, profile_name: str) -> dict[str, Path]: ...
+
+    def endpoints(self, run_dir: Path, profile_name: str) -> tuple[list[EndpointRow], str | None]:
+        ...
 
     def artifact_labels(self) -> dict[str, str]: ...
 

@@ -92,7 +92,8 @@ class PerfdashApp(App[int | None]):
         self._stop = stop
         self.result_dir = result_dir
         self.comparison = comparison
-        self.state = LiveState(clock)
+        # A replayed run reads its files (k6-config.json) from where it is now, not where it ran.
+        self.state = LiveState(clock, files_dir=result_dir)
         self.outcome: RunOutcomeLike | None = None
         self.run_error: BaseException | None = None
         self.stopping = False

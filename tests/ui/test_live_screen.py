@@ -20,6 +20,7 @@ from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.log_view import LogView
 from perfdash.ui.live.run_header import RunHeader
+from perfdash.ui.live.timeline_chart import TimelineChart
 from perfdash.ui.result.result_screen import ResultScreen
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, PASS_RUN, LiveRig, recorded
 
@@ -35,7 +36,7 @@ def styles_of(text: Text, needle: str) -> set[str]:
 
 
 async def test_mid_run_every_pane_shows_its_numbers(rig: LiveRig) -> None:
-    async with rig.app.run_test(size=(80, 24)) as pilot:
+    async with rig.app.run_test(size=(160, 48)) as pilot:
         rig.feed(recorded(FAIL_RUN, MID_RUN_S))
         await pilot.pause()
         screen = rig.app.screen
@@ -139,17 +140,18 @@ async def test_the_finished_run_opens_the_result_screen(rig: LiveRig) -> None:
         assert rig.app.exit_code == 1
 
 
-async def test_at_200_by_60_the_panes_grow(rig: LiveRig) -> None:
+async def test_at_200_by_60_the_charts_grow(rig: LiveRig) -> None:
     async with rig.app.run_test(size=(200, 60)) as pilot:
         rig.feed(recorded(FAIL_RUN, MID_RUN_S))
         await pilot.pause()
         screen = rig.app.screen
         assert screen.has_class("-wide")
-        assert screen.has_class("-tall")
+        assert screen.has_class("-huge")
         panes = [screen.query_one(t) for t in (HostPane, K6Pane, ArtilleryPane, DatabasePane)]
         assert len({p.region.y for p in panes}) == 1  # one row
-        assert all(p.size.height == 7 for p in panes)
-        assert screen.query_one(LogView).size.height > 35
+        assert all(p.size.height == 4 for p in panes)  # the numbers; the chart has the history
+        assert screen.query_one(TimelineChart).size.height == 32
+        assert screen.query_one(LogView).size.height > 12
 
 
 async def test_very_short_terminals_keep_the_essential_panes(rig: LiveRig) -> None:

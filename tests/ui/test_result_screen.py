@@ -46,7 +46,7 @@ async def test_failing_run_banner_and_checks() -> None:
         assert "1 fail · 11 pass · 3 warn" in text
         table = screen.query_one(ChecksTable)
         assert table.row_count == 15
-        status, name, value, threshold, _ = table.get_row_at(0)
+        status, name, value, threshold = table.get_row_at(0)  # the detail is shown under it
         assert isinstance(status, Text)
         assert (status.plain, str(status.style)) == ("FAIL", "bold red")
         assert name == "k6 http_req_duration p(95)"
@@ -78,9 +78,9 @@ async def test_latency_problems_plots_queries_and_the_comparison_place() -> None
         assert "socketio.response_time" in latency
         assert "endpoint /api/orders (cre" in latency  # names are cut to the column
         assert "none recorded" in screen.query_one(ProblemsList).render().plain
-        plots = list(screen.query(PlotextPlot))
-        assert len(plots) == 2
-        assert all(p.display for p in plots)
+        plots = [p for p in screen.query(PlotextPlot) if p.display]
+        assert [p.id for p in plots] == ["chart-rps", "chart-latency", "chart-errors", "chart-vus",
+                                         "chart-host", "chart-load", "chart-db", "chart-log"]
         queries = screen.query_one(QueryPanel)
         table = queries.query_one(DataTable)
         assert table.row_count == 3  # one slow query, two sequentially scanned tables
@@ -129,8 +129,9 @@ def test_run_data_reads_every_artifact() -> None:
     assert [r.metric for r in run.latency][:2] == ["http_req_duration",
                                                    "http_req_duration{name:products}"]
     assert run.latency[0].count == 321  # http_reqs of the k6 summary export
-    assert len(run.host.cpu) == 21
-    assert run.host.problem is None
+    assert run.timeline is not None
+    assert len(run.timeline.t) == 23
+    assert run.timeline_problem is None
     assert len(run.slow_queries) == 1
     assert [t["table"] for t in run.seq_scans] == ["orders", "products"]
     assert "no k6 or Artillery report" in plain(latency_table(load_run(Path("/nonexistent"))))
@@ -153,3 +154,12 @@ async def test_a_slow_query_without_a_window_maximum_still_shows(tmp_path: Path)
         detail = plain(app.screen.query_one(QueryPanel).query_one("#query-detail", Static).content)
         assert "max unknown" in detail
         assert "pg_sleep" in detail
+
+
+def test_a_run_from_before_the_timeline_charts_its_host_from_metrics_csv(tmp_path: Path) -> None:
+    shutil.copytree(PASS_RUN, tmp_path / "run")
+    (tmp_path / "run" / "timeline.csv").unlink()
+    run = load_run(tmp_path / "run")
+    assert run.timeline is not None
+    assert sorted(run.timeline.series) == ["cpu_pct", "load1", "mem_pct"]
+    assert len(run.timeline.t) == 22  # metrics.csv rows

@@ -20,6 +20,7 @@ from perfdash.tools.artillery.plan import read_plan
 from perfdash.tools.artillery.progress import ArtilleryProgressTail
 from perfdash.tools.artillery.report import read_artillery
 from perfdash.tools.base import (
+    EndpointRow,
     ExitMeaning,
     FigureSpec,
     LatencyRow,
@@ -93,6 +94,10 @@ class ArtilleryTool:
     def latency(self, run_dir: Path, profile_name: str) -> tuple[list[LatencyRow], str | None]:
         results, problem = read_artillery(run_dir, profile_name)
         return (results.latency_rows(), None) if results else ([], problem)
+
+    def endpoints(self, run_dir: Path, profile_name: str) -> tuple[list[EndpointRow], str | None]:
+        results, problem = read_artillery(run_dir, profile_name)
+        return (results.endpoints(), problem) if results else ([], problem)
 
     def figures(self, run_dir: Path, profile_name: str) -> tuple[dict[str, float], str | None]:
         results, problem = read_artillery(run_dir, profile_name)

@@ -6,12 +6,13 @@ picture, marked as such). Analysis, reports, compare and the result view all rea
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_json, read_regular_text
-from perfdash.tools.base import LatencyRow
+from perfdash.tools.base import EndpointRow, LatencyRow
 
 # Socket.IO client failures surface as `errors.Error: <message>` (xhr poll error, websocket error,
 # server error, or the server's own rejection such as `unauthorized`); plain HTTP failures use
@@ -23,6 +24,10 @@ LATENCY_METRICS = ("http.response_time", "socketio.response_time")
 LATENCY_KEYS = {"avg": "mean", "min": "min", "med": "median", "p90": "p90", "p95": "p95",
                 "p99": "p99", "max": "max"}
 ENDPOINT_PREFIX = "plugins.metrics-by-endpoint.response_time."
+_BY_ENDPOINT = "plugins.metrics-by-endpoint."
+# `<url> (<name>)` when the request has a `name`, else `<url>`; then `.codes.<n>` or `.errors.<E>`
+_ENDPOINT_COUNTER = re.compile(r"^(.*)\.(codes|errors)\.([^.]+(?:\..*)?)$")
+_NAMED = re.compile(r"^(.*) \(([^()]*)\)$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,53 @@ class ArtilleryResults:
             rows.append(LatencyRow("Artillery", label, stats,
                                    int(count) if isinstance(count, int | float) else None))
         return rows
+
+
+    def endpoints(self) -> list[EndpointRow]:
+        """One row per metrics-by-endpoint key (`url` or `url (name)`), plus one for Socket.IO
+        (Artillery reports its emits as one metric, not per event)."""
+        summaries = self.aggregate.get("summaries") or {}
+        keys: dict[str, dict[str, Any]] = {}
+        for name, s in summaries.items():
+            if name.startswith(ENDPOINT_PREFIX) and isinstance(s, dict):
+                keys.setdefault(name.removeprefix(ENDPOINT_PREFIX), {})["summary"] = s
+        for name, value in self.counters.items():
+            if not name.startswith(_BY_ENDPOINT) or name.startswith(ENDPOINT_PREFIX):
+                continue
+            m = _ENDPOINT_COUNTER.match(name.removeprefix(_BY_ENDPOINT))
+            if m and isinstance(value, int | float):
+                entry = keys.setdefault(m.group(1), {})
+                entry.setdefault(m.group(2), {})[m.group(3)] = int(value)
+        rows = []
+        for key, entry in sorted(keys.items()):
+            named = _NAMED.match(key)
+            url, label = (named.group(1), named.group(2)) if named else (key, key)
+            s = entry.get("summary") or {}
+            codes: dict[str, int] = entry.get("codes") or {}
+            errors = sum((entry.get("errors") or {}).values())
+            count = s.get("count")
+            answered = sum(codes.values())
+            rows.append(EndpointRow(
+                "Artillery", label, "http", url=url, tag="name" if named else None,
+                requests=answered + errors if codes or errors else (
+                    int(count) if isinstance(count, int | float) else None),
+                p50=_num(s.get("median")), p95=_num(s.get("p95")), p99=_num(s.get("p99")),
+                errors=errors, status_5xx=sum(n for c, n in codes.items() if c.startswith("5")),
+                codes=codes))
+        sio = self.summary("socketio.response_time")
+        emits = self.counters.get("socketio.emit")
+        if sio is not None or isinstance(emits, int | float):
+            s = sio or {}
+            rows.append(EndpointRow(
+                "Artillery", "socket.io emit", "socketio",
+                requests=int(emits) if isinstance(emits, int | float) else None,
+                p50=_num(s.get("median")), p95=_num(s.get("p95")), p99=_num(s.get("p99")),
+                errors=sum(self.socketio_errors().values())))
+        return rows
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def socketio_errors(counters: dict[str, Any]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from perfdash.launch import LaunchRequest
 from perfdash.net import free_port
 from perfdash.settings import Environment, Profile
 from perfdash.tools.base import (
+    EndpointRow,
     ExitMeaning,
     FigureSpec,
     LatencyRow,
@@ -26,6 +27,13 @@ from perfdash.tools.base import (
 from perfdash.tools.k6 import command
 from perfdash.tools.k6.checks import k6_checks
 from perfdash.tools.k6.exitcodes import k6_exit
+from perfdash.tools.k6.latency import (
+    REPORT_HTML,
+    DashboardFollower,
+    Followers,
+    dashboard_env,
+    dashboard_port,
+)
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.plan import inspect_script
 from perfdash.tools.k6.progress import K6Poller
@@ -84,15 +92,21 @@ class K6Tool:
     def request(self, ctx: LaunchContext) -> LaunchRequest:
         port = free_port()
         argv = command.run_argv(ctx.binary, ctx.profile, ctx.run_dir, ctx.target.base_url, port)
+        # Per-second latency: k6's web dashboard output on another free loopback port, followed
+        # by perfdash.tools.k6.latency (its HTML report lands in the run directory).
+        dashboard = dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
         return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
-                             ctx.run_dir / "k6.stderr.log", _child_env(_token(ctx.target)),
+                             ctx.run_dir / "k6.stderr.log",
+                             _child_env({**_token(ctx.target), **dashboard}),
                              shown=" ".join(argv), api_port=port)
 
     def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
                  request: LaunchRequest) -> Background | None:
         if request.api_port is None:
             return None
-        return K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson")
+        poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson")
+        port = dashboard_port(request.env)
+        return poller if port is None else Followers(poller, DashboardFollower(bus, port))
 
     def explain_exit(self, code: int) -> ExitMeaning:
         return k6_exit(code)
@@ -105,6 +119,10 @@ class K6Tool:
         summary, problem = read_k6_summary(run_dir / f"k6-{profile_name}.json")
         return (summary.latency_rows(), None) if summary else ([], problem)
 
+    def endpoints(self, run_dir: Path, profile_name: str) -> tuple[list[EndpointRow], str | None]:
+        summary, problem = read_k6_summary(run_dir / f"k6-{profile_name}.json")
+        return (summary.endpoints(), None) if summary else ([], problem)
+
     def figures(self, run_dir: Path, profile_name: str) -> tuple[dict[str, float], str | None]:
         summary, problem = read_k6_summary(run_dir / f"k6-{profile_name}.json")
         if summary is None:
@@ -116,12 +134,14 @@ class K6Tool:
         return {"k6_summary": run_dir / f"k6-{profile_name}.json",
                 "k6_config": run_dir / "k6-config.json",
                 "k6_stdout": run_dir / "k6.stdout.log", "k6_stderr": run_dir / "k6.stderr.log",
-                "k6_progress": run_dir / "k6-progress.ndjson"}
+                "k6_progress": run_dir / "k6-progress.ndjson",
+                "k6_dashboard": run_dir / REPORT_HTML}
 
     def artifact_labels(self) -> dict[str, str]:
         return {"k6_summary": "k6 summary export", "k6_config": "k6 thresholds as run",
                 "k6_stdout": "k6 output", "k6_stderr": "k6 log",
-                "k6_progress": "k6 live progress"}
+                "k6_progress": "k6 live progress",
+                "k6_dashboard": "k6 web dashboard report (HTML)"}
 
 
 def _token(target: Target) -> dict[str, str]:

@@ -7,15 +7,20 @@ into "passed" so no caller has to remember the inversion.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_json
-from perfdash.tools.base import LatencyRow
+from perfdash.tools.base import EndpointRow, LatencyRow
 
 _STAT_ALIASES = {"p(50)": "med", "median": "med", "mean": "avg"}
 # perfdash's names for latency statistics -> k6's keys in the summary export
+# The tags a script sets to name an endpoint; k6 exports a tagged submetric only when a threshold
+# names it, so these rows exist only for what the script (or profile) put a threshold on.
+ENDPOINT_TAGS = ("name", "endpoint", "group", "url")
+_SUBMETRIC = re.compile(r"^(http_req_duration|http_reqs|http_req_failed)\{([a-z_]+):(.+)\}$")
 LATENCY_KEYS = {"avg": "avg", "min": "min", "med": "med", "p90": "p(90)", "p95": "p(95)",
                 "p99": "p(99)", "max": "max"}
 
@@ -79,6 +84,37 @@ class K6Summary:
             count = self.requests() if name == "http_req_duration" else None
             rows.append(LatencyRow("k6", name, stats, count or None))
         return rows
+
+
+    def endpoints(self) -> list[EndpointRow]:
+        """One row per tag value of `name`, `endpoint`, `group` or `url` that has an
+        http_req_duration, http_reqs or http_req_failed submetric in the export."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for metric, data in self.metrics.items():
+            m = _SUBMETRIC.match(metric)
+            if not m or m.group(2) not in ENDPOINT_TAGS or not isinstance(data, dict):
+                continue
+            found.setdefault((m.group(2), m.group(3)), {})[m.group(1)] = data
+        rows = []
+        for (tag, value), parts in sorted(found.items()):
+            dur = parts.get("http_req_duration") or {}
+            reqs = parts.get("http_reqs") or {}
+            failed = parts.get("http_req_failed") or {}
+            count = reqs.get("count")
+            passes = failed.get("passes")  # a Rate's "passes" are its true samples: failed requests
+            if not isinstance(count, int | float) and isinstance(passes, int | float):
+                count = passes + (failed.get("fails") or 0)
+            name = value.removeprefix("::") if tag == "group" else value
+            rows.append(EndpointRow(
+                "k6", name, "http", url=value if tag == "url" or value.startswith(("/", "http")) else None,
+                tag=tag, requests=int(count) if isinstance(count, int | float) else None,
+                p50=_num(dur.get("med")), p95=_num(dur.get("p(95)")), p99=_num(dur.get("p(99)")),
+                errors=int(passes) if isinstance(passes, int | float) else None))
+        return rows
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def read_k6_summary(path: Path) -> tuple[K6Summary | None, str | None]:

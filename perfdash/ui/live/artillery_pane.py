@@ -12,7 +12,9 @@ from textual.reactive import reactive
 from perfdash.ui.format import ms
 from perfdash.ui.live.k6_pane import progress_line
 from perfdash.ui.live.pane import Pane
-from perfdash.ui.live.state import ArtilleryView
+from perfdash.ui.live.state import ArtilleryStarted, ArtilleryView
+
+REPORT_S = 10
 
 
 def errors_line(errors: tuple[tuple[str, int], ...]) -> Text:
@@ -23,9 +25,20 @@ def errors_line(errors: tuple[tuple[str, int], ...]) -> Text:
     return line
 
 
-def artillery_lines(view: ArtilleryView | None, width: int, height: int) -> list[Text]:
+def started_lines(started: ArtilleryStarted, width: int) -> list[Text]:
+    """Before the first report: how long Artillery has run and when its report is due."""
+    if started.after_k6:
+        return [Text("starts when k6 has finished (sequential profile)", style="dim")]
+    due = REPORT_S - started.elapsed_s % REPORT_S
+    return [progress_line(started.elapsed_s, started.planned_s, None, width),
+            Text.assemble(("running", "green"), f" · reports every {REPORT_S} s, next in ~{due} s"),
+            Text("req/s, p95 and vusers follow with its first report", style="dim")]
+
+
+def artillery_lines(view: ArtilleryView | None, width: int, height: int,
+                    started: ArtilleryStarted | None = None) -> list[Text]:
     if view is None:
-        return []
+        return started_lines(started, width) if started is not None else []
     rate = view.req_per_s[-1] if view.req_per_s else 0.0
     lines = [
         progress_line(view.elapsed_s, view.planned_s, view.ended, width),
@@ -45,12 +58,13 @@ def artillery_lines(view: ArtilleryView | None, width: int, height: int) -> list
 
 class ArtilleryPane(Pane):
     TITLE = "Artillery"
-    WAITING = "waiting for the first 10-second report…"
+    WAITING = "starts with the load phase"
 
     view: reactive[ArtilleryView | None] = reactive(None)
+    started: reactive[ArtilleryStarted | None] = reactive(None)
 
     def content_key(self) -> object:
-        return self.view
+        return (self.view, self.started)
 
     def lines(self, width: int, height: int) -> list[Text]:
-        return artillery_lines(self.view, width, height)
+        return artillery_lines(self.view, width, height, self.started)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from perfdash.ui.format import bar, labelled_spark
+from perfdash.ui.format import bar
 from perfdash.ui.live.pane import Pane
 from perfdash.ui.live.state import DatabaseView
 
@@ -30,15 +30,12 @@ def database_lines(view: DatabaseView | None, width: int, height: int) -> list[T
         states.append(str(n), style="yellow" if state.startswith("idle in") and n else "")
     locks = Text.assemble(("waiting locks ", "bold"),
                           (str(view.waiting_locks), "bold red" if view.waiting_locks else "green"))
-    graph_rows = 1 + max(0, min(2, height - 4))
-    return [usage, states or Text("no connections", style="dim"), locks,
-            *labelled_spark(Text("total ", style="bold"), view.total, width, graph_rows, "blue",
-                            0, max(4, *view.total))]
+    return [usage, states or Text("no connections", style="dim"), locks]
 
 
 class DatabasePane(Pane):
     TITLE = "database"
-    WAITING = "waiting for the first database sample…"
+    WAITING = "first sample within 2 s of the start"
 
     view: reactive[DatabaseView | None] = reactive(None)
 

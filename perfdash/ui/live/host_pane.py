@@ -25,16 +25,14 @@ def host_lines(view: HostView | None, width: int, height: int) -> list[Text]:
         return []
     cpu, mem = view.cpu[-1], view.mem[-1]
     backend = view.backend_cpu_pct is not None or view.backend_rss_mb is not None
-    # Rows the other lines leave free make the CPU graph taller, up to three lines.
-    cpu_rows = 1 + max(0, min(2, height - (4 if backend else 3)))
+    # One line of CPU history: the timeline chart above carries the run's CPU and memory.
     recent = max(view.cpu[-max(1, width - LABEL):])
     lines = [
         *labelled_spark(Text.assemble(("CPU ", "bold"), (f"{cpu:3.0f}% ", _level(cpu))),
-                        view.cpu, width, cpu_rows, _level(recent), 0, 100),
-        *labelled_spark(Text.assemble(("mem ", "bold"), (f"{mem:3.0f}% ", _level(mem))),
-                        view.mem, width, 1, "cyan", 0, 100),
-        Text.assemble(("load ", "bold"), " ".join(f"{v:.2f}" for v in view.load),
-                      (f"  ·  {view.mem_used_mb / 1024:,.1f} GB used", "dim")),
+                        view.cpu, width, 1, _level(recent), 0, 100),
+        Text.assemble(("mem ", "bold"), (f"{mem:.0f}%", _level(mem)), ("  load ", "bold"),
+                      " ".join(f"{v:.2f}" for v in view.load)),
+        Text(f"{view.mem_used_mb / 1024:,.1f} GB used", style="dim"),
     ]
     if backend:
         cpu_text = "—" if view.backend_cpu_pct is None else f"{view.backend_cpu_pct:.0f}%"

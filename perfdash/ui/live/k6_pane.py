@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from perfdash.ui.format import bar, labelled_spark, ms, pct
+from perfdash.ui.format import bar, ms, pct
 from perfdash.ui.live.pane import Pane
 from perfdash.ui.live.state import K6View, ToolEnd
 
@@ -40,18 +40,16 @@ def k6_lines(view: K6View | None, width: int, height: int) -> list[Text]:
                   else Text("thresholds ok", style="green"))
     checks_style = ("green" if view.checks_rate is None or view.checks_rate >= 0.99 else "bold red")
     failed = view.failed_rate or 0.0
-    graph_rows = 1 + max(0, min(2, height - 5))
+    # The numbers only: req/s, latency and errors over time are on the timeline chart above.
     return [
         progress_line(view.elapsed_s, view.planned_s, view.ended, width),
         Text.assemble(("VUs ", "bold"), f"{view.vus}/{view.vus_max}  ", ("req/s ", "bold"),
-                      f"{rate:,.0f}  ", (f"{view.requests:,} requests", "dim")),
-        Text.assemble(("p95 ", "bold"), ms(view.p95_ms), "  ", ("checks ", "bold"),
-                      (pct(view.checks_rate), checks_style)),
-        *labelled_spark(Text("req/s ", style="bold"), view.req_per_s, width, graph_rows,
-                        "magenta", 0),
-        Text.assemble(thresholds, "  ", ("failed ", "bold"),
+                      f"{rate:,.0f}  ", ("p95 ", "bold"), ms(view.p95_ms)),
+        Text.assemble(("checks ", "bold"), (pct(view.checks_rate), checks_style), "  ",
+                      ("failed ", "bold"),
                       (pct(view.failed_rate, 2), "bold red" if failed > 0.01 else "")),
-    ]
+        Text.assemble(thresholds, (f"  {view.requests:,} requests", "dim")),
+    ][:max(1, height)]
 
 
 class K6Pane(Pane):

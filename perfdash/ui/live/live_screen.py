@@ -1,9 +1,11 @@
-"""The live screen: header, host, k6, Artillery and database panes, and the app log.
+"""The live screen: header, the timeline chart, host, k6, Artillery and database panes, and the
+app log.
 
 The app's drain timer folds events into a `LiveState` and calls `show`; each pane gets its view
 through a reactive and repaints only when that view changed. Breakpoints stack the panes two by two
 on narrow terminals, put them in one row on wide ones, and drop the less urgent ones when the
-terminal is very short.
+terminal is very short. The chart takes a height by terminal height (`chart_height`); `+` and `-`
+give rows to the log or take them back.
 """
 
 from __future__ import annotations
@@ -23,12 +25,25 @@ from perfdash.ui.live.k6_pane import K6Pane
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.run_header import RunHeader
 from perfdash.ui.live.state import LiveState
+from perfdash.ui.live.timeline_chart import TimelineChart
+
+LOG_STEP = 4  # rows the log gains or loses per `+` / `-`
+LOG_STEPS = 5
+
+
+def chart_height(screen_height: int, log_steps: int) -> int:
+    """The chart's rows: the essentials (latency, req/s, errors, VUs) under 40 rows, every track
+    from 40, taller tracks from 60; each log step gives LOG_STEP of them to the log."""
+    base = 8 if screen_height < 40 else 22 if screen_height < 60 else 32
+    # The header, the panes, the footer and three log lines always keep their rows.
+    most = max(4, screen_height - (2 + 8 + 1 + 5))
+    return max(4, min(most, base - log_steps * LOG_STEP))
 
 
 class LiveScreen(Screen[None]):
     # Textual declares these without ClassVar, so they are overridden the same way.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
-    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (20, "-short"), (40, "-tall")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (20, "-short"), (40, "-tall"), (60, "-huge")]  # noqa: RUF012
 
     # Nothing takes focus by itself: the only focusable widget is the hidden log filter, and a
     # focused input would swallow every key meant for the app.
@@ -37,15 +52,19 @@ class LiveScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter_log", "Filter"),
         Binding("f", "follow_log", "Follow"),
+        Binding("plus,equals_sign", "grow_log", "Log +"),
+        Binding("minus", "shrink_log", "Log -"),
     ]
 
     def __init__(self, state: LiveState) -> None:
         super().__init__()
         self.state = state
         self._ready = False
+        self.log_steps = 0
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
+        yield TimelineChart(self.state.timeline, id="chart")
         with Grid(id="panes"):
             yield HostPane(id="host")
             yield K6Pane(id="k6")
@@ -62,8 +81,17 @@ class LiveScreen(Screen[None]):
         self._artillery = self.query_one(ArtilleryPane)
         self._database = self.query_one(DatabasePane)
         self._log = self.query_one(LogPane)
+        self._chart = self.query_one(TimelineChart)
         self._ready = True
+        self._size_chart()
         self.show()
+
+    def on_resize(self) -> None:
+        self._size_chart()
+
+    def _size_chart(self) -> None:
+        if self._ready:
+            self._chart.styles.height = chart_height(self.size.height, self.log_steps)
 
     def show(self) -> None:
         """Hand every pane its current view; unchanged views cost nothing."""
@@ -74,6 +102,8 @@ class LiveScreen(Screen[None]):
         self._host.view = s.host
         self._k6.view = s.k6
         self._artillery.view = s.artillery
+        self._artillery.started = s.artillery_started()
+        self._chart.version = s.timeline.version
         self._database.view = s.database
         self._log.update_from(s.log_absent())
 
@@ -82,3 +112,11 @@ class LiveScreen(Screen[None]):
 
     def action_follow_log(self) -> None:
         self._log.toggle_follow()
+
+    def action_grow_log(self) -> None:
+        self.log_steps = min(LOG_STEPS, self.log_steps + 1)
+        self._size_chart()
+
+    def action_shrink_log(self) -> None:
+        self.log_steps = max(-LOG_STEPS, self.log_steps - 1)
+        self._size_chart()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from perfdash.events import (
     ArtilleryProgressed,
@@ -23,8 +24,10 @@ from perfdash.events import (
     RunFinished,
     RunStarted,
     SystemSampled,
+    TimelineTicked,
     ToolExited,
 )
+from perfdash.ui.live.timeline_data import TimelineData
 
 # Samples kept per sparkline: wider than any pane at 200 columns, small enough to copy every second.
 HISTORY = 120
@@ -137,6 +140,15 @@ def _push(history: tuple[float, ...], value: float) -> tuple[float, ...]:
     return (*history[-(HISTORY - 1):], value)
 
 
+@dataclass(frozen=True)
+class ArtilleryStarted:
+    """What is known of Artillery before its first 10-second report: since when it runs."""
+
+    elapsed_s: int
+    planned_s: float
+    after_k6: bool = False  # a sequential profile: Artillery starts once k6 has exited
+
+
 @dataclass
 class LiveState:
     """Folds events into views; `clock` is the dashboard's injected clock (elapsed, log grace)."""
@@ -153,9 +165,16 @@ class LiveState:
     problems: list[ProblemDetected] = field(default_factory=list)
     failed_preflight: list[PreflightChecked] = field(default_factory=list)
     phase_changed: bool = False
+    timeline: TimelineData = field(default_factory=TimelineData)
+    # Where the run's files are read from (k6-config.json for the p95 limit): a replayed or shown
+    # run's own directory, else the run directory RunStarted names.
+    files_dir: Path | None = None
+    planned_s: float = 0.0
+    sequential: bool = False
     _started_at: float | None = None
     _load_started_at: float | None = None
     _ended_at: float | None = None
+    _k6_ended_at: float | None = None
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         """Fold a batch in; returns the events the screen should announce (problems, failures)."""
@@ -174,13 +193,21 @@ class LiveState:
                 self._database(e)
             elif isinstance(e, LogLinesRead):
                 self.log.add(e)
+            elif isinstance(e, TimelineTicked):
+                self.timeline.read_limit(self.files_dir or (Path(self.run_dir) if self.run_dir
+                                                            else None))
+                self.timeline.add(e.t_s, e.values, e.markers)
             elif isinstance(e, RunStarted):
                 self.run_dir = e.run_dir
+                self.planned_s = e.planned_seconds
+                # The axis starts with the load; tools often end a second or two late.
+                self.timeline.horizon_s = e.planned_seconds + 5
                 self._started_at = self.clock()
                 h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment)
             elif isinstance(e, PhaseChanged):
                 if e.phase == "load" and self._load_started_at is None:
                     self._load_started_at = self.clock()
+                    self.sequential = e.detail.startswith("sequential")
                 h = replace(h, phase=e.phase, phase_detail=e.detail)
             elif isinstance(e, PreflightChecked):
                 if e.ok:
@@ -220,6 +247,20 @@ class LiveState:
     def stopping(self) -> None:
         self.header = replace(self.header, stopping=True)
 
+    def artillery_started(self) -> ArtilleryStarted | None:
+        """Artillery's pane before its first report: since when the load runs (Artillery starts with
+        it, or after k6 in a sequential profile), so the pane never just waits."""
+        if self.artillery is not None or self._load_started_at is None:
+            return None
+        start = self._load_started_at
+        if self.sequential:
+            k6 = self.k6
+            if k6 is None or k6.ended is None:
+                return ArtilleryStarted(0, self.planned_s, after_k6=True)
+            start = self._k6_ended_at if self._k6_ended_at is not None else start
+        end = self._ended_at if self._ended_at is not None else self.clock()
+        return ArtilleryStarted(max(0, int(end - start)), self.planned_s)
+
     def log_absent(self) -> bool:
         """True once the load has run for a while without one log batch: no app log is configured."""
         if self.log.batches or self._load_started_at is None:
@@ -258,5 +299,6 @@ class LiveState:
         end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
         if e.tool == "k6":
             self.k6 = replace(self.k6 or K6View(), ended=end)
+            self._k6_ended_at = self.clock()
         elif e.tool == "artillery":
             self.artillery = replace(self.artillery or ArtilleryView(), ended=end)

@@ -19,11 +19,15 @@ KEYS = (
           "ones after a second yes (not while a run uses them)"),
     ("/", "filter the app log (live screen); Enter keeps the filter, Esc clears it"),
     ("f", "follow the app log, or pause it to read (live screen)"),
+    ("+ -", "give the app log more rows, or give them back to the charts (live screen)"),
     ("↑ ↓", "move through checks and database findings (result screen)"),
     ("?", "this help"),
     ("q", "quit; during a run, asks first, stops the tools and keeps the partial results"),
 )
 PANES = (
+    ("timeline", "one m:ss axis for the whole run: req/s (k6, Artillery), latency p50/p95/p99 "
+                 "with the p95 threshold as a red line, errors, VUs, host CPU/memory, database "
+                 "connections, log errors/s; marks: ◆ breach ▲ problem ■ tool exit │ phase"),
     ("host", "CPU and memory over the last minutes (0–100%), load average 1/5/15"),
     ("k6", "progress and time left, VUs, req/s, p95 so far, checks rate; CROSSED once k6 "
            "has seen a threshold fail"),

@@ -36,6 +36,7 @@ class CheckDetail(Widget):
         height: auto;
         min-height: 2;
         padding: 0 1;
+        border-left: thick $primary 40%;
         color: $text-muted;
     }
     """

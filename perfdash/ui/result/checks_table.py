@@ -1,7 +1,7 @@
 """Every check of the verdict, one row each: status in its colour, value against threshold.
 
-Long details (the sequential-scan hints run to several sentences) are cut in the table; the full
-text of the highlighted row is shown below it by the result screen.
+Details (the sequential-scan hints run to several sentences) are not squeezed into a column: the
+result screen shows the highlighted row's detail whole, wrapped, right under the table.
 """
 
 from __future__ import annotations
@@ -16,18 +16,14 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.ui.format import STATUS_STYLE
 from perfdash.ui.result.run_data import RunData
 
-DETAIL_CUT = 48
-COLUMNS = ("status", "check", "value", "threshold", "detail")
+COLUMNS = ("status", "check", "value", "threshold")
 
 
-def check_row(check: dict[str, Any]) -> tuple[Text, str, Text, str, str]:
+def check_row(check: dict[str, Any]) -> tuple[Text, str, Text, str]:
     status = str(check.get("status", "?"))
-    detail = str(check.get("detail") or "")
-    if len(detail) > DETAIL_CUT:
-        detail = detail[: DETAIL_CUT - 1] + "…"
     return (Text(status.upper(), style=STATUS_STYLE.get(status, "")), str(check.get("name", "?")),
             Text(fmt_value(check.get("value"), str(check.get("unit") or "")), justify="right"),
-            str(check.get("threshold") or ""), detail)
+            str(check.get("threshold") or ""))
 
 
 class ChecksTable(DataTable[Any]):

@@ -19,8 +19,8 @@ def problems_text(run: RunData) -> Text:
     if run.summary_problem:
         items.append((run.summary_problem, "pass the directory of a finished run"))
     items += [(p, "") for p in run.latency_problems]
-    if run.host.problem:
-        items.append((f"host plots: {run.host.problem}", ""))
+    if run.timeline_problem:
+        items.append((f"no timeline charts: {run.timeline_problem}", ""))
     if not items:
         return Text("none recorded", style="green")
     text = Text()

@@ -1,33 +1,48 @@
 """The result screen: the verdict of one run directory, for the end of a live run and for
-`perfdash show`. The status banner stays on top; checks come first below it, then the full detail
-of the highlighted check, latency percentiles, problems, host plots and the database findings.
+`perfdash show`. The status banner stays on top; below it the checks with the full detail of the
+highlighted one, the timeline charts of the whole run (zoomable), latency percentiles, problems,
+findings and endpoints, the database findings and the baseline comparison.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from perfdash.ui.result.chart_data import shift, zoom
 from perfdash.ui.result.check_detail import CheckDetail
 from perfdash.ui.result.checks_table import ChecksTable
 from perfdash.ui.result.comparison_panel import ComparisonPanel
-from perfdash.ui.result.host_plots import HostPlots
+from perfdash.ui.result.findings_panel import FindingsPanel
 from perfdash.ui.result.latency_table import LatencyTable
 from perfdash.ui.result.problems_list import ProblemsList
 from perfdash.ui.result.query_panel import QueryPanel
 from perfdash.ui.result.run_data import RunData, load_run
 from perfdash.ui.result.status_banner import StatusBanner
+from perfdash.ui.result.timeline_charts import TimelineCharts
+
+ZOOM = 2.0
+PAN = 0.25  # of the window's width per ← or →
 
 
 class ResultScreen(Screen[None]):
     # Textual declares this without ClassVar, so it is overridden the same way.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # noqa: RUF012
+    # ← → move the charts' window wherever the focus is (the tables have no columns to scroll to).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom", key_display="+"),
+        Binding("minus", "zoom(2)", "Out", key_display="-", show=False),
+        Binding("left", f"pan(-{PAN})", "Earlier", priority=True, show=False),
+        Binding("right", f"pan({PAN})", "Later", priority=True, show=False),
+        Binding("0", "whole_run", "Whole run", show=False),
+    ]
 
     def __init__(self, run_dir: Path, comparison: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -42,8 +57,9 @@ class ResultScreen(Screen[None]):
                 yield CheckDetail(id="check-detail")
                 yield LatencyTable(id="latency")
                 yield ProblemsList(id="problems")
+                yield FindingsPanel(id="findings")
             with Vertical(id="result-side"):
-                yield HostPlots(id="host-plots")
+                yield TimelineCharts(id="timeline")
                 yield QueryPanel(id="queries")
                 yield ComparisonPanel(id="comparison")
         yield Footer()
@@ -56,7 +72,8 @@ class ResultScreen(Screen[None]):
         self.run = run
         for widget in (self.query_one(StatusBanner), self.query_one(ChecksTable),
                        self.query_one(LatencyTable), self.query_one(ProblemsList),
-                       self.query_one(HostPlots), self.query_one(QueryPanel)):
+                       self.query_one(FindingsPanel), self.query_one(TimelineCharts),
+                       self.query_one(QueryPanel)):
             widget.data = run
         self.query_one(ComparisonPanel).comparison = run.comparison
         table = self.query_one(ChecksTable)
@@ -65,3 +82,25 @@ class ResultScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#checks")
     def _check_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.query_one(CheckDetail).check = self.query_one(ChecksTable).check_at(event.cursor_row)
+
+    # ------------------------------------------------------------------ the charts' window
+    def _window(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        charts = self.query_one(TimelineCharts)
+        whole = charts.whole
+        if whole is None or whole[1] <= whole[0]:
+            return None
+        return charts.window or whole, whole
+
+    def action_zoom(self, factor: float) -> None:
+        now = self._window()
+        if now is not None:
+            window = zoom(now[0], now[1], factor)
+            self.query_one(TimelineCharts).window = None if window == now[1] else window
+
+    def action_pan(self, fraction: float) -> None:
+        now = self._window()
+        if now is not None and now[0] != now[1]:
+            self.query_one(TimelineCharts).window = shift(now[0], now[1], fraction)
+
+    def action_whole_run(self) -> None:
+        self.query_one(TimelineCharts).window = None

@@ -8,23 +8,19 @@ problem, never an exception. No Textual here.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import open_regular, read_json
+from perfdash.timeline.reader import Timeline, read_timeline
+from perfdash.timeline.recorder import TIMELINE_CSV
 from perfdash.tools import TOOLS
 from perfdash.tools.base import LatencyRow
 
-
-@dataclass(frozen=True)
-class HostSeries:
-    elapsed: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)
-    mem: list[float] = field(default_factory=list)
-    load1: list[float] = field(default_factory=list)
-    load5: list[float] = field(default_factory=list)
-    problem: str | None = None
+# Columns of metrics.csv that stand in for the timeline's host columns in runs from before it.
+_HOST = {"cpu_pct": "cpu_pct", "mem_pct": "mem_pct", "load1": "load1"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,8 @@ class RunData:
     summary_problem: str | None
     latency: list[LatencyRow]
     latency_problems: list[str]
-    host: HostSeries
+    timeline: Timeline | None
+    timeline_problem: str | None
     slow_queries: list[dict[str, Any]]
     seq_scans: list[dict[str, Any]]
     query_problem: str | None
@@ -68,26 +65,48 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def read_host_series(path: Path) -> HostSeries:
-    cols: dict[str, list[float]] = {k: [] for k in ("elapsed_s", "cpu_pct", "mem_pct", "load1",
-                                                     "load5")}
+def read_host_timeline(path: Path) -> tuple[Timeline | None, str | None]:
+    """A runs from before timeline.csv: its host columns, from metrics.csv, on the same axis."""
+    t: list[float] = []
+    series: dict[str, list[float | None]] = {k: [] for k in _HOST}
     try:
         with open_regular(path, newline="") as f:
             for row in csv.DictReader(f):
                 try:
-                    values = {k: float(row[k]) for k in cols}
+                    values = [float(row["elapsed_s"]), *(float(row[c]) for c in _HOST.values())]
                 except (KeyError, TypeError, ValueError):
                     continue  # a row cut short by a kill
-                for k, v in values.items():
-                    cols[k].append(v)
+                t.append(values[0])
+                for k, v in zip(_HOST, values[1:], strict=True):
+                    series[k].append(v)
     except FileNotFoundError:
-        return HostSeries(problem=f"{path.name} is missing")
+        return None, f"neither {TIMELINE_CSV} nor {path.name} is there"
     except OSError as exc:
-        return HostSeries(problem=f"{path.name} cannot be read: {exc.strerror}")
-    if not cols["cpu_pct"]:
-        return HostSeries(problem=f"{path.name} has no samples")
-    return HostSeries(cols["elapsed_s"], cols["cpu_pct"], cols["mem_pct"], cols["load1"],
-                      cols["load5"])
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    if not t:
+        return None, f"{path.name} has no samples"
+    return Timeline(t, series), None
+
+
+@lru_cache(maxsize=4)
+def _timeline_cached(root: Path, metrics: Path, _stamp: tuple[int, int]
+                     ) -> tuple[Timeline | None, str | None]:
+    timeline, problem = read_timeline(root)
+    if timeline is None and not (root / TIMELINE_CSV).exists():
+        return read_host_timeline(metrics)
+    return timeline, problem
+
+
+def run_timeline(root: Path, summary: dict[str, Any]) -> tuple[Timeline | None, str | None]:
+    """The run on its one time axis: timeline.csv, else (older runs) the host from metrics.csv.
+    Read once per file version: the live run's end, `show` and a second look share it."""
+    metrics = artifact_path(root, summary, "metrics_csv", "metrics.csv")
+    try:
+        st = (root / TIMELINE_CSV).stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    return _timeline_cached(root, metrics, stamp)
 
 
 def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
@@ -105,7 +124,7 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
         latency += rows
         if problem:
             latency_problems.append(f"{tool.label}: {problem}")
-    host = read_host_series(artifact_path(root, summary, "metrics_csv", "metrics.csv"))
+    timeline, timeline_problem = run_timeline(root, summary)
     analysis, query_problem = read_json(
         artifact_path(root, summary, "query_analysis", "query-analysis.json"))
     slow: list[dict[str, Any]] = []
@@ -119,5 +138,5 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
     baseline = summary.get("baseline")
     if comparison is None and isinstance(baseline, dict):
         comparison = baseline
-    return RunData(root, summary, summary_problem, latency, latency_problems, host, slow, scans,
-                   query_problem, comparison)
+    return RunData(root, summary, summary_problem, latency, latency_problems, timeline,
+                   timeline_problem, slow, scans, query_problem, comparison)

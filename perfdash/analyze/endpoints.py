@@ -1,0 +1,237 @@
+"""Endpoints, joined: one row per endpoint (or Socket.IO) with what k6, Artillery and the backend's
+own log measured of it, side by side, so client-side latency stands next to the server's.
+
+How names from the three sources meet (one key per endpoint, `perfdash.collect.access_log.
+normalise_route`):
+
+1. A URL or URL template (an Artillery metrics-by-endpoint key, a k6 `name`/`url` tag that is a
+   path or URL, a log route) is normalised: origin and query string dropped, `{{ var }}`,
+   `${expr}`, `{var}` and `:var` placeholders and id segments (digits, UUIDs, long hex) become `{}`,
+   a trailing slash dropped. `/api/catalog/{{ productId }}`, `/api/catalog/:id` and
+   `/api/catalog/123` are all `/api/catalog/{}`.
+2. A k6 tag value that is a bare name (`search`) takes the URL of the Artillery request with the
+   same `name` (its key is `url (name)`), else the URL of the k6 script's request call carrying
+   that name tag (read from the script when it is at hand), else it stays a row of its own,
+   `name:search`, joined with nothing.
+3. k6 `group` rows are groups, not endpoints: they are shown as `group:<name>` and never joined.
+4. The method is not part of the key (Artillery's and k6's per-endpoint metrics do not carry it).
+5. Socket.IO is one row, `socket.io`: Artillery reports emits as one metric.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfdash.artifacts import read_json
+from perfdash.collect.access_log import ARTIFACT, normalise_route, percentile
+from perfdash.tools import TOOLS, tools_for
+from perfdash.tools.base import EndpointRow
+
+SOURCES = ("k6", "artillery", "log")
+_CALL = re.compile(r"\bhttp\.(?:get|post|put|patch|del|delete|head|options|request)\s*\(")
+_URL_IN_CALL = re.compile(r"""[`'"](?:\$\{[^}]*\})?(/[^`'"\s]*)""")
+_NAME_TAG = re.compile(r"""\bname\s*:\s*[`'"]([^`'"]+)[`'"]""")
+
+
+@dataclass
+class Side:
+    """One source's figures for one endpoint."""
+
+    requests: int | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    errors: int | None = None
+    status_5xx: int | None = None
+    names: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"requests": self.requests, "p50_ms": _r(self.p50), "p95_ms": _r(self.p95),
+                "p99_ms": _r(self.p99), "errors": self.errors, "status_5xx": self.status_5xx,
+                "names": self.names}
+
+
+def _r(v: float | None) -> float | None:
+    return round(v, 2) if v is not None else None
+
+
+def script_names(text: str) -> dict[str, str]:
+    """k6 `name` tag -> the URL path of the request call that carries it, read from the script."""
+    found: dict[str, str] = {}
+    starts = [m.start() for m in _CALL.finditer(text)]
+    for i, at in enumerate(starts):
+        segment = text[at:starts[i + 1] if i + 1 < len(starts) else at + 800][:800]
+        url, name = _URL_IN_CALL.search(segment), _NAME_TAG.search(segment)
+        if url and name:
+            found.setdefault(name.group(1), url.group(1))
+    return found
+
+
+def _key(row: EndpointRow, aliases: Mapping[str, str]) -> str:
+    if row.kind == "socketio":
+        return "socket.io"
+    if row.tag == "group":
+        return f"group:{row.name}"
+    if row.url:
+        return normalise_route(row.url)
+    if row.name.startswith(("/", "http://", "https://")):
+        return normalise_route(row.name)
+    if row.name in aliases:
+        return normalise_route(aliases[row.name])
+    return f"name:{row.name}"
+
+
+def _side(row: EndpointRow) -> Side:
+    return Side(row.requests, row.p50, row.p95, row.p99, row.errors, row.status_5xx, [row.name])
+
+
+def _merge(into: Side, row: EndpointRow) -> None:
+    """Two rows of one tool on one key (a name tag and a url tag): counts add, and the
+    percentiles are the busier row's (percentiles cannot be added)."""
+    if (row.requests or 0) > (into.requests or 0):
+        into.p50, into.p95, into.p99 = row.p50, row.p95, row.p99
+    for attr in ("requests", "errors", "status_5xx"):
+        a, b = getattr(into, attr), getattr(row, attr)
+        setattr(into, attr, b if a is None else a if b is None else a + b)
+    into.names.append(row.name)
+
+
+def log_sides(data: Mapping[str, Any]) -> dict[str, Side]:
+    """Per route from `applog-endpoints.json`: errors are 5xx plus requests without a status."""
+    sides = {}
+    for route, r in (data.get("routes") or {}).items():
+        if not isinstance(r, dict):
+            continue
+        by_class = r.get("by_class") or {}
+        buckets = {int(b): int(n) for b, n in (r.get("buckets") or {}).items()}
+        five = int(by_class.get("5xx", 0))
+        sides[str(route)] = Side(int(r.get("count", 0)), percentile(buckets, 50),
+                                 percentile(buckets, 95), percentile(buckets, 99),
+                                 five + int(by_class.get("none", 0)), five, [str(route)])
+    return sides
+
+
+def join(k6: list[EndpointRow], artillery: list[EndpointRow], log: Mapping[str, Side],
+         script_aliases: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The joined table, busiest endpoint first."""
+    aliases = dict(script_aliases or {})
+    for row in artillery:  # Artillery's `url (name)` keys name the same requests as k6's names
+        if row.url and row.tag == "name":
+            aliases.setdefault(row.name, row.url)
+    table: dict[str, dict[str, Side]] = {}
+    for source, rows in (("k6", k6), ("artillery", artillery)):
+        for row in rows:
+            sides = table.setdefault(_key(row, aliases), {})
+            if source in sides:
+                _merge(sides[source], row)
+            else:
+                sides[source] = _side(row)
+    for route, side in log.items():
+        table.setdefault(route, {})["log"] = side
+    out: list[dict[str, Any]] = []
+    for key, sides in table.items():
+        kind = "socketio" if key == "socket.io" else "group" if key.startswith("group:") else "http"
+        out.append({"endpoint": key, "kind": kind,
+                    "sources": {s: sides[s].to_json() for s in SOURCES if s in sides}})
+    def busiest(e: dict[str, Any]) -> tuple[int, str]:
+        sources: dict[str, dict[str, Any]] = e["sources"]
+        return -max((s.get("requests") or 0) for s in sources.values()), str(e["endpoint"])
+
+    out.sort(key=busiest)
+    return out
+
+
+def read_endpoints(run_dir: Path, profile_name: str, tools: list[str] | None = None,
+                   k6_script: Path | None = None) -> dict[str, Any]:
+    """`summary.json`'s "endpoints": the joined rows, and per source why it is absent."""
+    rows: dict[str, list[EndpointRow]] = {"k6": [], "artillery": []}
+    missing: dict[str, str] = {}
+    for tool in TOOLS:
+        if tools is not None and tool.name not in tools:
+            continue
+        found, problem = tool.endpoints(run_dir, profile_name)
+        rows["k6" if tool.name == "k6" else "artillery"] = found
+        if not found:
+            missing[tool.name] = problem or (
+                "no per-endpoint metric in the export: k6 exports a tagged submetric only when a "
+                "threshold names it" if tool.name == "k6" else
+                "no metrics-by-endpoint figures (the plugin is not enabled in the YAML)")
+    data, problem = read_json(run_dir / ARTIFACT)
+    log = log_sides(data) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        missing["log"] = problem or f"no {ARTIFACT}"
+    elif not log:
+        missing["log"] = str(data.get("note") or "no request line in the app log")
+    aliases: dict[str, str] = {}
+    if k6_script is not None:
+        with contextlib.suppress(OSError):
+            aliases = script_names(k6_script.read_text(errors="replace"))
+    return {"rows": join(rows["k6"], rows["artillery"], log, aliases), "missing": missing,
+            "log_format": data.get("format") if isinstance(data, dict) else None}
+
+
+def endpoints_for(run_dir: Path, profile: Any) -> dict[str, Any]:
+    """The same for a Profile (its tools and its k6 script)."""
+    script = profile.k6_script
+    if script is not None and not Path(script).is_absolute() and profile.project_dir is not None:
+        script = Path(profile.project_dir) / script
+    return read_endpoints(run_dir, profile.name, [t.name for t in tools_for(profile)], script)
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.1f}{unit}" if v < 100 else f"{v:,.0f}{unit}"
+    return f"{v:,}{unit}"
+
+
+def endpoint_lines(endpoints: Mapping[str, Any]) -> list[list[str]]:
+    """Header + one row per endpoint and source: the cells of the markdown and Rich tables."""
+    out = [["endpoint", "source", "requests", "p50", "p95", "p99", "errors", "5xx"]]
+    for e in endpoints.get("rows") or []:
+        first = True
+        for source in SOURCES:
+            s = e["sources"].get(source)
+            if s is None:
+                continue
+            out.append([e["endpoint"] if first else "", source, _fmt(s.get("requests")),
+                        _fmt(s.get("p50_ms"), " ms"), _fmt(s.get("p95_ms"), " ms"),
+                        _fmt(s.get("p99_ms"), " ms"), _fmt(s.get("errors")),
+                        _fmt(s.get("status_5xx"))])
+            first = False
+    return out
+
+
+def endpoints_markdown(endpoints: Mapping[str, Any] | None) -> list[str]:
+    if not endpoints or not endpoints.get("rows"):
+        return []
+    rows = endpoint_lines(endpoints)
+    lines = ["## Endpoints", "",
+             "Client-side latency (k6, Artillery) beside the server's own (the app log): the "
+             "difference is time spent outside the handler (network, queueing, the load generator).",
+             "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows[1:]]
+    for source, why in (endpoints.get("missing") or {}).items():
+        lines.append(f"\n_{source}: {why}_")
+    return [*lines, ""]
+
+
+def endpoints_table(endpoints: Mapping[str, Any]) -> Any:
+    """A Rich Table for the console and the result view (pure: no Textual, no I/O)."""
+    from rich.table import Table
+
+    rows = endpoint_lines(endpoints)
+    table = Table(title="Endpoints", show_lines=False)
+    for i, head in enumerate(rows[0]):
+        table.add_column(head, justify="left" if i < 2 else "right", no_wrap=i < 2)
+    for r in rows[1:]:
+        table.add_row(*r, end_section=False)
+    return table

@@ -1,0 +1,168 @@
+"""Reading a run's time axis back: `timeline.csv` and `timeline-markers.ndjson` (written by
+`perfdash.timeline.recorder`), for the result view, `show` and reports.
+
+Fast enough for a 24-hour soak (86,400 rows): the csv module parses, and each column is converted
+once with a cached float conversion. A half-written last line (the run was killed mid-write) is
+never read back as data: a line counts only when it ends with a newline and has every column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from math import isnan
+from pathlib import Path
+
+from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
+
+Series = list[float | None]
+
+
+@dataclass(frozen=True)
+class Marker:
+    t_s: float
+    kind: str  # perfdash.timeline.columns.MarkerKind
+    text: str
+
+
+@dataclass
+class Timeline:
+    """Seconds since the load started (`t`), one list per column in `series` (None: not measured
+    in that second), and the markers in time order."""
+
+    t: list[float]
+    series: dict[str, Series]
+    markers: list[Marker] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def window(self, t0: float, t1: float) -> Timeline:
+        """The rows and markers with t0 <= t <= t1."""
+        i, j = bisect_left(self.t, t0), bisect_right(self.t, t1)
+        return Timeline(self.t[i:j], {k: v[i:j] for k, v in self.series.items()},
+                        [m for m in self.markers if t0 <= m.t_s <= t1])
+
+    def downsample(self, max_points: int, *, envelope: bool = True) -> Timeline:
+        """At most `max_points` rows. Rows are grouped into equal buckets; with `envelope` each bucket
+        gives two rows, its minimum then its maximum per column (so a spike survives), at the
+        bucket's first and last time; without, its last measured value per column. Markers are
+        kept. A timeline that fits is returned as is."""
+        n = len(self.t)
+        if n <= max_points or max_points <= 0:
+            return self
+        per = max_points // 2 if envelope else max_points
+        per = max(per, 1)
+        bounds = [n * b // per for b in range(per + 1)]
+        t: list[float] = []
+        series: dict[str, Series] = {k: [] for k in self.series}
+        for b in range(per):
+            lo, hi = bounds[b], bounds[b + 1]
+            if lo >= hi:
+                continue
+            if envelope:
+                t += [self.t[lo], self.t[hi - 1]]
+            else:
+                t.append(self.t[hi - 1])
+            for k, values in self.series.items():
+                chunk = [x for x in values[lo:hi] if x is not None]
+                out = series[k]
+                if envelope:
+                    out += [min(chunk), max(chunk)] if chunk else [None, None]
+                else:
+                    out.append(chunk[-1] if chunk else None)
+        return Timeline(t, series, list(self.markers))
+
+
+def _floats(cells: tuple[str, ...]) -> Series:
+    """One column's cells as floats, None for empty cells (and for unreadable ones: the slow path,
+    taken only by a column that holds one)."""
+    try:
+        return [float(c) if c else None for c in cells]
+    except ValueError:
+        out: Series = []
+        for c in cells:
+            try:
+                out.append(float(c) if c else None)
+            except ValueError:
+                out.append(None)
+        return out
+
+
+def _read_fast(text: str) -> tuple[list[float], dict[str, Series]] | None:
+    """The file as the recorder writes it (numbers and empty cells, no quoting), parsed by C loops:
+    every cell through one `map(float)`, columns by slicing. None when the file is anything else
+    (a quote, a short row, a cell that is not a number): the careful path reads it then."""
+    head, _, body = text.partition("\n")
+    header = head.split(",")
+    if header[0] != "t_s" or '"' in text:
+        return None
+    width = len(header)
+    rows = body.count("\n")
+    if not rows:
+        return None
+    # empty cells become "nan" (twice: ",,," overlaps), then NaN becomes None below
+    body = body.replace(",,", ",nan,").replace(",,", ",nan,").replace(",\n", ",nan\n")
+    cells = body.replace("\n", ",").split(",")
+    cells.pop()  # after the last newline
+    if len(cells) != rows * width or body.count(",") != rows * (width - 1):
+        return None
+    try:
+        values = list(map(float, cells))
+    except ValueError:
+        return None
+    t = values[0::width]
+    series: dict[str, Series] = {}
+    for i in range(1, width):
+        column = values[i::width]
+        series[header[i]] = [None if isnan(v) else v for v in column]
+    return t, series
+
+
+def read_markers(path: Path) -> list[Marker]:
+    markers: list[Marker] = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return markers
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # half-written
+        try:
+            obj = json.loads(line)
+            markers.append(Marker(float(obj["t_s"]), str(obj["kind"]), str(obj["text"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    markers.sort(key=lambda m: m.t_s)
+    return markers
+
+
+def read_timeline(run_dir: Path) -> tuple[Timeline | None, str | None]:
+    """(the run's timeline, None), or (None, why there is none)."""
+    path = run_dir / TIMELINE_CSV
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None, f"no {TIMELINE_CSV} in {run_dir} (a run from before the timeline, or no load)"
+    except OSError as exc:
+        return None, f"cannot read {path}: {exc.strerror}"
+    if not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]  # the last line was cut mid-write
+    markers = read_markers(run_dir / MARKERS_NDJSON)
+    fast = _read_fast(text)
+    if fast is not None:
+        return Timeline(fast[0], fast[1], markers), None
+    rows = csv.reader(text.splitlines())
+    header = next(rows, None)
+    if not header or header[0] != "t_s":
+        return None, f"{path} has no header row"
+    width = len(header)
+    body = [r for r in rows if len(r) == width]
+    if not body:
+        return Timeline([], {name: [] for name in header[1:]}, markers), None
+    columns = list(zip(*body, strict=True))
+    t = [x if x is not None else float("nan") for x in _floats(columns[0])]
+    series = {name: _floats(columns[i]) for i, name in enumerate(header) if i}
+    return Timeline(t, series, markers), None

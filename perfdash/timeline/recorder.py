@@ -1,0 +1,241 @@
+"""The run's one time axis: every second of the load folded into one row of `timeline.csv` and one
+`TimelineTicked` on the bus, with the markers (phase changes, threshold breaches, problems, tool
+exits) in `timeline-markers.ndjson`.
+
+A bus listener folds events into the current second as they arrive (cheap: a few assignments under a
+lock) and a ticker thread closes each second on the monotonic clock, writes its row (flushed, so the
+file is valid after a kill: at worst its last line is half-written, and the reader skips it) and
+publishes it. t_s is seconds since the recorder started (the start of the load); a row's t_s is the
+start of its second.
+
+Sources and their rules, per second:
+- K6Progressed (about 1 Hz): vus, req/s, and the error rate of the requests since the previous
+  progress (from the cumulative http_req_failed rate and request count); the first `tainted` is a
+  breach marker.
+- LatencySampled (k6's per-second snapshots): p50/p95/p99 and, when present, the exact req/s and
+  error rate of the interval (they replace the progress-derived ones). At most one sample per row:
+  two snapshots landing in one second (clock jitter) put the second one on the next row.
+- ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
+- SystemSampled, DatabaseSampled: the last sample of the second (the database sampler runs every 2 s,
+  so every other row has empty database cells).
+- LogLinesRead: lines and ERROR lines read in the second (0 when the log was quiet).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from perfdash.collect.background import Background
+from perfdash.events import (
+    ArtilleryProgressed,
+    Bus,
+    DatabaseSampled,
+    Event,
+    K6Progressed,
+    LatencySampled,
+    LogLinesRead,
+    PhaseChanged,
+    ProblemDetected,
+    SystemSampled,
+    TimelineTicked,
+    ToolExited,
+)
+from perfdash.timeline.columns import NAMES
+
+TIMELINE_CSV = "timeline.csv"
+MARKERS_NDJSON = "timeline-markers.ndjson"
+HEADER = ("t_s", *NAMES)
+
+Values = dict[str, float | None]
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}"
+
+
+class TimelineRecorder(Background):
+    """Listens on `bus`, writes one row per second into `run_dir`, publishes TimelineTicked.
+
+    `start()` begins the clock (t_s 0) and the ticker; `stop()` closes the last, partial second (when
+    anything was measured in it) and the files. Tests drive it without the thread: `open()`, events
+    through `__call__`, then `tick()` with a fake `clock`."""
+
+    def __init__(self, bus: Bus, run_dir: Path, *, interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__("timeline-recorder")
+        self._bus = bus
+        self._dir = run_dir
+        self._interval = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._start: float | None = None
+        self._closed = False
+        self._csv: TextIO | None = None
+        self._markers: TextIO | None = None
+        self._row = 0  # index of the second being folded
+        self._values: Values = {}
+        self._marks: list[tuple[str, str]] = []
+        self._latency: deque[LatencySampled] = deque()
+        self._k6_prev: tuple[int, float] | None = None  # (requests, failed requests) so far
+        self._tainted = False
+        self._log_seen = False
+        self.rows = 0
+        self.error: str | None = None
+        bus.listen(self)
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        """Create the files and start the clock (the thread's start does this too)."""
+        with self._lock:
+            if self._start is not None:
+                return
+            self._dir.mkdir(parents=True, exist_ok=True)
+            self._csv = (self._dir / TIMELINE_CSV).open("a", newline="", encoding="utf-8")
+            self._markers = (self._dir / MARKERS_NDJSON).open("a", encoding="utf-8")
+            if self._csv.tell() == 0:
+                self._csv.write(",".join(HEADER) + "\n")
+                self._csv.flush()
+            self._start = self._clock()
+
+    def start(self) -> None:
+        self.open()
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        with self._lock:
+            if self._closed:
+                return
+            if self._start is not None and (self._values or self._marks or self._latency):
+                ticked = self._close_second()
+            else:
+                ticked = None
+            self._closed = True
+        if ticked is not None:
+            self._bus.publish(ticked)
+        for f in (self._csv, self._markers):
+            if f is not None:
+                f.close()
+
+    def _run(self) -> None:
+        assert self._start is not None
+        while not self._stopping.wait(max(0.0, self._start + (self._row + 1) * self._interval
+                                          - self._clock())):
+            self.tick()
+
+    # ------------------------------------------------------------------ folding
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TimelineTicked):
+            return
+        with self._lock:
+            if self._start is None or self._closed:
+                return
+            self._fold(event)
+
+    def _fold(self, e: Event) -> None:
+        v = self._values
+        if isinstance(e, SystemSampled):
+            v.update(cpu_pct=e.cpu_pct, mem_pct=e.mem_pct, load1=e.load1)
+        elif isinstance(e, LogLinesRead):
+            self._log_seen = True
+            v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped
+            v["log_errors"] = (v.get("log_errors") or 0) + e.errors
+        elif isinstance(e, K6Progressed):
+            v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
+            if e.failed_rate is not None:
+                failed = e.failed_rate * e.requests
+                if self._k6_prev is not None and e.requests > self._k6_prev[0]:
+                    done = e.requests - self._k6_prev[0]
+                    v["k6_error_rate"] = min(1.0, max(0.0, (failed - self._k6_prev[1]) / done))
+                self._k6_prev = (e.requests, failed)
+            if e.tainted and not self._tainted:
+                self._tainted = True
+                self._mark("breach", "a k6 threshold was crossed")
+        elif isinstance(e, LatencySampled):
+            if e.tool == "k6":
+                self._latency.append(e)
+                while len(self._latency) > 2:  # a backlog means a stall: keep the newest
+                    self._latency.popleft()
+        elif isinstance(e, ArtilleryProgressed):
+            v.update(art_rps=e.req_per_s, art_p50_ms=e.http_p50_ms, art_p95_ms=e.http_p95_ms,
+                     art_p99_ms=e.http_p99_ms, art_errors=float(sum(e.errors.values())),
+                     sio_p95_ms=e.socketio_p95_ms)
+        elif isinstance(e, DatabaseSampled):
+            states = e.connections_by_state
+            v.update(db_active=float(states.get("active", 0)),
+                     db_idle=float(states.get("idle", 0)),
+                     db_idle_in_tx=float(states.get("idle in transaction", 0)
+                                         + states.get("idle in transaction (aborted)", 0)),
+                     db_total=float(sum(states.values())), db_max=float(e.max_connections))
+        elif isinstance(e, PhaseChanged):
+            self._mark("phase", e.phase)
+        elif isinstance(e, ProblemDetected):
+            self._mark("problem", e.what)
+        elif isinstance(e, ToolExited):
+            self._mark("tool_exit", f"{e.tool} exited {e.returncode}")
+
+    def _mark(self, kind: str, text: str) -> None:
+        assert self._start is not None
+        self._marks.append((kind, text))
+        if self._markers is None or self.error:
+            return
+        t_s = round(max(0.0, self._clock() - self._start), 3)
+        try:
+            self._markers.write(json.dumps({"t_s": t_s, "kind": kind, "text": text}) + "\n")
+            self._markers.flush()
+        except OSError as exc:
+            self.error = f"timeline stopped: cannot write {MARKERS_NDJSON}: {exc.strerror}"
+
+    # ------------------------------------------------------------------ closing a second
+    def tick(self) -> TimelineTicked | None:
+        """Close the current second: write its row, publish and return its TimelineTicked."""
+        with self._lock:
+            if self._start is None or self._closed:
+                return None
+            ticked = self._close_second()
+        self._bus.publish(ticked)
+        return ticked
+
+    def _close_second(self) -> TimelineTicked:
+        values: Values = dict.fromkeys(NAMES)
+        values.update(self._values)
+        if self._latency:
+            lat = self._latency.popleft()
+            values.update(k6_p50_ms=lat.p50_ms, k6_p95_ms=lat.p95_ms, k6_p99_ms=lat.p99_ms)
+            if lat.rps is not None:
+                values["k6_rps"] = lat.rps
+            if lat.error_rate is not None:
+                values["k6_error_rate"] = lat.error_rate
+        if values["log_lines"] is None and self._log_seen:  # a followed log that was quiet
+            values.update(log_lines=0.0, log_errors=0.0)
+        t_s = float(self._row)
+        self._row += 1
+        self._values = {}
+        marks, self._marks = tuple(self._marks), []
+        self._write(t_s, values)
+        return TimelineTicked(t_s, values, marks)
+
+    def _write(self, t_s: float, values: Values) -> None:
+        if self._csv is None or self.error:
+            return
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(
+            [_fmt(t_s), *(_fmt(values[name]) for name in NAMES)])
+        try:
+            self._csv.write(buf.getvalue())
+            self._csv.flush()
+            self.rows += 1
+        except OSError as exc:
+            self.error = f"timeline stopped: cannot write {TIMELINE_CSV}: {exc.strerror}"

@@ -1,0 +1,215 @@
+"""What the result view's timeline charts draw, as plain data: for a window of the run, each chart's
+lines (downsampled for drawing, full resolution once zoomed in far enough), its legend, round y
+ticks, the shared time ticks and the markers. No Textual and no plotext here, so tests assert what
+is drawn without a terminal and the charts widget only hands this to plotext.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from perfdash.timeline.reader import Marker, Timeline
+
+# (column, legend label, colour, scale): the scale turns a ratio into percent. Colours are RGB hex,
+# drawn alike by plotext and in the legends: named ANSI colours follow the terminal's palette.
+Line = tuple[str, str, str, float]
+GREEN, BLUE, CYAN, YELLOW = "#4ebf71", "#4c8eda", "#3fc1c9", "#e5c07b"
+RED, MAGENTA, WHITE = "#e06c75", "#c678dd", "#d8d8d8"
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    key: str
+    title: str
+    lines: tuple[Line, ...]
+    y_max: float | None = None  # a fixed top (percentages), else the data's
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec("rps", "requests/s", (("k6_rps", "k6", GREEN, 1.0),
+                                    ("art_rps", "Artillery", BLUE, 1.0))),
+    ChartSpec("latency", "latency ms", (("k6_p50_ms", "p50", CYAN, 1.0),
+                                        ("k6_p95_ms", "p95", YELLOW, 1.0),
+                                        ("k6_p99_ms", "p99", RED, 1.0),
+                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0))),
+    ChartSpec("errors", "errors", (("k6_error_rate", "k6 failed %", RED, 100.0),
+                                   ("art_errors", "Artillery errors/10 s", MAGENTA, 1.0))),
+    ChartSpec("vus", "virtual users", (("k6_vus", "k6 VUs", GREEN, 1.0),)),
+    ChartSpec("host", "host %", (("cpu_pct", "CPU %", RED, 1.0),
+                                 ("mem_pct", "memory %", CYAN, 1.0)), y_max=100.0),
+    ChartSpec("load", "host load", (("load1", "load 1 min", YELLOW, 1.0),)),
+    ChartSpec("db", "DB connections", (("db_active", "active", GREEN, 1.0),
+                                       ("db_idle", "idle", BLUE, 1.0),
+                                       ("db_idle_in_tx", "idle in tx", YELLOW, 1.0),
+                                       ("db_total", "total", WHITE, 1.0))),
+    ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),)),
+)
+MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YELLOW, "!"),
+                "tool_exit": (MAGENTA, "■")}
+MIN_SPAN_S = 10.0
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+               86400)
+_P95 = re.compile(r"p\(?95\)?\s*<=?\s*([0-9.]+)")
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    color: str
+    xs: list[float]
+    ys: list[float]
+
+
+@dataclass(frozen=True)
+class Chart:
+    spec: ChartSpec
+    series: list[Series]
+    y_ticks: list[float]
+    y_labels: list[str]
+    hline: float | None = None  # the p95 threshold on the latency chart
+
+    @property
+    def y_top(self) -> float:
+        return self.y_ticks[-1] if self.y_ticks else 1.0
+
+
+@dataclass(frozen=True)
+class ChartsView:
+    t0: float
+    t1: float
+    whole: tuple[float, float]
+    points: int  # rows of the window that were read, before downsampling
+    x_ticks: list[float]
+    x_labels: list[str]
+    charts: list[Chart]
+    markers: list[Marker]
+
+    @property
+    def zoomed(self) -> bool:
+        return (self.t0, self.t1) != self.whole
+
+
+def clock(seconds: float) -> str:
+    """m:ss under an hour, h:mm:ss from there: the time since the load started."""
+    s = round(seconds)
+    sign = "-" if s < 0 else ""
+    h, rest = divmod(abs(s), 3600)
+    m, sec = divmod(rest, 60)
+    return f"{sign}{h}:{m:02d}:{sec:02d}" if h else f"{sign}{m}:{sec:02d}"
+
+
+def time_ticks(t0: float, t1: float, count: int) -> tuple[list[float], list[str]]:
+    """Round time ticks (1 s … 1 day apart) for [t0, t1], at most about `count` of them."""
+    span = max(t1 - t0, 1e-9)
+    step = next((s for s in _TIME_STEPS if span / s <= max(count, 1)), _TIME_STEPS[-1])
+    first = math.ceil(t0 / step) * step
+    ticks = [float(first + i * step) for i in range(int((t1 - first) // step) + 1)]
+    return ticks, [clock(t) for t in ticks]
+
+
+def _nice_step(raw: float) -> float:
+    exp = math.floor(math.log10(raw))
+    base = raw / 10 ** exp
+    nice = 1 if base <= 1 else 2 if base <= 2 else 2.5 if base <= 2.5 else 5 if base <= 5 else 10
+    return float(nice * 10 ** exp)
+
+
+def value_ticks(top: float, count: int = 3) -> list[float]:
+    """Round ticks from 0 to a round top at or above `top`."""
+    if top <= 0 or not math.isfinite(top):
+        return [0.0, 1.0]
+    step = _nice_step(top / max(count, 1))
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+def tick_label(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e4:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def p95_threshold(summary: dict[str, Any]) -> float | None:
+    """The p95 latency limit in ms from the verdict's checks (k6's first, then Artillery's)."""
+    for name in ("k6 http_req_duration p(95)", "Artillery http.response_time p95"):
+        for check in summary.get("checks") or []:
+            if isinstance(check, dict) and check.get("name") == name:
+                found = _P95.search(str(check.get("threshold") or ""))
+                if found:
+                    return float(found.group(1))
+    return None
+
+
+def present_columns(timeline: Timeline) -> frozenset[str]:
+    """Columns with at least one measured value: an absent tool draws no empty line."""
+    return frozenset(k for k, v in timeline.series.items() if any(x is not None for x in v))
+
+
+def run_span(timeline: Timeline) -> tuple[float, float]:
+    """The whole run: its rows, and the markers after the last row (the analysis, the cleanup)."""
+    if not timeline.t:
+        return (0.0, 0.0)
+    end = max([timeline.t[-1], *(m.t_s for m in timeline.markers[-1:])])
+    return (timeline.t[0], float(end))
+
+
+def charts_view(timeline: Timeline, window: tuple[float, float] | None, max_points: int,
+                *, x_tick_count: int = 8, threshold: float | None = None,
+                present: frozenset[str] | None = None) -> ChartsView:
+    """The charts for `window` (None: the whole run), each line at most about `max_points`
+    points: min/max per bucket, so a one-second spike in a day still shows."""
+    whole = run_span(timeline)
+    t0, t1 = window or whole
+    present = present_columns(timeline) if present is None else present
+    wanted = {line[0] for spec in CHARTS for line in spec.lines if line[0] in present}
+    part = Timeline(timeline.t, {k: v for k, v in timeline.series.items() if k in wanted},
+                    timeline.markers).window(t0, t1)
+    points = len(part.t)
+    drawn = part.downsample(max_points)
+    charts: list[Chart] = []
+    for spec in CHARTS:
+        series: list[Series] = []
+        top = 0.0
+        for column, label, color, scale in spec.lines:
+            if column not in drawn.series:
+                continue
+            xs: list[float] = []
+            ys: list[float] = []
+            for x, y in zip(drawn.t, drawn.series[column], strict=True):
+                if y is not None:
+                    xs.append(x)
+                    ys.append(y * scale)
+            series.append(Series(label, color, xs, ys))
+            top = max(top, *ys) if ys else top
+        hline = threshold if spec.key == "latency" and series else None
+        if hline is not None:
+            top = max(top, hline)
+        ticks = value_ticks(spec.y_max if spec.y_max is not None else top * 1.05)
+        charts.append(Chart(spec, series, ticks, [tick_label(t) for t in ticks], hline))
+    x_ticks, x_labels = time_ticks(t0, t1, x_tick_count)
+    return ChartsView(t0, t1, whole, points, x_ticks, x_labels, charts, part.markers)
+
+
+def zoom(window: tuple[float, float], whole: tuple[float, float], factor: float
+         ) -> tuple[float, float]:
+    """The window `factor` times as wide around its middle, kept inside the run."""
+    span = min(max((window[1] - window[0]) * factor, MIN_SPAN_S), whole[1] - whole[0])
+    middle = (window[0] + window[1]) / 2
+    return shift((middle - span / 2, middle + span / 2), whole, 0.0)
+
+
+def shift(window: tuple[float, float], whole: tuple[float, float], fraction: float
+          ) -> tuple[float, float]:
+    """The window moved by `fraction` of its width, stopping at the ends of the run."""
+    span = window[1] - window[0]
+    t0 = min(max(window[0] + span * fraction, whole[0]), whole[1] - span)
+    return (t0, t0 + span)
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    """A hex colour as plotext takes it."""
+    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
