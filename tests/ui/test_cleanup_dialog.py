@@ -179,6 +179,8 @@ async def test_a_failed_removal_is_shown_in_red_and_nothing_is_deleted(seeded: S
 
 
 async def test_protected_environment_shows_data_removal_disabled(seeded: Seeded) -> None:
+    with psycopg.connect(seeded.url.reveal(), autocommit=True) as conn:  # staging's own rows
+        conn.execute("UPDATE perfdash.ledger SET environment = 'staging'")
     app = make_app(summary_dir=PASS_RUN, cleanup=seeded.planner("staging"))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_dialog(pilot, app)

@@ -139,7 +139,7 @@ def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
             gutters.append([(f"{label} ", "dim"), (number(_last(cols.series[col]), track.unit),
                                                     style)])
         if track.key == "latency" and named is not None:
-            gutters.append([("limit ", "dim"),
+            gutters.insert(2, [("limit ", "dim"),
                             (number(named, "ms") + ("" if limit is not None else "↑"), "red")])
         elif track.key == "db" and limit:
             gutters.append([("max ", "dim"), (number(limit, ""), "red")])

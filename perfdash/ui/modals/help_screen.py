@@ -21,6 +21,7 @@ KEYS = (
     ("f", "follow the app log, or pause it to read (live screen)"),
     ("+ -", "give the app log more rows, or give them back to the charts (live screen)"),
     ("↑ ↓", "move through checks and database findings (result screen)"),
+    ("+ - ← → 0", "result screen timeline: zoom in and out, move earlier or later, whole run"),
     ("?", "this help"),
     ("q", "quit; during a run, asks first, stops the tools and keeps the partial results"),
 )
@@ -34,7 +35,8 @@ PANES = (
     ("Artillery", "10-second windows: req/s, HTTP p95/p99, Socket.IO p95, emits, errors by type"),
     ("database", "connections by state against max_connections, waiting locks"),
     ("app log", "the newest lines of the backend's log; ERROR red, WARN yellow; counts below"),
-    ("result", "overall status, every check against its threshold, percentiles, host plots, "
+    ("result", "overall status, every check against its threshold, the whole run on one time "
+               "axis (load, latency, errors, VUs, host, database, log; markers), percentiles, "
                "slow queries and sequential scans with hints and plans"),
 )
 
