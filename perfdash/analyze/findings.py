@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -49,8 +50,11 @@ def clock(t: float) -> str:
 
 
 def _values(tl: TimelineLike, name: str, t0: float, t1: float) -> list[float]:
+    """The values of one series in [t0, t1): the time column is sorted, so a slice, not a scan
+    (a 24-hour soak has 86,400 rows and every rule looks around every second)."""
     col = tl.series.get(name) or []
-    return [v for t, v in zip(tl.t, col, strict=False) if t0 <= t < t1 and v is not None]
+    lo, hi = bisect_left(tl.t, t0), bisect_left(tl.t, t1)
+    return [v for v in col[lo:hi] if v is not None]
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,9 @@ def _label(series: str) -> str:
     return {"k6_p95_ms": "k6 p95", "art_p95_ms": "Artillery p95"}.get(series, series)
 
 
-def rule_latency_cpu(tl: TimelineLike) -> list[Finding]:
+def rule_latency_cpu(tl: TimelineLike, jumps: list[Jump] | None = None) -> list[Finding]:
     out = []
-    for j in latency_jumps(tl):
+    for j in (latency_jumps(tl) if jumps is None else jumps):
         cpu = _values(tl, "cpu_pct", j.at_s - NEAR_S, j.at_s + AFTER_S)
         if cpu and max(cpu) >= CPU_SATURATED_PCT:
             out.append(Finding(
@@ -120,9 +124,9 @@ def rule_latency_cpu(tl: TimelineLike) -> list[Finding]:
     return out
 
 
-def rule_latency_db(tl: TimelineLike) -> list[Finding]:
+def rule_latency_db(tl: TimelineLike, jumps: list[Jump] | None = None) -> list[Finding]:
     out = []
-    for j in latency_jumps(tl):
+    for j in (latency_jumps(tl) if jumps is None else jumps):
         t0, t1 = j.at_s - NEAR_S, j.at_s + AFTER_S
         totals = tl.series.get("db_total") or []
         maxes = tl.series.get("db_max") or []
@@ -170,7 +174,7 @@ def rule_endpoint_errors(endpoints: Mapping[str, Any] | None) -> list[Finding]:
     return out
 
 
-def rule_log_burst(tl: TimelineLike) -> list[Finding]:
+def rule_log_burst(tl: TimelineLike, jumps: list[Jump] | None = None) -> list[Finding]:
     col = tl.series.get("log_errors") or []
     measured = [v for v in col if v is not None]
     if not measured:
@@ -181,7 +185,7 @@ def rule_log_burst(tl: TimelineLike) -> list[Finding]:
     if not bursts:
         return []
     out = []
-    for j in [*latency_jumps(tl), *_error_rate_jumps(tl)]:
+    for j in [*(latency_jumps(tl) if jumps is None else jumps), *_error_rate_jumps(tl)]:
         near = [t for t in bursts if abs(t - j.at_s) <= NEAR_S]
         if not near:
             continue
@@ -200,7 +204,9 @@ def rule_log_burst(tl: TimelineLike) -> list[Finding]:
 def findings(timeline: TimelineLike | None, endpoints: Mapping[str, Any] | None) -> list[Finding]:
     found: list[Finding] = []
     if timeline is not None and timeline.t:
-        found += rule_latency_cpu(timeline) + rule_latency_db(timeline) + rule_log_burst(timeline)
+        jumps = latency_jumps(timeline)  # the costly scan, once for every rule that needs it
+        found += (rule_latency_cpu(timeline, jumps) + rule_latency_db(timeline, jumps)
+                  + rule_log_burst(timeline, jumps))
     found += rule_endpoint_errors(endpoints)
     return found
 

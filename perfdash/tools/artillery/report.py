@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +121,28 @@ def socketio_errors(counters: dict[str, Any]) -> dict[str, int]:
             if k.startswith(SOCKETIO_ERROR_PREFIXES) or k in SOCKETIO_ERROR_NAMES}
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def read_artillery(run_dir: Path, profile_name: str) -> tuple[ArtilleryResults | None, str | None]:
-    """The report's aggregate, else the recorded progress; None with the reason when neither."""
+    """The report's aggregate, else the recorded progress; None with the reason when neither.
+
+    A soak's report is tens of megabytes of JSON and the checks, the endpoints and the result
+    view all ask: the answer is kept while neither file changes."""
     report = run_dir / f"artillery-{profile_name}.json"
     progress = run_dir / "artillery-progress.ndjson"
+    return _read_cached(report, progress, _stamp(report), _stamp(progress))
+
+
+@lru_cache(maxsize=4)
+def _read_cached(report: Path, progress: Path, _report_stamp: tuple[int, int] | None,
+                 _progress_stamp: tuple[int, int] | None,
+                 ) -> tuple[ArtilleryResults | None, str | None]:
     ensure = read_ensure(progress)
     data, problem = read_json(report)
     if isinstance(data, dict) and isinstance(data.get("aggregate"), dict):

@@ -103,6 +103,7 @@ class TimelineCharts(Vertical):
         self.view: ChartsView | None = None
         self._present: frozenset[str] = frozenset()
         self._drawn_width = 0
+        self._drawn: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="timeline-missing")
@@ -138,8 +139,12 @@ class TimelineCharts(Vertical):
             self.redraw()
 
     def redraw(self) -> None:
-        if not self.is_mounted:
+        # Not laid out yet, or the same window at the same width: a day's worth of rows is only
+        # thinned again when what is shown changes.
+        key = (id(self.data), self.window, self.size.width)
+        if not self.is_mounted or self.size.width == 0 or key == self._drawn:
             return
+        self._drawn = key
         run = self.data
         timeline = run.timeline if run else None
         self._drawn_width = self.size.width
