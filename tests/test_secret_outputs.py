@@ -150,6 +150,8 @@ async def test_the_dashboard_log_pane_and_screenshot_show_no_secret() -> None:
         secrets += [Secret(url), Secret("tok-" + pw)]  # added as they become known, like the demo's
         forms |= {f"{shape} {k}": v for k, v in every_form(pw, url).items()}
         lines += [f"ERROR {line}" for line in leaky_lines(pw, url)]
+    # the log pane shows the newest lines: the URL-and-token line goes last so it is on screen
+    lines.sort(key=lambda line: "Bearer" in line)
     async with rig.app.run_test(size=(240, 60)) as pilot:
         rig.feed(recorded(PASS_RUN, MID_RUN_S))
         for start in range(0, len(lines), 20):
