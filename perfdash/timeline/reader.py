@@ -12,9 +12,11 @@ import csv
 import json
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import isnan
 from pathlib import Path
 
+from perfdash.artifacts import read_regular_text
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 
 Series = list[float | None]
@@ -124,7 +126,7 @@ def _read_fast(text: str) -> tuple[list[float], dict[str, Series]] | None:
 def read_markers(path: Path) -> list[Marker]:
     markers: list[Marker] = []
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(path, errors="replace")  # never blocks on a FIFO
     except OSError:
         return markers
     for line in text.splitlines(keepends=True):
@@ -139,11 +141,29 @@ def read_markers(path: Path) -> list[Marker]:
     return markers
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def read_timeline(run_dir: Path) -> tuple[Timeline | None, str | None]:
-    """(the run's timeline, None), or (None, why there is none)."""
+    """(the run's timeline, None), or (None, why there is none).
+
+    The analysis and the result view both read a finished run's timeline (86,400 rows for a day):
+    it is read once while neither file changes, and callers only derive new timelines from it."""
+    path = run_dir / TIMELINE_CSV
+    return _read_cached(run_dir, _stamp(path), _stamp(run_dir / MARKERS_NDJSON))
+
+
+@lru_cache(maxsize=2)
+def _read_cached(run_dir: Path, _csv_stamp: tuple[int, int] | None,
+                 _markers_stamp: tuple[int, int] | None) -> tuple[Timeline | None, str | None]:
     path = run_dir / TIMELINE_CSV
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(path, errors="replace")  # never blocks on a FIFO
     except FileNotFoundError:
         return None, f"no {TIMELINE_CSV} in {run_dir} (a run from before the timeline, or no load)"
     except OSError as exc:
