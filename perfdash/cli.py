@@ -8,7 +8,6 @@ imports what it needs. Exit codes: 0 pass, 1 thresholds breached, 2 usage or con
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -17,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
     from perfdash.settings import Environment, Settings
 
-EXIT_USAGE = 2
-EXIT_COULD_NOT_RUN = 3
-EXIT_INTERRUPTED = 130
+from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE
+from perfdash.commands.common import console as _console
+from perfdash.commands.common import error as _error
+from perfdash.commands.common import load_settings_for as _load
 
 DESCRIPTION = """\
 The cockpit for a performance-test run: preflight, k6 and Artillery against your backend, live
@@ -152,18 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the project's root directory (default: this directory)")
     init.add_argument("--force", action="store_true",
                       help="overwrite an existing profiles.toml and .env.performance.example")
+
+    from perfdash.commands import register_all
+
+    register_all(sub, common)
     return parser
-
-
-def find_project(start: Path) -> Path:
-    for candidate in (start, *start.parents):
-        if (candidate / "profiles.toml").is_file():
-            return candidate
-    return start
-
-
-def _error(message: str) -> None:
-    print(f"perfdash: error: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_cleanup(args)
         if args.command == "init":
             return _cmd_init(args)
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # a command from perfdash/commands/
+            return int(handler(args))
     except (KeyboardInterrupt, signals.Interrupted):
         _error("interrupted")
         return EXIT_INTERRUPTED
@@ -195,40 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         signals.restore(previous)
     parser.print_help()
     return EXIT_USAGE
-
-
-def _load(args: argparse.Namespace) -> tuple[Settings, Path] | None:
-    from perfdash.settings import DEMO_PROJECT, ENV_FILE_NAME, SettingsError, load_settings
-
-    if args.command == "demo" and args.project is None and args.config is None:
-        # The demo ships inside perfdash: it runs from any directory and writes ./results/perf.
-        try:
-            settings = load_settings(DEMO_PROJECT)
-        except SettingsError as exc:
-            _error(str(exc))
-            return None
-        results = (args.results_dir or Path.cwd() / "results" / "perf").resolve()
-        return dataclasses.replace(settings, results_dir=results), DEMO_PROJECT / ENV_FILE_NAME
-    project = (args.project or find_project(Path.cwd())).resolve()
-    env_file = args.env_file or project / ENV_FILE_NAME
-    try:
-        settings = load_settings(project, args.config, env_file)
-    except SettingsError as exc:
-        _error(str(exc))
-        return None
-    if args.results_dir is not None:
-        settings = dataclasses.replace(settings, results_dir=args.results_dir.resolve())
-    return settings, env_file
-
-
-def _console() -> Console:
-    """On a terminal, its width; in CI logs, wide enough that tables and lines do not fold."""
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
-    return console
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
