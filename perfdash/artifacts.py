@@ -7,6 +7,7 @@ find files through `RunPaths`, so their names live in one place.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import json
@@ -178,6 +179,82 @@ def read_json(path: Path) -> tuple[Any, str | None]:
         return None, f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}"
     except RecursionError:
         return None, f"{path.name} is nested too deeply to be a perfdash artifact"
+
+
+def read_json_member(path: Path, key: str) -> tuple[Any, str | None]:
+    """(the value of `key` in the JSON object in `path`, None), or (None, why not).
+
+    Artillery's report of a day-long soak is tens of megabytes, nearly all of it the 10-second
+    windows after the aggregate. Only a prefix of the file is read (doubling until `key` is
+    decoded) and only the members before `key` are decoded, so a report whose aggregate comes
+    first costs milliseconds instead of a second and a hundred megabytes. A file that does not
+    end its object is refused as truncated, as `read_json` would; anything else unusual (the
+    key missing, a syntax error) gets `read_json`'s own answer."""
+    try:
+        with open_regular(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - 64))
+            closed = f.read().rstrip().endswith(b"}")
+            f.seek(0)
+            chunk = 1 << 20
+            data = b""
+            while closed:
+                data += f.read(chunk - len(data))
+                # a character cut at the prefix's end waits for the next read; bad bytes raise
+                found = _member(codecs.getincrementaldecoder("utf-8")().decode(data), key)
+                if found is not _MISSING or len(data) >= size:
+                    break
+                chunk *= 2
+            else:
+                found = _MISSING
+    except FileNotFoundError:
+        return None, f"{path.name} is missing"
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    except UnicodeDecodeError:
+        found = _MISSING  # read_json says which byte
+    if found is not _MISSING:
+        return found, None
+    whole, problem = read_json(path)  # the careful path, with its own sentence for what is wrong
+    if problem is not None:
+        return None, problem
+    if not isinstance(whole, dict) or key not in whole:
+        return None, f"{path.name} has no {key!r}"
+    return whole[key], None
+
+
+_MISSING = object()
+_SPACE = " \t\r\n"
+
+
+def _member(text: str, key: str) -> Any:
+    """The value of top-level `key` if it is decoded before the text runs out, else _MISSING."""
+    decoder = json.JSONDecoder()
+    pos = _skip_space(text, 0)
+    if text[pos:pos + 1] != "{":
+        return _MISSING
+    pos += 1
+    try:
+        while True:
+            name, pos = decoder.raw_decode(text, _skip_space(text, pos))
+            pos = _skip_space(text, pos)
+            if text[pos:pos + 1] != ":":
+                return _MISSING
+            value, pos = decoder.raw_decode(text, _skip_space(text, pos + 1))
+            if name == key:
+                return value
+            pos = _skip_space(text, pos)
+            if text[pos:pos + 1] != ",":
+                return _MISSING
+            pos += 1
+    except (ValueError, RecursionError):
+        return _MISSING
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _SPACE:
+        pos += 1
+    return pos
 
 
 def tail_lines(path: Path, n: int = 8) -> list[str]:

@@ -76,10 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skip-cleanup", action="store_true",
                      help="keep generated data and started services for inspection")
     run.add_argument("--verbose", action="store_true", help="print detailed progress logs")
-    run.add_argument("--baseline", metavar="DIR|last", default=None,
-                     help="compare with an earlier run (a results directory, or `last`: the newest "
-                          "finished run of the same profile); the profile's [baseline] says "
-                          "whether a regression fails the run")
+    run.add_argument("--baseline", metavar="DIR|last|auto", default=None,
+                     help="compare with an earlier run (a results directory, `last`: the newest "
+                          "finished run of the same profile, or `auto`: every run of the profile "
+                          "and environment since the last change point, pooled); the profile's "
+                          "[baseline] says whether a regression fails the run")
 
     demo = sub.add_parser(
         "demo", help="run a profile against the bundled demo backend on a throwaway PostgreSQL",
@@ -89,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
     demo.add_argument("--headless", action="store_true", help="no dashboard")
     demo.add_argument("--verbose", action="store_true", help="print detailed progress logs")
-    demo.add_argument("--baseline", metavar="DIR|last", default=None,
-                      help="compare with an earlier run (a results directory, or `last`)")
+    demo.add_argument("--baseline", metavar="DIR|last|auto", default=None,
+                      help="compare with an earlier run (a results directory, `last`, or `auto`: "
+                           "the runs since the last change point, pooled)")
 
     doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
     common(doctor)
@@ -131,12 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser(
         "compare", help="what got better or worse between two runs",
-        description="Per check and per percentile: both values, the delta and the % change, with "
-                    "regressions beyond the tolerance flagged. Exit 1 when something regressed.")
+        description="Per check and per percentile: both values, the delta and the % change, and a "
+                    "verdict from what both runs measured window by window (a bootstrap interval "
+                    "on the change of the median window, a rank test; a rate test for counts): "
+                    "regressed or improved only when the change is statistically clear and at "
+                    "least the minimum effect, otherwise 'no clear change' with its interval. "
+                    "Exit 1 when something regressed.")
     compare.add_argument("base", type=Path, help="the earlier run (results/perf/<timestamp>)")
     compare.add_argument("new", type=Path, help="the run to judge against it")
-    compare.add_argument("--tolerance", type=float, default=10.0, metavar="PCT",
-                         help="a change smaller than this %% is unchanged (default: 10)")
+    _compare_rule_flags(compare)
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.add_argument("--markdown", action="store_true", help="print it as Markdown")
 
@@ -197,6 +202,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from perfdash.console import HeadlessConsole, result_table
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
+    from perfdash.serve.runserve import serving  # --serve: the run's events over HTTP
     from perfdash.settings import SettingsError, require_external_env
 
     loaded = _load(args)
@@ -219,7 +225,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from perfdash.analyze.baseline import BaselineError, resolve_baseline
 
         try:
-            baseline = resolve_baseline(args.baseline, settings.results_dir, profile.name)
+            baseline = resolve_baseline(args.baseline, settings.results_dir, profile.name,
+                                        environment=env.name)
         except BaselineError as exc:
             _error(str(exc))
             return EXIT_USAGE
@@ -230,28 +237,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         skip_cleanup=getattr(args, "skip_cleanup", False), baseline=baseline,
                         verbose=(lambda m: out.print(f"[dim]{m}[/dim]", markup=True))
                         if args.verbose and not dashboard else None)
-    if dashboard:
-        return _run_dashboard(orch, bus, settings, env)
-    if not args.headless:
-        out.print("[dim]no terminal: using the headless output[/dim]")
-    console = HeadlessConsole(bus, out, verbose=args.verbose)
-    console.start()
-    try:
-        outcome = orch.run()
-    except ArtifactError as exc:
+    with serving(getattr(args, "serve", None), bus, env_file, _error) as serve_ok:
+        if not serve_ok:  # `--serve HOST:PORT` could not listen (said why)
+            return EXIT_USAGE
+        if dashboard:
+            return _run_dashboard(orch, bus, settings, env)
+        if not args.headless:
+            out.print("[dim]no terminal: using the headless output[/dim]")
+        console = HeadlessConsole(bus, out, verbose=args.verbose)
+        console.start()
+        try:
+            outcome = orch.run()
+        except ArtifactError as exc:
+            console.stop()
+            _error(str(exc))
+            return EXIT_COULD_NOT_RUN
         console.stop()
-        _error(str(exc))
-        return EXIT_COULD_NOT_RUN
-    console.stop()
-    out.print()
-    out.print(result_table(outcome.summary))
-    if baseline is not None and "baseline" in outcome.summary:
-        from perfdash.analyze.compare import compare_runs, comparison_table
+        out.print()
+        out.print(result_table(outcome.summary))
+        if baseline is not None and "baseline" in outcome.summary:
+            from perfdash.analyze.compare import compare_runs, comparison_table
 
-        out.print(comparison_table(compare_runs(baseline, outcome.paths.root,
-                                                tolerance_pct=profile.regression_tolerance_pct)))
-    out.print(f"results: {outcome.paths.root}")
-    return outcome.exit_code
+            out.print(comparison_table(compare_runs(baseline, outcome.paths.root,
+                                                    tolerance_pct=profile.regression_tolerance_pct)))
+        out.print(f"results: {outcome.paths.root}")
+        return outcome.exit_code
 
 
 def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Environment) -> int:
@@ -343,22 +353,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from perfdash.analyze.summary import reanalyse
     from perfdash.console import result_table
 
-    summary, problem = reanalyse(args.run_dir)
-    if summary is None:
-        _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
-               "finished run")
-        return EXIT_USAGE
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if args.replay and not (args.run_dir / "events.ndjson").is_file():
         _error(f"{args.run_dir} has no events.ndjson to replay")
         return EXIT_USAGE
     if (args.replay or not args.headless) and not args.json and interactive:
-        from perfdash.ui.app import make_app
-
-        app = (make_app(replay=args.run_dir, replay_speed=args.speed) if args.replay
-               else make_app(summary_dir=args.run_dir))
-        app.run()
-        return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+        return _show_screen(args)
+    summary, problem = reanalyse(args.run_dir)
+    if summary is None:
+        _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
+               "finished run")
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -367,6 +372,40 @@ def _cmd_show(args: argparse.Namespace) -> int:
             console.print(f"[yellow]{problem}[/yellow]")
         console.print(result_table(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _show_screen(args: argparse.Namespace) -> int:
+    """The result view opens on the stored summary at once and computes the verdict again from
+    the artifacts behind it (a day-long soak takes seconds). The exit code is the verdict the
+    screen showed last: the fresh one once computed, else the stored one (quitting never waits;
+    `show --headless` always computes it)."""
+    from perfdash.analyze.summary import schema_problem
+    from perfdash.artifacts import read_json
+    from perfdash.ui.app import make_app
+
+    stored, problem = read_json(args.run_dir / "summary.json")
+    if not isinstance(stored, dict) or (problem := problem or schema_problem(stored)):
+        _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; pass a "
+               "results/perf/<timestamp> directory of a finished run")
+        return EXIT_USAGE
+    app = (make_app(replay=args.run_dir, replay_speed=args.speed) if args.replay
+           else make_app(summary_dir=args.run_dir, reanalyse=True))
+    app.run()
+    shown = app.fresh_summary or stored
+    return int(shown.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _compare_rule_flags(compare: argparse.ArgumentParser) -> None:
+    """How sure and how big a change must be for `compare` to call it one."""
+    compare.add_argument("--tolerance", "--min-effect-pct", type=float, default=10.0, metavar="PCT",
+                         help="minimum effect: a change smaller than this %% of the base is no "
+                              "change, however clear (default: 10)")
+    compare.add_argument("--min-effect", type=float, default=None, metavar="MS",
+                         help="minimum effect for latencies in ms (default: the new run's profile "
+                              "[baseline] min_effect_ms, else 1)")
+    compare.add_argument("--confidence", type=float, default=None, metavar="LEVEL",
+                         help="how sure a verdict must be, e.g. 0.95 (default: the new run's "
+                              "profile [baseline] confidence, else 0.95)")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -378,7 +417,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
 
     try:
-        comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance)
+        if args.confidence is not None and not 0.5 <= args.confidence < 1:
+            raise CompareError(f"--confidence {args.confidence:g} is not a level; pass a number "
+                               "between 0.5 and 1, e.g. 0.95.")
+        comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance,
+                                  min_effect_ms=args.min_effect, confidence=args.confidence)
     except CompareError as exc:
         _error(str(exc))  # already one sentence with the fix
         return EXIT_USAGE
@@ -391,9 +434,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     else:
         console = _console()
         console.print(comparison_table(comparison))
-        regressed = len(comparison.regressions)
-        console.print(f"{regressed} regression(s) beyond {args.tolerance:g}%" if regressed
-                      else f"no regression beyond {args.tolerance:g}%")
+        regressed, undecided = len(comparison.regressions), len(comparison.undecided)
+        console.print(f"{regressed} regression(s) ({comparison.rule})" if regressed
+                      else f"no clear regression ({comparison.rule})"
+                      + (f"; {undecided} figure(s) with too few windows to decide" if undecided
+                         else ""))
     return 1 if comparison.regressions else 0
 
 

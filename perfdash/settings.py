@@ -52,6 +52,22 @@ class HostLimits:
 
 
 @dataclass(frozen=True)
+class HostSpec:
+    """A machine measured through node_exporter: directly at `node_exporter` (its URL), or through
+    the environment's Prometheus by its `instance` label. The role says which check judges it:
+    "backend" (and any other role) headroom, "generator" load-generator saturation."""
+
+    name: str
+    role: str
+    node_exporter: str | None = None
+    instance: str | None = None
+
+
+# k6 run as one process (1), as N local processes with execution segments, or by k6-operator.
+Generators = int | Literal["k6-operator"]
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -64,13 +80,16 @@ class Profile:
     host: HostLimits = field(default_factory=HostLimits)
     slow_query_ms: float = 100.0
     checks_min_rate: float = 0.99
-    regression_tolerance_pct: float = 10.0
+    regression_tolerance_pct: float = 10.0  # the smallest change that matters, % of the base
     fail_on_regression: bool = False
+    regression_min_effect_ms: float = 1.0  # ... and in ms, for latencies
+    regression_confidence: float = 0.95  # how sure a verdict must be (interval level, 1 - alpha)
     # `-e KEY=value` for k6; Artillery's `-e <environment>` and `--target` override
     k6_env: Mapping[str, str] = field(default_factory=dict)
     artillery_environment: str | None = None
     artillery_target: str | None = None
     project_dir: Path | None = None  # the directory of profiles.toml: scripts are named from it
+    k6_generators: Generators = 1
 
     @property
     def k6_seconds(self) -> float:
@@ -116,6 +135,9 @@ class Environment:
     artillery_bin: Path | None = None
     # JSON-lines app log: which keys hold the route, the status and the latency in ms
     log_fields: Mapping[str, str] = field(default_factory=dict)
+    # machines measured through node_exporter (backend first); empty: this machine through psutil
+    hosts: tuple[HostSpec, ...] = ()
+    prometheus_url: str | None = None
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -140,6 +162,9 @@ class Environment:
             "seed_scale": self.seed_scale,
             "working_dir": str(self.working_dir) if self.working_dir else None,
             "artillery": str(self.artillery_bin) if self.artillery_bin else None,
+            "hosts": [{"name": h.name, "role": h.role, "node_exporter": h.node_exporter,
+                       "instance": h.instance} for h in self.hosts],
+            "prometheus_url": redact_url(self.prometheus_url) if self.prometheus_url else None,
         }
 
 
@@ -249,7 +274,8 @@ _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host",
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
-             "working_dir", "artillery", "log_fields"}
+             "working_dir", "artillery", "log_fields", "hosts", "prometheus_url"}
+_HOST_KEYS = {"role", "node_exporter", "instance"}
 _LOG_FIELD_KEYS = {"route", "status", "latency_ms"}
 
 
@@ -372,7 +398,8 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     if mode not in ("parallel", "sequential"):
         raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
     k6 = r.table(data, table, "k6")
-    r.known(k6, f"{table}.k6", {"script", "stages", "env"})
+    r.known(k6, f"{table}.k6", {"script", "stages", "env", "generators"})
+    generators = _generators(r, f"{table}.k6", k6.get("generators", 1))
     stages = _k6_stages(r, f"{table}.k6", k6.get("stages", []))
     k6_env = _string_table(r, f"{table}.k6", "env", k6.get("env", {}))
     art = r.table(data, table, "artillery")
@@ -393,7 +420,12 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     r.known(db, f"{table}.database", {"slow_query_ms"})
     checks_min = r.number(data, table, "checks_min_rate", 0.99)
     baseline = r.table(data, table, "baseline")
-    r.known(baseline, f"{table}.baseline", {"tolerance_pct", "fail_on_regression"})
+    r.known(baseline, f"{table}.baseline",
+            {"tolerance_pct", "fail_on_regression", "min_effect_ms", "confidence"})
+    confidence = r.number(baseline, f"{table}.baseline", "confidence", 0.95)
+    if not 0.5 <= confidence < 1:
+        raise r.fail(f"{table}.baseline", "confidence", f"expected a level between 0.5 and 1, got "
+                     f"{confidence:g}", "write e.g. confidence = 0.95")
     return Profile(
         name=name,
         description=r.str_(data, table, "description", "") or "",
@@ -415,7 +447,48 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         checks_min_rate=checks_min,
         regression_tolerance_pct=r.number(baseline, f"{table}.baseline", "tolerance_pct", 10.0),
         fail_on_regression=r.bool_(baseline, f"{table}.baseline", "fail_on_regression", False),
+        regression_min_effect_ms=r.number(baseline, f"{table}.baseline", "min_effect_ms", 1.0),
+        regression_confidence=confidence,
+        k6_generators=generators,
     )
+
+
+def _generators(r: _Reader, table: str, raw: Any) -> Generators:
+    if raw == "k6-operator":
+        return "k6-operator"
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 64:
+        raise r.fail(table, "generators", f"expected a whole number from 1 to 64 or "
+                     f"\"k6-operator\", got {raw!r}", "write e.g. generators = 2")
+    return raw
+
+
+def _hosts(r: _Reader, table: str, data: Mapping[str, Any], prometheus: str | None,
+           ) -> tuple[HostSpec, ...]:
+    """`[<env>.hosts] api-1 = { role = "backend", node_exporter = "http://api-1:9100" }`, or with
+    `instance = "api-1:9100"` when the environment's Prometheus scrapes it. Backend hosts first."""
+    sub = f"{table}.hosts"
+    hosts: list[HostSpec] = []
+    for name, raw in r.table(data, table, "hosts").items():
+        if not isinstance(raw, Mapping):
+            raise r.fail(sub, name, "expected a table",
+                         f'write {name} = {{ role = "backend", node_exporter = "http://HOST:9100" }}')
+        r.known(raw, sub, _HOST_KEYS)
+        role = r.str_(raw, sub, "role", "backend") or "backend"
+        url = r.str_(raw, sub, "node_exporter")
+        instance = r.str_(raw, sub, "instance")
+        if (url is None) == (instance is None):
+            raise r.fail(sub, name, "needs exactly one of node_exporter (its URL) or instance "
+                         "(its label in the environment's Prometheus)",
+                         'write node_exporter = "http://HOST:9100"')
+        if instance is not None and not prometheus:
+            raise r.fail(sub, name, "names an instance label but the environment has no "
+                         "prometheus_url", 'add prometheus_url = "http://HOST:9090" to '
+                         f"[{table}]")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise r.fail(sub, name, f"node_exporter {url!r} is not an http(s) URL",
+                         'write node_exporter = "http://HOST:9100"')
+        hosts.append(HostSpec(name, role, url, instance))
+    return tuple(sorted(hosts, key=lambda h: h.role != "backend"))
 
 
 def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
@@ -453,6 +526,11 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     if seed_sql and seed_command:
         raise r.fail(table, "seed_command", "both seed_sql and seed_command are set",
                      "keep one of them")
+    prometheus = r.str_(data, table, "prometheus_url")
+    if prometheus is not None and not prometheus.startswith(("http://", "https://")):
+        raise r.fail(table, "prometheus_url", f"{prometheus!r} is not an http(s) URL",
+                     'write prometheus_url = "http://HOST:9090"')
+    hosts = _hosts(r, table, data, prometheus)
     scale = r.number(data, table, "seed_scale", 100)
     if scale < 0 or scale != int(scale):
         raise r.fail(table, "seed_scale", f"expected a whole number >= 0, got {scale:g}",
@@ -478,6 +556,8 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         log_fields=log_fields,
         working_dir=workdir,
         artillery_bin=(project / artillery) if artillery else None,
+        hosts=hosts,
+        prometheus_url=prometheus.rstrip("/") if prometheus else None,
     )
 
 

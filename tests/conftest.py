@@ -14,6 +14,8 @@ from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.secret import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
+# Real Prometheus and node_exporter processes (session fixtures)
+pytest_plugins = ["tests.prom_fixtures"]
 
 
 @pytest.fixture(scope="session")

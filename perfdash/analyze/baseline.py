@@ -1,5 +1,11 @@
-"""A run against a baseline: which earlier run to compare with (`--baseline DIR|last`), and the
-comparison as one more check, which a profile can make fail the run.
+"""A run against a baseline: which earlier run(s) to compare with (`--baseline DIR|last|auto`), and
+the comparison as one more check, which a profile can make fail the run.
+
+`auto` is the runs of the same profile and environment since the last change point of their key
+figures (`perfdash.analyze.history`), pooled: a baseline of several runs knows the run-to-run
+spread that one run cannot show, and a change point marks where the old normal ended. It is
+passed on as a `PooledBaseline`: a path (the newest of those runs, so everything that names the
+baseline keeps working) that carries the whole pool for `compare_runs`.
 
 Called by the orchestrator after the run's own summary is written, because the comparison reads
 both runs' artifacts, this one's included.
@@ -7,7 +13,8 @@ both runs' artifacts, this one's included.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
+from pathlib import Path, PosixPath
 
 from perfdash.analyze.checks import Check
 from perfdash.analyze.compare import Comparison
@@ -20,14 +27,36 @@ class BaselineError(ValueError):
     """The baseline cannot be found; the message says where perfdash looked."""
 
 
+AUTO_MAX_RUNS = 10  # the newest runs of the pool: enough to know the spread, still recent
+
+
+class PooledBaseline(PosixPath):
+    """The newest run of a pooled baseline, carrying every run of the pool (oldest first)."""
+
+    pool: tuple[Path, ...]
+
+
+def pooled_baseline(runs: Sequence[Path]) -> Path:
+    """One run as itself; several as a `PooledBaseline` of them."""
+    if len(runs) == 1:
+        return runs[0]
+    path = PooledBaseline(runs[-1])
+    path.pool = tuple(runs)
+    return path
+
+
 def resolve_baseline(spec: str, results_dir: Path, profile: str,
-                     exclude: Path | None = None) -> Path:
-    """`last` is the newest earlier finished run of the same profile; anything else is a path."""
+                     exclude: Path | None = None, environment: str | None = None) -> Path:
+    """`last` is the newest earlier finished run of the same profile; `auto` the finished runs of
+    the profile (and environment, when given) since the last change point, at most
+    `AUTO_MAX_RUNS`, pooled; anything else is a path."""
+    if spec == "auto":
+        return _auto(results_dir, profile, environment, exclude)
     if spec != "last":
         path = Path(spec)
         if not (path / "summary.json").is_file():
             raise BaselineError(f"{path} holds no summary.json; pass a results/perf/<timestamp> "
-                                "directory of a finished run, or --baseline last")
+                                "directory of a finished run, or --baseline last or auto")
         return path
     candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and p != exclude),
                         reverse=True) if results_dir.is_dir() else []
@@ -40,16 +69,43 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
                         "run once without --baseline first")
 
 
+def _auto(results_dir: Path, profile: str, environment: str | None, exclude: Path | None) -> Path:
+    from perfdash.analyze.history import history, list_runs
+
+    runs = list_runs(results_dir, profile=profile, environment=environment, exclude=exclude)
+    pool = history(runs).since_last_change()[-AUTO_MAX_RUNS:]
+    if not pool:
+        env = f" in environment {environment!r}" if environment else ""
+        raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in "
+                            f"{results_dir}; run once without --baseline first")
+    return pooled_baseline([r.path for r in pool])
+
+
 def regression_check(comparison: Comparison, profile: Profile, baseline: Path) -> Check:
+    """The comparison as a check. It passes only when figures were judged and none regressed; a
+    comparison that could judge nothing is "not measured", never a pass."""
     regressions = comparison.regressions
-    detail = "; ".join(
-        f"{d.label}: {d.pct:+.0f}%" if d.pct is not None else d.label for d in regressions[:5])
+    undecided = comparison.undecided
+    pool = getattr(baseline, "pool", None)
+    against = f"{len(pool)} runs up to {baseline.name}" if pool else baseline.name
+    detail = "; ".join(f"{d.label}: {d.interval}" if d.interval else d.label
+                       for d in regressions[:5])
     status: Status = "pass"
     if regressions:
         status = "fail" if profile.fail_on_regression else "warn"
+    elif not comparison.judged:
+        status = "not measured"
+        detail = "no figure could be judged: " + (
+            "; ".join(f"{d.label}: {d.note}" for d in undecided[:3]) or "nothing to compare")
+    if not detail:
+        detail = f"no clear regression among {len(comparison.judged)} figures judged"
+    if undecided and status != "not measured":
+        detail += f"; {len(undecided)} with too few windows to decide (see comparison.md)"
     return Check(
-        "baseline.regressions", f"Regressions against {baseline.name}", status,
-        len(regressions), f"none beyond {profile.regression_tolerance_pct:g}%",
+        "baseline.regressions", f"Regressions against {against}", status,
+        len(regressions) if comparison.judged else None,
+        f"none clear at {comparison.confidence:.0%} and beyond "
+        f"{profile.regression_tolerance_pct:g}% / {comparison.min_effect_ms:g} ms",
         f"profile {profile.name} [baseline]" + (" fail_on_regression" if
                                                 profile.fail_on_regression else ""),
-        detail or "no figure got worse beyond the tolerance")
+        detail)

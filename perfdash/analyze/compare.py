@@ -1,22 +1,36 @@
 """Two runs side by side: every check, and the raw latency percentiles, counters, host and database
-figures of a base run against a new one, each judged regressed, improved or unchanged.
+figures of a base run against a new one, each judged regressed, improved or "no clear change".
 
-`perfdash compare BASE NEW` and a run's `--baseline` call `compare_runs` and show the result with
-`comparison_table` (terminal) or `comparison_markdown` (pull requests, tickets). A raw figure that a
-check already compares (k6 p(95) under a p(95) threshold, say) is listed once, as the check.
+`perfdash compare BASE NEW`, a run's `--baseline` (and so `fail_on_regression`, comparison.md and
+the result view's baseline panel) call `compare_runs` and show the result with `comparison_table`
+(terminal) or `comparison_markdown` (pull requests, tickets). A raw figure that a check already
+compares (k6 p(95) under a p(95) threshold, say) is listed once, as the check.
 
-The noise rule: a change counts only when it is larger than `tolerance_pct` of the base value AND at
-least an absolute floor for its unit (`FLOORS`: 1 ms for latencies, 1 for counts, 0.001 for ratios,
-2 points for CPU/memory %, 1/s for throughput). So 0.2 ms → 0.3 ms is not a 50% regression, and when
-the base is 0 (no errors) the floor alone decides: 0 → 1 failed user is a regression. A pass rate
-(a ratio where higher is better) is judged on its failing share, 1 − rate: 99.9% → 99.0% is ten times
-as many failures, not a 0.9% change.
+The decision rule. Two runs of the same code differ by a quarter in their whole-run p95, so one
+number per run cannot separate noise from change. Each figure is judged from what both runs
+measured over time (`perfdash.analyze.stats`):
+
+- a figure the timeline samples every window (k6 p95 each second, req/s, host CPU, ...): the
+  difference of the median windows with a moving-block bootstrap interval, and a Mann-Whitney U
+  test on blocks of windows;
+- a count (errors, failed users, 5xx, log errors, slow queries) or an error rate: an exact test
+  for the difference of two rates, over the run's duration or its requests;
+- a figure with one value per run and nothing to sample: "too few windows to decide" when the
+  values differ (never a guess), "no clear change" when they are equal.
+
+A change is "regressed" or "improved" only when it is statistically clear — its p-value, Holm-
+adjusted over every figure judged in the comparison, is below 1 − confidence, and the interval
+excludes zero — AND at least the minimum effect: `tolerance_pct` of the base (10% by default) and
+an absolute floor for its unit (`FLOORS`; `min_effect_ms` for latencies). Anything else is "no
+clear change", shown with its interval; a run with too few windows says so. A pass rate (a ratio
+where higher is better) has no samples and is shown, not judged, unless equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,19 +40,33 @@ from rich.text import Text
 
 from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.host import percentile, read_metrics
+from perfdash.analyze.judge import (
+    FLOORS,
+    Better,
+    Decision,
+    Rule,
+    RunSeries,
+    decide,
+    fmt_amount,
+    measure,
+    pool,
+)
 from perfdash.analyze.reports import parse_threshold
+from perfdash.analyze.stats import Shift, holm
 from perfdash.artifacts import read_json
+from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
-from perfdash.tools.base import LoadTool
+from perfdash.tools.base import FigureSpec, LoadTool
 
-Better = Literal["lower", "higher"]
-Verdict = Literal["regressed", "improved", "unchanged", "not comparable", "added", "removed"]
+Verdict = Literal["regressed", "improved", "no clear change", "too few windows", "not comparable",
+                  "added", "removed"]
+JUDGED: tuple[Verdict, ...] = ("regressed", "improved", "no clear change")
 
-FLOORS: dict[str, float] = {"ms": 1.0, "": 1.0, "ratio": 0.001, "%": 2.0, "/s": 1.0}
 
 # Raw figures compared besides the checks: (key, label, unit, which direction is better).
 METRICS: tuple[tuple[str, str, str, Better], ...] = (
-    *((f.key, f.label, f.unit, f.better) for tool in TOOLS for f in tool.figure_specs),
+    *((f.key, f.label, f.unit, f.better) for tool in TOOLS for f in tool.figure_specs
+      if f.same_as_check != f.key),
     ("host.cpu.p95", "Host CPU p95", "%", "lower"),
     ("host.memory.peak", "Host memory peak", "%", "lower"),
     ("db.slow_queries", "Database slow queries", "", "lower"),
@@ -51,6 +79,16 @@ _SAME_AS_CHECK = {
     "db.seq_scanned_tables": "db.seq_scans"}
 _SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": "metrics.csv",
             "db": "query-analysis.json"}
+# What the timeline samples, by figure key and by check id: the tools' own, then the host's,
+# the database's and the app log's.
+_SERIES: dict[str, FigureSpec] = {
+    **{k: f for tool in TOOLS for f in tool.figure_specs if f.timeline
+       for k in (f.key, f.same_as_check) if k},
+    **{k: FigureSpec(k, k, unit, "lower", timeline=column) for k, unit, column in (
+        ("host.cpu", "%", "cpu_pct"), ("host.cpu.p95", "%", "cpu_pct"),
+        ("host.memory", "%", "mem_pct"), ("host.memory.peak", "%", "mem_pct"),
+        ("db.connections", "", "db_total"))},
+}
 
 
 class CompareError(Exception):
@@ -59,7 +97,10 @@ class CompareError(Exception):
 
 @dataclass(frozen=True)
 class MetricDelta:
-    """One figure in both runs. `pct` is None when the base is 0 or either side is missing."""
+    """One figure in both runs. `base`, `new`, `delta` and `pct` are the runs' own figures (`pct`
+    None when the base is 0 or either side is missing); `estimate`, `low` and `high` are the
+    change the verdict rests on (the shift of the median window, or of a count) with its interval,
+    `interval` that in words, `p_value` its test (Holm-adjusted over the comparison)."""
 
     key: str
     label: str
@@ -71,6 +112,14 @@ class MetricDelta:
     better: Better
     verdict: Verdict
     note: str = ""
+    interval: str = ""
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    p_value: float | None = None
+    method: str = ""  # "median of windows", "rate test", or "" (one value per run)
+    samples: tuple[float, float] | None = None  # windows (or events) in base and new
+    min_effect: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +131,23 @@ class Comparison:
     notes: tuple[str, ...] = field(default=())
     # The two runs are not like for like (another profile or environment): say so before any verdict.
     warnings: tuple[str, ...] = field(default=())
+    confidence: float = 0.95
+    min_effect_ms: float = 1.0
+    base_runs: tuple[str, ...] = field(default=())  # a pooled baseline: every run in it
+
+    @property
+    def undecided(self) -> tuple[MetricDelta, ...]:
+        return tuple(d for d in self.deltas if d.verdict == "too few windows")
+
+    @property
+    def judged(self) -> tuple[MetricDelta, ...]:
+        return tuple(d for d in self.deltas if d.verdict in JUDGED)
+
+    @property
+    def rule(self) -> str:
+        """The decision rule in a few words, for titles and reports."""
+        return (f"{self.confidence:.0%} confidence, minimum effect {self.tolerance_pct:g}% and "
+                f"{self.min_effect_ms:g} ms")
 
     @property
     def regressions(self) -> tuple[MetricDelta, ...]:
@@ -93,27 +159,13 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         return {"base_run": self.base_run, "new_run": self.new_run,
-                "tolerance_pct": self.tolerance_pct, "floors": FLOORS,
+                "base_runs": list(self.base_runs or (self.base_run,)),
+                "tolerance_pct": self.tolerance_pct, "floors": {**FLOORS, "ms": self.min_effect_ms},
+                "confidence": self.confidence, "min_effect_ms": self.min_effect_ms,
                 "regressions": len(self.regressions), "improvements": len(self.improvements),
+                "undecided": len(self.undecided), "judged": len(self.judged),
                 "warnings": list(self.warnings), "notes": list(self.notes),
                 "deltas": [asdict(d) for d in self.deltas]}
-
-
-def judge(base: float, new: float, unit: str, better: Better,
-          tolerance_pct: float) -> tuple[float, float | None, Verdict]:
-    """(delta, % change of the value, verdict) under the noise rule in the module docstring."""
-    delta = new - base
-    pct = delta / abs(base) * 100 if base else None
-    judged = pct
-    if unit == "ratio" and better == "higher":
-        failing = 1 - base
-        judged = -delta / failing * 100 if failing > 0 else None
-    floor = FLOORS.get(unit, 0.0)
-    # The epsilon keeps 0.2 → 1.2 ms (a float delta of 0.99999…) at the 1 ms floor.
-    if delta == 0 or abs(delta) < floor - 1e-9 or (judged is not None and abs(judged) <= tolerance_pct):
-        return delta, pct, "unchanged"
-    worse = delta > 0 if better == "lower" else delta < 0
-    return delta, pct, "regressed" if worse else "improved"
 
 
 @dataclass
@@ -125,6 +177,7 @@ class _Run:
     summary_problem: str
     values: dict[str, float]
     unreadable: dict[str, str]
+    series: RunSeries = field(default_factory=RunSeries)
 
 
 def _load(run_dir: Path) -> _Run:
@@ -157,7 +210,39 @@ def _load(run_dir: Path) -> _Run:
                 run.unreadable[key] = value
             else:
                 run.values[key] = value
+    counts = dict(run.values)
+    for c in data.get("checks") or []:
+        number = _number(c.get("value")) if isinstance(c, dict) else None
+        if number is not None:
+            counts[str(c["id"])] = number
+    timeline, no_timeline = read_timeline(run_dir)
+    run.series = RunSeries.of(timeline, no_timeline, _number(data.get("duration_s")) or 0.0,
+                              counts)
     return run
+
+
+def _pooled(runs: Sequence[_Run]) -> _Run:
+    """A baseline of several runs: the newest one's summary and checks, each figure the median of
+    the runs' values (checks too), and their windows and counts pooled for the tests."""
+    import statistics
+
+    newest = runs[-1]
+    if len(runs) == 1:
+        return newest
+    values = {k: statistics.median(r.values[k] for r in runs if k in r.values)
+              for k in {k for r in runs for k in r.values}}
+    summary = dict(newest.summary or {})
+    checks = []
+    for c in summary.get("checks") or []:
+        found = [_number(x.get("value")) for r in runs for x in (r.summary or {}).get("checks") or []
+                 if isinstance(x, dict) and isinstance(c, dict) and x.get("id") == c.get("id")]
+        numbers = [v for v in found if v is not None]
+        checks.append({**c, "value": statistics.median(numbers)} if numbers and isinstance(c, dict)
+                      else c)
+    summary["checks"] = checks
+    return _Run(f"{runs[0].run_id}…{newest.run_id} ({len(runs)} runs)", summary,
+                newest.summary_problem, values, dict(newest.unreadable),
+                pool([r.series for r in runs]))
 
 
 def _artifact(run_dir: Path, summary: dict[str, Any] | None, role: str, pattern: str) -> Path:
@@ -229,15 +314,60 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _delta(key: str, label: str, unit: str, better: Better, base: float | None, new: float | None,
-           tolerance_pct: float, note: str = "") -> MetricDelta:
+@dataclass
+class _Sides:
+    """Both runs' series, and the change of each figure measured so far (judged at the end, when
+    every p-value of the comparison is known)."""
+
+    base: RunSeries
+    new: RunSeries
+    confidence: float
+    shifts: dict[str, Shift | None] = field(default_factory=dict)
+
+
+def _delta(sides: _Sides, key: str, label: str, unit: str, better: Better, base: float | None,
+           new: float | None, note: str = "") -> MetricDelta:
     if base is None or new is None:
         return MetricDelta(key, label, unit, base, new, None, None, better, "not comparable", note)
-    delta, pct, verdict = judge(base, new, unit, better, tolerance_pct)
-    return MetricDelta(key, label, unit, base, new, delta, pct, better, verdict, note)
+    raw = key.split(":", 1)[1]
+    sides.shifts[key] = measure(raw, unit, _SERIES.get(raw), sides.base, sides.new,
+                                sides.confidence)
+    delta = new - base
+    pct = delta / abs(base) * 100 if base else None
+    return MetricDelta(key, label, unit, base, new, delta, pct, better, "no clear change", note)
 
 
-def _compare_checks(base: _Run, new: _Run, tolerance_pct: float) -> list[MetricDelta]:
+def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[MetricDelta]:
+    """Every measured figure decided, with the p-values adjusted over all of them (Holm): a
+    comparison of 20 figures must not find one "change" by chance."""
+    keys = [d.key for d in deltas if sides.shifts.get(d.key) is not None]
+    raw = [s.p_value if (s := sides.shifts[k]) is not None and s.decided and s.base_n + s.new_n > 0
+           else math.nan for k in keys]
+    adjusted = dict(zip(keys, holm(raw), strict=True))
+    out: list[MetricDelta] = []
+    for d in deltas:
+        if d.key not in sides.shifts or d.base is None or d.new is None:
+            out.append(d)
+            continue
+        shift = sides.shifts[d.key]
+        decision: Decision = decide(shift, adjusted.get(d.key, math.nan), d.unit, d.better, rule,
+                                    d.base, d.new, sides.new.duration_s)
+        note = "; ".join(x for x in (d.note, decision.note) if x)
+        if shift is None:
+            out.append(replace(d, verdict=decision.verdict, note=note))
+            continue
+        scale = sides.new.duration_s if shift.method == "rate test" and d.unit == "" else 1.0
+        finite = shift.decided and math.isfinite(shift.low)
+        out.append(replace(
+            d, verdict=decision.verdict, note=note, interval=decision.interval,
+            estimate=shift.estimate * scale, low=shift.low * scale if finite else None,
+            high=shift.high * scale if finite else None,
+            p_value=adjusted.get(d.key) if shift.decided else None, method=shift.method,
+            samples=(float(shift.base_n), float(shift.new_n)), min_effect=decision.min_effect))
+    return out
+
+
+def _compare_checks(base: _Run, new: _Run, sides: _Sides) -> list[MetricDelta]:
     if base.summary is None and new.summary is None:
         return []
     b_checks = {c["id"]: c for c in (base.summary or {}).get("checks") or []
@@ -254,7 +384,7 @@ def _compare_checks(base: _Run, new: _Run, tolerance_pct: float) -> list[MetricD
         if base.summary is None or new.summary is None:
             side = "base" if base.summary is None else "new"
             why = base.summary_problem if base.summary is None else new.summary_problem
-            out.append(_delta(key, label, unit, better, bv, nv, tolerance_pct, f"{side}: {why}"))
+            out.append(_delta(sides, key, label, unit, better, bv, nv, f"{side}: {why}"))
         elif b is None or n is None:
             verdict: Verdict = "added" if b is None else "removed"
             out.append(MetricDelta(key, label, unit, bv, nv, None, None, better, verdict,
@@ -262,19 +392,19 @@ def _compare_checks(base: _Run, new: _Run, tolerance_pct: float) -> list[MetricD
         elif bv is None or nv is None:
             side, chk = ("base", b) if bv is None else ("new", n)
             why = f"{side}: {chk.get('status')}" + (f": {chk['detail']}" if chk.get("detail") else "")
-            out.append(_delta(key, label, unit, better, bv, nv, tolerance_pct, why))
+            out.append(_delta(sides, key, label, unit, better, bv, nv, why))
         elif (b.get("unit") or "") != (n.get("unit") or ""):
-            out.append(_delta(key, label, unit, better, None, None, tolerance_pct,
+            out.append(_delta(sides, key, label, unit, better, None, None,
                               f"unit changed: {b.get('unit')!r} → {n.get('unit')!r}"))
         else:
             notes = [f"{b.get('status')} → {n.get('status')}"] if b.get("status") != n.get("status") else []
             if b.get("threshold") != n.get("threshold"):
                 notes.append(f"threshold {b.get('threshold')} → {n.get('threshold')}")
-            out.append(_delta(key, label, unit, better, bv, nv, tolerance_pct, "; ".join(notes)))
+            out.append(_delta(sides, key, label, unit, better, bv, nv, "; ".join(notes)))
     return out
 
 
-def _compare_metrics(base: _Run, new: _Run, tolerance_pct: float, notes: list[str],
+def _compare_metrics(base: _Run, new: _Run, sides: _Sides, notes: list[str],
                      compared_checks: set[str]) -> list[MetricDelta]:
     out: list[MetricDelta] = []
     for key, label, unit, better in METRICS:
@@ -291,18 +421,43 @@ def _compare_metrics(base: _Run, new: _Run, tolerance_pct: float, notes: list[st
             continue  # a figure neither run has (no Socket.IO scenario, say) is no news
         if b_why or n_why:
             why = f"base: {b_why}" if b_why else f"new: {n_why}"
-            out.append(_delta(f"metric:{key}", label, unit, better, bv, nv, tolerance_pct, why))
+            out.append(_delta(sides, f"metric:{key}", label, unit, better, bv, nv, why))
         elif bv is None or nv is None:
             out.append(MetricDelta(f"metric:{key}", label, unit, bv, nv, None, None, better,
                                    "added" if bv is None else "removed",
                                    f"only in the {'new' if bv is None else 'base'} run"))
         else:
-            out.append(_delta(f"metric:{key}", label, unit, better, bv, nv, tolerance_pct))
+            out.append(_delta(sides, f"metric:{key}", label, unit, better, bv, nv))
     return out
 
 
-def compare_runs(base_dir: Path, new_dir: Path, *, tolerance_pct: float = 10.0) -> Comparison:
-    """Compare two run directories.
+def baseline_runs(base: Path | Sequence[Path]) -> list[Path]:
+    """The run directories a baseline stands for: one, or the runs `--baseline auto` pooled (a
+    `PooledBaseline` carries them), oldest first."""
+    if isinstance(base, Path):
+        return list(getattr(base, "pool", None) or [base])
+    return list(base)
+
+
+def _profile_rule(summary: dict[str, Any] | None) -> dict[str, float]:
+    """The [baseline] settings the new run was judged with, as its summary.json recorded them."""
+    profile = ((summary or {}).get("configuration") or {}).get("profile") or {}
+    out: dict[str, float] = {}
+    for key, name in (("regression_min_effect_ms", "min_effect_ms"),
+                      ("regression_confidence", "confidence")):
+        value = _number(profile.get(key)) if isinstance(profile, dict) else None
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def compare_runs(base_dir: Path | Sequence[Path], new_dir: Path, *, tolerance_pct: float = 10.0,
+                 min_effect_ms: float | None = None,
+                 confidence: float | None = None) -> Comparison:
+    """Compare a base run (or a pooled baseline of several runs) with a new run.
+
+    `min_effect_ms` and `confidence` default to the new run's profile as its summary.json recorded
+    it (`[profiles.P.baseline] min_effect_ms`, `confidence`), then to 1 ms and 95%.
 
     Raises `CompareError` (one sentence) when a directory does not exist, is empty or has no
     readable summary.json: without it nothing says what the run was, and "no regression" would be
@@ -310,25 +465,41 @@ def compare_runs(base_dir: Path, new_dir: Path, *, tolerance_pct: float = 10.0) 
     broken artifact can neither hide a regression behind an improvement nor invent one. Runs of
     different profiles or environments are compared, with a warning in `warnings`.
     """
-    base, new = _load(base_dir), _load(new_dir)
+    base_dirs = baseline_runs(base_dir)
+    if not base_dirs:
+        raise CompareError("no baseline run to compare with; pass a results/perf/<timestamp> "
+                           "directory of a finished run.")
+    base_each = [_load(d) for d in base_dirs]
+    base, new = _pooled(base_each), _load(new_dir)
+    recorded = _profile_rule(new.summary)
+    rule = Rule(tolerance_pct,
+                min_effect_ms if min_effect_ms is not None else recorded.get("min_effect_ms", 1.0),
+                confidence if confidence is not None else recorded.get("confidence", 0.95))
     notes: list[str] = []
     for side in (base, new):
         if side.summary is None:
             notes.append(f"{side.run_id}: {side.summary_problem}; checks are not comparable")
+        if side.series.why_no_timeline:
+            notes.append(f"{side.run_id}: {side.series.why_no_timeline}; figures sampled over time "
+                         "cannot be judged")
     warnings: list[str] = []
-    if base.summary and new.summary:
-        for what in ("profile", "environment"):
-            if base.summary.get(what) != new.summary.get(what):
-                warnings.append(
-                    f"the runs used different {what}s ({base.summary.get(what)} → "
-                    f"{new.summary.get(what)}), so the comparison may not mean much: a different "
-                    f"{'load' if what == 'profile' else 'system'} explains the changes as well as "
-                    "a regression does")
-    checks = _compare_checks(base, new, tolerance_pct)
+    for other in base_each:
+        if other.summary and new.summary:
+            for what in ("profile", "environment"):
+                if other.summary.get(what) != new.summary.get(what):
+                    warnings.append(
+                        f"the runs used different {what}s ({other.summary.get(what)} → "
+                        f"{new.summary.get(what)}), so the comparison may not mean much: a "
+                        f"different {'load' if what == 'profile' else 'system'} explains the "
+                        "changes as well as a regression does")
+    warnings = list(dict.fromkeys(warnings))
+    sides = _Sides(base.series, new.series, rule.confidence)
+    checks = _compare_checks(base, new, sides)
     compared = {d.key.removeprefix("check:") for d in checks if d.delta is not None}
-    deltas = checks + _compare_metrics(base, new, tolerance_pct, notes, compared)
+    deltas = _judge_all(checks + _compare_metrics(base, new, sides, notes, compared), sides, rule)
     return Comparison(base.run_id, new.run_id, tolerance_pct, tuple(deltas), tuple(notes),
-                      tuple(warnings))
+                      tuple(warnings), rule.confidence, rule.min_effect_ms,
+                      tuple(r.run_id for r in base_each) if len(base_each) > 1 else ())
 
 
 def fmt_figure(value: float | None, unit: str) -> str:
@@ -338,52 +509,59 @@ def fmt_figure(value: float | None, unit: str) -> str:
 
 
 def fmt_change(d: MetricDelta) -> tuple[str, str]:
-    """(absolute change, % change) as shown: `+12.3 ms`, `+0.50 pp`, `+4 pts`, `+24.0%`."""
+    """(absolute change, % change) of the runs' own figures: `+12.3 ms`, `+0.50 pp`, `+24.0%`."""
     if d.delta is None:
         return "—", "—"
-    if d.delta == 0:
-        change = "0"
-    elif d.unit == "ratio":
-        change = f"{d.delta * 100:+.2f} pp"
-    elif d.unit == "%":
-        change = f"{d.delta:+.1f} pts"
-    elif d.unit in ("ms", "/s"):
-        change = f"{d.delta:+.1f} {d.unit}".replace(" /s", "/s")
-    else:
-        change = f"{d.delta:+,.0f}" if d.delta == int(d.delta) else f"{d.delta:+.3g}"
+    change = "0" if d.delta == 0 else fmt_amount(d.delta, d.unit)
     return change, "—" if d.pct is None else f"{d.pct:+.1f}%"
 
 
-_STYLES: dict[Verdict, str] = {"regressed": "bold red", "improved": "green", "unchanged": "",
-                               "not comparable": "yellow", "added": "cyan", "removed": "cyan"}
+_STYLES: dict[Verdict, str] = {"regressed": "bold red", "improved": "green", "no clear change": "",
+                               "too few windows": "yellow", "not comparable": "yellow",
+                               "added": "cyan", "removed": "cyan"}
+_SHOWN: dict[Verdict, str] = {"too few windows": "too few windows to decide"}
 
 
 def comparison_table(c: Comparison) -> Table:
     """The comparison for a terminal: regressions red, improvements green."""
-    table = Table(title=f"{c.base_run} → {c.new_run}  (tolerance ±{c.tolerance_pct:g}%)",
+    table = Table(title=f"{c.base_run} → {c.new_run}  ({c.rule})",
                   caption="\n".join([_tally(c), *(f"warning: {w}" for w in c.warnings)]),
                   title_justify="left", caption_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("verdict", "left"), ("metric", "left"), ("base", "right"), ("new", "right"),
-        ("change", "right"), ("%", "right"), ("note", "left"))
+        ("change", "right"), ("%", "right"), ("judged on", "left"), ("note", "left"))
     for name, justify in columns:
         table.add_column(name, justify=justify)
     for d in c.deltas:
         change, pct = fmt_change(d)
         # Text, not markup: labels and notes contain square brackets ("[profiles.smoke]").
-        table.add_row(*(Text(x) for x in (d.verdict, d.label, fmt_figure(d.base, d.unit),
-                                          fmt_figure(d.new, d.unit), change, pct, d.note)),
+        table.add_row(*(Text(x) for x in (_SHOWN.get(d.verdict, d.verdict), d.label,
+                                          fmt_figure(d.base, d.unit), fmt_figure(d.new, d.unit),
+                                          change, pct, judged_on(d), d.note)),
                       style=_STYLES[d.verdict])
     return table
 
 
+def judged_on(d: MetricDelta) -> str:
+    """What the verdict rests on: `median window +7.4 ms, 95% interval -3.1 to +18.0 ms`."""
+    if not d.interval:
+        return ""
+    what = {"median of windows": "median window",
+            "rate test": "rate" if d.unit == "ratio" else "count per run (rate test)"}.get(
+        d.method, d.method)
+    return f"{what} {d.interval}"
+
+
 def _tally(c: Comparison) -> str:
     counts = {v: sum(d.verdict == v for d in c.deltas) for v in _STYLES}
-    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "nothing to compare"
+    return ", ".join(f"{n} {_SHOWN.get(v, v)}" for v, n in counts.items() if n) or \
+        "nothing to compare"
 
 
 _MARKS: dict[Verdict, str] = {"regressed": "🔴 regressed", "improved": "🟢 improved",
-                              "unchanged": "unchanged", "not comparable": "❔ not comparable",
+                              "no clear change": "no clear change",
+                              "too few windows": "❔ too few windows to decide",
+                              "not comparable": "❔ not comparable",
                               "added": "➕ added", "removed": "➖ removed"}
 
 
@@ -394,25 +572,29 @@ def _md(text: str) -> str:
 def comparison_markdown(c: Comparison) -> str:
     """The comparison for a pull request or ticket, regressions listed before the full table."""
     n = len(c.regressions)
-    lines = [f"# perfdash compare: `{c.base_run}` → `{c.new_run}`", "",
-             f"**{n} regression{'s' if n != 1 else ''}** beyond ±{c.tolerance_pct:g}% "
-             f"(and the absolute floors: 1 ms, 1 count, 0.001 ratio, 2 points of CPU/memory, 1/s); "
+    base = f"`{c.base_run}`" + (f" (pooled: {', '.join(c.base_runs)})" if c.base_runs else "")
+    lines = [f"# perfdash compare: {base} → `{c.new_run}`", "",
+             f"**{n} regression{'s' if n != 1 else ''}**: changes that are statistically clear "
+             f"({c.confidence:.0%} confidence, Holm-adjusted over the figures compared) and at "
+             f"least the minimum effect ({c.tolerance_pct:g}% of the base, and {c.min_effect_ms:g} "
+             "ms, 1 count, 0.1 pp of a rate, 2 points of CPU/memory, 1/s); "
              f"{_tally(c)}.", ""]
     for d in c.regressions:
         change, pct = fmt_change(d)
         lines.append(f"- **{_md(d.label)}**: {fmt_figure(d.base, d.unit)} → "
-                     f"{fmt_figure(d.new, d.unit)} ({change}, {pct}; {d.better} is better)")
+                     f"{fmt_figure(d.new, d.unit)} ({change}, {pct}; {judged_on(d)}; "
+                     f"{d.better} is better)")
     if c.regressions:
         lines.append("")
     lines += [f"- **Warning**: {_md(w)}" for w in c.warnings]
     lines += [f"- Note: {_md(note)}" for note in c.notes]
     if c.notes or c.warnings:
         lines.append("")
-    lines += ["| verdict | metric | base | new | change | % | note |",
-              "|---|---|---:|---:|---:|---:|---|"]
+    lines += ["| verdict | metric | base | new | change | % | judged on | note |",
+              "|---|---|---:|---:|---:|---:|---|---|"]
     for d in c.deltas:
         change, pct = fmt_change(d)
         lines.append("| " + " | ".join(_md(x) for x in (
             _MARKS[d.verdict], d.label, fmt_figure(d.base, d.unit), fmt_figure(d.new, d.unit),
-            change, pct, d.note)) + " |")
+            change, pct, judged_on(d), d.note)) + " |")
     return "\n".join(lines) + "\n"

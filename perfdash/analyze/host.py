@@ -53,6 +53,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def analyse_host(path: Path, profile: Profile, collector_error: str | None = None) -> list[Check]:
+    from perfdash.analyze.host_groups import host_group_checks, read_host_groups
+
+    groups = read_host_groups(path)  # hosts measured through node_exporter, one group each
+    if groups is not None:
+        return host_group_checks(groups, profile, percentile)
     series = read_metrics(path)
     src = f"profile {profile.name} [host]"
     if series.error:

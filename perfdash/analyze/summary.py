@@ -161,6 +161,8 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "checks_min_rate": p.checks_min_rate,
         "regression_tolerance_pct": p.regression_tolerance_pct,
         "fail_on_regression": p.fail_on_regression,
+        "regression_min_effect_ms": p.regression_min_effect_ms,
+        "regression_confidence": p.regression_confidence,
         "planned_seconds": p.planned_seconds,
     }
 
@@ -185,6 +187,8 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
         checks_min_rate=float(data.get("checks_min_rate", 0.99)),
         regression_tolerance_pct=float(data.get("regression_tolerance_pct", 10.0)),
         fail_on_regression=bool(data.get("fail_on_regression", False)),
+        regression_min_effect_ms=float(data.get("regression_min_effect_ms", 1.0)),
+        regression_confidence=float(data.get("regression_confidence", 0.95)),
         k6_env=dict(data.get("k6_env") or {}),
         artillery_environment=data.get("artillery_environment"),
         artillery_target=data.get("artillery_target"),

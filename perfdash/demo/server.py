@@ -6,6 +6,12 @@
 logged). It has one planted finding (no index behind `/api/customers/{id}/orders`) and one
 deliberately slow endpoint, so a run always has something to show. It writes one log line per
 request, in the format perfdash's log collector parses.
+
+`PERFDASH_DEMO_SLOW` slows chosen endpoints by a known amount, so a comparison can be tested against
+a change whose size is known (bench/bench_compare.py): comma-separated `ROUTE:+N%` (each request
+of that route takes N% longer than it did: its whole latency distribution, p95 included, is
+stretched by that factor) or `ROUTE:+Nms` (a fixed delay per request). ROUTE is the route as
+declared, ids as `{id}`: `PERFDASH_DEMO_SLOW="/api/customers/{id}/orders:+20%"`.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from psycopg_pool import AsyncConnectionPool
 from perfdash.secret import Secret, scrub
 
 LOGGER_NAME: Final = "perfdash.demo.server"
+SLOW_ENV: Final = "PERFDASH_DEMO_SLOW"
 SLOW_REQUEST_MS: Final = 100.0
 ORDERS_PER_CUSTOMER_PAGE: Final = 50
 _INT4_MAX: Final = 2**31 - 1
@@ -59,6 +66,41 @@ GROUP BY o.status ORDER BY revenue_cents DESC
 """
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+
+@dataclass(frozen=True)
+class Slowdown:
+    """Extra latency for one route: a share of the request's own time, or a fixed delay."""
+
+    factor: float = 0.0  # 0.2: the request takes 20% longer
+    fixed_ms: float = 0.0
+
+    def extra_s(self, elapsed_s: float) -> float:
+        return elapsed_s * self.factor + self.fixed_ms / 1000
+
+
+def parse_slowdowns(spec: str) -> dict[str, Slowdown]:
+    """`/api/products:+20%,/health:+5ms` -> {route: Slowdown}; ValueError names the bad part."""
+    out: dict[str, Slowdown] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        route, sep, amount = part.rpartition(":")
+        amount = amount.strip().removeprefix("+")
+        try:
+            if not sep or not route.startswith("/"):
+                raise ValueError
+            if amount.endswith("%"):
+                slow = Slowdown(factor=float(amount[:-1]) / 100)
+            elif amount.endswith("ms"):
+                slow = Slowdown(fixed_ms=float(amount[:-2]))
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{SLOW_ENV}: cannot read {part!r}; write ROUTE:+N% or ROUTE:+Nms, "
+                             "e.g. /api/customers/{id}/orders:+20%") from None
+        if slow.factor < 0 or slow.fixed_ms < 0:
+            raise ValueError(f"{SLOW_ENV}: {part!r} would make the route faster; use + amounts")
+        out[route.strip()] = slow
+    return out
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -132,10 +174,12 @@ def _path_id(request: web.Request) -> int:
 class DemoShop:
     """The HTTP handlers and Socket.IO events, sharing one pool and the API token."""
 
-    def __init__(self, pool: Pool, token: Secret, log: logging.Logger) -> None:
+    def __init__(self, pool: Pool, token: Secret, log: logging.Logger,
+                 slowdowns: dict[str, Slowdown] | None = None) -> None:
         self.pool = pool
         self.token = token
         self.log = log
+        self.slowdowns = slowdowns or {}
         self.sio: Any = socketio.AsyncServer(async_mode="aiohttp", json=_SocketJson)
         self.sockets: set[str] = set()
 
@@ -174,6 +218,8 @@ class DemoShop:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             response = _json({"error": "internal error"}, 500)
+        if self.slowdowns:
+            await self._slow_down(request, time.perf_counter() - started)
         # Socket.IO transports are logged as connect/disconnect; a websocket "request" lasts as
         # long as the socket, which would read as one endless slow request.
         if not request.path.startswith("/socket.io/"):
@@ -188,6 +234,13 @@ class DemoShop:
             else:
                 self.log.info("%s", line)
         return response
+
+    async def _slow_down(self, request: web.Request, elapsed_s: float) -> None:
+        """The `PERFDASH_DEMO_SLOW` delay of this request's route, if it has one."""
+        route = request.match_info.route.resource
+        slow = self.slowdowns.get(route.canonical) if route is not None else None
+        if slow is not None:
+            await asyncio.sleep(slow.extra_s(elapsed_s))
 
     # ------------------------------------------------------------------ HTTP
     async def _fetch(self, query: str, params: tuple[object, ...] = ()) -> list[DictRow]:
@@ -309,6 +362,7 @@ class ServerConfig:
     log_file: Path
     database_url: Secret
     token: Secret
+    slowdowns: dict[str, Slowdown] | None = None
 
 
 def make_logger(config: ServerConfig) -> logging.Logger:
@@ -344,7 +398,11 @@ async def serve(config: ServerConfig) -> None:
     )
     # Not waiting: the server comes up (and /health says 503) even while the database is down.
     await pool.open(wait=False)
-    shop = DemoShop(pool, config.token, log)
+    shop = DemoShop(pool, config.token, log, config.slowdowns)
+    if config.slowdowns:
+        log.warning("%s: slowed on purpose: %s", SLOW_ENV,
+                    ", ".join(f"{r} +{s.factor * 100:g}% +{s.fixed_ms:g}ms"
+                              for r, s in config.slowdowns.items()))
     # Engine.IO's websocket handlers outlive a server-side disconnect and aiohttp waits for them
     # twice (to finish, then after cancelling), so a short timeout keeps a stop well inside the
     # supervisor's SIGINT window even with sockets open.
@@ -398,7 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     if not url or not token:
         print("PERF_DATABASE_URL and PERF_API_TOKEN must both be set", file=sys.stderr)
         return 2
-    config = ServerConfig(args.host, args.port, args.log_file, Secret(url), Secret(token))
+    try:
+        slowdowns = parse_slowdowns(os.environ.get(SLOW_ENV, ""))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    config = ServerConfig(args.host, args.port, args.log_file, Secret(url), Secret(token), slowdowns)
     try:
         asyncio.run(serve(config))
     except OSError as exc:

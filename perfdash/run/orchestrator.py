@@ -37,6 +37,7 @@ from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
+from perfdash.collect.remote_hosts import RemoteHostsCollector, prometheus_preflight
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
     Bus,
@@ -51,6 +52,7 @@ from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Child, Supervisor
 from perfdash.run import signals
 from perfdash.run.datasteps import cleanup_step, seed_step
+from perfdash.run.liveness import RunLock
 from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
@@ -132,6 +134,7 @@ class Orchestrator:
     # ------------------------------------------------------------------------------ the run
     def run(self) -> RunOutcome:
         paths = new_run_dir(self.settings.results_dir, self.profile.name)
+        alive = RunLock(paths.root)  # `perfdash attach` tells a running run from a dead one by it
         secrets = self._secrets = self.env.secrets()
         # The one redaction point: every event is redacted on the bus before anyone sees it; the
         # demo's token and URL are appended to this list later and redacted from then on.
@@ -176,6 +179,7 @@ class Orchestrator:
                     + ", ".join(signals.ignored()))
             # From the dashboard's worker thread the CLI owns the signals instead (a no-op there).
             signals.restore(previous)
+            alive.release()  # after the recording's last line: attachers see the end, then this
         return outcome
 
     def _steps(self, st: _RunState) -> None:
@@ -204,8 +208,13 @@ class Orchestrator:
         self._phase("load", f"{self.profile.mode}, about {self._planned_seconds(st):.0f} s")
         st.record.load_started = True
         stack = st.stack
-        system = SystemCollector(self.bus, st.paths.metrics_csv,
-                                 backend_pid=lambda: stack.backend_pid if stack else None)
+        system: SystemCollector | RemoteHostsCollector
+        if self.env.hosts:  # the machines under test are elsewhere: node_exporter measures them
+            system = RemoteHostsCollector(self.bus, st.paths.metrics_csv, self.env.hosts,
+                                          self.env.prometheus_url)
+        else:
+            system = SystemCollector(self.bus, st.paths.metrics_csv,
+                                     backend_pid=lambda: stack.backend_pid if stack else None)
         system.start()
         st.collectors.append(system)
         app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
@@ -286,6 +295,11 @@ class Orchestrator:
         results = run_preflight(self.profile, self.env, st.target, st.paths.root,
                                 self.settings.project_dir, self.env_file,
                                 on_result=self._publish_preflight, plans=st.plans)
+        for name, status, detail, fix in prometheus_preflight(self.env, self.profile):
+            result = PreflightResult(name, "fail" if status == "fail" else
+                                     "warn" if status == "warn" else "pass", detail, fix)
+            self._publish_preflight(result)
+            results.append(result)
         st.record.preflight = [r.to_json() for r in results]
         write_json_atomic(st.paths.preflight, st.record.preflight)
         failed = blocking(results)
@@ -437,7 +451,7 @@ class Orchestrator:
         for c in sorted(st.collectors, key=lambda c: isinstance(c, TimelineRecorder)):
             c.stop()
         for c in st.collectors:
-            if isinstance(c, SystemCollector) and c.error:
+            if isinstance(c, SystemCollector | RemoteHostsCollector) and c.error:
                 st.record.not_measured["metrics"] = c.error
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, TimelineRecorder) and c.error:

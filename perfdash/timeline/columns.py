@@ -24,6 +24,7 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("art_p99_ms", "ms", "Artillery http.response_time p99 (its 10 s window)"),
     ("art_errors", "", "Artillery errors.* counters in its window"),
     ("sio_p95_ms", "ms", "Artillery socketio.response_time p95 (its 10 s window)"),
+    # the machine under test: this one (psutil), or the first backend host through node_exporter
     ("cpu_pct", "%", "host CPU"),
     ("mem_pct", "%", "host memory"),
     ("load1", "", "host load average over 1 minute"),

@@ -16,6 +16,8 @@ Sources and their rules, per second:
   error rate of the interval (they replace the progress-derived ones). At most one sample per row:
   two snapshots landing in one second (clock jitter) put the second one on the next row.
 - ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
+- HostsSampled (hosts measured through node_exporter): the host columns are the first backend host
+  that answered; a second when none answered keeps them empty.
 - SystemSampled, DatabaseSampled: the last sample of the second (the database sampler runs every 2 s,
   so every other row has empty database cells).
 - LogLinesRead: lines and ERROR lines read in the second (0 when the log was quiet).
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import TextIO
 
 from perfdash.collect.background import Background
+from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -148,6 +151,11 @@ class TimelineRecorder(Background):
         v = self._values
         if isinstance(e, SystemSampled):
             v.update(cpu_pct=e.cpu_pct, mem_pct=e.mem_pct, load1=e.load1)
+        elif isinstance(e, HostsSampled):
+            # hosts through node_exporter: the host columns follow the first backend host
+            backend = e.first("backend")
+            if backend is not None:
+                v.update(cpu_pct=backend.cpu_pct, mem_pct=backend.mem_pct, load1=backend.load1)
         elif isinstance(e, LogLinesRead):
             self._log_seen = True
             v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped

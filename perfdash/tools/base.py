@@ -115,6 +115,11 @@ class FigureSpec:
     unit: str
     better: Literal["lower", "higher"]
     same_as_check: str | None = None
+    # The timeline.csv column that samples this figure once per window, so a comparison can tell a
+    # change from the noise within a run; for a ratio, `timeline_weight` is the column with each
+    # window's requests per second, which turns the ratio into counts for a rate test.
+    timeline: str | None = None
+    timeline_weight: str | None = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ class RunOutcomeLike(Protocol):
 
 
 RunFn = Callable[[], RunOutcomeLike | None]
+
+
+class Attachable(Protocol):
+    """What `attach` builds on the app's bus: perfdash.follow's Follower fits."""
+
+    def run(self) -> object: ...
+
+    def stop(self) -> None: ...
+
 CleanupFn = Callable[[], CleanupPlan]
 
 
@@ -80,13 +89,19 @@ class PerfdashApp(App[int | None]):
         Binding("c", "cleanup", "Cleanup"),
         Binding("question_mark", "help", "Help"),
     ]
+    # `perfdash attach`: the run belongs to another process; q (and a stop signal) only detach.
+    detach_only: bool = False
+    detached: bool = False
 
     def __init__(self, *, subscription: Subscription | None, run: RunFn | None,
                  stop: Callable[[], None] | None, result_dir: Path | None,
                  clock: Callable[[], float], comparison: dict[str, Any] | None = None,
-                 cleanup: CleanupFn | None = None) -> None:
+                 cleanup: CleanupFn | None = None, reanalyse: bool = False) -> None:
         super().__init__()
         self._cleanup = cleanup
+        self._reanalyse = reanalyse
+        # `show`: the verdict computed again from the artifacts once the result screen has it
+        self.fresh_summary: dict[str, Any] | None = None
         self._sub = subscription
         self._run = run
         self._stop = stop
@@ -147,6 +162,9 @@ class PerfdashApp(App[int | None]):
         threading.Thread(target=leave_when_stopped, name="hangup-exit", daemon=True).start()
 
     def stop_now(self) -> None:
+        if self.run_active and self.detach_only:
+            self.detach()
+            return
         if self.run_active:
             if not self.stopping:
                 self._quit_answered(True)
@@ -238,11 +256,14 @@ class PerfdashApp(App[int | None]):
         self.result_dir = run_dir
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        screen = ResultScreen(run_dir, self.comparison)
+        screen = ResultScreen(run_dir, self.comparison, reanalyse=self._reanalyse)
         if self._live is not None and self.screen is self._live:
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def on_result_screen_reanalysed(self, event: ResultScreen.Reanalysed) -> None:
+        self.fresh_summary = event.summary
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._worker or event.state not in (
@@ -287,11 +308,21 @@ class PerfdashApp(App[int | None]):
         if self.stopping:
             self.notify("still stopping: waiting for k6 and Artillery to end", timeout=5)
             return
+        if self.run_active and self.detach_only:
+            self.detach()
+            return
         if self.run_active:
             self.push_screen(QuitScreen(), self._quit_answered)
             return
         code = self.exit_code
         self.exit(code, return_code=code or 0)
+
+    def detach(self) -> None:
+        """Stop following an attached run and leave at once: the run itself goes on (exit 0)."""
+        self.detached = True
+        if self._stop is not None:
+            self._stop()
+        self.exit(0, return_code=0)
 
     def _quit_answered(self, stop: bool | None) -> None:
         if not stop:
@@ -367,7 +398,8 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
              replay: Path | None = None, replay_speed: float = 1.0,
              clock: Callable[[], float] = time.monotonic,
              comparison: dict[str, Any] | None = None,
-             cleanup: CleanupFn | None = None) -> PerfdashApp:
+             cleanup: CleanupFn | None = None, reanalyse: bool = False,
+             attach: Callable[[Bus], Attachable] | None = None) -> PerfdashApp:
     """The dashboard for one of three uses:
 
     - live: `bus` (the orchestrator publishes on it) and `run` (blocks until the run ends and
@@ -375,15 +407,19 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
       orchestrator's `request_stop`). With `bus` alone it shows whatever is published on it.
     - replay: `replay`, a run directory or its events.ndjson, played back at `replay_speed`;
       ends on that directory's result screen.
-    - result only: `summary_dir`, a finished run directory.
+    - result only: `summary_dir`, a finished run directory; with `reanalyse` (`perfdash show`)
+      the verdict is computed again from its artifacts after the first frame.
+    - attach: `attach` builds a follower (perfdash.follow) on the app's bus for a run another
+      process carries out; q detaches and never stops that run; its result view opens where
+      the run's RunFinished says its summary is.
     `clock` times the elapsed display; `comparison` is passed to the result screen's baseline
     panel. `cleanup` plans the cleanup of the run's environment (it reads the database, so the
     dialog calls it in a thread); None where there is nothing to clean from here (the demo
     environment, or a finished run shown without its environment).
     """
-    sources = sum(x is not None for x in (bus, summary_dir, replay))
+    sources = sum(x is not None for x in (bus, summary_dir, replay, attach))
     if sources != 1:
-        raise ValueError("make_app needs exactly one of bus, summary_dir or replay")
+        raise ValueError("make_app needs exactly one of bus, summary_dir, replay or attach")
     if run is not None and bus is None:
         raise ValueError("run needs the bus its events are published on")
     if replay is not None:
@@ -395,6 +431,16 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
 
         run, stop = run_replay, replayer.stop
         summary_dir = replay if replay.is_dir() else replay.parent
+    if attach is not None:  # `perfdash attach`: another process's run, followed read-only
+        bus = Bus()
+        follower = attach(bus)
+
+        def follow() -> None:
+            follower.run()
+
+        run, stop = follow, follower.stop
     subscription = bus.subscribe() if bus is not None else None
-    return PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
-                       clock=clock, comparison=comparison, cleanup=cleanup)
+    app = PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
+                      clock=clock, comparison=comparison, cleanup=cleanup, reanalyse=reanalyse)
+    app.detach_only = attach is not None
+    return app

@@ -6,55 +6,18 @@ screen from a real run, and the dashboard benchmark loops it. Nothing here impor
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
-import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from perfdash import events as ev
 from perfdash.artifacts import open_regular
 from perfdash.events import Bus, Event
+from perfdash.follow.records import EVENT_TYPES, event_from_record
 
-# Every concrete event type by the name the recorder writes (`type(event).__name__`).
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls
-    for cls in vars(ev).values()
-    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
-}
-
-
-def _tuple_fields(cls: type[Event]) -> frozenset[str]:
-    """Fields declared as tuples: JSON gave them back as lists, the frozen events want tuples."""
-    hints = typing.get_type_hints(cls, vars(ev))
-    return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple)
-
-
-_TUPLE_FIELDS = {name: _tuple_fields(cls) for name, cls in EVENT_TYPES.items()}
-
-
-def _as_tuple(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_as_tuple(v) for v in value)
-    return value
-
-
-def event_from_record(record: dict[str, Any]) -> Event | None:
-    """One events.ndjson record as its event, or None for a type or shape this version does not know."""
-    name = record.get("type")
-    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
-    if cls is None:
-        return None
-    known = {f.name for f in dataclasses.fields(cls)}
-    tuples = _TUPLE_FIELDS[cls.__name__]
-    kwargs = {k: (_as_tuple(v) if k in tuples else v) for k, v in record.items() if k in known}
-    try:
-        return cls(**kwargs)
-    except TypeError:  # a required field is missing: a record from another version
-        return None
+__all__ = ["EVENT_TYPES", "Replayer", "event_from_record", "events_path", "events_until",
+           "load_events"]
 
 
 def load_events(path: Path) -> list[Event]:

@@ -30,6 +30,10 @@ from perfdash.tools.base import (
     ToolPlan,
 )
 
+# Figures the timeline samples once per Artillery report window (10 s)
+_TIMELINE = {"http.response_time.p50": "art_p50_ms", "http.response_time.p95": "art_p95_ms",
+             "http.response_time.p99": "art_p99_ms", "socketio.response_time.p95": "sio_p95_ms"}
+
 
 class ArtilleryTool:
     name = "artillery"
@@ -37,9 +41,10 @@ class ArtilleryTool:
     hang_hint = ("a Socket.IO endpoint that does not answer makes Artillery hang: check that the "
                  "backend serves /socket.io/ and that the scenario's response steps match on data")
     figure_specs = (
-        *(FigureSpec(f"artillery.{m}.{s}", f"Artillery {m} {s}", "ms", "lower")
+        *(FigureSpec(f"artillery.{m}.{s}", f"Artillery {m} {s}", "ms", "lower",
+                     timeline=_TIMELINE.get(f"{m}.{s}"))
           for m in ("http.response_time", "socketio.response_time") for s in ("p50", "p95", "p99")),
-        FigureSpec("artillery.errors", "Artillery errors total", "", "lower"),
+        FigureSpec("artillery.errors", "Artillery errors total", "", "lower", timeline="art_errors"),
         FigureSpec("artillery.vusers.failed", "Artillery vusers.failed", "", "lower",
                    same_as_check="artillery.vusers.failed.count"),
     )

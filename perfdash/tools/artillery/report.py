@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import read_json, read_regular_text
+from perfdash.artifacts import read_json_member, read_regular_text
 from perfdash.tools.base import EndpointRow, LatencyRow
 
 # Socket.IO client failures surface as `errors.Error: <message>` (xhr poll error, websocket error,
@@ -144,9 +144,9 @@ def _read_cached(report: Path, progress: Path, _report_stamp: tuple[int, int] | 
                  _progress_stamp: tuple[int, int] | None,
                  ) -> tuple[ArtilleryResults | None, str | None]:
     ensure = read_ensure(progress)
-    data, problem = read_json(report)
-    if isinstance(data, dict) and isinstance(data.get("aggregate"), dict):
-        return ArtilleryResults(data["aggregate"], False, None, ensure), None
+    aggregate, problem = read_json_member(report, "aggregate")
+    if isinstance(aggregate, dict):
+        return ArtilleryResults(aggregate, False, None, ensure), None
     partial = _from_progress(progress)
     if partial is not None:
         why = f"{problem}; using the live progress lines recorded so far"

@@ -24,7 +24,7 @@ from perfdash.tools.base import (
     ToolLocation,
     ToolPlan,
 )
-from perfdash.tools.k6 import command
+from perfdash.tools.k6 import command, generators
 from perfdash.tools.k6.checks import k6_checks
 from perfdash.tools.k6.exitcodes import k6_exit
 from perfdash.tools.k6.latency import (
@@ -37,8 +37,11 @@ from perfdash.tools.k6.latency import (
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.plan import inspect_script
 from perfdash.tools.k6.progress import K6Poller
+from perfdash.tools.k6.promfollow import PromK6Follower
 from perfdash.tools.k6.report import read_k6_summary
 
+# http_req_duration statistics the timeline samples every second (k6's web-dashboard stream)
+_TIMELINE = {"med": "k6_p50_ms", "p(95)": "k6_p95_ms", "p(99)": "k6_p99_ms"}
 _DEFAULT_EXPORT = re.compile(r"\bexport\s+default\b")
 _FIGURES = (("http_req_duration", ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
             ("http_reqs", ("rate",)))
@@ -49,9 +52,14 @@ class K6Tool:
     label = "k6"
     hang_hint = "check the script's own timeouts and gracefulStop, and the backend's latency"
     figure_specs = (
-        *(FigureSpec(f"k6.http_req_duration.{s}", f"k6 http_req_duration {s}", "ms", "lower")
+        *(FigureSpec(f"k6.http_req_duration.{s}", f"k6 http_req_duration {s}", "ms", "lower",
+                     timeline=_TIMELINE.get(s))
           for s in ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
-        FigureSpec("k6.http_reqs.rate", "k6 http_reqs rate", "/s", "higher"),
+        FigureSpec("k6.http_reqs.rate", "k6 http_reqs rate", "/s", "higher", timeline="k6_rps"),
+        # A check only (no raw figure): its per-second samples, for compare's rate test.
+        FigureSpec("k6.http_req_failed.rate", "k6 http_req_failed rate", "ratio", "lower",
+                   same_as_check="k6.http_req_failed.rate", timeline="k6_error_rate",
+                   timeline_weight="k6_rps"),
     )
 
     def configured(self, profile: Profile) -> bool:
@@ -64,6 +72,11 @@ class K6Tool:
              target: Target) -> ToolPlan:
         """k6 evaluates the script's init code to inspect it, so it gets what `k6 run` will get."""
         assert profile.k6_script is not None
+        if profile.k6_generators == "k6-operator":
+            return ToolPlan(profile.k6_seconds, problem="generators = \"k6-operator\" runs the "
+                            "load on Kubernetes, which a local run cannot start",
+                            fix=f"apply the TestRun from `perfdash k8s-manifest --profile "
+                                f"{profile.name}` and follow it through Prometheus")
         cfg = command.write_config(profile, run_dir)
         plan = inspect_script(binary, profile, ["--config", str(cfg)], _child_env(_token(target)),
                               project_dir, command.env_args(profile, target.base_url))
@@ -90,6 +103,8 @@ class K6Tool:
             details=plan.details)
 
     def request(self, ctx: LaunchContext) -> LaunchRequest:
+        if ctx.profile.k6_generators != 1:
+            return _generators_request(ctx)
         port = free_port()
         argv = command.run_argv(ctx.binary, ctx.profile, ctx.run_dir, ctx.target.base_url, port)
         # Per-second latency: k6's web dashboard output on another free loopback port, followed
@@ -102,6 +117,11 @@ class K6Tool:
 
     def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
                  request: LaunchRequest) -> Background | None:
+        spec = run_dir / generators.SPEC_NAME
+        if request.api_port is None and spec.is_file():
+            loaded = generators.Spec.read(spec)
+            return PromK6Follower(bus, loaded.prometheus_url, loaded.testid, planned_s,
+                                  run_dir / "k6-progress.ndjson")
         if request.api_port is None:
             return None
         poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson")
@@ -142,6 +162,28 @@ class K6Tool:
                 "k6_stdout": "k6 output", "k6_stderr": "k6 log",
                 "k6_progress": "k6 live progress",
                 "k6_dashboard": "k6 web dashboard report (HTML)"}
+
+
+def _generators_request(ctx: LaunchContext) -> LaunchRequest:
+    """N k6 processes behind one child (perfdash.tools.k6.generators), tagged with the run id."""
+    import sys
+
+    n = ctx.profile.k6_generators
+    if not isinstance(n, int) or ctx.env.prometheus_url is None:
+        raise ValueError("k6 generators need an int count and the environment's prometheus_url "
+                         "(preflight refuses the run otherwise)")
+    testid = ctx.run_dir.name
+    argvs = [generators.generator_argv(ctx.binary, ctx.profile, ctx.run_dir, ctx.target.base_url,
+                                       i, n, testid) for i in range(n)]
+    seen = {(t.metric, t.expression) for t in ctx.profile.thresholds_for("k6")}
+    thresholds = [*ctx.profile.thresholds_for("k6"),
+                  *(t for t in ctx.plan.script_thresholds if (t.metric, t.expression) not in seen)]
+    spec = generators.write_spec(ctx.run_dir, ctx.profile, argvs, ctx.project_dir, testid,
+                                 ctx.env.prometheus_url, thresholds)
+    argv = [sys.executable, "-m", "perfdash.tools.k6.launcher", str(spec)]
+    return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
+                         ctx.run_dir / "k6.stderr.log", _child_env(_token(ctx.target)),
+                         shown=f"{n} k6 generators: " + " | ".join(" ".join(a) for a in argvs))
 
 
 def _token(target: Target) -> dict[str, str]:

@@ -26,6 +26,8 @@ _ERRORS: dict[int, str] = {
     107: "the k6 script threw an exception",
     108: "the k6 script aborted the test (test.abort())",
     109: "k6 crashed (Go panic)",
+    # perfdash's own, for k6 split across generators (perfdash.tools.k6.generators)
+    120: "the k6 generators ran but their results could not be merged through Prometheus",
 }
 
 

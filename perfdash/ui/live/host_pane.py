@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
+from perfdash.prom.node import HostSample
 from perfdash.ui.format import labelled_spark, spark
 from perfdash.ui.live.pane import Pane
 from perfdash.ui.live.state import HostView
@@ -20,7 +21,37 @@ def _level(value: float) -> str:
     return "bold red" if value >= 90 else "yellow" if value >= 80 else "green"
 
 
+def _pct(value: float | None) -> Text:
+    return Text("  —", style="dim") if value is None else Text(f"{value:3.0f}%", style=_level(value))
+
+
+def hosts_lines(hosts: tuple[HostSample, ...], width: int, height: int) -> list[Text]:
+    """One row per host measured through node_exporter, backend first; a host that does not
+    answer says so instead of showing numbers it does not have."""
+    name_w = min(12, max(len(h.name) for h in hosts))
+    lines: list[Text] = []
+    for h in hosts[: max(1, height)]:
+        row = Text.assemble((f"{h.name[:name_w]:<{name_w}} ", "bold"),
+                            (f"{h.role[:4]:<4} ", "dim"))
+        if not h.up:
+            row.append("not answering", style="bold red")
+            lines.append(row)
+            continue
+        row.append("CPU ")
+        row.append_text(_pct(h.cpu_pct))
+        row.append(" mem ")
+        row.append_text(_pct(h.mem_pct))
+        if h.load1 is not None:
+            row.append(f" load {h.load1:.2f}")
+        if h.net_rx_kbps is not None and h.net_tx_kbps is not None and width > len(row) + 18:
+            row.append(f" net {h.net_rx_kbps:,.0f}/{h.net_tx_kbps:,.0f} KB/s", style="dim")
+        lines.append(row)
+    return lines
+
+
 def host_lines(view: HostView | None, width: int, height: int) -> list[Text]:
+    if view is not None and view.hosts:
+        return hosts_lines(view.hosts, width, height)
     if view is None or not view.cpu:
         return []
     cpu, mem = view.cpu[-1], view.mem[-1]

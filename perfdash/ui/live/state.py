@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
     ArtilleryProgressed,
     DatabaseSampled,
@@ -27,6 +28,7 @@ from perfdash.events import (
     TimelineTicked,
     ToolExited,
 )
+from perfdash.prom.node import HostSample
 from perfdash.ui.live.timeline_data import TimelineData
 
 # Samples kept per sparkline: wider than any pane at 200 columns, small enough to copy every second.
@@ -63,6 +65,7 @@ class HostView:
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
     backend_cpu_pct: float | None = None
     backend_rss_mb: float | None = None
+    hosts: tuple[HostSample, ...] = ()  # measured through node_exporter, backend first
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class LiveState:
         h = self.header
         phase = (h.run_id, h.phase)
         for e in events:
-            if isinstance(e, SystemSampled):
+            if isinstance(e, SystemSampled | HostsSampled):
                 self._system(e)
             elif isinstance(e, K6Progressed):
                 self._k6(e)
@@ -268,11 +271,23 @@ class LiveState:
         return self.clock() - self._load_started_at >= LOG_GRACE_S or self.finished is not None
 
     # ------------------------------------------------------------------ per event type
-    def _system(self, e: SystemSampled) -> None:
+    def _system(self, e: SystemSampled | HostsSampled) -> None:
+        if isinstance(e, HostsSampled):
+            self._hosts(e)
+            return
         old = self.host or HostView()
         self.host = HostView(_push(old.cpu, e.cpu_pct), _push(old.mem, e.mem_pct), e.cpu_per_core,
                              e.mem_used_mb, e.swap_pct, (e.load1, e.load5, e.load15),
                              e.backend_cpu_pct, e.backend_rss_mb)
+
+    def _hosts(self, e: HostsSampled) -> None:
+        old = self.host or HostView()
+        backend = e.first("backend")
+        if backend is None or backend.cpu_pct is None or backend.mem_pct is None:
+            self.host = replace(old, hosts=e.hosts)
+            return
+        self.host = replace(old, cpu=_push(old.cpu, backend.cpu_pct),
+                            mem=_push(old.mem, backend.mem_pct), hosts=e.hosts)
 
     def _k6(self, e: K6Progressed) -> None:
         old = self.k6 or K6View()

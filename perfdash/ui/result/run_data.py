@@ -109,7 +109,23 @@ def run_timeline(root: Path, summary: dict[str, Any]) -> tuple[Timeline | None, 
     return _timeline_cached(root, metrics, stamp)
 
 
-def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
+# A timeline.csv larger than this (about seven hours of rows) is read after the first frame, so a
+# day-long soak's verdict appears at once and its charts follow.
+LARGE_TIMELINE_BYTES = 2_000_000
+READING_TIMELINE = "reading the timeline"
+
+
+def timeline_is_large(root: Path) -> bool:
+    try:
+        return (root / TIMELINE_CSV).stat().st_size > LARGE_TIMELINE_BYTES
+    except OSError:
+        return False
+
+
+def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
+             timeline: bool = True) -> RunData:
+    """The run directory's data for the result screen; with `timeline=False` the timeline is left
+    for later (`run_timeline`) and its problem says it is being read."""
     summary, summary_problem = read_json(root / "summary.json")
     if not isinstance(summary, dict):
         summary, summary_problem = {}, summary_problem or "summary.json is not an object"
@@ -124,7 +140,10 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
         latency += rows
         if problem:
             latency_problems.append(f"{tool.label}: {problem}")
-    timeline, timeline_problem = run_timeline(root, summary)
+    timeline_data: Timeline | None = None
+    timeline_problem: str | None = READING_TIMELINE
+    if timeline:
+        timeline_data, timeline_problem = run_timeline(root, summary)
     analysis, query_problem = read_json(
         artifact_path(root, summary, "query_analysis", "query-analysis.json"))
     slow: list[dict[str, Any]] = []
@@ -138,5 +157,5 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None) -> RunData:
     baseline = summary.get("baseline")
     if comparison is None and isinstance(baseline, dict):
         comparison = baseline
-    return RunData(root, summary, summary_problem, latency, latency_problems, timeline,
+    return RunData(root, summary, summary_problem, latency, latency_problems, timeline_data,
                    timeline_problem, slow, scans, query_problem, comparison)

@@ -125,8 +125,12 @@ class TimelineCharts(Vertical):
         """Two points per column of the plot area (half blocks): more would not show."""
         return max(2 * (self.size.width - Y_LABEL_WIDTH - 4), 40)
 
-    def watch_data(self, run: RunData | None) -> None:
+    def watch_data(self, old: RunData | None, run: RunData | None) -> None:
         timeline = run.timeline if run else None
+        if old is not None and old.timeline is timeline and self._drawn is not None:
+            self._drawn = None  # the same timeline (a verdict computed again): keep the zoom
+            self.redraw()
+            return
         self._present = present_columns(timeline) if timeline else frozenset()
         self.window = None
         self.redraw()

@@ -1,0 +1,132 @@
+"""Host checks when the run measured hosts through node_exporter: `metrics.csv` with one column group
+per host and `hosts.json` with their roles (written by perfdash.collect.remote_hosts).
+
+Backend hosts (and any role other than "generator") are judged on headroom with the profile's
+host limits; generator hosts on saturation (above 80% CPU the load generator inflates the
+latencies it measures). A host that did not answer for any second of the load has its checks
+"not measured" with the reason: a gap in the measurement is never a pass.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perfdash.analyze.checks import Check
+from perfdash.artifacts import open_regular, read_json
+from perfdash.collect.remote_hosts import FIELDS, HOSTS_JSON
+from perfdash.collect.system import SATURATION_PCT
+from perfdash.settings import Profile
+
+
+@dataclass
+class HostColumns:
+    name: str
+    role: str
+    cpu: list[float] = field(default_factory=list)
+    mem: list[float] = field(default_factory=list)
+    load1: list[float] = field(default_factory=list)
+    rows: int = 0
+    down: int = 0
+    first_down_s: float | None = None
+
+
+def host_names(header: list[str]) -> list[str]:
+    """The hosts of a per-host metrics.csv header, in column order; [] for the psutil layout."""
+    names: list[str] = []
+    for col in header:
+        name, _, fld = col.rpartition(".")
+        if name and fld == FIELDS[0] and name not in names:
+            names.append(name)
+    return names
+
+
+def _num(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def read_host_groups(path: Path) -> list[HostColumns] | None:
+    """Every host's series, or None when metrics.csv is not per host (or cannot be read)."""
+    roles_data, _ = read_json(path.parent / HOSTS_JSON)
+    roles = {h.get("name"): h.get("role") for h in (roles_data or {}).get("hosts", [])
+             if isinstance(h, dict)} if isinstance(roles_data, dict) else {}
+    try:
+        with open_regular(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            names = host_names(header)
+            if not names:
+                return None
+            hosts = [HostColumns(n, str(roles.get(n) or "backend")) for n in names]
+            index = {c: i for i, c in enumerate(header)}
+            for row in reader:
+                if len(row) != len(header):
+                    continue  # a row cut short by a kill
+                elapsed = _num(row[index["elapsed_s"]]) if "elapsed_s" in index else None
+                for h in hosts:
+                    h.rows += 1
+                    if row[index[f"{h.name}.up"]] != "1":
+                        h.down += 1
+                        if h.first_down_s is None:
+                            h.first_down_s = elapsed
+                        continue
+                    for series, fld in ((h.cpu, "cpu_pct"), (h.mem, "mem_pct"),
+                                        (h.load1, "load1")):
+                        value = _num(row[index[f"{h.name}.{fld}"]])
+                        if value is not None:
+                            series.append(value)
+    except (FileNotFoundError, OSError, StopIteration):
+        return None
+    return hosts
+
+
+def host_group_checks(hosts: list[HostColumns], profile: Profile,
+                      percentile: Callable[[list[float], float], float]) -> list[Check]:
+    src = f"profile {profile.name} [host]"
+    checks: list[Check] = []
+    for h in hosts:
+        gen = h.role == "generator"
+        prefix = f"host.{h.name}"
+        label = f"{'Generator' if gen else h.role.capitalize()} host {h.name}"
+        cpu_limit = SATURATION_PCT if gen else profile.host.cpu_warn_pct
+        cpu_id, cpu_name = ((f"{prefix}.saturation", f"{label} CPU (generator saturation)")
+                            if gen else (f"{prefix}.cpu", f"{label} CPU headroom"))
+        mem_id, mem_name = f"{prefix}.memory", f"{label} memory headroom"
+        cpu_src = "k6 guidance: generator CPU below 80%" if gen else src
+        reason = _unmeasured(h)
+        if reason:
+            checks.append(Check.not_measured(cpu_id, cpu_name, reason,
+                                             f"p95 <= {cpu_limit:.0f}%", cpu_src))
+            if not gen:
+                checks.append(Check.not_measured(mem_id, mem_name, reason,
+                                                 f"peak <= {profile.host.memory_warn_pct:.0f}%", src))
+            continue
+        cpu95, cpu_peak = percentile(h.cpu, 95), max(h.cpu)
+        checks.append(Check(cpu_id, cpu_name, "pass" if cpu95 <= cpu_limit else "warn",
+                            round(cpu95, 1), f"p95 <= {cpu_limit:.0f}%", cpu_src,
+                            f"p95 {cpu95:.0f}%, peak {cpu_peak:.0f}% over {len(h.cpu)} samples; "
+                            f"load1 peak {max(h.load1, default=0):.2f}", "%"))
+        if not gen:
+            mem_peak = max(h.mem)
+            checks.append(Check(mem_id, mem_name,
+                                "pass" if mem_peak <= profile.host.memory_warn_pct else "warn",
+                                round(mem_peak, 1), f"peak <= {profile.host.memory_warn_pct:.0f}%",
+                                src, f"peak {mem_peak:.0f}%", "%"))
+    return checks
+
+
+def _unmeasured(h: HostColumns) -> str | None:
+    if h.rows == 0:
+        return "metrics.csv has no samples"
+    if h.down:
+        at = f" from {h.first_down_s:.0f} s into the load" if h.first_down_s is not None else ""
+        return (f"host {h.name} did not answer for {h.down} of {h.rows} samples{at}: its "
+                "headroom over the whole run is unknown")
+    if not h.cpu or not h.mem:
+        return f"host {h.name} answered but reported no CPU or memory values"
+    return None

@@ -1,0 +1,121 @@
+"""A run's recording turned back into events on a bus, caught up fast and then followed.
+
+The same `Bus` the live dashboard and the headless console read during a run, so an attacher shows
+exactly what the run's own screen shows. Read-only: a follower only reads what the run wrote.
+When a batch is long or more is already waiting (catching up, or a follower that fell behind),
+samples are only worth their newest value: all but the newest of each kind of sample and of the
+log batches are skipped before they are even parsed, while what has history (the timeline's
+seconds, phases, problems, tool exits, the verdict) is always kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
+from perfdash.follow.records import event_from_line, record_type
+from perfdash.follow.source import Source
+
+SAMPLE_TYPES = frozenset({"SystemSampled", "K6Progressed", "ArtilleryProgressed",
+                          "DatabaseSampled", "LatencySampled"})
+KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
+STOPPED = "the run stopped without finishing"
+# A run records a handful of lines a second; a batch this long is a catch-up (or a lag).
+CATCH_UP_LINES = 200
+
+
+@dataclass(frozen=True)
+class FollowOutcome:
+    """How following ended: the run `finished` (with its verdict), `stopped` without finishing
+    (killed, or the connection to it was lost), or the follower `detached` on its own."""
+
+    how: Literal["finished", "stopped", "detached"]
+    message: str
+    exit_code: int | None = None
+    summary_path: str | None = None
+
+
+def compact(lines: list[str]) -> tuple[list[str], int]:
+    """The lines worth publishing of a backlog: the newest of each sample type and the last few log
+    batches, everything else in order. Returns them and how many were skipped."""
+    last: dict[str, int] = {}
+    logs: list[int] = []
+    for i, line in enumerate(lines):
+        kind = record_type(line)
+        if kind in SAMPLE_TYPES:
+            last[kind] = i
+        elif kind == "LogLinesRead":
+            logs.append(i)
+    if not last and len(logs) <= KEEP_LOG_BATCHES:
+        return lines, 0
+    dropped = set(logs[:-KEEP_LOG_BATCHES] if len(logs) > KEEP_LOG_BATCHES else [])
+    newest = set(last.values())
+    kept = [line for i, line in enumerate(lines)
+            if i not in dropped and (i in newest or record_type(line) not in SAMPLE_TYPES)]
+    return kept, len(lines) - len(kept)
+
+
+class Follower:
+    """Publishes a source's events on a bus until the run ends, the source ends, or `stop()`."""
+
+    def __init__(self, source: Source, bus: Bus, *, poll_s: float = 0.25) -> None:
+        self.source = source
+        self.bus = bus
+        self._poll_s = poll_s
+        self._stopped = threading.Event()
+        self.run_id: str | None = None
+        self.finished: RunFinished | None = None
+        self.published = 0
+        self.skipped = 0
+        self.outcome: FollowOutcome | None = None
+
+    def stop(self) -> None:
+        """Detach: stop reading (the run itself is never touched)."""
+        self._stopped.set()
+        self.source.close()
+
+    def run(self) -> FollowOutcome:
+        """Follow until the end; returns how it ended (also kept as `outcome`)."""
+        reason = ""
+        while not self._stopped.is_set():
+            batch = self.source.next_batch(self._poll_s)
+            lines = batch.lines
+            if lines and (batch.behind or len(lines) > CATCH_UP_LINES):
+                lines, skipped = compact(lines)
+                self.skipped += skipped
+            self._publish(lines)
+            if batch.ended:
+                reason = batch.reason
+                break
+        self.outcome = self._conclude(reason)
+        return self.outcome
+
+    def _publish(self, lines: list[str]) -> None:
+        for line in lines:
+            event = event_from_line(line)
+            if event is None:
+                continue
+            if isinstance(event, RunStarted):
+                self.run_id = event.run_id
+            elif isinstance(event, RunFinished):
+                self.finished = event
+            self.bus.publish(event)
+            self.published += 1
+
+    def _conclude(self, reason: str) -> FollowOutcome:
+        if self.finished is not None:
+            f = self.finished
+            return FollowOutcome("finished", f"the run finished: {f.status} (exit {f.exit_code})",
+                                 f.exit_code, f.summary_path)
+        if self._stopped.is_set() or reason == "detached":
+            return FollowOutcome("detached", "detached; the run goes on")
+        if self.run_id is None and self.published == 0:
+            message = f"{self.source.where} has no recorded run to follow ({reason or 'empty'})"
+            return FollowOutcome("stopped", message)
+        message = STOPPED + (f": {reason}" if reason else "")
+        fix = f"its partial results are in {self.source.where}"
+        self.bus.publish(PhaseChanged("stopped", STOPPED))
+        self.bus.publish(ProblemDetected(message, fix, severity="error"))
+        return FollowOutcome("stopped", f"{message}; {fix}")

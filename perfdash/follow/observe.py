@@ -1,0 +1,150 @@
+"""`perfdash watch`: the cockpit for a suite perfdash did not start.
+
+The same collectors a run uses (host, app log, database connections), the timeline and the event
+recording, plus any k6 run visible through its REST API, until asked to stop. What was watched is
+then written as a run directory like any other (metrics.csv, db-connections.csv, timeline,
+events.ndjson, query-analysis.json, summary.json), with the summary marked `"observed"`: its
+verdict covers what perfdash could see (host headroom, database, app log), never the load tool's
+own thresholds, which only the process that ran it knows. `show` and `compare` read it as a run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from perfdash.analyze.database import build_query_analysis
+from perfdash.analyze.reports import write_reports
+from perfdash.analyze.summary import RunRecord, build_summary
+from perfdash.artifacts import RunPaths, new_run_dir, write_json_atomic
+from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
+from perfdash.collect.access_log import EndpointCounter
+from perfdash.collect.applog import AppLogTail
+from perfdash.collect.database import DatabaseSampler
+from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
+from perfdash.collect.system import SystemCollector
+from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
+from perfdash.follow.k6spot import K6Spotter
+from perfdash.run.liveness import RunLock
+from perfdash.run.recording import EventRecorder, RunLog
+from perfdash.run.signals import Interrupted
+from perfdash.settings import Environment, Profile, Settings
+from perfdash.timeline.recorder import TimelineRecorder
+
+OBSERVED = "observed"
+
+
+@dataclass(frozen=True)
+class ObserveOutcome:
+    exit_code: int
+    paths: RunPaths
+    summary: dict[str, Any]
+
+
+def observed_profile(settings: Settings, env: Environment) -> Profile:
+    """No load tool of perfdash's own: only what is judged from outside (host, database, log)."""
+    return Profile(name=OBSERVED, description=f"watched {env.name}; the suite ran on its own",
+                   mode="parallel", k6_script=None, artillery_script=None, k6_stages=(),
+                   artillery_phases=(), thresholds=(), project_dir=settings.project_dir)
+
+
+class Observer:
+    """Watches an environment until `request_stop()`; `run()` returns the observed run."""
+
+    def __init__(self, settings: Settings, env: Environment, bus: Bus, *,
+                 k6_api: str = "127.0.0.1:6565") -> None:
+        self.settings = settings
+        self.env = env
+        self.bus = bus
+        self.k6_api = k6_api
+        self._stop = threading.Event()
+        self.paths: RunPaths | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self, seconds: float | None = None) -> ObserveOutcome:
+        paths = self.paths = new_run_dir(self.settings.results_dir, OBSERVED)
+        alive = RunLock(paths.root)  # attachable like a run
+        secrets = self.env.secrets()
+        self.bus.redact_with(secrets)
+        log = RunLog(paths.perfdash_log, secrets, None)
+        recorder = EventRecorder(paths.events, secrets)
+        self.bus.listen(recorder)
+        record = RunRecord(started_at=datetime.now(UTC), load_started=True)
+        self.bus.listen(lambda e: record.problem(e.what, e.fix)
+                        if isinstance(e, ProblemDetected) else None)
+        profile = observed_profile(self.settings, self.env)
+        self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0))
+        log(f"watching environment {self.env.name} (k6 REST API at {self.k6_api})")
+        url = self.env.database_url
+        before = self._snapshot(url, record) if url else None
+        if before is not None:
+            write_json_atomic(paths.db_snapshot_start, asdict(before))
+        if url is None:
+            record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+        timeline = TimelineRecorder(self.bus, paths.root)
+        timeline.start()
+        self.bus.publish(PhaseChanged("load", f"watching {self.env.name}"))
+        collectors: list[Any] = [SystemCollector(self.bus, paths.metrics_csv)]
+        tail = None
+        if self.env.app_log is not None:
+            tail = AppLogTail(self.bus, self.env.app_log,
+                              endpoints=EndpointCounter(self.env.log_fields))
+            collectors.append(tail)
+            record.app_log = {"path": str(self.env.app_log)}
+        if url is not None:
+            collectors.append(DatabaseSampler(self.bus, url, paths.db_connections))
+        spotter = K6Spotter(self.bus, self.k6_api, paths.root / "k6-progress.ndjson")
+        collectors.append(spotter)
+        for c in collectors:
+            c.start()
+        try:
+            self._stop.wait(seconds)
+        except (KeyboardInterrupt, Interrupted):
+            pass  # Ctrl-C ends a watch: what was watched is written as usual
+        finally:
+            for c in collectors:
+                c.stop()
+            timeline.stop()
+            outcome = self._finish(paths, profile, record, tail, spotter, before, log)
+            recorder.close()
+            alive.release()
+        return outcome
+
+    def _snapshot(self, url: Any, record: RunRecord) -> DbSnapshot | None:
+        try:
+            return take_snapshot(url)
+        except DbStatsError as exc:
+            record.not_measured["database"] = str(exc)
+            record.problem(f"database statistics unavailable: {exc}",
+                           "check PERF_DATABASE_URL and the database")
+            return None
+
+    def _finish(self, paths: RunPaths, profile: Profile, record: RunRecord,
+                tail: AppLogTail | None, spotter: K6Spotter, before: DbSnapshot | None,
+                log: RunLog) -> ObserveOutcome:
+        self.bus.publish(PhaseChanged("analysis"))
+        if tail is not None and record.app_log is not None:
+            record.app_log.update(lines=tail.lines_total, errors=tail.errors_total,
+                                  warnings=tail.warnings_total, unmeasured=tail.unmeasured())
+            if tail.endpoints is not None:
+                tail.endpoints.write(paths.root / APPLOG_ENDPOINTS)
+        url = self.env.database_url
+        if before is not None and url is not None:
+            after = self._snapshot(url, record)
+            if after is not None:
+                write_json_atomic(paths.query_analysis, build_query_analysis(
+                    url, before, after, slow_ms=profile.slow_query_ms))
+        record.ended_at = datetime.now(UTC)
+        summary = build_summary(paths, profile, self.env, record)
+        summary[OBSERVED] = {"k6_api": self.k6_api, "k6_runs_seen": spotter.runs_seen,
+                             "note": "watched, not run by perfdash: no load-tool verdict"}
+        write_json_atomic(paths.summary, summary)
+        write_reports(summary, paths.root)
+        self.bus.publish(RunFinished(summary["status"], summary["exit_code"], str(paths.summary)))
+        self.bus.publish(PhaseChanged("done", summary["status"]))
+        log(f"observed {paths.run_id}: status {summary['status']}")
+        return ObserveOutcome(summary["exit_code"], paths, summary)

@@ -1,0 +1,182 @@
+"""k6 across N generators: N `k6 run` processes, each with its own execution segment, writing to
+Prometheus through k6's built-in `experimental-prometheus-rw` output with trends as native
+histograms; their results merged there (perfdash.tools.k6.merged) into `k6-<profile>.json`.
+
+Behind the load-tool seam the N processes are one child: the orchestrator starts
+`python -m perfdash.tools.k6.launcher <spec>`, which starts the generators, waits for them,
+merges, judges the profile's and the script's thresholds on the merged data and exits like k6
+(0 passed, 99 thresholds crossed, the first generator's error code otherwise), so everything
+downstream (exit codes, checks, result view, compare) treats it as one k6 run. Each generator
+runs with `--no-thresholds` (none of them sees the whole load) and is tagged with the run id
+(`testid`) and its name (`generator`). Generators are local processes today; the spec is data,
+so a launcher that starts them over SSH would read the same one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from perfdash.artifacts import write_json_atomic
+from perfdash.net import free_port
+from perfdash.proc.supervisor import die_with_parent
+from perfdash.settings import Profile
+from perfdash.thresholds import Threshold
+from perfdash.tools.k6 import command
+
+SPEC_NAME = "k6-generators.json"
+MERGE_FAILED = 120  # the generators ran but their results could not be merged
+PUSH_INTERVAL = "1s"
+
+
+def segments(n: int) -> tuple[list[str], str]:
+    """N equal execution segments covering the whole test, and the sequence they belong to."""
+    cuts = [Fraction(i, n) for i in range(n + 1)]
+
+    def text(f: Fraction) -> str:
+        return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+    return ([f"{text(a)}:{text(b)}" for a, b in itertools.pairwise(cuts)],
+            ",".join(text(c) for c in cuts))
+
+
+def generator_name(index: int) -> str:
+    return f"gen-{index + 1}"
+
+
+def summary_path(run_dir: Path, profile: str, index: int) -> Path:
+    return run_dir / f"k6-{profile}.{generator_name(index)}.json"
+
+
+def rw_env(prometheus_url: str) -> dict[str, str]:
+    """k6's Prometheus remote-write output: trends as native histograms, pushed every second."""
+    return {"K6_PROMETHEUS_RW_SERVER_URL": prometheus_url.rstrip("/") + "/api/v1/write",
+            "K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM": "true",
+            "K6_PROMETHEUS_RW_PUSH_INTERVAL": PUSH_INTERVAL}
+
+
+def tag_args(testid: str, generator: str) -> list[str]:
+    return ["--tag", f"testid={testid}", "--tag", f"generator={generator}"]
+
+
+def generator_argv(k6: Path, profile: Profile, run_dir: Path, base_url: str | None, index: int,
+                   n: int, testid: str, extra: list[str] | None = None) -> list[str]:
+    """One generator's `k6 run`: the single-process command minus its summary and API port, plus
+    its segment, its tags, `--no-thresholds` and the Prometheus output."""
+    assert profile.k6_script is not None
+    segs, sequence = segments(n)
+    return [
+        str(k6), "run", "--no-usage-report", "--no-color", "--quiet", "--no-thresholds",
+        "--config", str(command.config_path(run_dir)),
+        *command.stage_args(profile),
+        *command.env_args(profile, base_url),
+        "--execution-segment", segs[index], "--execution-segment-sequence", sequence,
+        *tag_args(testid, generator_name(index)),
+        "-o", "experimental-prometheus-rw",
+        "--summary-export", str(summary_path(run_dir, profile.name, index)),
+        "--summary-trend-stats", command.TREND_STATS,
+        "--address", f"127.0.0.1:{free_port()}",
+        *(extra or []),
+        str(profile.k6_script),
+    ]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the launcher process needs; written to the run directory as SPEC_NAME."""
+
+    profile: str
+    run_dir: str
+    cwd: str
+    testid: str
+    prometheus_url: str
+    argvs: list[list[str]]
+    env: dict[str, str]  # non-secret variables only; the token comes through the environment
+    thresholds: list[dict[str, Any]]
+    started_at: float = 0.0
+
+    def write(self, path: Path) -> None:
+        write_json_atomic(path, asdict(self))
+
+    @staticmethod
+    def read(path: Path) -> Spec:
+        return Spec(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_spec(run_dir: Path, profile: Profile, argvs: list[list[str]], cwd: Path, testid: str,
+               prometheus_url: str, thresholds: list[Threshold]) -> Path:
+    path = run_dir / SPEC_NAME
+    Spec(profile.name, str(run_dir), str(cwd), testid, prometheus_url, argvs,
+         {"K6_NO_USAGE_REPORT": "true", **rw_env(prometheus_url)},
+         [t.to_json() for t in thresholds]).write(path)
+    return path
+
+
+class _Stop:
+    """SIGINT/SIGTERM reach the generators (same process group); the launcher only notes them
+    and waits for the generators to end, so their summaries are written."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._note)
+
+    def _note(self, signum: int, _frame: object) -> None:
+        self.signal = signum
+
+
+def launch(spec: Spec) -> int:
+    """Starts every generator, waits for all, merges; returns the exit code for the run."""
+    from perfdash.tools.k6.merged import MergeError, merge_run
+
+    stop = _Stop()
+    run_dir = Path(spec.run_dir)
+    env = {**os.environ, **spec.env}
+    procs: list[subprocess.Popen[bytes]] = []
+    started = time.time()
+    for i, argv in enumerate(spec.argvs):
+        name = generator_name(i)
+        with (run_dir / f"k6.{name}.stdout.log").open("ab") as out, \
+                (run_dir / f"k6.{name}.stderr.log").open("ab") as err:
+            procs.append(subprocess.Popen(argv, cwd=spec.cwd, env=env, stdout=out, stderr=err,
+                                          stdin=subprocess.DEVNULL,
+                                          preexec_fn=die_with_parent()))  # noqa: PLW1509 (one thread)
+    codes = [p.wait() for p in procs]
+    for i, code in enumerate(codes):
+        print(f"perfdash: k6 {generator_name(i)} exited with {code}", file=sys.stderr, flush=True)
+    try:
+        merged = merge_run(spec, codes, started, time.time())
+    except MergeError as exc:
+        print(f"perfdash: error: the generators' results could not be merged: {exc}",
+              file=sys.stderr, flush=True)
+        return next((c for c in codes if c != 0), MERGE_FAILED)
+    write_json_atomic(run_dir / f"k6-{spec.profile}.json", merged)
+    failed = next((c for c in codes if c != 0), 0)
+    if failed:
+        return failed
+    if stop.signal is not None:
+        return 105
+    crossed = [f"{m}: {e}" for m, data in merged["metrics"].items()
+               for e, c in (data.get("thresholds") or {}).items() if c]
+    if crossed:
+        print(f'level=error msg="thresholds on metrics \'{", ".join(crossed)}\' have been crossed '
+              'on the merged results of all generators"', file=sys.stderr, flush=True)
+        return 99
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m perfdash.tools.k6.launcher SPEC.json", file=sys.stderr)
+        return 2
+    return launch(Spec.read(Path(args[0])))

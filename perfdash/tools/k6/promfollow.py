@@ -1,0 +1,91 @@
+"""Live progress of k6 generators from Prometheus: the sum over every generator of the run
+(`testid`), whether they are local processes or k6-operator pods.
+
+Once a second: VUs, iterations, requests and failed requests summed; the p95 so far from the
+merged native histograms; and, for the timeline, the last few seconds' percentiles and rate
+(`increase` over a short window of the merged histograms). Cumulative values only move when the
+generators push (every second), so req/s comes from count deltas as with k6's own API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from perfdash.collect.background import Background
+from perfdash.events import Bus, K6Progressed, LatencySampled
+from perfdash.prom.client import PromClient, PromError, label_matcher
+
+WINDOW = "5s"  # the timeline's per-second percentiles: a few pushes of every generator
+
+
+class PromK6Follower(Background):
+    def __init__(self, bus: Bus, prometheus_url: str, testid: str, planned_s: float,
+                 record: Path | None, interval_s: float = 1.0) -> None:
+        super().__init__("k6-prometheus-follower")
+        self._bus = bus
+        self._client = PromClient(prometheus_url, timeout_s=2)
+        self._sel = label_matcher(testid=testid)
+        self._failed = label_matcher(testid=testid, expected_response="false")
+        self._planned = planned_s
+        self._record = record
+        self._interval = interval_s
+        self.last: K6Progressed | None = None
+        self.error: str | None = None
+
+    def _value(self, expr: str) -> float | None:
+        return self._client.value(expr)
+
+    def poll(self, elapsed_s: float, prev: tuple[float, float] | None,
+             ) -> tuple[K6Progressed, LatencySampled | None]:
+        sel, hist = self._sel, f"k6_http_req_duration_seconds{self._sel}"
+        requests = self._value(f"sum(k6_http_reqs_total{sel})") or 0.0
+        failed = self._value(f"sum(k6_http_reqs_total{self._failed})") or 0.0
+        p95 = self._value(f"histogram_quantile(0.95, sum({hist}))")
+        now = time.monotonic()
+        rate = 0.0 if prev is None else (requests - prev[1]) / max(now - prev[0], 1e-6)
+        event = K6Progressed(
+            vus=int(self._value(f"sum(k6_vus{sel})") or 0),
+            vus_max=int(self._value(f"sum(k6_vus_max{sel})") or 0),
+            iterations=int(self._value(f"sum(k6_iterations_total{sel})") or 0),
+            requests=int(requests), req_per_s=max(0.0, rate),
+            p95_ms=None if p95 is None else p95 * 1000, checks_rate=None,
+            failed_rate=failed / requests if requests else None, tainted=False,
+            elapsed_s=elapsed_s, planned_s=self._planned)
+        recent = f"sum(increase({hist}[{WINDOW}]))"
+        q = {p: self._value(f"histogram_quantile({p}, {recent})") for p in (0.5, 0.95, 0.99)}
+        latency = None
+        if q[0.5] is not None:
+            latency = LatencySampled("k6", time.time(), q[0.5] * 1000,
+                                     None if q[0.95] is None else q[0.95] * 1000,
+                                     None if q[0.99] is None else q[0.99] * 1000, None, None)
+        return event, latency
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        prev: tuple[float, float] | None = None
+        out = self._record.open("a", encoding="utf-8") if self._record else None
+        try:
+            while not self._stopping.wait(self._interval):
+                try:
+                    event, latency = self.poll(time.monotonic() - start, prev)
+                except PromError as exc:
+                    self.error = str(exc)
+                    continue
+                self.error = None
+                prev = (time.monotonic(), float(event.requests))
+                self.last = event
+                self._bus.publish(event)
+                if latency is not None:
+                    self._bus.publish(latency)
+                if out is not None:
+                    out.write(json.dumps({"at": event.at, "vus": event.vus,
+                                          "requests": event.requests,
+                                          "req_per_s": round(event.req_per_s, 2),
+                                          "p95_ms": event.p95_ms,
+                                          "failed_rate": event.failed_rate}) + "\n")
+                    out.flush()
+        finally:
+            if out is not None:
+                out.close()
