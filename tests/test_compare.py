@@ -1,5 +1,7 @@
-"""Comparing two runs: the artifacts of two real demo runs, and copies of them edited in tmp_path to
-make a known regression, a change within tolerance, or an unreadable side.
+"""Comparing two runs: the artifacts of real demo runs (smoke-pass/smoke-fail, from before the
+timeline; compare/aa-base and aa-new, two identical smoke runs with their timelines), and copies of
+them edited in tmp_path to make a known regression, a change under the minimum effect, or an
+unreadable side. The statistics themselves are tested in test_stats.py.
 """
 
 from __future__ import annotations
@@ -20,18 +22,33 @@ from perfdash.analyze.compare import (
     compare_runs,
     comparison_markdown,
     comparison_table,
-    judge,
 )
 
 DATA = Path(__file__).parent / "data"
 PASS, FAIL = DATA / "smoke-pass", DATA / "smoke-fail"
+AA_BASE, AA_NEW = DATA / "compare" / "aa-base", DATA / "compare" / "aa-new"
 P95 = "check:k6.http_req_duration.p(95)"
+JUDGED = ("regressed", "improved", "no clear change", "too few windows")
 
 
 def copy_run(tmp_path: Path, name: str, src: Path = PASS) -> Path:
     dst = tmp_path / name
     shutil.copytree(src, dst)
     return dst
+
+
+def scale_timeline(run: Path, column: str, factor: float, add: float = 0.0) -> None:
+    """Every measured window of one timeline column times `factor` plus `add`: a known shift."""
+    lines = (run / "timeline.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    i = header.index(column)
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(",")
+        if cells[i]:
+            cells[i] = f"{float(cells[i]) * factor + add:.4f}"
+        out.append(",".join(cells))
+    (run / "timeline.csv").write_text("\n".join(out) + "\n")
 
 
 def edit_json(path: Path, change: Callable[[Any], None]) -> None:
@@ -70,7 +87,7 @@ def test_passing_against_failing_fixture_compares_every_check_once() -> None:
     summary = json.loads((FAIL / "summary.json").read_text())
     keys = by_key(c)
     for check in summary["checks"]:
-        assert keys[f"check:{check['id']}"].verdict in ("regressed", "improved", "unchanged")
+        assert keys[f"check:{check['id']}"].verdict in JUDGED
     p95 = keys[P95]
     assert p95.base == check_value(PASS, "k6.http_req_duration.p(95)")
     assert p95.new == check_value(FAIL, "k6.http_req_duration.p(95)")
@@ -82,78 +99,138 @@ def test_passing_against_failing_fixture_compares_every_check_once() -> None:
     for key in ("metric:k6.http_req_duration.avg", "metric:k6.http_req_duration.max",
                 "metric:k6.http_reqs.rate", "metric:artillery.http.response_time.p50",
                 "metric:artillery.errors"):
-        assert keys[key].verdict in ("regressed", "improved", "unchanged")
+        assert keys[key].verdict in JUDGED
     assert not [d for d in c.deltas if d.verdict in ("added", "removed", "not comparable")]
-    assert c.notes == ()
+    # these fixtures predate the timeline: said once per run, and nothing sampled is judged
+    assert len(c.notes) == 2
+    assert all("no timeline.csv" in n and "cannot be judged" in n for n in c.notes)
+    assert p95.verdict == "too few windows"
+    assert "too few windows to decide" in p95.note
 
 
 def test_a_run_against_itself_has_nothing_to_report() -> None:
-    c = compare_runs(PASS, PASS)
+    for run in (PASS, AA_BASE):
+        c = compare_runs(run, run)
+        assert c.regressions == ()
+        assert {d.verdict for d in c.deltas} == {"no clear change"}
+
+
+def test_two_identical_recorded_runs_show_no_clear_change() -> None:
+    """Two smoke runs of the same code one after the other: their whole-run p95s differ, and that
+    is noise, not a regression; every figure with windows is judged, with its interval."""
+    c = compare_runs(AA_BASE, AA_NEW)
     assert c.regressions == ()
-    assert {d.verdict for d in c.deltas} == {"unchanged"}
+    assert c.improvements == ()
+    p95 = by_key(c)[P95]
+    assert p95.base != p95.new
+    assert p95.verdict == "no clear change"
+    assert p95.method == "median of windows"
+    assert p95.low is not None
+    assert p95.high is not None
+    assert p95.low < 0 < p95.high
+    assert p95.samples == (20, 20)
+    assert p95.interval.startswith(f"{p95.estimate:+.1f} ms, 95% interval ")
+    # Artillery reports every 10 s: a 15 s phase has too few windows, and says so
+    art = by_key(c)["check:artillery.http.response_time.p95"]
+    assert art.verdict == "too few windows"
+    assert "too few windows to decide" in art.note
 
 
-def test_doubled_p95_is_a_regression_of_100_percent(tmp_path: Path) -> None:
-    base, new = copy_run(tmp_path, "base"), copy_run(tmp_path, "new")
+def test_doubled_p95_is_a_regression_with_an_interval_that_covers_it(tmp_path: Path) -> None:
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
     scale_check(new, "k6.http_req_duration.p(95)", 2)
-    scale_k6(new, "http_req_duration", "p(95)", 2)
+    scale_timeline(new, "k6_p95_ms", 2)
     c = compare_runs(base, new)
     p95 = by_key(c)[P95]
     assert p95.verdict == "regressed"
     assert p95.better == "lower"
     assert p95.pct == pytest.approx(100.0)
     assert p95.delta == pytest.approx(p95.base)
+    assert p95.low is not None
+    assert p95.high is not None
+    assert p95.estimate is not None
+    # every window doubled: the median window moved by the median window
+    median = sorted(v for v in _column(base, "k6_p95_ms"))
+    shift = (median[9] + median[10]) / 2
+    assert p95.low <= shift <= p95.high
     assert [d.key for d in c.regressions] == [P95]
-    assert by_key(c)["metric:k6.http_req_duration.avg"].verdict == "unchanged"
+    # the rest of the run is the same run
+    assert by_key(c)["metric:k6.http_req_duration.med"].verdict == "no clear change"
 
 
-def test_a_five_percent_change_is_within_a_ten_percent_tolerance(tmp_path: Path) -> None:
-    base, new = copy_run(tmp_path, "base"), copy_run(tmp_path, "new")
+def _column(run: Path, name: str) -> list[float]:
+    lines = (run / "timeline.csv").read_text().splitlines()
+    i = lines[0].split(",").index(name)
+    return [float(c) for line in lines[1:] if (c := line.split(",")[i])]
+
+
+def test_a_clear_change_under_the_minimum_effect_is_no_clear_change(tmp_path: Path) -> None:
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
+    scale_timeline(new, "k6_p95_ms", 2)
+    key = P95
+    assert by_key(compare_runs(base, new))[key].verdict == "regressed"
+    loose = by_key(compare_runs(base, new, tolerance_pct=150))[key]
+    assert loose.verdict == "no clear change"
+    assert "smaller than the minimum effect" in loose.note
+    assert by_key(compare_runs(base, new, min_effect_ms=500))[key].verdict == "no clear change"
+
+
+def test_a_five_percent_shift_is_no_clear_change(tmp_path: Path) -> None:
+    """5% of a p99 is within what two identical runs differ by: not called a change, at any
+    tolerance, because it is not clear; shown with its interval."""
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
     scale_k6(new, "http_req_duration", "p(99)", 1.05)
+    scale_timeline(new, "k6_p99_ms", 1.05)
     key = "metric:k6.http_req_duration.p(99)"
-    assert by_key(compare_runs(base, new))[key].verdict == "unchanged"
-    tight = by_key(compare_runs(base, new, tolerance_pct=4))[key]
-    assert tight.verdict == "regressed"
-    assert tight.pct == pytest.approx(5.0)
+    for tolerance in (10.0, 4.0):
+        d = by_key(compare_runs(base, new, tolerance_pct=tolerance))[key]
+        assert d.verdict == "no clear change"
+        assert d.pct == pytest.approx(5.0)
+        assert "95% interval" in d.interval
 
 
 def test_direction_depends_on_what_is_measured(tmp_path: Path) -> None:
-    base, new = copy_run(tmp_path, "base"), copy_run(tmp_path, "new")
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
 
     def change(summary: dict[str, Any]) -> None:
         for c in summary["checks"]:
             if c["id"] == "k6.checks_rate":
-                c["value"] = 0.95  # fewer checks pass: worse
+                c["value"] = 0.95  # fewer checks pass: worse, but one number per run
             if c["id"] == "k6.http_req_failed.rate":
-                c["value"] = 0.05  # more requests fail: worse
+                c["value"] = 0.05
     edit_json(new / "summary.json", change)
-    scale_k6(new, "http_reqs", "rate", 2)  # more throughput: better
-    scale_k6(new, "http_req_duration", "avg", 0.5)  # faster: better
+    scale_timeline(new, "k6_error_rate", 0, 0.05)  # 5% of requests fail in every second: worse
+    scale_timeline(new, "k6_rps", 2)  # more throughput: better
+    scale_timeline(new, "k6_p50_ms", 0.5)  # faster: better
     keys = by_key(compare_runs(base, new))
     assert keys["check:k6.checks_rate"].better == "higher"
-    assert keys["check:k6.checks_rate"].verdict == "regressed"
+    assert keys["check:k6.checks_rate"].verdict == "too few windows"
     assert keys["check:k6.http_req_failed.rate"].better == "lower"
     assert keys["check:k6.http_req_failed.rate"].verdict == "regressed"
-    assert keys["check:k6.http_req_failed.rate"].pct is None  # from 0: judged on the floor
+    assert keys["check:k6.http_req_failed.rate"].method == "rate test"
+    assert keys["check:k6.http_req_failed.rate"].pct is None  # from 0
     assert keys["metric:k6.http_reqs.rate"].verdict == "improved"
-    assert keys["metric:k6.http_req_duration.avg"].verdict == "improved"
+    assert keys["metric:k6.http_req_duration.med"].verdict == "improved"
 
 
-@pytest.mark.parametrize(("base", "new", "unit", "verdict"), [
-    (0.2, 0.3, "ms", "unchanged"),  # +50%, but a tenth of a millisecond
-    (0.2, 1.2, "ms", "regressed"),  # +500% and a full millisecond
-    (100.0, 109.0, "ms", "unchanged"),
-    (100.0, 111.0, "ms", "regressed"),
-    (0.0, 1.0, "", "regressed"),  # from no failures to one
-    (0.0, 0.0, "", "unchanged"),
-    (1.0, 0.0, "", "improved"),
-    (0.0, 0.0005, "ratio", "unchanged"),
-    (0.0, 0.002, "ratio", "regressed"),
-    (10.0, 11.5, "%", "unchanged"),  # +15% of CPU, but 1.5 points
-    (10.0, 13.0, "%", "regressed"),
-])
-def test_noise_floor_and_tolerance(base: float, new: float, unit: str, verdict: str) -> None:
-    assert judge(base, new, unit, "lower", 10.0)[2] == verdict
+def test_counts_use_a_rate_test(tmp_path: Path) -> None:
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
+
+    def errors(n: int) -> Callable[[dict[str, Any]], None]:
+        def change(summary: dict[str, Any]) -> None:
+            for c in summary["checks"]:
+                if c["id"] == "app_log.errors":
+                    c["value"] = n
+        return change
+    edit_json(new / "summary.json", errors(1))
+    one = by_key(compare_runs(base, new))["check:app_log.errors"]
+    assert one.verdict == "no clear change"  # 0 → 1 in 20 s: could be chance
+    assert one.method == "rate test"
+    edit_json(new / "summary.json", errors(40))
+    many = by_key(compare_runs(base, new))["check:app_log.errors"]
+    assert many.verdict == "regressed"
+    assert many.low is not None
+    assert many.low > 0
 
 
 def test_a_truncated_k6_report_makes_its_figures_not_comparable(tmp_path: Path) -> None:
@@ -222,34 +299,42 @@ def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:
 
 
 def test_outputs_mark_regressions(tmp_path: Path) -> None:
-    base, new = copy_run(tmp_path, "base"), copy_run(tmp_path, "new")
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
     scale_check(new, "k6.http_req_duration.p(95)", 2)
+    scale_timeline(new, "k6_p95_ms", 2)
     c = compare_runs(base, new)
     data = json.loads(json.dumps(c.to_json()))
     assert data["regressions"] == 1
     assert data["tolerance_pct"] == 10.0
+    assert data["confidence"] == 0.95
     assert data["deltas"][0]["verdict"] == "regressed"
+    assert data["deltas"][0]["interval"].endswith("ms")
     table = comparison_table(c)
     assert table.rows[0].style == "bold red"
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=250)
     console.print(table)
     text = console.export_text()
     assert "k6 http_req_duration p(95)" in text
     assert "+100.0%" in text
+    assert "median window +" in text
+    assert "95% interval" in text
     md = comparison_markdown(c)
-    assert "**1 regression** beyond ±10%" in md
+    assert "**1 regression**: changes that are statistically clear (95% confidence" in md
     assert "| 🔴 regressed | k6 http_req_duration p(95) |" in md
     assert "- **k6 http_req_duration p(95)**:" in md
+    # Artillery's 10 s windows in a 15 s phase: too few, and the same figures in both copies
+    assert "too few windows to decide (3 and 3; at least 8 in each run)" in md
 
 
-@pytest.mark.parametrize(("base", "new", "verdict"), [
-    (1.0, 0.95, "regressed"),  # from no failing checks to 5%
-    (0.999, 0.99, "regressed"),  # ten times as many failing checks, though only 0.9% of the rate
-    (0.99, 0.9895, "unchanged"),  # 0.05 points: under the 0.001 floor
-    (0.95, 0.99, "improved"),
-])
-def test_pass_rates_are_judged_on_the_failing_share(base: float, new: float, verdict: str) -> None:
-    assert judge(base, new, "ratio", "higher", 10.0)[2] == verdict
+def test_pass_rates_have_one_value_per_run_and_are_not_guessed(tmp_path: Path) -> None:
+    """A checks pass rate has no per-window samples: a change is "too few windows to decide" (shown,
+    with the status change in its note), never a verdict from one number each."""
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
+    scale_check(new, "k6.checks_rate", 0.95)
+    d = by_key(compare_runs(base, new))["check:k6.checks_rate"]
+    assert d.verdict == "too few windows"
+    assert d.pct == pytest.approx(-5.0)
+    assert d not in compare_runs(base, new).regressions
 
 
 def test_slow_queries_without_pg_stat_statements_are_not_comparable(tmp_path: Path) -> None:

@@ -64,12 +64,15 @@ def test_correlated_windows_get_longer_blocks_and_wider_intervals() -> None:
 
 def test_rate_test_for_counts() -> None:
     same = rate_change(3, 20.0, 4, 20.0)
-    assert same.p_value > 0.5 and not same.excludes_zero
+    assert same.p_value > 0.5
+    assert not same.excludes_zero
     more = rate_change(2, 20.0, 40, 20.0)
-    assert more.p_value < 1e-6 and more.excludes_zero
+    assert more.p_value < 1e-6
+    assert more.excludes_zero
     assert more.low <= 38 / 20 <= more.high
     none = rate_change(0, 20.0, 0, 25.0)
-    assert none.p_value == 1.0 and none.estimate == 0
+    assert none.p_value == 1.0
+    assert none.estimate == 0
     # a longer run is allowed more events at the same rate
     assert rate_change(10, 10.0, 20, 20.0).p_value == pytest.approx(1.0)
 

@@ -146,6 +146,8 @@ def decide(shift: Shift | None, adjusted_p: float, unit: str, better: Better, ru
         return Decision("too few windows", "too few windows to decide: one value per run, "
                         "nothing sampled over time", "", None)
     if not shift.decided:
+        if base_value == new_value:  # nothing to decide: the figures are the same
+            return Decision("no clear change", shift.reason, "", None)
         return Decision("too few windows", shift.reason, "", None)
     if shift.method == "rate test" and shift.base_n == shift.new_n == 0:
         return Decision("no clear change", "none in either run", "", None)
