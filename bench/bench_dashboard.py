@@ -11,7 +11,9 @@ Targets: <= 1.5% of one core with six live panes, <= 10% under the flood, first 
 `--scenario neighbours` runs the dashboard (six panes and the timeline chart, fed one
 `TimelineTicked` a second), htop and glances side by side, each in its own tmux session of the same
 size, measured over the same windows, and reports the dashboard's CPU as a ratio to each (medians
-of the per-window ratios). Targets: <= 2x htop and <= 0.5x glances. glances comes from `--glances`
+of the per-window ratios). Targets: <= 2x htop and <= 0.5x glances. A fourth neighbour,
+`textual_floor.py`, is Textual alone redrawing six text panes once a second: the floor any
+Textual dashboard stands on. glances comes from `--glances`
 (pip install glances into a throwaway venv) and runs with `-t 1 --disable-check-update
 --disable-plugin ports`, so it stays on this machine.
 """
@@ -191,7 +193,8 @@ def _start(session: str, command: str, size: tuple[int, int]) -> None:
 def neighbours(args: argparse.Namespace) -> dict[str, float]:
     """perfdash, htop and glances at the same size, measured over the same windows."""
     tag = f"perfdash-bench-{os.getpid()}"
-    sessions = {"perfdash": f"{tag}-perfdash", "htop": f"{tag}-htop", "glances": f"{tag}-glances"}
+    peers = ("htop", "glances", "textual")
+    sessions = {n: f"{tag}-{n}" for n in ("perfdash", *peers)}
     with tempfile.TemporaryDirectory() as tmp:
         pid_file = Path(tmp) / "pid"
         commands = {
@@ -201,6 +204,8 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
             "htop": "htop",
             "glances": f"{shlex.quote(str(args.glances))} -t 1 --disable-check-update "
                        "--disable-plugin ports",
+            "textual": f"{shlex.quote(sys.executable)} "
+                       f"{shlex.quote(str(Path(__file__).with_name('textual_floor.py')))}",
         }
         started = time.monotonic()
         first_paint = float("nan")
@@ -211,12 +216,12 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
                     first_paint = time.monotonic() - started
                     break
                 time.sleep(0.01)
-            for name in ("htop", "glances"):  # after the first paint, which they would slow
+            for name in peers:  # after the first paint, which they would slow
                 _start(sessions[name], commands[name], args.size)
             while not pid_file.exists() or not pid_file.read_text():
                 time.sleep(0.05)
             procs = {"perfdash": psutil.Process(int(pid_file.read_text()))}
-            for name in ("htop", "glances"):
+            for name in peers:
                 pane_pid = _tmux("display-message", "-p", "-t", sessions[name], "#{pane_pid}")
                 procs[name] = psutil.Process(int(pane_pid.strip()))
             time.sleep(args.warmup)
@@ -239,9 +244,9 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
     if args.show_screen:
         print(screen)
     ratio = {n: statistics.median(p / o for p, o in zip(cpu["perfdash"], cpu[n], strict=True)
-                                  if o > 0) for n in ("htop", "glances")}
+                                  if o > 0) for n in peers}
     return {**{f"{n}_median": statistics.median(v) for n, v in cpu.items()},
-            "ratio_htop": ratio["htop"], "ratio_glances": ratio["glances"],
+            **{f"ratio_{n}": r for n, r in ratio.items()},
             "first_paint_s": first_paint}
 
 
@@ -284,9 +289,11 @@ def main() -> int:
               f"{args.seconds:.0f} s, perfdash beside htop and glances")
         r = neighbours(args)
         print(f"perfdash {r['perfdash_median']:.2f}%, htop {r['htop_median']:.2f}%, glances "
-              f"{r['glances_median']:.2f}% of a core (medians); perfdash/htop "
-              f"{r['ratio_htop']:.2f}x (target <= 2), perfdash/glances {r['ratio_glances']:.2f}x "
-              f"(target <= 0.5), first paint {r['first_paint_s']:.2f} s (target <= 1 s)")
+              f"{r['glances_median']:.2f}%, bare Textual {r['textual_median']:.2f}% of a core "
+              f"(medians); perfdash/htop {r['ratio_htop']:.2f}x (target <= 2), perfdash/glances "
+              f"{r['ratio_glances']:.2f}x (target <= 0.5), perfdash/bare Textual "
+              f"{r['ratio_textual']:.2f}x, first paint {r['first_paint_s']:.2f} s "
+              "(target <= 1 s)")
         return 0
     scenarios = {"panes": False, "flood": True}
     chosen = scenarios if args.scenario == "all" else {args.scenario: scenarios[args.scenario]}
