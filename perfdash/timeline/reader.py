@@ -139,7 +139,14 @@ def _convert(block: str, width: int, t: list[float], columns: list[Series]) -> b
         return False
     t += values[0::width]
     for i, column in enumerate(columns, 1):
-        column += [None if isnan(v) else v for v in values[i::width]]
+        cells = values[i::width]
+        empty = sum(map(isnan, cells))  # counted in C: most columns are all numbers or all empty
+        if not empty:
+            column += cells
+        elif empty == len(cells):
+            column += [None] * len(cells)
+        else:
+            column += [None if isnan(v) else v for v in cells]
     return True
 
 
