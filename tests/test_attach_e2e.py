@@ -148,7 +148,7 @@ def attached(demo_service: DemoService, tmp_path_factory: pytest.TempPathFactory
         quitter.keys("q")
         quitter_code = quitter.exit_code(20)
         going = served.proc.poll() is None and run_alive(run_dir) is True
-        result = stayer.wait_for(lambda s: "(exit " in s and "PASS" in s or "FAIL" in s, 90,
+        result = stayer.wait_for(lambda s: ("(exit " in s and "PASS" in s) or "FAIL" in s, 90,
                                  "the result view in the attacher")
         stayer.keys("q")
         stayer_code = stayer.exit_code(20)
@@ -188,7 +188,8 @@ def test_an_http_attacher_with_the_token_follows_and_mirrors_the_result(attached
     assert code == 0, out[-2000:] + err[-2000:]
     assert "overall status: PASS" in out
     mirror = Path(out.rsplit("results: ", 1)[1].split()[0])
-    assert mirror != attached.run_dir and mirror.name == attached.run_dir.name
+    assert mirror != attached.run_dir
+    assert mirror.name == attached.run_dir.name
     assert json.loads((mirror / "summary.json").read_text())["status"] == "pass"
     assert (mirror / "timeline.csv").is_file()
     recorded = (attached.run_dir / "events.ndjson").read_text().splitlines()
@@ -199,14 +200,17 @@ def test_without_the_token_the_server_says_401_and_nothing_about_the_run(attache
                                                                         ) -> None:
     code, out, err = attached.refused
     assert code == 2, out + err
-    assert "401" in err and "PERFDASH_SERVE_TOKEN" in err
+    assert "401" in err
+    assert "PERFDASH_SERVE_TOKEN" in err
     run_id = attached.run_dir.name
     assert run_id not in out + err
     for status, body in attached.raw_401:
         assert status == 401
-        assert run_id not in body and "profile" not in body
+        assert run_id not in body
+        assert "profile" not in body
     status, body = attached.raw_ok
-    assert status == 200 and "events.ndjson" not in body
+    assert status == 200
+    assert "events.ndjson" not in body
 
 
 def test_the_token_is_printed_once_and_kept_out_of_the_run(attached: Attached) -> None:

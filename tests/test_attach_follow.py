@@ -135,7 +135,8 @@ def test_catches_up_then_follows_to_the_verdict(tmp_path: Path) -> None:
     follower, seen, thread, outcomes = _follow(tmp_path)
     thread.join(15)
     writer.wait(5)
-    assert outcomes and outcomes[0].how == "finished", outcomes
+    assert outcomes, "the follower did not end"
+    assert outcomes[0].how == "finished", outcomes
     assert outcomes[0].exit_code == 0
     ticks = [e.t_s for e in seen if isinstance(e, TimelineTicked)]
     assert ticks == [float(i) for i in range(43)]  # the history, then what came after
@@ -168,7 +169,8 @@ def test_a_killed_run_is_said_within_seconds_and_its_half_line_never_shown(tmp_p
     writer.wait()
     thread.join(10)
     took = time.monotonic() - killed
-    assert outcomes and outcomes[0].how == "stopped"
+    assert outcomes
+    assert outcomes[0].how == "stopped"
     assert took < 3, f"noticed after {took:.1f} s"
     assert outcomes[0].message.startswith(STOPPED)
     problems = [e for e in seen if isinstance(e, ProblemDetected)]
@@ -184,5 +186,6 @@ def test_latest_without_a_running_run_is_one_sentence(tmp_path: Path) -> None:
     proc = subprocess.run([PERFDASH, "attach", "--headless", "--results-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "no run is going on" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "no run is going on" in proc.stderr
     assert "Traceback" not in proc.stderr

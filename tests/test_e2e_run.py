@@ -244,4 +244,4 @@ def test_baseline_last_compares_with_the_previous_run(
     assert (result.run_dir / "comparison.md").is_file()
     assert "k6 http_req_duration p(95)" in (result.run_dir / "comparison.md").read_text()
     assert f"Regressions against {demo_run.run_dir.name}" in result.stdout
-    assert "unchanged" in result.stdout  # the comparison table follows the verdict
+    assert "no clear change" in result.stdout  # the comparison table follows the verdict

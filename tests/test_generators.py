@@ -15,21 +15,17 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from perfdash.net import free_port
 from perfdash.settings import K6Stage, Profile
 from perfdash.thresholds import make_threshold
-from perfdash.tools.k6.generators import (
-    SPEC_NAME,
-    Spec,
-    generator_argv,
-    launch,
-    segments,
-    summary_path,
-    write_spec,
-)
+from perfdash.tools.k6.generators import generator_argv, launch, segments, write_spec
+from perfdash.tools.k6.genspec import SPEC_NAME, Spec, summary_path
 from perfdash.tools.k6.locate import find_k6
+from perfdash.tools.k6.merged import MergeError, judge, merge_run, split_metric
 from perfdash.tools.k6.report import read_k6_summary
 from tests.conftest import ROOT, DemoService
 from tests.prom_fixtures import PromStack
@@ -45,7 +41,8 @@ def test_segments_cover_the_whole_test() -> None:
     assert segments(2) == (["0:1/2", "1/2:1"], "0,1/2,1")
     assert segments(3) == (["0:1/3", "1/3:2/3", "2/3:1"], "0,1/3,2/3,1")
     segs, seq = segments(4)
-    assert segs[0].startswith("0:") and segs[-1].endswith(":1")
+    assert segs[0].startswith("0:")
+    assert segs[-1].endswith(":1")
     assert seq == "0,1/4,1/2,3/4,1"
 
 
@@ -82,7 +79,8 @@ def test_two_generators_merged_counts_percentiles_and_thresholds(
     # the whole load crosses this; either generator alone (80 iterations) would not
     crossed = make_threshold("k6", "iterations", "count<120", "test")
     held = make_threshold("k6", "http_req_duration", "p(95)<60000", "test")
-    assert crossed is not None and held is not None
+    assert crossed is not None
+    assert held is not None
     (tmp_path / "k6-config.json").write_text(json.dumps({"thresholds": {}}))
     argvs = []
     for i in range(2):
@@ -119,7 +117,8 @@ def test_two_generators_merged_counts_percentiles_and_thresholds(
     # percentiles: merged (Prometheus, native histograms) against the exact ones of all samples
     data = json.loads((tmp_path / "k6-smoke.json").read_text())
     error = data["merged"]["relative_error"]
-    assert error is not None and 0 < error < 0.1
+    assert error is not None
+    assert 0 < error < 0.1
     samples = [d for durations, _ in raw for d in durations]
     assert len(samples) == merged.requests()
     figures = {}
@@ -138,3 +137,33 @@ def test_two_generators_merged_counts_percentiles_and_thresholds(
     print("accuracy:", json.dumps(report), file=sys.stderr)
     assert (tmp_path / SPEC_NAME).is_file()
     assert os.environ.get("PERF_API_TOKEN", "") not in (tmp_path / SPEC_NAME).read_text()
+
+
+def test_tagged_metrics_split_into_labels() -> None:
+    assert split_metric("http_req_duration") == ("http_req_duration", {})
+    assert split_metric("http_req_duration{name:products}") == ("http_req_duration",
+                                                                {"name": "products"})
+    assert split_metric("http_reqs{name:a,status:200}") == ("http_reqs",
+                                                            {"name": "a", "status": "200"})
+
+
+def test_a_threshold_without_merged_data_is_never_judged() -> None:
+    held = make_threshold("k6", "http_req_duration", "p(95)<500", "test")
+    missing = make_threshold("k6", "http_req_duration{name:nowhere}", "p(95)<500", "test")
+    crossed = make_threshold("k6", "http_reqs", "count<10", "test")
+    assert held is not None
+    assert missing is not None
+    assert crossed is not None
+    metrics: dict[str, dict[str, Any]] = {"http_req_duration": {"p(95)": 120.0},
+                                          "http_reqs": {"count": 25.0}}
+    judge(metrics, [held, missing, crossed])
+    assert metrics["http_req_duration"]["thresholds"] == {"p(95)<500": False}
+    assert metrics["http_reqs"]["thresholds"] == {"count<10": True}
+    assert "http_req_duration{name:nowhere}" not in metrics  # left "not measured" by the checks
+
+
+def test_merge_with_prometheus_gone_is_a_sentence_not_a_pass(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    spec = Spec("smoke", str(tmp_path), str(tmp_path), "t1", url, [["k6"], ["k6"]], {}, [])
+    with pytest.raises(MergeError, match=f"nothing answers at {url}"):
+        merge_run(spec, [0, 0], 0.0, 1.0)

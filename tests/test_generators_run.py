@@ -68,7 +68,9 @@ def test_run_with_two_generators_and_remote_hosts(demo_service: DemoService, pro
     # hosts: the backend and the generator host, one column group each
     with (result.run_dir / "metrics.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert rows and "api-1.cpu_pct" in rows[0] and "gen-1.cpu_pct" in rows[0]
+    assert rows
+    assert "api-1.cpu_pct" in rows[0]
+    assert "gen-1.cpu_pct" in rows[0]
     assert checks["host.api-1.cpu"]["status"] in ("pass", "warn")
     assert checks["host.gen-1.saturation"]["status"] in ("pass", "warn")
     assert "host.cpu" not in checks

@@ -16,7 +16,6 @@ import yaml
 
 from perfdash.events import Bus, Event, K6Progressed
 from perfdash.prom.client import PromClient
-from perfdash.settings import load_settings
 from perfdash.tools.k6.generators import segments
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.merged import Merger, merged_metrics
@@ -41,7 +40,6 @@ stages = [{{ duration = "2s", target = 4 }}, {{ duration = "2s", target = 4 }}]
 [environments.staging]
 kind = "external"
 base_url = "{base_url}"
-token_env = "STAGING_TOKEN"
 prometheus_url = "{prom}"
 ''', encoding="utf-8")
     return tmp
@@ -52,7 +50,7 @@ def _manifest(tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str],
     proc = subprocess.run([PERFDASH, "k8s-manifest", "--profile", "load", "--env", "staging",
                            "--project", str(tmp), "--run-id", "RUN-42", "-o", str(out), *extra],
                           capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "STAGING_TOKEN": "s3cret-token-value"})
+                          env={**os.environ, "PERF_API_TOKEN": "s3cret-token-value"})
     return proc, out.read_text() if out.exists() else ""
 
 
@@ -95,7 +93,8 @@ def test_manifest_without_prometheus_is_one_sentence(tmp_path: Path) -> None:
     proc, _ = _manifest(tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
-    assert "names no Prometheus" in proc.stderr and "--prometheus-url" in proc.stderr
+    assert "names no Prometheus" in proc.stderr
+    assert "--prometheus-url" in proc.stderr
 
 
 @pytest.mark.e2e
@@ -133,7 +132,8 @@ def test_operator_run_followed_and_merged_through_prometheus(
         follower.stop()
     assert codes == [0, 0], [(tmp_path / f"pod-{i}.log").read_text()[-500:] for i in range(2)]
     progress = [e for e in seen if isinstance(e, K6Progressed)]
-    assert progress and max(e.vus for e in progress) > 0
+    assert progress
+    assert max(e.vus for e in progress) > 0
     pods = [json.loads((tmp_path / f"pod-{i}.json").read_text())["metrics"] for i in range(2)]
     total = sum(p["http_reqs"]["count"] for p in pods)
     assert progress[-1].requests == total

@@ -43,11 +43,16 @@ def test_hosts_through_prometheus(prom_stack: PromStack) -> None:
     for name in ("api-1", "gen-1"):
         s = by[name]
         assert s.up, s.problem
-        assert s.mem_pct is not None and 0 < s.mem_pct < 100
-        assert s.mem_used_mb is not None and s.mem_used_mb > 0
-        assert s.load1 is not None and s.load1 >= 0
-        assert s.cpu_pct is not None and 0 <= s.cpu_pct <= 100
-        assert s.net_rx_kbps is not None and s.net_rx_kbps >= 0
+        assert s.mem_pct is not None
+        assert 0 < s.mem_pct < 100
+        assert s.mem_used_mb is not None
+        assert s.mem_used_mb > 0
+        assert s.load1 is not None
+        assert s.load1 >= 0
+        assert s.cpu_pct is not None
+        assert 0 <= s.cpu_pct <= 100
+        assert s.net_rx_kbps is not None
+        assert s.net_rx_kbps >= 0
     assert not by["flaky-1"].up
     assert by["flaky-1"].cpu_pct is None
     assert "up=0" in (by["flaky-1"].problem or "")
@@ -69,12 +74,15 @@ def test_node_exporter_read_directly(prom_stack: PromStack) -> None:
     first = host.sample()
     assert first.up
     assert first.cpu_pct is None  # a rate needs two reads
-    assert first.mem_pct is not None and 0 < first.mem_pct < 100
+    assert first.mem_pct is not None
+    assert 0 < first.mem_pct < 100
     import time
     time.sleep(0.5)
     second = host.sample()
-    assert second.cpu_pct is not None and 0 <= second.cpu_pct <= 100
-    assert second.net_tx_kbps is not None and second.net_tx_kbps >= 0
+    assert second.cpu_pct is not None
+    assert 0 <= second.cpu_pct <= 100
+    assert second.net_tx_kbps is not None
+    assert second.net_tx_kbps >= 0
     gone = NodeExporterHost("x", "backend", f"http://127.0.0.1:{free_port()}")
     down = gone.sample()
     assert not down.up

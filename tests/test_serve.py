@@ -70,11 +70,13 @@ def test_the_token_comes_from_the_environment_or_is_generated(tmp_path: Path,
     monkeypatch.delenv("PERFDASH_SERVE_TOKEN", raising=False)
     env_file = tmp_path / ".env.performance"
     generated = serve_token(env_file)
-    assert generated.generated and len(generated.secret.reveal()) >= 40
+    assert generated.generated
+    assert len(generated.secret.reveal()) >= 40
     assert serve_token(env_file).secret != generated.secret  # a new one each run
     env_file.write_text(f"PERFDASH_SERVE_TOKEN={TOKEN}\n")
     from_file = serve_token(env_file)
-    assert not from_file.generated and from_file.secret.reveal() == TOKEN
+    assert not from_file.generated
+    assert from_file.secret.reveal() == TOKEN
     assert TOKEN not in repr(from_file) + str(from_file.secret)
     monkeypatch.setenv("PERFDASH_SERVE_TOKEN", "short")
     with pytest.raises(ServeError, match="shorter than"):
@@ -88,7 +90,8 @@ def test_every_route_needs_the_token_and_a_refusal_says_nothing(
         for token in (None, "wrong", TOKEN[:-1], ""):
             status, body = _get(url + path, token)
             assert status == 401, path
-            assert run_dir.name not in body.decode() and b"smoke" not in body
+            assert run_dir.name not in body.decode()
+            assert b"smoke" not in body
     assert server.refused == 16
     assert server.clients_served == 0
 
@@ -105,7 +108,7 @@ def test_only_result_files_are_served(served: tuple[EventServer, Path, str]) -> 
 
 def test_the_stream_catches_up_ends_and_never_sends_half_a_line(
         served: tuple[EventServer, Path, str]) -> None:
-    server, run_dir, url = served
+    server, _run_dir, url = served
     request = urllib.request.Request(url + "/events", headers={"Authorization": f"Bearer {TOKEN}"})
     received: list[str] = []
     with urllib.request.urlopen(request, timeout=10) as resp:

@@ -75,7 +75,8 @@ def test_watch_beside_a_plain_k6_run_writes_an_observed_run(demo_service: DemoSe
     assert {"Host CPU headroom", "Database connections peak", "Backend log errors"} <= {
         c["name"] for c in summary["checks"]}
     progress = (run_dir / "k6-progress.ndjson").read_text().splitlines()
-    assert len(progress) >= 3 and max(json.loads(p)["requests"] for p in progress) > 0
+    assert len(progress) >= 3
+    assert max(json.loads(p)["requests"] for p in progress) > 0
     rows = (run_dir / "timeline.csv").read_text().splitlines()
     header = rows[0].split(",")
     rps = [r.split(",")[header.index("k6_rps")] for r in rows[1:]]

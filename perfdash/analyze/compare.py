@@ -337,6 +337,11 @@ def _delta(sides: _Sides, key: str, label: str, unit: str, better: Better, base:
     return MetricDelta(key, label, unit, base, new, delta, pct, better, "no clear change", note)
 
 
+def _finite(value: float | None) -> float | None:
+    """NaN is not JSON: a p-value that was not computed is None."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[MetricDelta]:
     """Every measured figure decided, with the p-values adjusted over all of them (Holm): a
     comparison of 20 figures must not find one "change" by chance."""
@@ -362,7 +367,7 @@ def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[Met
             d, verdict=decision.verdict, note=note, interval=decision.interval,
             estimate=shift.estimate * scale, low=shift.low * scale if finite else None,
             high=shift.high * scale if finite else None,
-            p_value=adjusted.get(d.key) if shift.decided else None, method=shift.method,
+            p_value=_finite(adjusted.get(d.key)) if shift.decided else None, method=shift.method,
             samples=(float(shift.base_n), float(shift.new_n)), min_effect=decision.min_effect))
     return out
 

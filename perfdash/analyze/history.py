@@ -62,7 +62,8 @@ class History:
     changes: dict[str, tuple[ChangePoint, ...]]
 
     def last_change(self) -> int | None:
-        """The index of the first run after the newest change point of any figure."""
+        """The index of the first run after the newest change point of any figure (of the runs
+        listed: filter them to one profile and environment first)."""
         found = [c.index for points in self.changes.values() for c in points]
         return max(found) if found else None
 
@@ -140,17 +141,23 @@ def list_runs(results_dir: Path, *, profile: str | None = None, environment: str
 
 def history(runs: Sequence[RunEntry], *, max_pvalue: float = MAX_PVALUE,
             min_magnitude: float = 0.10) -> History:
-    """The change points of every key figure over the runs that measured it."""
-    changes: dict[str, tuple[ChangePoint, ...]] = {}
-    for figure in FIGURES:
-        indexed = [(i, r.values[figure.key]) for i, r in enumerate(runs)
-                   if r.finished and figure.key in r.values]
-        found = change_points([v for _, v in indexed], max_pvalue=max_pvalue,
-                              min_magnitude=min_magnitude)
-        # back to indices among all runs: the first run after the change that measured it
-        changes[figure.key] = tuple(
-            ChangePoint(indexed[c.index][0], c.p_value, c.before, c.after) for c in found)
-    return History(tuple(runs), changes)
+    """The change points of every key figure, over the runs of each profile and environment that
+    measured it: runs of another load or another system are never one series."""
+    changes: dict[str, list[ChangePoint]] = {f.key: [] for f in FIGURES}
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(runs):
+        groups.setdefault((r.profile, r.environment), []).append(i)
+    for members in groups.values():
+        for figure in FIGURES:
+            indexed = [(i, runs[i].values[figure.key]) for i in members
+                       if runs[i].finished and figure.key in runs[i].values]
+            found = change_points([v for _, v in indexed], max_pvalue=max_pvalue,
+                                  min_magnitude=min_magnitude)
+            # back to indices among all runs: the first run after the change that measured it
+            changes[figure.key] += [ChangePoint(indexed[c.index][0], c.p_value, c.before, c.after)
+                                    for c in found]
+    return History(tuple(runs), {k: tuple(sorted(v, key=lambda c: c.index))
+                                 for k, v in changes.items()})
 
 
 def sparkline(values: Sequence[float | None]) -> str:

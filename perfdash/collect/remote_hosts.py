@@ -27,6 +27,7 @@ import psutil
 from perfdash.artifacts import write_json_atomic
 from perfdash.collect.background import Background
 from perfdash.collect.hostsample import HostsSampled
+from perfdash.collect.system import SATURATION_PCT
 from perfdash.events import Bus, ProblemDetected
 from perfdash.prom.client import PromClient
 from perfdash.prom.node import HostSample, NodeExporterHost, PromHosts
@@ -117,6 +118,7 @@ class RemoteHostsCollector(Background):
         self._interval = interval_s
         self._order = host_roles(hosts)
         self._down: set[str] = set()
+        self._saturated: set[str] = set()
         self.rows = 0
         self.error: str | None = None
         self.lost: dict[str, str] = {}  # host -> the first problem seen (for the summary)
@@ -172,6 +174,20 @@ class RemoteHostsCollector(Background):
                     severity="error"))
             elif h.up and h.name in self._down:
                 self._down.discard(h.name)
+            self._check_saturation(h)
+
+    def _check_saturation(self, h: HostSample) -> None:
+        """Above 80% CPU on a generator host, k6 and Artillery inflate the latencies they report."""
+        if h.role != "generator" or h.cpu_pct is None:
+            return
+        if h.cpu_pct > SATURATION_PCT and h.name not in self._saturated:
+            self._saturated.add(h.name)
+            self._bus.publish(ProblemDetected(
+                f"generator host {h.name} CPU at {h.cpu_pct:.0f}%: k6 and Artillery latencies are "
+                f"inflated above {SATURATION_PCT:.0f}%",
+                "add k6 generators on other machines or lower the profile's load"))
+        elif h.cpu_pct < SATURATION_PCT - 10:
+            self._saturated.discard(h.name)
 
 
 def _source_text(name: str, hosts: Sequence[HostSpec], prometheus_url: str | None) -> str:

@@ -1,8 +1,8 @@
 """`perfdash k8s-manifest --profile P --env E`: the profile's k6 load as a k6-operator `TestRun`.
 
 Writes the manifest (YAML) to stdout or `--output`, preceded by the kubectl commands that create
-the script's ConfigMap and the token's Secret it refers to, and followed by how to follow the run
-through Prometheus. Nothing is applied: perfdash never talks to a cluster itself.
+the script's ConfigMap and the token's Secret it refers to, and the testid its pods' series carry in
+Prometheus. Nothing is applied: perfdash never talks to a cluster itself.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = operator_testrun(profile, env, testid, parallelism, prometheus, args.namespace)
     header = ["# perfdash k6-operator TestRun: create what it refers to first:",
               *(f"#   {line}" for line in setup_commands(profile, env, args.namespace)),
-              f"# then follow it through Prometheus (testid {testid}):",
-              f"#   perfdash attach --prometheus {prometheus} --run-id {testid}"]
+              f"# its pods write to {prometheus} with testid={testid}: perfdash follows and "
+              "merges them by that tag"]
     text = "\n".join(header) + "\n" + yaml.safe_dump(manifest, sort_keys=False)
     if args.output is None:
         print(text, end="")

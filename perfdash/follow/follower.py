@@ -70,6 +70,7 @@ class Follower:
         self.published = 0
         self.skipped = 0
         self.outcome: FollowOutcome | None = None
+        self.complete = False  # the run's last event ("done" after its verdict) was read
 
     def stop(self) -> None:
         """Detach: stop reading (the run itself is never touched)."""
@@ -86,9 +87,12 @@ class Follower:
                 lines, skipped = compact(lines)
                 self.skipped += skipped
             self._publish(lines)
+            if self.complete:  # the recording's last event: no need to wait for the lock
+                break
             if batch.ended:
                 reason = batch.reason
                 break
+        self.source.close()
         self.outcome = self._conclude(reason)
         return self.outcome
 
@@ -101,6 +105,8 @@ class Follower:
                 self.run_id = event.run_id
             elif isinstance(event, RunFinished):
                 self.finished = event
+            elif isinstance(event, PhaseChanged) and event.phase == "done" and self.finished:
+                self.complete = True
             self.bus.publish(event)
             self.published += 1
 
@@ -113,6 +119,7 @@ class Follower:
             return FollowOutcome("detached", "detached; the run goes on")
         if self.run_id is None and self.published == 0:
             message = f"{self.source.where} has no recorded run to follow ({reason or 'empty'})"
+            self.bus.publish(ProblemDetected(message, severity="error"))  # the screen says it too
             return FollowOutcome("stopped", message)
         message = STOPPED + (f": {reason}" if reason else "")
         fix = f"its partial results are in {self.source.where}"

@@ -76,7 +76,9 @@ class PromHosts:
     def sample(self) -> list[HostSample]:
         sel = f"instance=~{self._re}"
         try:
-            up = self._by_instance(f"up{{{sel}}}")
+            # several jobs may scrape one instance: it counts as up when any of them reaches it,
+            # and as measured only when node_exporter's own series are there (below)
+            up = self._by_instance(f"max by (instance) (up{{{sel}}})")
             cpu = self._by_instance(
                 f'100 * (1 - avg by (instance) (irate(node_cpu_seconds_total{{mode="idle",{sel}}}'
                 f"[{RATE_WINDOW}])))")
@@ -97,6 +99,10 @@ class PromHosts:
                 why = ("its node_exporter does not answer Prometheus's scrape (up=0)"
                        if inst in up else f"Prometheus has no target with instance={inst!r}")
                 out.append(HostSample(name, role, False, problem=why))
+                continue
+            if (inst, "node_memory_MemTotal_bytes") not in gauges:
+                out.append(HostSample(name, role, False, problem=(
+                    f"Prometheus has no node_exporter series for instance={inst!r}")))
                 continue
             mem_pct, used = _memory(gauges.get((inst, "node_memory_MemTotal_bytes")),
                                     gauges.get((inst, "node_memory_MemAvailable_bytes")))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from perfdash.events import Bus
@@ -30,7 +31,7 @@ def _running_copy(tmp_path: Path, upto: int | None) -> tuple[Path, list[str], Ru
     return run_dir, lines, lock
 
 
-def _follower(run_dir: Path, made: list[Follower]):  # type: ignore[no-untyped-def]
+def _follower(run_dir: Path, made: list[Follower]) -> Callable[[Bus], Follower]:
     def build(bus: Bus) -> Follower:
         made.append(Follower(LocalSource(run_dir, poll_s=0.05), bus, poll_s=0.1))
         return made[-1]
@@ -57,7 +58,8 @@ async def test_q_detaches_at_once_and_leaves_the_run_alone(tmp_path: Path) -> No
             assert not isinstance(app.screen, QuitScreen)
         assert app.detached
         assert app.return_code == 0
-        assert made[0].outcome is not None and made[0].outcome.how == "detached"
+        assert made[0].outcome is not None
+        assert made[0].outcome.how == "detached"
     finally:
         lock.release()
     assert (run_dir / "events.ndjson").read_text().count("\n") == 120  # nothing written

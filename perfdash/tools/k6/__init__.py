@@ -24,7 +24,7 @@ from perfdash.tools.base import (
     ToolLocation,
     ToolPlan,
 )
-from perfdash.tools.k6 import command, generators
+from perfdash.tools.k6 import command, generators, genspec
 from perfdash.tools.k6.checks import k6_checks
 from perfdash.tools.k6.exitcodes import k6_exit
 from perfdash.tools.k6.latency import (
@@ -117,9 +117,9 @@ class K6Tool:
 
     def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
                  request: LaunchRequest) -> Background | None:
-        spec = run_dir / generators.SPEC_NAME
+        spec = run_dir / genspec.SPEC_NAME
         if request.api_port is None and spec.is_file():
-            loaded = generators.Spec.read(spec)
+            loaded = genspec.Spec.read(spec)
             return PromK6Follower(bus, loaded.prometheus_url, loaded.testid, planned_s,
                                   run_dir / "k6-progress.ndjson")
         if request.api_port is None:

@@ -15,16 +15,13 @@ so a launcher that starts them over SSH would read the same one.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from perfdash.artifacts import write_json_atomic
 from perfdash.net import free_port
@@ -32,10 +29,9 @@ from perfdash.proc.supervisor import die_with_parent
 from perfdash.settings import Profile
 from perfdash.thresholds import Threshold
 from perfdash.tools.k6 import command
+from perfdash.tools.k6.genspec import SPEC_NAME, Spec, generator_name, rw_env, summary_path
 
-SPEC_NAME = "k6-generators.json"
 MERGE_FAILED = 120  # the generators ran but their results could not be merged
-PUSH_INTERVAL = "1s"
 
 
 def segments(n: int) -> tuple[list[str], str]:
@@ -47,21 +43,6 @@ def segments(n: int) -> tuple[list[str], str]:
 
     return ([f"{text(a)}:{text(b)}" for a, b in itertools.pairwise(cuts)],
             ",".join(text(c) for c in cuts))
-
-
-def generator_name(index: int) -> str:
-    return f"gen-{index + 1}"
-
-
-def summary_path(run_dir: Path, profile: str, index: int) -> Path:
-    return run_dir / f"k6-{profile}.{generator_name(index)}.json"
-
-
-def rw_env(prometheus_url: str) -> dict[str, str]:
-    """k6's Prometheus remote-write output: trends as native histograms, pushed every second."""
-    return {"K6_PROMETHEUS_RW_SERVER_URL": prometheus_url.rstrip("/") + "/api/v1/write",
-            "K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM": "true",
-            "K6_PROMETHEUS_RW_PUSH_INTERVAL": PUSH_INTERVAL}
 
 
 def tag_args(testid: str, generator: str) -> list[str]:
@@ -88,28 +69,6 @@ def generator_argv(k6: Path, profile: Profile, run_dir: Path, base_url: str | No
         *(extra or []),
         str(profile.k6_script),
     ]
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What the launcher process needs; written to the run directory as SPEC_NAME."""
-
-    profile: str
-    run_dir: str
-    cwd: str
-    testid: str
-    prometheus_url: str
-    argvs: list[list[str]]
-    env: dict[str, str]  # non-secret variables only; the token comes through the environment
-    thresholds: list[dict[str, Any]]
-    started_at: float = 0.0
-
-    def write(self, path: Path) -> None:
-        write_json_atomic(path, asdict(self))
-
-    @staticmethod
-    def read(path: Path) -> Spec:
-        return Spec(**json.loads(path.read_text(encoding="utf-8")))
 
 
 def write_spec(run_dir: Path, profile: Profile, argvs: list[list[str]], cwd: Path, testid: str,

@@ -19,7 +19,7 @@ from typing import Any
 
 from perfdash.settings import Environment, Profile
 from perfdash.tools.k6 import command
-from perfdash.tools.k6.generators import rw_env
+from perfdash.tools.k6.genspec import rw_env
 
 API_VERSION = "k6.io/v1alpha1"
 TOKEN_SECRET = "perfdash-api-token"

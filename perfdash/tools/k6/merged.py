@@ -24,15 +24,13 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from perfdash.artifacts import read_json
 from perfdash.prom.client import PromClient, PromError, Sample, label_matcher
 from perfdash.thresholds import Threshold
+from perfdash.tools.k6.genspec import Spec, generator_name, summary_path
 from perfdash.tools.k6.report import K6Summary
-
-if TYPE_CHECKING:
-    from perfdash.tools.k6.generators import Spec
 
 QUANTILES = {"med": 0.5, "p(90)": 0.9, "p(95)": 0.95, "p(99)": 0.99}
 _TREND_BASES = {"http_req_duration", "http_req_waiting", "http_req_blocked", "http_req_connecting",
@@ -110,8 +108,6 @@ class Merger:
 
 
 def _summaries(spec: Spec) -> list[dict[str, Any]]:
-    from perfdash.tools.k6.generators import summary_path
-
     found = []
     for i in range(len(spec.argvs)):
         data, _ = read_json(summary_path(Path(spec.run_dir), spec.profile, i))
@@ -213,8 +209,6 @@ def merge_run(spec: Spec, codes: Sequence[int], started: float, ended: float) ->
     root: dict[str, Any] = {}
     for s in summaries:
         _merge_group(root, s.get("root_group") or {})
-    from perfdash.tools.k6.generators import generator_name, summary_path
-
     return {
         "metrics": metrics,
         "root_group": root,

@@ -49,7 +49,7 @@ def comparison_text(comparison: dict[str, Any] | None) -> Text:
             change += f"; {what} {d['interval']}"
         elif d.get("verdict") == "too few windows":
             change = str(d.get("note", "")) or "too few windows to decide"
-        text.append(f"\n{d.get('verdict', ''):<14}", style=STYLE.get(str(d.get("verdict")), ""))
+        text.append(f"\n{d.get('verdict', ''):<16}", style=STYLE.get(str(d.get("verdict")), ""))
         text.append(f"{d.get('label', '')}: {fmt_value(d.get('base'), unit)} → "
                     f"{fmt_value(d.get('new'), unit)} ({change})")
     if len(notable) > SHOWN:
