@@ -11,6 +11,9 @@ HTTP server) used in each window is reported beside it.
 
     .venv/bin/python bench/bench_attach.py --seconds 240 --window 15 --attachers 20
     .venv/bin/python bench/bench_attach.py --mode local ...   # attach by directory, not HTTP
+    .venv/bin/python bench/bench_attach.py --mode curl ...    # 20 streams read by curl (remote
+                                                              # attachers: their CPU is elsewhere)
+    .venv/bin/python bench/bench_attach.py --server-cost      # the server's own CPU, no load
 """
 
 from __future__ import annotations
@@ -134,6 +137,48 @@ def report(args: argparse.Namespace, windows: list[tuple[str, float, float]], co
           "in all (median)")
 
 
+def server_cost(clients: int, seconds: float) -> None:
+    """What serving costs the run's process alone: the HTTP server in this process, a recording
+    growing like a busy run's (4 app-log batches of 40 lines and 3 samples a second), `clients`
+    curl streams reading it (their own CPU is not counted: remote attachers spend it elsewhere)."""
+    import threading
+
+    from perfdash.net import free_port
+    from perfdash.secret import Secret
+    from perfdash.serve.server import EventServer
+    from perfdash.serve.token import parse_bind
+
+    with tempfile.TemporaryDirectory() as tmp:
+        events = Path(tmp) / "events.ndjson"
+        events.write_text("")
+        bind = parse_bind(f"127.0.0.1:{free_port()}")
+        server = EventServer(bind, Secret(TOKEN), Path(tmp))
+        server.start()
+        stop = threading.Event()
+        batch = json.dumps({"type": "LogLinesRead", "at": 1.0, "errors": 0, "warnings": 0,
+                            "lines": ["GET /api/products?limit=20 200 1.2ms " * 3] * 40})
+
+        def write() -> None:
+            with events.open("a") as f:
+                while not stop.wait(1.0):
+                    f.write((batch + "\n") * 4 + '{"type": "SystemSampled", "at": 1.0}\n' * 3)
+                    f.flush()
+
+        threading.Thread(target=write, daemon=True).start()
+        curls = [subprocess.Popen(command("curl", bind.url)) for _ in range(clients)]
+        time.sleep(3)
+        cpu, wall = time.process_time(), time.time()
+        time.sleep(seconds)
+        share = (time.process_time() - cpu) / (time.time() - wall)
+        stop.set()
+        for c in curls:
+            c.terminate()
+            c.wait()
+        server.close(grace_s=1)
+    print(f"serving {clients} streams: {100 * share:.2f}% of a core in the run's process "
+          f"(over {seconds:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,7 +189,13 @@ def main() -> None:
     parser.add_argument("--vus", type=int, default=8)
     parser.add_argument("--mode", choices=["http", "local", "curl"], default="http")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--server-cost", action="store_true",
+                        help="only measure what the HTTP server costs its process, no load")
     args = parser.parse_args()
+    if args.server_cost:
+        for clients in (0, args.attachers):
+            server_cost(clients, 20)
+        return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

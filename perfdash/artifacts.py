@@ -40,6 +40,11 @@ class RunPaths:
         return self.root / "metrics.csv"
 
     @property
+    def hosts_json(self) -> Path:
+        """The hosts measured through node_exporter, with roles (only when hosts were listed)."""
+        return self.root / "hosts.json"
+
+    @property
     def db_connections(self) -> Path:
         return self.root / "db-connections.csv"
 

@@ -4,6 +4,10 @@ On a terminal it keeps one compact live status (rich `Live`, 2 Hz); otherwise (C
 plain timestamped line every 5 s. Preflight results, tool exits and problems are printed as they
 happen in both modes. The result table is a pure function of summary.json, shared with
 `perfdash show`.
+
+With hosts measured through node_exporter (`HostsSampled`, the same event the dashboard's host
+pane folds), the status has one compact line per host, backend hosts first; a host that does not
+answer says "not answering" instead of showing numbers it does not have.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfdash.analyze.checks import fmt_value
+from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -34,6 +39,7 @@ from perfdash.events import (
     SystemSampled,
     ToolExited,
 )
+from perfdash.prom.node import HostSample
 
 STATUS_STYLE = {
     "pass": "bold green", "warn": "bold yellow", "fail": "bold red",
@@ -84,6 +90,8 @@ class HeadlessConsole:
             elif self._phase == "load" and now - self._last_plain >= PLAIN_EVERY_S:
                 self._last_plain = now
                 self._line(self._plain_status())
+                for host in self._hosts():
+                    self._line(f"host {host_line(host)}")
 
     def _line(self, text: str | Text) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
@@ -92,7 +100,7 @@ class HeadlessConsole:
 
     def _handle(self, events: list[Event]) -> None:
         for e in events:
-            if isinstance(e, SystemSampled | K6Progressed | ArtilleryProgressed):
+            if isinstance(e, SystemSampled | K6Progressed | ArtilleryProgressed | HostsSampled):
                 self._latest[type(e)] = e
             elif isinstance(e, RunStarted):
                 self._run_started = e
@@ -122,6 +130,14 @@ class HeadlessConsole:
                 self._phase = "done"
 
     # ------------------------------------------------------------------ live status
+    def _hosts(self) -> list[HostSample]:
+        """The hosts of the latest HostsSampled, backend hosts first (the event's own order is
+        kept within a role group); none without hosts configured."""
+        hosts = self._latest.get(HostsSampled)
+        if not isinstance(hosts, HostsSampled):
+            return []
+        return sorted(hosts.hosts, key=lambda h: h.role != "backend")
+
     def _plain_status(self) -> str:
         parts: list[str] = []
         k6 = self._latest.get(K6Progressed)
@@ -168,6 +184,9 @@ class HeadlessConsole:
         if isinstance(sysm, SystemSampled):
             table.add_row("host", f"CPU {sysm.cpu_pct:.0f}%  memory {sysm.mem_pct:.0f}%  "
                                   f"load {sysm.load1:.2f} {sysm.load5:.2f} {sysm.load15:.2f}")
+        for host in self._hosts():
+            table.add_row(host.name, host_figures(host) if host.up
+                          else Text(f"{host.role}  not answering", style="bold red"))
         return Group(Text(f"phase: {self._phase}", style="dim"), self._progress, table)
 
     def _bar(self, tool: str, elapsed: float, planned: float) -> None:
@@ -176,6 +195,28 @@ class HeadlessConsole:
         left = max(0.0, planned - elapsed)
         self._progress.update(self._tasks[tool], completed=min(elapsed, planned),
                               left=f"{left:.0f}s left")
+
+
+def _pct0(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}%"
+
+
+def host_figures(h: HostSample) -> str:
+    """A host that answered, in one line: role, CPU, memory, load and network (a figure the
+    host did not report is a dash, never a zero)."""
+    text = f"{h.role}  CPU {_pct0(h.cpu_pct)}  mem {_pct0(h.mem_pct)}"
+    if h.load1 is not None:
+        text += f"  load {h.load1:.2f}"
+    if h.net_rx_kbps is not None and h.net_tx_kbps is not None:
+        text += f"  net {h.net_rx_kbps:,.0f}/{h.net_tx_kbps:,.0f} KB/s"
+    return text
+
+
+def host_line(h: HostSample) -> str:
+    """One host for a CI log: its name, then its figures, or "not answering" and why."""
+    if not h.up:
+        return f"{h.name} {h.role}  not answering" + (f" ({h.problem})" if h.problem else "")
+    return f"{h.name} {host_figures(h)}"
 
 
 def _ms(value: float | None) -> str:

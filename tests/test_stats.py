@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from perfdash.analyze.judge import Rule, decide
-from perfdash.analyze.stats import Shift, block_length, holm, median_shift, rate_change
+from perfdash.analyze.stats import Shift, adjust, block_length, median_shift, rate_change
 
 
 def series(seed: int, n: int = 30, loc: float = 30.0, scale: float = 4.0) -> list[float]:
@@ -77,12 +77,13 @@ def test_rate_test_for_counts() -> None:
     assert rate_change(10, 10.0, 20, 20.0).p_value == pytest.approx(1.0)
 
 
-def test_holm_adjusts_for_many_figures_and_skips_missing() -> None:
-    adjusted = holm([0.01, 0.04, math.nan, 0.03])
+def test_p_values_are_adjusted_for_many_figures_and_missing_ones_skipped() -> None:
+    adjusted = adjust([0.01, 0.04, math.nan, 0.03])
     assert adjusted[0] == pytest.approx(0.03)
-    assert adjusted[3] == pytest.approx(0.06)
-    assert adjusted[1] == pytest.approx(0.06)
+    assert adjusted[1] == pytest.approx(0.04)
+    assert adjusted[3] == pytest.approx(0.04)
     assert math.isnan(adjusted[2])
+    assert adjust([]) == []
 
 
 def _clear(estimate: float, level: float) -> Shift:
@@ -121,7 +122,7 @@ def test_a_large_change_that_is_not_clear_is_no_clear_change_with_its_interval()
 def test_clear_alone_but_not_among_many_figures() -> None:
     d = decide(_clear(20.0, 100.0), 0.3, "ms", "lower", Rule(), 100.0, 120.0, 20.0)
     assert d.verdict == "no clear change"
-    assert "Holm" in d.note
+    assert "adjusted for every figure compared" in d.note
 
 
 def test_min_effect_ms_and_confidence_come_from_the_rule() -> None:

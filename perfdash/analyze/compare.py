@@ -18,9 +18,10 @@ measured over time (`perfdash.analyze.stats`):
 - a figure with one value per run and nothing to sample: "too few windows to decide" when the
   values differ (never a guess), "no clear change" when they are equal.
 
-A change is "regressed" or "improved" only when it is statistically clear — its p-value, Holm-
-adjusted over every figure judged in the comparison, is below 1 − confidence, and the interval
-excludes zero — AND at least the minimum effect: `tolerance_pct` of the base (10% by default) and
+A change is "regressed" or "improved" only when it is statistically clear — its p-value, adjusted
+over every figure judged in the comparison (Benjamini-Hochberg: two identical runs get a false
+verdict anywhere with probability at most 1 − confidence), is below 1 − confidence, and the
+interval excludes zero — AND at least the minimum effect: `tolerance_pct` of the base (10% by default) and
 an absolute floor for its unit (`FLOORS`; `min_effect_ms` for latencies). Anything else is "no
 clear change", shown with its interval; a run with too few windows says so. A pass rate (a ratio
 where higher is better) has no samples and is shown, not judged, unless equal.
@@ -52,7 +53,7 @@ from perfdash.analyze.judge import (
     pool,
 )
 from perfdash.analyze.reports import parse_threshold
-from perfdash.analyze.stats import Shift, holm
+from perfdash.analyze.stats import Shift, adjust
 from perfdash.artifacts import read_json
 from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
@@ -100,7 +101,7 @@ class MetricDelta:
     """One figure in both runs. `base`, `new`, `delta` and `pct` are the runs' own figures (`pct`
     None when the base is 0 or either side is missing); `estimate`, `low` and `high` are the
     change the verdict rests on (the shift of the median window, or of a count) with its interval,
-    `interval` that in words, `p_value` its test (Holm-adjusted over the comparison)."""
+    `interval` that in words, `p_value` its test (adjusted over the comparison)."""
 
     key: str
     label: str
@@ -216,9 +217,17 @@ def _load(run_dir: Path) -> _Run:
         if number is not None:
             counts[str(c["id"])] = number
     timeline, no_timeline = read_timeline(run_dir)
-    run.series = RunSeries.of(timeline, no_timeline, _number(data.get("duration_s")) or 0.0,
-                              counts)
+    run.series = RunSeries.of(timeline, no_timeline, _exposure_s(data), counts)
     return run
+
+
+def _exposure_s(summary: dict[str, Any]) -> float:
+    """The seconds a count is counted over: the profile's planned load (the same for every run of
+    it, where a run's own duration also holds its start-up and wind-down, which vary with the
+    machine), else the run's duration; 0 lets the timeline's length decide."""
+    profile = ((summary.get("configuration") or {}).get("profile") or {})
+    planned = _number(profile.get("planned_seconds")) if isinstance(profile, dict) else None
+    return planned or _number(summary.get("duration_s")) or 0.0
 
 
 def _pooled(runs: Sequence[_Run]) -> _Run:
@@ -343,12 +352,12 @@ def _finite(value: float | None) -> float | None:
 
 
 def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[MetricDelta]:
-    """Every measured figure decided, with the p-values adjusted over all of them (Holm): a
-    comparison of 20 figures must not find one "change" by chance."""
+    """Every measured figure decided, with the p-values adjusted over all of them
+    (Benjamini-Hochberg): a comparison of 20 figures must not find one "change" by chance."""
     keys = [d.key for d in deltas if sides.shifts.get(d.key) is not None]
     raw = [s.p_value if (s := sides.shifts[k]) is not None and s.decided and s.base_n + s.new_n > 0
            else math.nan for k in keys]
-    adjusted = dict(zip(keys, holm(raw), strict=True))
+    adjusted = dict(zip(keys, adjust(raw), strict=True))
     out: list[MetricDelta] = []
     for d in deltas:
         if d.key not in sides.shifts or d.base is None or d.new is None:
@@ -502,6 +511,13 @@ def compare_runs(base_dir: Path | Sequence[Path], new_dir: Path, *, tolerance_pc
     checks = _compare_checks(base, new, sides)
     compared = {d.key.removeprefix("check:") for d in checks if d.delta is not None}
     deltas = _judge_all(checks + _compare_metrics(base, new, sides, notes, compared), sides, rule)
+    busy = next((d for d in deltas if d.key in ("check:host.cpu", "metric:host.cpu.p95")
+                 and d.verdict in ("regressed", "improved")), None)
+    if busy is not None:
+        notes.append(f"the host's CPU differed clearly between the runs ({busy.interval}): when "
+                     "something else ran on the machine in one of them, latency changes come from "
+                     "the machine as much as from the code; a pooled baseline (--baseline auto) "
+                     "or a quieter machine tells them apart")
     return Comparison(base.run_id, new.run_id, tolerance_pct, tuple(deltas), tuple(notes),
                       tuple(warnings), rule.confidence, rule.min_effect_ms,
                       tuple(r.run_id for r in base_each) if len(base_each) > 1 else ())
@@ -580,7 +596,7 @@ def comparison_markdown(c: Comparison) -> str:
     base = f"`{c.base_run}`" + (f" (pooled: {', '.join(c.base_runs)})" if c.base_runs else "")
     lines = [f"# perfdash compare: {base} → `{c.new_run}`", "",
              f"**{n} regression{'s' if n != 1 else ''}**: changes that are statistically clear "
-             f"({c.confidence:.0%} confidence, Holm-adjusted over the figures compared) and at "
+             f"({c.confidence:.0%} confidence, adjusted over the figures compared) and at "
              f"least the minimum effect ({c.tolerance_pct:g}% of the base, and {c.min_effect_ms:g} "
              "ms, 1 count, 0.1 pp of a rate, 2 points of CPU/memory, 1/s); "
              f"{_tally(c)}.", ""]

@@ -50,11 +50,21 @@ def _num(text: str | None) -> float | None:
         return None
 
 
+def read_host_roles(run_dir: Path) -> list[tuple[str, str]]:
+    """(name, role) of every host in `hosts.json`, in metrics.csv's order (backend first); [] for
+    a run without hosts or an unreadable file. The result view's host chart and compare read the
+    roles from here, so a run directory alone says which hosts were the backend."""
+    data, _ = read_json(run_dir / HOSTS_JSON)
+    hosts = data.get("hosts") if isinstance(data, dict) else None
+    if not isinstance(hosts, list):
+        return []
+    return [(str(h["name"]), str(h.get("role") or "backend")) for h in hosts
+            if isinstance(h, dict) and isinstance(h.get("name"), str) and h["name"]]
+
+
 def read_host_groups(path: Path) -> list[HostColumns] | None:
     """Every host's series, or None when metrics.csv is not per host (or cannot be read)."""
-    roles_data, _ = read_json(path.parent / HOSTS_JSON)
-    roles = {h.get("name"): h.get("role") for h in (roles_data or {}).get("hosts", [])
-             if isinstance(h, dict)} if isinstance(roles_data, dict) else {}
+    roles = dict(read_host_roles(path.parent))
     try:
         with open_regular(path, newline="") as f:
             reader = csv.reader(f)
@@ -62,7 +72,7 @@ def read_host_groups(path: Path) -> list[HostColumns] | None:
             names = host_names(header)
             if not names:
                 return None
-            hosts = [HostColumns(n, str(roles.get(n) or "backend")) for n in names]
+            hosts = [HostColumns(n, roles.get(n) or "backend") for n in names]
             index = {c: i for i, c in enumerate(header)}
             for row in reader:
                 if len(row) != len(header):
@@ -130,3 +140,44 @@ def _unmeasured(h: HostColumns) -> str | None:
     if not h.cpu or not h.mem:
         return f"host {h.name} answered but reported no CPU or memory values"
     return None
+
+
+def backend_series(metrics_csv: Path, field: str = "cpu_pct") -> list[float] | None:
+    """The busiest backend host's `field` (`cpu_pct`, `mem_pct`, `load1`) second by second, from a
+    per-host metrics.csv; None when the file is not per host (read the single-machine column
+    `field` then), [] when no backend host ever answered.
+
+    For a run-level figure such as "host CPU p95" across several backend hosts: each second counts
+    the highest value among the backend hosts that answered, so a saturated host is never averaged
+    away by an idle one. A second in which no backend host answered is left out (never a zero).
+    Backend means the role "backend"; a run whose hosts have no such role counts every host that is
+    not a generator, as the host checks do."""
+    roles = dict(read_host_roles(metrics_csv.parent))
+    try:
+        with open_regular(metrics_csv, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            names = host_names(header)
+            if not names:
+                return None
+            backend = [n for n in names if roles.get(n, "backend") == "backend"] or [
+                n for n in names if roles.get(n, "backend") != "generator"]
+            index = {c: i for i, c in enumerate(header)}
+            cols = [(index[f"{n}.up"], index[f"{n}.{field}"]) for n in backend
+                    if f"{n}.up" in index and f"{n}.{field}" in index]
+            out: list[float] = []
+            for row in reader:
+                if len(row) != len(header):
+                    continue  # a row cut short by a kill
+                values = [v for up, col in cols if row[up] == "1"
+                          and (v := _num(row[col])) is not None]
+                if values:
+                    out.append(max(values))
+    except (FileNotFoundError, OSError):
+        return None
+    return out
+
+
+def backend_cpu_series(metrics_csv: Path) -> list[float] | None:
+    """`backend_series` for CPU: what compare's "host CPU p95" reads for a run with hosts."""
+    return backend_series(metrics_csv, "cpu_pct")

@@ -162,8 +162,8 @@ def decide(shift: Shift | None, adjusted_p: float, unit: str, better: Better, ru
         worse = estimate > 0 if better == "lower" else estimate < 0
         return Decision("regressed" if worse else "improved", "", interval, effect)
     if not clear and shift.excludes_zero and shift.p_value < rule.alpha:
-        why = (f"p={shift.p_value:.3f} alone, {adjusted_p:.2f} among every figure compared "
-               "(Holm)")
+        why = (f"p={shift.p_value:.3f} alone, {adjusted_p:.2f} adjusted for every figure "
+               "compared")
     elif not clear:
         why = "within the noise of the two runs"
     else:

@@ -158,17 +158,20 @@ def rate_change(base_count: float, base_exposure: float, new_count: float, new_e
                  float(result.pvalue), "rate test", k_base, k_new, base_rate)
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values: judging many figures at once must not make a false alarm likely.
+def adjust(p_values: Sequence[float]) -> list[float]:
+    """p-values adjusted for judging many figures at once (Benjamini-Hochberg, scipy's
+    `false_discovery_control`): when nothing changed — two identical runs — the chance of any
+    false verdict in a whole comparison stays at the chosen level, as it does with a per-figure
+    correction, but a real change does not make the other figures' changes harder to see.
 
-    (The step-down rule itself, not a distribution: each sorted p-value times the number of
-    hypotheses left, kept monotone.) NaN stays NaN and does not count; so does a test that could
-    never reject (no events in either run: p is 1 whatever happens), as Tarone's refinement allows."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
-    m = len(order)
+    NaN stays NaN and does not count; neither does a test that could never reject (no events in
+    either run: p is 1 whatever happens), as Tarone's refinement allows."""
+    from scipy.stats import false_discovery_control
+
+    present = [i for i, p in enumerate(p_values) if not math.isnan(p)]
     adjusted = [math.nan] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
+    if present:
+        values = false_discovery_control([p_values[i] for i in present], method="bh")
+        for i, value in zip(present, values, strict=True):
+            adjusted[i] = float(value)
     return adjusted

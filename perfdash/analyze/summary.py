@@ -23,6 +23,7 @@ from perfdash.settings import Environment, HostLimits, K6Stage, Profile
 from perfdash.thresholds import Threshold
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 from perfdash.tools import TOOLS, tools_for
+from perfdash.tools.k6.generators import generator_artifacts
 
 SCHEMA_VERSION = 1
 
@@ -91,6 +92,11 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         "backend_log": paths.root / "app.log", "db_snapshot_start": paths.db_snapshot_start,
         "timeline": paths.root / TIMELINE_CSV, "timeline_markers": paths.root / MARKERS_NDJSON,
     }
+    # Only when the run wrote them: hosts measured through node_exporter, k6 split across
+    # generators (each one's own summary beside the merged result).
+    if paths.hosts_json.is_file():
+        roles["hosts"] = paths.hosts_json
+    roles |= generator_artifacts(paths.root, paths.profile)
     return {role: {"path": p.name, "exists": p.exists(),
                    "bytes": p.stat().st_size if p.exists() else 0}
             for role, p in roles.items()}

@@ -60,7 +60,7 @@ def compact(lines: list[str]) -> tuple[list[str], int]:
 class Follower:
     """Publishes a source's events on a bus until the run ends, the source ends, or `stop()`."""
 
-    def __init__(self, source: Source, bus: Bus, *, poll_s: float = 0.25) -> None:
+    def __init__(self, source: Source, bus: Bus, *, poll_s: float = 1.0) -> None:
         self.source = source
         self.bus = bus
         self._poll_s = poll_s

@@ -37,7 +37,7 @@ from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
-from perfdash.collect.remote_hosts import RemoteHostsCollector, prometheus_preflight
+from perfdash.collect.remote_hosts import RemoteHostsCollector, host_roles, prometheus_preflight
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
     Bus,
@@ -202,7 +202,8 @@ class Orchestrator:
             st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
         # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
         # its first.
-        timeline = TimelineRecorder(self.bus, st.paths.root)
+        timeline = TimelineRecorder(self.bus, st.paths.root, hosts=[
+            name for name, _ in (host_roles(self.env.hosts) if self.env.hosts else [])])
         timeline.start()
         st.collectors.append(timeline)
         self._phase("load", f"{self.profile.mode}, about {self._planned_seconds(st):.0f} s")

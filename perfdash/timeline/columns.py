@@ -4,10 +4,14 @@ and log can be lined up second by second, live and after the run.
 
 A value is None (an empty cell) when nothing was measured in that second: Artillery reports only
 every 10 s, so its columns are filled on the row of the second its window arrived.
+
+Hosts measured through node_exporter add one group of columns per host (`host_columns`), so a
+run with several backend hosts keeps each one's CPU and memory on the same axis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Literal
 
 # (column, unit, what it is)
@@ -38,5 +42,26 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
 )
 NAMES: Final[tuple[str, ...]] = tuple(c[0] for c in COLUMNS)
 UNITS: Final[dict[str, str]] = {c[0]: c[1] for c in COLUMNS}
+
+# With hosts measured through node_exporter, every host also gets its own columns after the ones
+# above, `host.<name>.<field>`, in metrics.csv's host order (backend hosts first): `cpu_pct` and
+# friends follow only the first backend host that answered, which hides every other host.
+HOST_PREFIX: Final = "host."
+HOST_FIELDS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("cpu_pct", "%", "CPU of the host"),
+    ("mem_pct", "%", "memory of the host"),
+    ("load1", "", "load average of the host over 1 minute"),
+)
+
+
+def host_column(host: str, field: str) -> str:
+    """`host.api-1.cpu_pct`: a host's column in timeline.csv."""
+    return f"{HOST_PREFIX}{host}.{field}"
+
+
+def host_columns(hosts: Sequence[str]) -> tuple[str, ...]:
+    """Every host's columns, host by host, in the order given."""
+    return tuple(host_column(h, f) for h in hosts for f, _, _ in HOST_FIELDS)
+
 
 MarkerKind = Literal["phase", "breach", "problem", "tool_exit"]

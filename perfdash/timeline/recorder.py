@@ -16,8 +16,9 @@ Sources and their rules, per second:
   error rate of the interval (they replace the progress-derived ones). At most one sample per row:
   two snapshots landing in one second (clock jitter) put the second one on the next row.
 - ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
-- HostsSampled (hosts measured through node_exporter): the host columns are the first backend host
-  that answered; a second when none answered keeps them empty.
+- HostsSampled (hosts measured through node_exporter): `cpu_pct`, `mem_pct` and `load1` are the
+  first backend host that answered (a second when none answered keeps them empty), and every host
+  the recorder was given has its own `host.<name>.*` columns (empty while it does not answer).
 - SystemSampled, DatabaseSampled: the last sample of the second (the database sampler runs every 2 s,
   so every other row has empty database cells).
 - LogLinesRead: lines and ERROR lines read in the second (0 when the log was quiet).
@@ -31,7 +32,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -51,7 +52,7 @@ from perfdash.events import (
     TimelineTicked,
     ToolExited,
 )
-from perfdash.timeline.columns import NAMES
+from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
 
 TIMELINE_CSV = "timeline.csv"
 MARKERS_NDJSON = "timeline-markers.ndjson"
@@ -76,8 +77,12 @@ class TimelineRecorder(Background):
     through `__call__`, then `tick()` with a fake `clock`."""
 
     def __init__(self, bus: Bus, run_dir: Path, *, interval_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, hosts: Sequence[str] = ()) -> None:
+        """`hosts`: the names of the hosts measured through node_exporter, in metrics.csv's order;
+        each gets its own columns after the common ones (none: the header is exactly `HEADER`)."""
         super().__init__("timeline-recorder")
+        self._hosts = frozenset(hosts)
+        self.names: tuple[str, ...] = (*NAMES, *host_columns(hosts))
         self._bus = bus
         self._dir = run_dir
         self._interval = interval_s
@@ -108,7 +113,8 @@ class TimelineRecorder(Background):
             self._csv = (self._dir / TIMELINE_CSV).open("a", newline="", encoding="utf-8")
             self._markers = (self._dir / MARKERS_NDJSON).open("a", encoding="utf-8")
             if self._csv.tell() == 0:
-                self._csv.write(",".join(HEADER) + "\n")
+                # through csv: a host name with a comma or a quote stays one column
+                csv.writer(self._csv, lineterminator="\n").writerow(("t_s", *self.names))
                 self._csv.flush()
             self._start = self._clock()
 
@@ -156,6 +162,10 @@ class TimelineRecorder(Background):
             backend = e.first("backend")
             if backend is not None:
                 v.update(cpu_pct=backend.cpu_pct, mem_pct=backend.mem_pct, load1=backend.load1)
+            for h in e.hosts:
+                if h.name in self._hosts:
+                    for field, _, _ in HOST_FIELDS:
+                        v[host_column(h.name, field)] = getattr(h, field) if h.up else None
         elif isinstance(e, LogLinesRead):
             self._log_seen = True
             v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped
@@ -217,7 +227,7 @@ class TimelineRecorder(Background):
         return ticked
 
     def _close_second(self) -> TimelineTicked:
-        values: Values = dict.fromkeys(NAMES)
+        values: Values = dict.fromkeys(self.names)
         values.update(self._values)
         if self._latency:
             lat = self._latency.popleft()
@@ -240,7 +250,7 @@ class TimelineRecorder(Background):
             return
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(
-            [_fmt(t_s), *(_fmt(values[name]) for name in NAMES)])
+            [_fmt(t_s), *(_fmt(values[name]) for name in self.names)])
         try:
             self._csv.write(buf.getvalue())
             self._csv.flush()

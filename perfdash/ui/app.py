@@ -439,7 +439,9 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
             follower.run()
 
         run, stop = follow, follower.stop
-    subscription = bus.subscribe() if bus is not None else None
+    # An attacher catches up on a whole run at once: every second of its timeline must fit.
+    limit = 1_000_000 if attach is not None else 10_000
+    subscription = bus.subscribe(limit) if bus is not None else None
     app = PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
                       clock=clock, comparison=comparison, cleanup=cleanup, reanalyse=reanalyse)
     app.detach_only = attach is not None

@@ -14,6 +14,7 @@ so a launcher that starts them over SSH would read the same one.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -80,17 +81,53 @@ def write_spec(run_dir: Path, profile: Profile, argvs: list[list[str]], cwd: Pat
     return path
 
 
+def generator_artifacts(run_dir: Path, profile: str) -> dict[str, Path]:
+    """The files a split run leaves besides the merged `k6-<profile>.json`, by role for
+    summary.json's artifact index: the launch spec, then each generator's own summary export and
+    output. Only files that exist: a single-process run (or a generator that never started) adds
+    nothing, and an index entry always names something a reader can open."""
+    found: dict[str, Path] = {}
+    spec = run_dir / SPEC_NAME
+    if spec.is_file():
+        found["k6_generators"] = spec
+    for index in itertools.count():
+        name = generator_name(index)
+        files = {f"k6_summary.{name}": summary_path(run_dir, profile, index),
+                 f"k6_stdout.{name}": run_dir / f"k6.{name}.stdout.log",
+                 f"k6_stderr.{name}": run_dir / f"k6.{name}.stderr.log"}
+        present = {role: path for role, path in files.items() if path.is_file()}
+        if not present:
+            break
+        found |= present
+    return found
+
+
 class _Stop:
-    """SIGINT/SIGTERM reach the generators (same process group); the launcher only notes them
-    and waits for the generators to end, so their summaries are written."""
+    """A stop signal to the launcher's process group (how perfdash stops a tool) reaches every
+    generator too: the launcher only notes it and waits for them to end, so each writes its
+    summary (k6 stops at once, without one, on a second signal, so the launcher never repeats it).
+
+    One signal comes to the launcher alone: SIGTERM from the parent-death setting when perfdash
+    itself dies (SIGKILL, a crash). Nothing reaches the group then, so the launcher passes a
+    SIGINT on to the generators; they end as on Ctrl-C instead of running the whole test as
+    orphans."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.parent = os.getppid()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._forwarded = False
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._note)
 
     def _note(self, signum: int, _frame: object) -> None:
         self.signal = signum
+        if os.getppid() != self.parent and not self._forwarded:
+            self._forwarded = True
+            for proc in self.procs:
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGINT)
 
 
 def launch(spec: Spec) -> int:
@@ -100,9 +137,11 @@ def launch(spec: Spec) -> int:
     stop = _Stop()
     run_dir = Path(spec.run_dir)
     env = {**os.environ, **spec.env}
-    procs: list[subprocess.Popen[bytes]] = []
+    procs = stop.procs
     started = time.time()
     for i, argv in enumerate(spec.argvs):
+        if stop.signal is not None:
+            break  # asked to stop while starting them: the rest would run the whole test
         name = generator_name(i)
         with (run_dir / f"k6.{name}.stdout.log").open("ab") as out, \
                 (run_dir / f"k6.{name}.stderr.log").open("ab") as err:
@@ -112,8 +151,13 @@ def launch(spec: Spec) -> int:
     codes = [p.wait() for p in procs]
     for i, code in enumerate(codes):
         print(f"perfdash: k6 {generator_name(i)} exited with {code}", file=sys.stderr, flush=True)
+    if not procs:
+        return 105  # stopped before the first generator started: k6's "aborted by a signal"
     try:
-        merged = merge_run(spec, codes, started, time.time())
+        # Stopped early: perfdash escalates to SIGKILL within seconds, so Prometheus gets a short
+        # timeout and a merge that cannot finish in time is given up rather than killed halfway.
+        merged = merge_run(spec, codes, started, time.time(),
+                           timeout_s=1.0 if stop.signal is not None else 5.0)
     except MergeError as exc:
         print(f"perfdash: error: the generators' results could not be merged: {exc}",
               file=sys.stderr, flush=True)

@@ -193,10 +193,13 @@ def judge(metrics: dict[str, dict[str, Any]], thresholds: Sequence[Threshold]) -
         metrics[t.metric].setdefault("thresholds", {})[t.expression] = not t.holds(value)
 
 
-def merge_run(spec: Spec, codes: Sequence[int], started: float, ended: float) -> dict[str, Any]:
+def merge_run(spec: Spec, codes: Sequence[int], started: float, ended: float,
+              timeout_s: float = 5.0) -> dict[str, Any]:
+    """The merged summary of a split run; `timeout_s` bounds each Prometheus query (short when
+    the run was stopped and the launcher has only seconds left)."""
     thresholds = [t for raw in spec.thresholds
                   if (t := Threshold.from_json(raw, "k6 thresholds")) is not None]
-    merger = Merger(PromClient(spec.prometheus_url), spec.testid)
+    merger = Merger(PromClient(spec.prometheus_url, timeout_s=timeout_s), spec.testid)
     summaries = _summaries(spec)
     try:
         metrics = merged_metrics(merger, summaries, thresholds)

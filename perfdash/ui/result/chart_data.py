@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perfdash.timeline.columns import host_column
 from perfdash.timeline.reader import Marker, Timeline
 
 # (column, legend label, colour, scale): the scale turns a ratio into percent. Colours are RGB hex,
@@ -47,6 +49,34 @@ CHARTS: tuple[ChartSpec, ...] = (
                                        ("db_total", "total", WHITE, 1.0))),
     ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),)),
 )
+# One CPU line per backend host when the run measured hosts through node_exporter: cycled, memory
+# (CYAN) kept apart.
+HOST_COLORS = (RED, YELLOW, MAGENTA, GREEN, BLUE, WHITE)
+
+
+def host_chart(hosts: Sequence[tuple[str, str]], present: frozenset[str]) -> ChartSpec | None:
+    """The host chart of a run with hosts: one CPU line per backend host, each named in the legend,
+    and the first backend host's memory; None when the timeline has no per-host columns for a
+    backend host (a single-machine run, or one from before them), which keeps `CHARTS`' chart."""
+    backend = [name for name, role in hosts
+               if role == "backend" and host_column(name, "cpu_pct") in present]
+    if not backend:
+        return None
+    lines: list[Line] = [(host_column(name, "cpu_pct"), f"{name} CPU %",
+                          HOST_COLORS[i % len(HOST_COLORS)], 1.0) for i, name in enumerate(backend)]
+    memory = host_column(backend[0], "mem_pct")
+    if memory in present:
+        lines.append((memory, f"{backend[0]} memory %", CYAN, 1.0))
+    return ChartSpec("host", "host %", tuple(lines), y_max=100.0)
+
+
+def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
+                ) -> tuple[ChartSpec, ...]:
+    """`CHARTS`, with the host chart per backend host when the run has per-host columns."""
+    spec = host_chart(hosts, present)
+    return CHARTS if spec is None else tuple(spec if c.key == "host" else c for c in CHARTS)
+
+
 MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YELLOW, "!"),
                 "tool_exit": (MAGENTA, "■")}
 MIN_SPAN_S = 10.0
@@ -159,19 +189,22 @@ def run_span(timeline: Timeline) -> tuple[float, float]:
 
 def charts_view(timeline: Timeline, window: tuple[float, float] | None, max_points: int,
                 *, x_tick_count: int = 8, threshold: float | None = None,
-                present: frozenset[str] | None = None) -> ChartsView:
+                present: frozenset[str] | None = None,
+                hosts: Sequence[tuple[str, str]] = ()) -> ChartsView:
     """The charts for `window` (None: the whole run), each line at most about `max_points`
-    points: min/max per bucket, so a one-second spike in a day still shows."""
+    points: min/max per bucket, so a one-second spike in a day still shows. `hosts`: (name, role)
+    from hosts.json, for one CPU line per backend host."""
     whole = run_span(timeline)
     t0, t1 = window or whole
     present = present_columns(timeline) if present is None else present
-    wanted = {line[0] for spec in CHARTS for line in spec.lines if line[0] in present}
+    specs = chart_specs(hosts, present)
+    wanted = {line[0] for spec in specs for line in spec.lines if line[0] in present}
     part = Timeline(timeline.t, {k: v for k, v in timeline.series.items() if k in wanted},
                     timeline.markers).window(t0, t1)
     points = len(part.t)
     drawn = part.downsample(max_points)
     charts: list[Chart] = []
-    for spec in CHARTS:
+    for spec in specs:
         series: list[Series] = []
         top = 0.0
         for column, label, color, scale in spec.lines:

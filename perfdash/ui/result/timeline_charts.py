@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from perfdash.analyze.host_groups import read_host_roles
 from perfdash.ui.result.chart_data import (
     CHARTS,
     MARKER_STYLE,
@@ -102,6 +103,7 @@ class TimelineCharts(Vertical):
         super().__init__(id=id)
         self.view: ChartsView | None = None
         self._present: frozenset[str] = frozenset()
+        self._hosts: list[tuple[str, str]] = []  # (name, role) from hosts.json
         self._drawn_width = 0
         self._drawn: tuple[object, ...] | None = None
 
@@ -132,6 +134,7 @@ class TimelineCharts(Vertical):
             self.redraw()
             return
         self._present = present_columns(timeline) if timeline else frozenset()
+        self._hosts = read_host_roles(run.root) if run is not None and timeline else []
         self.window = None
         self.redraw()
 
@@ -156,7 +159,8 @@ class TimelineCharts(Vertical):
         if run is not None and timeline is not None and timeline.t:
             self.view = charts_view(timeline, self.window, self.max_points,
                                     x_tick_count=max(2, self.size.width // 14),
-                                    threshold=p95_threshold(run.summary), present=self._present)
+                                    threshold=p95_threshold(run.summary), present=self._present,
+                                    hosts=self._hosts)
         self.border_title = header_text(self.view)
         missing = self.query_one("#timeline-missing", Static)
         missing.display = self.view is None
