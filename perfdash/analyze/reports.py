@@ -31,7 +31,17 @@ _ARTIFACT_LABELS = {
     "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
     "db_snapshot_start": "database snapshot at start",
     "timeline": "every series per second (timeline)", "timeline_markers": "timeline markers",
+    "hosts": "hosts and their roles", "k6_generators": "k6 generators' launch plan",
 }
+
+
+def _label(role: str) -> str:
+    """A role's label; a generator's own files (`k6_summary.gen-1`) name the generator."""
+    if role in _ARTIFACT_LABELS:
+        return _ARTIFACT_LABELS[role]
+    kind, _, generator = role.partition(".")
+    own = {"k6_summary": "k6 summary", "k6_stdout": "k6 output", "k6_stderr": "k6 errors"}
+    return f"{own[kind]} of generator {generator}" if generator and kind in own else role
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PERCENTILES = (("p50", ("med",)), ("p90", ("p90",)), ("p95", ("p95",)), ("p99", ("p99",)),
                 ("max", ("max",)))
@@ -286,7 +296,7 @@ def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
         if not name:
             continue
         if (run_dir / name).exists():
-            lines.append(f"- [{name}]({name}) — {_ARTIFACT_LABELS.get(role, role)}")
+            lines.append(f"- [{name}]({name}) — {_label(role)}")
         else:
             missing.append(str(name))
     if missing:

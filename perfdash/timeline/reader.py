@@ -139,14 +139,14 @@ def _convert(block: str, width: int, t: list[float], columns: list[Series]) -> b
         return False
     t += values[0::width]
     for i, column in enumerate(columns, 1):
-        cells = values[i::width]
-        empty = sum(map(isnan, cells))  # counted in C: most columns are all numbers or all empty
+        numbers = values[i::width]
+        empty = sum(map(isnan, numbers))  # counted in C: most columns are all numbers or all empty
         if not empty:
-            column += cells
-        elif empty == len(cells):
-            column += [None] * len(cells)
+            column.extend(numbers)
+        elif empty == len(numbers):
+            column.extend([None] * len(numbers))
         else:
-            column += [None if isnan(v) else v for v in cells]
+            column.extend([None if isnan(v) else v for v in numbers])
     return True
 
 
