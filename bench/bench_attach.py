@@ -118,6 +118,50 @@ def measure(args: argparse.Namespace, run: subprocess.Popen[bytes], run_dir: Pat
     return windows, cpu
 
 
+def measure_steady(args: argparse.Namespace, run: subprocess.Popen[bytes], env: dict[str, str],
+                   target: str, work: Path
+                   ) -> tuple[list[tuple[str, float, float]], dict[str, list[float]]]:
+    """The same pairs with the attachers started once and settled: "on" windows let them run
+    (SIGCONT), "off" windows freeze them (SIGSTOP), so what is measured is attachers following a
+    run, and never a process starting or catching up on the whole recording. Each "on" window
+    begins with the few seconds of lines the frozen attachers missed (left out with --guard)."""
+    proc = psutil.Process(run.pid)
+    attachers = [subprocess.Popen(command(args.mode, target), env=env, cwd=work,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for _ in range(args.attachers)]
+    windows: list[tuple[str, float, float]] = []
+    cpu: dict[str, list[float]] = {"on": [], "off": [], "attachers": []}
+    try:
+        time.sleep(30)  # started and caught up
+        gone = [a.returncode for a in attachers if a.poll() is not None]
+        if gone:
+            print(f"{len(gone)} attachers ended early (exit codes {sorted(set(gone))})")
+        end = time.time() + args.seconds
+        order = random.Random(args.seed)
+        while time.time() + 2 * args.window <= end:
+            pair = ("on", "off") if order.random() < 0.5 else ("off", "on")
+            for mode in pair:
+                start = time.time()
+                for a in attachers:
+                    a.send_signal(signal.SIGCONT if mode == "on" else signal.SIGSTOP)
+                time.sleep(args.guard)
+                before, theirs = sum(proc.cpu_times()[:2]), cpu_of(attachers)
+                measured_from = time.time()
+                time.sleep(max(0.0, start + args.window - time.time()))
+                took = time.time() - measured_from
+                cpu[mode].append((sum(proc.cpu_times()[:2]) - before) / took)
+                if mode == "on":
+                    cpu["attachers"].append((cpu_of(attachers) - theirs) / took)
+                windows.append((mode, measured_from, time.time()))
+    finally:
+        for a in attachers:
+            a.send_signal(signal.SIGCONT)
+            a.terminate()
+        for a in attachers:
+            a.wait(10)
+    return windows, cpu
+
+
 def report(args: argparse.Namespace, windows: list[tuple[str, float, float]], counts: list[int],
            cpu: dict[str, list[float]]) -> None:
     rates = [n / (e - s) for n, (_, s, e) in zip(counts, windows, strict=True)]
@@ -189,6 +233,8 @@ def main() -> None:
     parser.add_argument("--vus", type=int, default=8)
     parser.add_argument("--mode", choices=["http", "local", "curl"], default="http")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steady", action="store_true",
+                        help="start the attachers once; freeze them in the 'off' windows")
     parser.add_argument("--server-cost", action="store_true",
                         help="only measure what the HTTP server costs its process, no load")
     args = parser.parse_args()
@@ -201,7 +247,7 @@ def main() -> None:
         work = Path(tmp)
         config = work / "profiles.toml"
         config.write_text((ROOT / "profiles.toml").read_text()
-                          + PROFILE % {"vus": args.vus, "seconds": args.seconds + 30})
+                          + PROFILE % {"vus": args.vus, "seconds": args.seconds + 60})
         port = 20000 + os.getpid() % 20000
         env = {**os.environ, "PERFDASH_SERVE_TOKEN": TOKEN, "XDG_CACHE_HOME": str(work / "cache")}
         results = work / "results"
@@ -218,7 +264,8 @@ def main() -> None:
                 time.sleep(0.2)
             time.sleep(5)  # ramp and warm-up
             target = f"http://127.0.0.1:{port}" if args.mode != "local" else str(run_dir)
-            windows, cpu = measure(args, run, run_dir, env, target, work)
+            windows, cpu = (measure_steady(args, run, env, target, work) if args.steady
+                            else measure(args, run, run_dir, env, target, work))
             run.send_signal(signal.SIGINT)  # the measured part is over: stop the load
             run.wait(120)
             counts = count(run_dir / "app.log", windows)

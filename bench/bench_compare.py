@@ -13,6 +13,10 @@ Then every pair is compared exactly as `perfdash compare A B` does, and it repor
 - A/B: the share of pairs in which the k6 http_req_duration p95 was found regressed (target: at
   least 90% at +50%), and the measured p95 change.
 
+Then once more with a pooled baseline, as `--baseline auto` gives one: every second run is compared
+with all the unslowed first runs of the bench together, whose spread shows how much whole runs of
+the same code differ on this machine.
+
 Pairs of each kind are interleaved (A/A, A/B 20%, A/B 50%, then again) so that a slow spell of
 the machine hits every kind alike.
 
@@ -34,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from perfdash.analyze.baseline import pooled_baseline  # noqa: E402
 from perfdash.analyze.compare import compare_runs  # noqa: E402
 
 PERFDASH = str(Path(sys.executable).parent / "perfdash")
@@ -74,15 +79,19 @@ def record(out: Path, pairs: int, slowdowns: list[float], profile: str) -> list[
             new = demo_run(out, slow, profile)
             recorded.append(Pair("A/B" if slow else "A/A", slow, str(base), str(new)))
             (out / MANIFEST).write_text(json.dumps([p.__dict__ for p in recorded], indent=1))
-            print(f"pair {i + 1}/{pairs} {'A/B +%g%%' % slow if slow else 'A/A'}: {base.name} {new.name}",
-                  flush=True)
+            kind = f"A/B +{slow:g}%" if slow else "A/A"
+            print(f"pair {i + 1}/{pairs} {kind}: {base.name} {new.name}", flush=True)
     return recorded
 
 
-def evaluate(pairs: list[Pair]) -> None:
+def evaluate(pairs: list[Pair], pooled: bool = False) -> None:
     kinds = sorted({(p.kind, p.slow_pct) for p in pairs}, key=lambda k: k[1])
+    pool = pooled_baseline(sorted({Path(p.base) for p in pairs}))
     print()
-    print("| pairs | kind | any false regression | any change flagged | k6 p95 regressed | "
+    runs = len(getattr(pool, "pool", [pool]))
+    print("baseline: " + (f"all {runs} unslowed first runs, pooled" if pooled
+                          else "the pair's own first run"))
+    print("| runs | kind | any false regression | any change flagged | k6 p95 regressed | "
           "k6 p95 change (median) |")
     print("|---:|---|---:|---:|---:|---:|")
     for kind, slow in kinds:
@@ -91,7 +100,7 @@ def evaluate(pairs: list[Pair]) -> None:
         changes: list[float] = []
         flagged: list[str] = []
         for p in group:
-            c = compare_runs(Path(p.base), Path(p.new))
+            c = compare_runs(pool if pooled else Path(p.base), Path(p.new))
             target = next((d for d in c.deltas if d.key == TARGET), None)
             if target is not None and target.pct is not None:
                 changes.append(target.pct)
@@ -125,6 +134,7 @@ def main() -> int:
         pairs = record(args.out, args.pairs, [float(s) for s in args.slowdowns.split(",") if s],
                        args.profile)
     evaluate(pairs)
+    evaluate(pairs, pooled=True)
     return 0
 
 

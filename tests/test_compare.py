@@ -27,6 +27,9 @@ from perfdash.analyze.compare import (
 DATA = Path(__file__).parent / "data"
 PASS, FAIL = DATA / "smoke-pass", DATA / "smoke-fail"
 AA_BASE, AA_NEW = DATA / "compare" / "aa-base", DATA / "compare" / "aa-new"
+# two 90 s `steady` demo runs; in the second the demo backend made /api/customers/{id}/orders 50%
+# slower (PERFDASH_DEMO_SLOW="/api/customers/{id}/orders:+50%"), on a machine others shared
+AB_BASE, AB_NEW = DATA / "compare" / "ab50-base", DATA / "compare" / "ab50-new"
 P95 = "check:k6.http_req_duration.p(95)"
 JUDGED = ("regressed", "improved", "no clear change", "too few windows")
 
@@ -134,6 +137,24 @@ def test_two_identical_recorded_runs_show_no_clear_change() -> None:
     art = by_key(c)["check:artillery.http.response_time.p95"]
     assert art.verdict == "too few windows"
     assert "too few windows to decide" in art.note
+
+
+def test_a_recorded_slowdown_is_found_with_its_interval() -> None:
+    c = compare_runs(AB_BASE, AB_NEW)
+    p95 = by_key(c)[P95]
+    assert p95.verdict == "regressed"
+    assert p95.samples == (90, 90)
+    assert p95.low is not None
+    assert p95.low > 0
+    assert p95.estimate is not None
+    assert p95.base is not None
+    # the slowed endpoint is the top of the latency distribution: the p95 rose by at least half
+    assert p95.estimate >= 0.5 * 38.85  # its base median window: 38.85 ms
+    assert P95 in {d.key for d in c.regressions}
+    # the machine was busier in the second run too, and the comparison says so
+    assert any("the host's CPU differed clearly" in n for n in c.notes)
+    # Artillery reported 9-10 windows of 10 s in each run: enough to decide
+    assert by_key(c)["check:artillery.http.response_time.p95"].verdict == "regressed"
 
 
 def test_doubled_p95_is_a_regression_with_an_interval_that_covers_it(tmp_path: Path) -> None:

@@ -146,3 +146,19 @@ def test_history_through_the_cli(results: Path) -> None:
 def test_sparkline_spans_the_series() -> None:
     assert sparkline([1.0, 2.0, None, 3.0]) == "▁▅ █"
     assert sparkline([5.0, 5.0]) == "▁▁"
+
+
+def test_a_pooled_baseline_knows_how_much_whole_runs_differ(tmp_path: Path) -> None:
+    """Runs whose levels differ from run to run (30, 45, 60 ms): a new run at 55 ms differs clearly
+    from their pooled windows, but not from what a run of this code can measure: no clear change.
+    At 90 ms it is beyond every one of them: regressed."""
+    pool = [make_run(tmp_path / "base", i, level) for i, level in enumerate((30.0, 45.0, 60.0))]
+    base = resolve_baseline("auto", tmp_path / "base", "smoke")
+    assert isinstance(base, PooledBaseline)
+    assert list(base.pool) == pool
+    key = "check:k6.http_req_duration.p(95)"
+    within = {d.key: d for d in compare_runs(base, make_run(tmp_path, 40, 55.0)).deltas}[key]
+    assert within.verdict == "no clear change"
+    assert "within the spread of the 3 baseline runs" in within.note
+    beyond = {d.key: d for d in compare_runs(base, make_run(tmp_path, 41, 90.0)).deltas}[key]
+    assert beyond.verdict == "regressed"

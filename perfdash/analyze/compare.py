@@ -12,19 +12,22 @@ measured over time (`perfdash.analyze.stats`):
 
 - a figure the timeline samples every window (k6 p95 each second, req/s, host CPU, ...): the
   difference of the median windows with a moving-block bootstrap interval, and a Mann-Whitney U
-  test on blocks of windows;
+  test where the windows are independent (the bootstrap's own p-value where they are not);
 - a count (errors, failed users, 5xx, log errors, slow queries) or an error rate: an exact test
-  for the difference of two rates, over the run's duration or its requests;
-- a figure with one value per run and nothing to sample: "too few windows to decide" when the
-  values differ (never a guess), "no clear change" when they are equal.
+  for the difference of two rates, over the profile's planned load or the run's requests;
+- a figure with one value per run and nothing to sample (k6 avg, p(90), max, the checks pass
+  rate): "too few windows to decide" when the values differ (never a guess), "no clear change"
+  when they are equal.
 
 A change is "regressed" or "improved" only when it is statistically clear — its p-value, adjusted
 over every figure judged in the comparison (Benjamini-Hochberg: two identical runs get a false
 verdict anywhere with probability at most 1 − confidence), is below 1 − confidence, and the
-interval excludes zero — AND at least the minimum effect: `tolerance_pct` of the base (10% by default) and
-an absolute floor for its unit (`FLOORS`; `min_effect_ms` for latencies). Anything else is "no
-clear change", shown with its interval; a run with too few windows says so. A pass rate (a ratio
-where higher is better) has no samples and is shown, not judged, unless equal.
+interval excludes zero — AND at least the minimum effect: `tolerance_pct` of the base (10% by
+default) and an absolute floor for its unit (`FLOORS`; `min_effect_ms` for latencies). Anything
+else is "no clear change", shown with its interval; a run with too few windows says so. Against a
+pooled baseline of at least three runs (`--baseline auto`), a change of a sampled figure must also
+take the new run beyond every baseline run's median window: windows within a run cannot show how
+much whole runs of the same code differ (another load on the machine), several runs can.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from perfdash.analyze.judge import (
     Decision,
     Rule,
     RunSeries,
+    beyond_the_pool,
     decide,
     fmt_amount,
     measure,
@@ -370,6 +374,12 @@ def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[Met
         if shift is None:
             out.append(replace(d, verdict=decision.verdict, note=note))
             continue
+        if decision.verdict in ("regressed", "improved") and shift.method == "median of windows":
+            spread = beyond_the_pool(_SERIES.get(d.key.split(":", 1)[1]), sides.base, sides.new,
+                                     shift.estimate)
+            if spread:
+                decision = replace(decision, verdict="no clear change")
+                note = "; ".join(x for x in (d.note, spread) if x)
         scale = sides.new.duration_s if shift.method == "rate test" and d.unit == "" else 1.0
         finite = shift.decided and math.isfinite(shift.low)
         out.append(replace(

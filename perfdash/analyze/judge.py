@@ -6,6 +6,7 @@ figure. See `perfdash.analyze.compare` for the rule in words, `perfdash.analyze.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -50,14 +51,22 @@ class RunSeries:
     duration_s: float = 0.0
     counts: Mapping[str, float] = field(default_factory=dict)
     why_no_timeline: str = ""
+    # per column, the median window of each run in it (one for a run, several for a pool)
+    levels: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    parts: tuple[RunSeries, ...] = ()  # a pool: the runs in it
 
     @staticmethod
     def of(timeline: Timeline | None, why: str | None, duration_s: float,
            counts: Mapping[str, float]) -> RunSeries:
         if duration_s <= 0 and timeline is not None:
             duration_s = float(len(timeline))
-        return RunSeries(dict(timeline.series) if timeline else {}, duration_s, dict(counts),
-                         why or "")
+        columns = dict(timeline.series) if timeline else {}
+        levels = {}
+        for name, values in columns.items():
+            present = [v for v in values if v is not None and math.isfinite(v)]
+            if present:
+                levels[name] = (statistics.median(present),)
+        return RunSeries(columns, duration_s, dict(counts), why or "", levels)
 
 
 def pool(runs: Sequence[RunSeries]) -> RunSeries:
@@ -72,8 +81,38 @@ def pool(runs: Sequence[RunSeries]) -> RunSeries:
     for run in runs:
         for key, value in run.counts.items():
             counts[key] = counts.get(key, 0.0) + value
+    levels: dict[str, tuple[float, ...]] = {}
+    for run in runs:
+        for name, values in run.levels.items():
+            levels[name] = levels.get(name, ()) + tuple(values)
     return RunSeries(columns, sum(r.duration_s for r in runs), counts,
-                     "; ".join(sorted({r.why_no_timeline for r in runs if r.why_no_timeline})))
+                     "; ".join(sorted({r.why_no_timeline for r in runs if r.why_no_timeline})),
+                     levels, tuple(runs))
+
+
+POOL_MIN_RUNS = 3  # from this many baseline runs on, their spread is known well enough to use
+
+
+def beyond_the_pool(spec: FigureSpec | None, base: RunSeries, new: RunSeries,
+                    estimate: float) -> str:
+    """Why a change is within the run-to-run spread of a pooled baseline, or "" when it is not.
+
+    Windows within one run cannot show how much whole runs differ from each other (another load
+    on the machine, a cold cache), and two identical runs can differ by more than their windows
+    vary. A baseline of several runs shows it: a change counts only when the new run's median
+    window lies beyond the median window of every baseline run, on the side it moved to (for
+    exchangeable runs, that happens by chance with probability 1/(k+1) for k runs)."""
+    if spec is None or not spec.timeline:
+        return ""
+    levels = base.levels.get(spec.timeline, ())
+    mine = new.levels.get(spec.timeline, ())
+    if len(levels) < POOL_MIN_RUNS or not mine:
+        return ""
+    level = mine[0]
+    if (estimate > 0 and level > max(levels)) or (estimate < 0 and level < min(levels)):
+        return ""
+    return (f"within the spread of the {len(levels)} baseline runs (their median windows "
+            f"{min(levels):.4g} to {max(levels):.4g}, this run {level:.4g})")
 
 
 def _windows(run: RunSeries, column: str) -> list[float]:
@@ -99,8 +138,9 @@ def measure(key: str, unit: str, spec: FigureSpec | None, base: RunSeries, new: 
         return None
     if spec is not None and spec.timeline and (unit != "" or key in LEVELS):
         b, n = _windows(base, spec.timeline), _windows(new, spec.timeline)
+        parts = [w for part in base.parts if (w := _windows(part, spec.timeline or ""))]
         if b or n:
-            return median_shift(b, n, confidence=confidence)
+            return median_shift(b, n, confidence=confidence, base_parts=parts)
     if unit == "" and not key.endswith(".exit") and key in base.counts and key in new.counts:
         return rate_change(base.counts[key], base.duration_s, new.counts[key], new.duration_s,
                            confidence=confidence)

@@ -92,9 +92,12 @@ def _block_bootstrap_medians(x: Sequence[float], length: int, resamples: int, se
 
 
 def median_shift(base: Sequence[float], new: Sequence[float], *, confidence: float = 0.95,
-                 resamples: int = RESAMPLES, seed: int = 0,
-                 min_windows: int = MIN_WINDOWS) -> Shift:
-    """median(new) − median(base) with a moving-block bootstrap interval and a rank-test p-value."""
+                 resamples: int = RESAMPLES, seed: int = 0, min_windows: int = MIN_WINDOWS,
+                 base_parts: Sequence[Sequence[float]] = ()) -> Shift:
+    """median(new) − median(base) with a moving-block bootstrap interval and a rank-test p-value.
+
+    `base_parts`: when the base pools several runs, each run's windows, so that the steps between
+    one run and the next are not taken for autocorrelation within a run."""
     import numpy as np
     from scipy.stats import mannwhitneyu
 
@@ -107,7 +110,7 @@ def median_shift(base: Sequence[float], new: Sequence[float], *, confidence: flo
                      len(b), len(n), base_med, decided=False,
                      reason=f"too few windows to decide ({len(b)} and {len(n)}; at least "
                             f"{min_windows} in each run)")
-    length = block_length(b, n)
+    length = block_length(*(base_parts or [b]), n)
     diffs = np.asarray(_block_bootstrap_medians(n, length, resamples, seed)) - np.asarray(
         _block_bootstrap_medians(b, length, resamples, seed + 1))
     tail = (1 - confidence) / 2 * 100

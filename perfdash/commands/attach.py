@@ -87,20 +87,20 @@ def _source(args: argparse.Namespace) -> Source | None:
 
 def run(args: argparse.Namespace) -> int:
     from perfdash.events import Bus
-    from perfdash.follow.follower import Follower
+    from perfdash.follow.follower import HEADLESS_IGNORES, Follower
 
     source = _source(args)
     if source is None:
         return EXIT_USAGE
     if args.headless:
-        return _headless(Follower(source, Bus()), source)
+        return _headless(Follower(source, Bus(), ignore=HEADLESS_IGNORES), source)
     import sys
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         from perfdash.commands.common import console
 
         console().print("[dim]no terminal: using the headless output[/dim]")
-        return _headless(Follower(source, Bus()), source)
+        return _headless(Follower(source, Bus(), ignore=HEADLESS_IGNORES), source)
     return _dashboard(source)
 
 

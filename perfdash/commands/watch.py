@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
         app = make_app(bus=bus, run=lambda: observer.run(args.seconds),
                        stop=observer.request_stop)
+        app.ends_on_quit = True
         code = app.run()
         if observer.paths is not None:
             print(f"observed: {observer.paths.root}")

@@ -24,6 +24,9 @@ KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
 STOPPED = "the run stopped without finishing"
 # A run records a handful of lines a second; a batch this long is a catch-up (or a lag).
 CATCH_UP_LINES = 200
+# What the headless console never shows (perfdash.console): an attacher with --headless skips them.
+HEADLESS_IGNORES = frozenset({"LogLinesRead", "TimelineTicked", "LatencySampled",
+                              "DatabaseSampled"})
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,12 @@ def compact(lines: list[str]) -> tuple[list[str], int]:
 class Follower:
     """Publishes a source's events on a bus until the run ends, the source ends, or `stop()`."""
 
-    def __init__(self, source: Source, bus: Bus, *, poll_s: float = 1.0) -> None:
+    def __init__(self, source: Source, bus: Bus, *, poll_s: float = 1.0,
+                 ignore: frozenset[str] = frozenset()) -> None:
         self.source = source
+        # Event types nobody here shows (the headless console: the log lines, the timeline's
+        # seconds) are passed over by their type, never parsed: most of a recording's bytes.
+        self._ignore = ignore
         self.bus = bus
         self._poll_s = poll_s
         self._stopped = threading.Event()
@@ -98,6 +105,8 @@ class Follower:
 
     def _publish(self, lines: list[str]) -> None:
         for line in lines:
+            if self._ignore and record_type(line) in self._ignore:
+                continue
             event = event_from_line(line)
             if event is None:
                 continue

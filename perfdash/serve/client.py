@@ -129,6 +129,8 @@ class HttpSource:
             for raw in whole:
                 if await self._line(session, raw.decode("utf-8", errors="replace").rstrip("\r")):
                     return ""
+            if self._recording is not None:
+                self._recording.flush()  # once per chunk received, not per line
         return f"the connection to {self.url} closed"
 
     async def _line(self, session: aiohttp.ClientSession, line: str) -> bool:
@@ -158,7 +160,6 @@ class HttpSource:
             if self._recording is None:
                 self._recording = (self.mirror / "events.ndjson").open("w", encoding="utf-8")
             self._recording.write(line + "\n")
-            self._recording.flush()
         except OSError:
             pass
 

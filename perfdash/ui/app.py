@@ -92,6 +92,8 @@ class PerfdashApp(App[int | None]):
     # `perfdash attach`: the run belongs to another process; q (and a stop signal) only detach.
     detach_only: bool = False
     detached: bool = False
+    # `perfdash watch`: nothing of perfdash's own to stop, so q ends the watch without asking.
+    ends_on_quit: bool = False
 
     def __init__(self, *, subscription: Subscription | None, run: RunFn | None,
                  stop: Callable[[], None] | None, result_dir: Path | None,
@@ -310,6 +312,13 @@ class PerfdashApp(App[int | None]):
             return
         if self.run_active and self.detach_only:
             self.detach()
+            return
+        if self.run_active and self.ends_on_quit:
+            self.stopping = True
+            self.notify("writing what was watched; k6 and the backend are not touched",
+                        title="ending the watch", timeout=30)
+            if self._stop is not None:
+                self._stop()
             return
         if self.run_active:
             self.push_screen(QuitScreen(), self._quit_answered)

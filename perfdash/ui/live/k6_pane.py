@@ -23,6 +23,8 @@ def ended_text(end: ToolEnd) -> Text:
 def progress_line(elapsed: float, planned: float, end: ToolEnd | None, width: int) -> Text:
     if end is not None:
         suffix = ended_text(end)
+    elif planned <= 0:  # a k6 run perfdash only watches (perfdash watch): its plan is unknown
+        suffix = Text(f"{elapsed:.0f} s, plan unknown")
     else:
         left = max(0.0, planned - elapsed)
         suffix = Text(f"{elapsed:.0f}/{planned:.0f} s · {left:.0f} s left")
