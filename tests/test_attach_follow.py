@@ -189,3 +189,82 @@ def test_latest_without_a_running_run_is_one_sentence(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1
     assert "no run is going on" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _long_recording(path: Path, seconds: int, problem_every: int) -> list[str]:
+    """A run of `seconds` at one sample of each kind a second (host, remote hosts, k6, database,
+    a log batch, the timeline's tick), a problem every `problem_every` seconds; written as the
+    recorder writes it (`type` first). Returns the problems' texts."""
+    t0 = 1_800_000_000.0
+    problems: list[str] = []
+
+    def rec(kind: str, at: float, **fields: object) -> str:
+        return json.dumps({"type": kind, "at": at, **fields})
+
+    out = [rec("RunStarted", t0, run_id="long", run_dir=str(path.parent), profile="soak",
+               environment="e", planned_seconds=float(seconds)),
+           rec("PhaseChanged", t0 + 0.1, phase="preflight", detail=""),
+           rec("PreflightChecked", t0 + 0.2, name="k6 runnable", ok=True, detail="pass: k6"),
+           rec("PhaseChanged", t0 + 0.3, phase="load", detail="parallel")]
+    host = {"name": "api-1", "role": "backend", "up": True, "cpu_pct": 10.0, "mem_pct": 20.0}
+    for i in range(seconds):
+        at = t0 + 1 + i
+        out += [rec("SystemSampled", at, cpu_pct=5.0, cpu_per_core=[5.0], mem_pct=1.0,
+                    mem_used_mb=1.0, swap_pct=0.0, load1=0.1, load5=0.1, load15=0.1),
+                rec("HostsSampled", at, hosts=[{**host, "cpu_pct": float(i % 100)}]),
+                rec("K6Progressed", at, vus=5, vus_max=5, iterations=i, requests=10 * i,
+                    req_per_s=10.0, p95_ms=20.0, checks_rate=1.0, failed_rate=0.0,
+                    tainted=False, elapsed_s=float(i), planned_s=float(seconds)),
+                rec("DatabaseSampled", at, connections_by_state={"idle": 3},
+                    max_connections=100, waiting_locks=0),
+                rec("LogLinesRead", at, lines=["GET /api/products 200"], errors=0, warnings=0),
+                rec("TimelineTicked", at, t_s=float(i), values={"cpu_pct": 5.0})]
+        if i % problem_every == problem_every - 1:
+            problems.append(f"problem at {i} s")
+            out.append(rec("ProblemDetected", at, what=problems[-1], fix="", severity="warning"))
+    end = t0 + seconds + 2
+    out += [rec("ToolExited", end, tool="k6", returncode=0, elapsed_s=float(seconds)),
+            rec("PhaseChanged", end + 0.1, phase="analysis", detail=""),
+            rec("RunFinished", end + 0.2, status="pass", exit_code=0, summary_path="s.json"),
+            rec("PhaseChanged", end + 0.3, phase="done", detail="pass")]
+    path.write_text("\n".join(out) + "\n")
+    return problems
+
+
+def test_headless_catch_up_of_a_long_run_drops_nothing_that_matters(tmp_path: Path) -> None:
+    """Four hours recorded at one sample of every kind a second (more than the console's
+    10,000-event subscription holds many times over), caught up on while the console is stalled
+    (nothing drained until the end, the worst case): its start, every phase, every problem and
+    the verdict arrive, and the newest samples; nothing is dropped."""
+    from perfdash.collect.hostsample import HostsSampled
+    from perfdash.events import K6Progressed, PreflightChecked, ToolExited
+    from perfdash.follow.follower import HEADLESS_SHOWS
+
+    seconds = 4 * 3600
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    problems = _long_recording(run_dir / "events.ndjson", seconds, 1800)
+    bus = Bus()
+    sub = bus.subscribe()  # what the headless console subscribes with
+    follower = Follower(LocalSource(run_dir, poll_s=0.01), bus, poll_s=0.05, only=HEADLESS_SHOWS)
+    started = time.monotonic()
+    outcome = follower.run()
+    took = time.monotonic() - started
+    events = sub.drain()
+    assert outcome.how == "finished"
+    assert sub.dropped == 0
+    assert isinstance(events[0], RunStarted)
+    assert [e.phase for e in events if isinstance(e, PhaseChanged)] == [
+        "preflight", "load", "analysis", "done"]
+    assert [e.what for e in events if isinstance(e, ProblemDetected)] == problems
+    assert len(problems) == 8
+    assert sum(isinstance(e, PreflightChecked) for e in events) == 1
+    assert sum(isinstance(e, ToolExited) for e in events) == 1
+    assert sum(isinstance(e, RunFinished) for e in events) == 1
+    newest_k6 = [e for e in events if isinstance(e, K6Progressed)][-1]
+    assert newest_k6.requests == 10 * (seconds - 1)
+    newest_hosts = [e for e in events if isinstance(e, HostsSampled)][-1]
+    assert newest_hosts.hosts[0].cpu_pct == float((seconds - 1) % 100)
+    assert follower.skipped > seconds  # the old samples were passed over, not queued
+    assert len(events) < 2000
+    assert took < 20, f"catch-up of {seconds} s took {took:.1f} s"

@@ -372,3 +372,11 @@ def test_slow_queries_without_pg_stat_statements_are_not_comparable(tmp_path: Pa
     d = by_key(compare_runs(base, new))["metric:db.slow_queries"]
     assert d.verdict == "not comparable"
     assert d.note == "new: pg_stat_statements is not installed"
+
+
+def test_an_earlier_comparison_is_not_a_figure(tmp_path: Path) -> None:
+    new = copy_run(tmp_path, "new", AA_NEW)
+    edit_json(new / "summary.json", lambda s: s["checks"].append(
+        {"id": "baseline.regressions", "name": "Regressions against x", "status": "pass",
+         "value": 0, "threshold": "none", "source": "profile", "detail": "", "unit": ""}))
+    assert "check:baseline.regressions" not in by_key(compare_runs(AA_BASE, new))

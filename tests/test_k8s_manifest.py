@@ -63,6 +63,8 @@ def test_manifest_structure(tmp_path: Path) -> None:
     assert any("kubectl -n perf create configmap perfdash-load-script --from-file=" in ln
                for ln in header)
     assert any("create secret generic perfdash-api-token" in ln for ln in header)
+    assert any("perfdash attach --prometheus http://prometheus.monitoring:9090 --run-id RUN-42"
+               in ln for ln in header)
     doc = yaml.safe_load(text)
     assert doc["apiVersion"] == "k6.io/v1alpha1"
     assert doc["kind"] == "TestRun"

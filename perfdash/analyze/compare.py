@@ -400,6 +400,8 @@ def _compare_checks(base: _Run, new: _Run, sides: _Sides) -> list[MetricDelta]:
                 if isinstance(c, dict) and "id" in c}
     out: list[MetricDelta] = []
     for cid in [*n_checks, *(k for k in b_checks if k not in n_checks)]:
+        if cid.startswith("baseline."):
+            continue  # an earlier comparison's own verdict is not a figure of the run
         b, n = b_checks.get(cid), n_checks.get(cid)
         c = n or b or {}
         key, label, unit, better = f"check:{cid}", str(c.get("name", cid)), str(c.get("unit") or ""), \

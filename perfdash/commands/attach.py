@@ -2,6 +2,11 @@
 
 Read-only: the live screen (or, with --headless, the console's plain lines) catches up on what the
 run recorded so far and follows it to its verdict; q or Ctrl-C detaches and the run goes on.
+
+`perfdash attach --prometheus URL --run-id ID` follows a k6 run that only Prometheus sees (a
+k6-operator TestRun, generators started elsewhere) by its testid, as `watch` follows a hand-started
+k6: live progress from the merged series, an observed run directory, and at the end (its series
+still for --quiet-after seconds, or q) the merged result in it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ def register(sub: Any, common: Common) -> None:
                              "a served run's address")
     parser.add_argument("--headless", action="store_true",
                         help="plain lines instead of the dashboard (CI logs, a second terminal)")
+    parser.add_argument("--prometheus", default=None, metavar="URL",
+                        help="follow a k6 run through this Prometheus instead (with --run-id): "
+                             "a k6-operator TestRun or generators started elsewhere")
+    parser.add_argument("--run-id", default=None, metavar="ID",
+                        help="the run's testid tag (k8s-manifest prints it)")
+    parser.add_argument("--env", dest="environment", default=None,
+                        help="with --prometheus: also watch this environment's host, app log and "
+                             "database (default: k6 alone)")
+    parser.add_argument("--quiet-after", type=float, default=None, metavar="SECONDS",
+                        help="with --prometheus: the run has ended once its series have had no new "
+                             "sample for this long (default 10)")
     parser.set_defaults(handler=run)
     from perfdash.serve.runserve import add_serve_flag
 
@@ -87,21 +103,127 @@ def _source(args: argparse.Namespace) -> Source | None:
 
 def run(args: argparse.Namespace) -> int:
     from perfdash.events import Bus
-    from perfdash.follow.follower import HEADLESS_IGNORES, Follower
+    from perfdash.follow.follower import HEADLESS_SHOWS, Follower
 
+    if args.prometheus is not None or args.run_id is not None:
+        return _by_prometheus(args)
     source = _source(args)
     if source is None:
         return EXIT_USAGE
     if args.headless:
-        return _headless(Follower(source, Bus(), ignore=HEADLESS_IGNORES), source)
+        return _headless(Follower(source, Bus(), only=HEADLESS_SHOWS), source)
     import sys
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         from perfdash.commands.common import console
 
         console().print("[dim]no terminal: using the headless output[/dim]")
-        return _headless(Follower(source, Bus(), ignore=HEADLESS_IGNORES), source)
+        return _headless(Follower(source, Bus(), only=HEADLESS_SHOWS), source)
     return _dashboard(source)
+
+
+def _by_prometheus(args: argparse.Namespace) -> int:
+    """Follow a k6 run by its testid in Prometheus, written as an observed run directory."""
+    import sys
+
+    from perfdash.commands.common import console
+    from perfdash.console import HeadlessConsole, result_table
+    from perfdash.events import Bus
+    from perfdash.follow.observe import QUIET_S, Observer, PromTarget
+    from perfdash.prom.client import PromClient
+    from perfdash.secret import redact_url
+
+    if not args.prometheus or not args.run_id:
+        error("--prometheus and --run-id go together: pass the Prometheus the run writes to and "
+              "its testid, e.g. --prometheus http://127.0.0.1:9090 --run-id 20261130T070000Z")
+        return EXIT_USAGE
+    if args.target not in (None, "", "latest"):
+        error(f"{args.target}: --prometheus follows a run by its --run-id; leave out the run "
+              "directory or address")
+        return EXIT_USAGE
+    quiet = QUIET_S if args.quiet_after is None else args.quiet_after
+    if quiet <= 0:
+        error(f"--quiet-after {quiet:g}: pass a number of seconds above 0")
+        return EXIT_USAGE
+    observer_args = _observer_settings(args)
+    if observer_args is None:
+        return EXIT_USAGE
+    settings, env, measure_host = observer_args
+    problem = PromClient(args.prometheus, timeout_s=5).ready()
+    if problem is not None:
+        error(f"{redact_url(problem)}: start Prometheus or fix --prometheus (the URL the "
+              "TestRun's K6_PROMETHEUS_RW_SERVER_URL points at, without /api/v1/write)")
+        return EXIT_COULD_NOT_RUN
+    bus = Bus()
+    observer = Observer(settings, env, bus, measure_host=measure_host,
+                        prometheus=PromTarget(args.prometheus, args.run_id, quiet))
+    out = console()
+    if not args.headless and sys.stdin.isatty() and sys.stdout.isatty():
+        from perfdash.ui.app import make_app
+
+        app = make_app(bus=bus, run=lambda: observer.run(None), stop=observer.request_stop)
+        app.ends_on_quit = True
+        code = app.run()
+        if observer.paths is not None:
+            print(_merged_line(observer.merged, args.run_id))
+            print(f"observed: {observer.paths.root}")
+        return int(code if code is not None else EXIT_COULD_NOT_RUN)
+    shown = HeadlessConsole(bus, out)
+    shown.start()
+    outcome = observer.run(None)
+    shown.stop()
+    out.print()
+    out.print(result_table(outcome.summary))
+    out.print(_merged_line(observer.merged, args.run_id), markup=False, highlight=False)
+    out.print(f"observed: {outcome.paths.root}", markup=False, highlight=False)
+    return outcome.exit_code
+
+
+def _merged_line(merged: dict[str, Any] | None, testid: str) -> str:
+    """One line of the merged result: the request count (and each generator's), the p95."""
+    if merged is None:
+        return f"k6 testid={testid}: no merged result (see the problems above)"
+    metrics = merged["metrics"]
+    requests = metrics.get("http_reqs", {}).get("count")
+    p95 = metrics.get("http_req_duration", {}).get("p(95)")
+    gens = merged["merged"].get("generators") or []
+    parts = ", ".join(f"{g['name']} {int(g['requests'])}" for g in gens
+                      if isinstance(g.get("requests"), int | float))
+    error_pct = merged["merged"].get("relative_error")
+    return (f"k6 testid={testid} merged from Prometheus: "
+            f"{int(requests) if requests is not None else 'no'} requests"
+            + (f" ({parts})" if parts else "")
+            + (f", p95 {p95:.1f} ms" if isinstance(p95, int | float) else "")
+            + (f" (±{error_pct:.1%})" if isinstance(error_pct, int | float) else ""))
+
+
+def _observer_settings(args: argparse.Namespace) -> tuple[Any, Any, bool] | None:
+    """Settings (the results directory), the environment to watch beside the k6 run, and
+    whether this machine's host is part of it: with --env, that environment as `watch` sees it;
+    without, none (the run's generators are elsewhere, and so is its backend)."""
+    from perfdash.commands.common import load_settings_for
+    from perfdash.settings import Environment, Settings, SettingsError
+
+    if args.environment is not None:
+        loaded = load_settings_for(args)
+        if loaded is None:
+            return None
+        try:
+            env = loaded[0].environment(args.environment)
+        except SettingsError as exc:
+            error(str(exc))
+            return None
+        if env.kind == "demo":
+            error("the demo environment exists only while `perfdash demo` runs it: pass an "
+                  "external environment or leave out --env")
+            return None
+        return loaded[0], env, True
+    results = _results_dir(args)
+    project = Path(args.project or Path.cwd()).resolve()
+    settings = Settings(project, project / "profiles.toml", results, {}, {})
+    env = Environment("prometheus", "a k6 run followed through Prometheus", "external", None,
+                      None, None, None, False, "/")
+    return settings, env, False
 
 
 def _dashboard(source: Source) -> int:

@@ -2,12 +2,15 @@
 
 Writes the manifest (YAML) to stdout or `--output`, preceded by the kubectl commands that create
 the script's ConfigMap and the token's Secret it refers to, and the testid its pods' series carry in
-Prometheus. Nothing is applied: perfdash never talks to a cluster itself.
+Prometheus, with the `perfdash attach --prometheus URL --run-id ID` command that follows the pods
+live through Prometheus and writes their merged result. Nothing is applied: perfdash never talks
+to a cluster itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ def register(sub: Any, common: Common) -> None:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
+    from perfdash.secret import redact_url
     from perfdash.settings import SettingsError
     from perfdash.tools.k6.k8s import operator_testrun, setup_commands
 
@@ -75,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
     manifest = operator_testrun(profile, env, testid, parallelism, prometheus, args.namespace)
     header = ["# perfdash k6-operator TestRun: create what it refers to first:",
               *(f"#   {line}" for line in setup_commands(profile, env, args.namespace)),
-              f"# its pods write to {prometheus} with testid={testid}: perfdash follows and "
-              "merges them by that tag"]
+              f"# its pods write to {prometheus} with testid={testid}; follow them live and "
+              "merge their results with:",
+              f"#   perfdash attach --prometheus {shlex.quote(redact_url(prometheus))} "
+              f"--run-id {shlex.quote(testid)}",
+              "#   (the Prometheus as this machine reaches it, if not the same address)"]
     text = "\n".join(header) + "\n" + yaml.safe_dump(manifest, sort_keys=False)
     if args.output is None:
         print(text, end="")

@@ -6,6 +6,15 @@ When a batch is long or more is already waiting (catching up, or a follower that
 samples are only worth their newest value: all but the newest of each kind of sample and of the
 log batches are skipped before they are even parsed, while what has history (the timeline's
 seconds, phases, problems, tool exits, the verdict) is always kept.
+
+The headless console reads a bus subscription that holds a bounded number of events (samples
+coalesce there to the newest of each kind; anything else queues, and the oldest is dropped past the
+bound). A catch-up publishes a whole recording at once, so a follower for the console publishes
+only what the console shows (`HEADLESS_SHOWS`): the run's history that matters (its start, phases,
+preflight, tool exits, problems, verdict), which stays a few dozen events however long the run,
+and the samples compacted as above. What fills a long recording (the timeline's seconds, log
+batches, per-host samples every second) never reaches that subscription, so a catch-up of a run of
+any length drops nothing that matters.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from perfdash.follow.records import event_from_line, record_type
 from perfdash.follow.source import Source
 
 SAMPLE_TYPES = frozenset({"SystemSampled", "K6Progressed", "ArtilleryProgressed",
-                          "DatabaseSampled", "LatencySampled"})
+                          "DatabaseSampled", "LatencySampled", "HostsSampled"})
 KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
 STOPPED = "the run stopped without finishing"
 # A run records a handful of lines a second; a batch this long is a catch-up (or a lag).
@@ -27,6 +36,12 @@ CATCH_UP_LINES = 200
 # What the headless console never shows (perfdash.console): an attacher with --headless skips them.
 HEADLESS_IGNORES = frozenset({"LogLinesRead", "TimelineTicked", "LatencySampled",
                               "DatabaseSampled"})
+# What the headless console shows (perfdash.console.HeadlessConsole): all an attacher with
+# --headless publishes. The samples among them are compacted on a backlog and coalesce in the
+# console's subscription; the rest is the run's history, a few dozen events in any run.
+HEADLESS_SHOWS = frozenset({"RunStarted", "PhaseChanged", "PreflightChecked", "ToolExited",
+                            "ProblemDetected", "RunFinished", "SystemSampled", "K6Progressed",
+                            "ArtilleryProgressed", "HostsSampled"})
 
 
 @dataclass(frozen=True)
@@ -64,11 +79,14 @@ class Follower:
     """Publishes a source's events on a bus until the run ends, the source ends, or `stop()`."""
 
     def __init__(self, source: Source, bus: Bus, *, poll_s: float = 1.0,
-                 ignore: frozenset[str] = frozenset()) -> None:
+                 ignore: frozenset[str] = frozenset(),
+                 only: frozenset[str] | None = None) -> None:
         self.source = source
         # Event types nobody here shows (the headless console: the log lines, the timeline's
         # seconds) are passed over by their type, never parsed: most of a recording's bytes.
+        # `only`: publish these types and nothing else (the headless console's HEADLESS_SHOWS).
         self._ignore = ignore
+        self._only = only
         self.bus = bus
         self._poll_s = poll_s
         self._stopped = threading.Event()
@@ -105,8 +123,10 @@ class Follower:
 
     def _publish(self, lines: list[str]) -> None:
         for line in lines:
-            if self._ignore and record_type(line) in self._ignore:
-                continue
+            if self._ignore or self._only is not None:
+                kind = record_type(line)
+                if kind in self._ignore or (self._only is not None and kind not in self._only):
+                    continue
             event = event_from_line(line)
             if event is None:
                 continue

@@ -6,6 +6,13 @@ then written as a run directory like any other (metrics.csv, db-connections.csv,
 events.ndjson, query-analysis.json, summary.json), with the summary marked `"observed"`: its
 verdict covers what perfdash could see (host headroom, database, app log), never the load tool's
 own thresholds, which only the process that ran it knows. `show` and `compare` read it as a run.
+
+`perfdash attach --prometheus URL --run-id ID` is the same observer with Prometheus as the k6
+source: k6 generators perfdash did not start (a k6-operator TestRun, or processes on other
+machines) are followed by their `testid` exactly as a split run of perfdash's own is
+(perfdash.tools.k6.promfollow), the observation ends by itself once their series stop, and their
+merged result is written as `k6-observed.json` (perfdash.tools.k6.merged), which the result view,
+`show` and `compare` read like any k6 summary.
 """
 
 from __future__ import annotations
@@ -30,10 +37,25 @@ from perfdash.follow.k6spot import K6Spotter
 from perfdash.run.liveness import RunLock
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
+from perfdash.secret import redact_url
 from perfdash.settings import Environment, Profile, Settings
 from perfdash.timeline.recorder import TimelineRecorder
+from perfdash.tools.k6.promfollow import PromK6Follower
 
 OBSERVED = "observed"
+# Remote write has no end marker: a run whose series have not moved for this long has ended.
+QUIET_S = 10.0
+
+
+@dataclass(frozen=True)
+class PromTarget:
+    """A k6 run seen only through Prometheus: its address, the run's testid, and how long its
+    series must stay still before the run counts as ended."""
+
+    url: str
+    testid: str
+    quiet_s: float = QUIET_S
+    interval_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +76,17 @@ class Observer:
     """Watches an environment until `request_stop()`; `run()` returns the observed run."""
 
     def __init__(self, settings: Settings, env: Environment, bus: Bus, *,
-                 k6_api: str = "127.0.0.1:6565") -> None:
+                 k6_api: str = "127.0.0.1:6565", prometheus: PromTarget | None = None,
+                 measure_host: bool = True) -> None:
         self.settings = settings
         self.env = env
         self.bus = bus
         self.k6_api = k6_api
+        self.prometheus = prometheus
+        # This machine's CPU and memory mean something beside a suite running here (watch); not
+        # beside a TestRun on a cluster, unless an environment says this is where it runs.
+        self.measure_host = measure_host
+        self.merged: dict[str, Any] | None = None
         self._stop = threading.Event()
         self.paths: RunPaths | None = None
 
@@ -78,7 +106,7 @@ class Observer:
                         if isinstance(e, ProblemDetected) else None)
         profile = observed_profile(self.settings, self.env)
         self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0))
-        log(f"watching environment {self.env.name} (k6 REST API at {self.k6_api})")
+        log(f"watching environment {self.env.name} ({self._k6_where()})")
         url = self.env.database_url
         before = self._snapshot(url, record) if url else None
         if before is not None:
@@ -87,8 +115,13 @@ class Observer:
             record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
         timeline = TimelineRecorder(self.bus, paths.root)
         timeline.start()
-        self.bus.publish(PhaseChanged("load", f"watching {self.env.name}"))
-        collectors: list[Any] = [SystemCollector(self.bus, paths.metrics_csv)]
+        self.bus.publish(PhaseChanged("load", f"watching {self.env.name}" if self.prometheus is None
+                                      else f"waiting for k6 {self._k6_where()}"))
+        collectors: list[Any] = ([SystemCollector(self.bus, paths.metrics_csv)]
+                                 if self.measure_host else [])
+        if not self.measure_host:
+            record.not_measured["metrics"] = ("the k6 run was followed through Prometheus; no "
+                                              "host of it was named (attach --env E)")
         tail = None
         if self.env.app_log is not None:
             tail = AppLogTail(self.bus, self.env.app_log,
@@ -97,7 +130,7 @@ class Observer:
             record.app_log = {"path": str(self.env.app_log)}
         if url is not None:
             collectors.append(DatabaseSampler(self.bus, url, paths.db_connections))
-        spotter = K6Spotter(self.bus, self.k6_api, paths.root / "k6-progress.ndjson")
+        spotter = self._k6_source(paths)
         collectors.append(spotter)
         for c in collectors:
             c.start()
@@ -114,6 +147,43 @@ class Observer:
             alive.release()
         return outcome
 
+    def _k6_where(self) -> str:
+        if self.prometheus is None:
+            return f"k6 REST API at {self.k6_api}"
+        return f"testid={self.prometheus.testid} in Prometheus at {redact_url(self.prometheus.url)}"
+
+    def _k6_source(self, paths: RunPaths) -> K6Spotter | PromK6Follower:
+        record = paths.root / "k6-progress.ndjson"
+        p = self.prometheus
+        if p is None:
+            return K6Spotter(self.bus, self.k6_api, record)
+        return PromK6Follower(self.bus, p.url, p.testid, 0.0, record, p.interval_s,
+                              quiet_s=p.quiet_s, on_end=self.request_stop)
+
+    def _merge(self, paths: RunPaths, record: RunRecord, started: float) -> dict[str, Any]:
+        """The followed run's merged result as k6-observed.json; what the summary says of it."""
+        import time
+
+        from perfdash.tools.k6.merged import MergeError, merge_observed
+
+        assert self.prometheus is not None
+        p = self.prometheus
+        seen: dict[str, Any] = {"prometheus_url": redact_url(p.url), "testid": p.testid}
+        try:
+            self.merged = merge_observed(p.url, p.testid, (), started, time.time())
+        except MergeError as exc:
+            record.not_measured["k6"] = str(exc)
+            record.problem(f"k6 testid={p.testid}: {exc}",
+                           "check --run-id and that the generators write to this Prometheus")
+            return {**seen, "merged": None}
+        target = paths.root / f"k6-{OBSERVED}.json"
+        write_json_atomic(target, self.merged)
+        metrics = self.merged["metrics"]
+        return {**seen, "merged": target.name,
+                "requests": metrics.get("http_reqs", {}).get("count"),
+                "p95_ms": metrics.get("http_req_duration", {}).get("p(95)"),
+                "generators": self.merged["merged"]["generators"]}
+
     def _snapshot(self, url: Any, record: RunRecord) -> DbSnapshot | None:
         try:
             return take_snapshot(url)
@@ -124,9 +194,14 @@ class Observer:
             return None
 
     def _finish(self, paths: RunPaths, profile: Profile, record: RunRecord,
-                tail: AppLogTail | None, spotter: K6Spotter, before: DbSnapshot | None,
-                log: RunLog) -> ObserveOutcome:
+                tail: AppLogTail | None, spotter: K6Spotter | PromK6Follower,
+                before: DbSnapshot | None, log: RunLog) -> ObserveOutcome:
         self.bus.publish(PhaseChanged("analysis"))
+        # The verdict covers what perfdash watched, as `show` computes it again from the files;
+        # the merged k6 result is reported beside it (k6-observed.json), never judged here.
+        merged: dict[str, Any] | None = None
+        if self.prometheus is not None:
+            merged = self._merge(paths, record, record.started_at.timestamp())
         if tail is not None and record.app_log is not None:
             record.app_log.update(lines=tail.lines_total, errors=tail.errors_total,
                                   warnings=tail.warnings_total, unmeasured=tail.unmeasured())
@@ -140,8 +215,15 @@ class Observer:
                     url, before, after, slow_ms=profile.slow_query_ms))
         record.ended_at = datetime.now(UTC)
         summary = build_summary(paths, profile, self.env, record)
-        summary[OBSERVED] = {"k6_api": self.k6_api, "k6_runs_seen": spotter.runs_seen,
-                             "note": "watched, not run by perfdash: no load-tool verdict"}
+        if merged is not None:
+            summary[OBSERVED] = {"prometheus": merged, "k6_runs_seen": int(
+                isinstance(spotter, PromK6Follower) and spotter.seen),
+                "note": "followed through Prometheus, not run by perfdash: the merged result "
+                        "is in k6-observed.json; no load-tool thresholds were judged"}
+        else:
+            assert isinstance(spotter, K6Spotter)
+            summary[OBSERVED] = {"k6_api": self.k6_api, "k6_runs_seen": spotter.runs_seen,
+                                 "note": "watched, not run by perfdash: no load-tool verdict"}
         write_json_atomic(paths.summary, summary)
         write_reports(summary, paths.root)
         self.bus.publish(RunFinished(summary["status"], summary["exit_code"], str(paths.summary)))

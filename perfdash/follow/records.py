@@ -8,7 +8,9 @@ import typing
 from typing import Any
 
 from perfdash import events as ev
+from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import Event
+from perfdash.prom.node import HostSample
 
 # Every concrete event type by the name the recorder writes (`type(event).__name__`).
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -16,10 +18,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in vars(ev).values()
     if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
 }
+# Published by the node_exporter collector rather than declared with the others; without it an
+# attacher or a replay would never show the hosts of a run that measured them.
+EVENT_TYPES[HostsSampled.__name__] = HostsSampled
+_HOST_FIELDS = frozenset(f.name for f in dataclasses.fields(HostSample))
 
 
 def _tuple_fields(cls: type[Event]) -> frozenset[str]:
     """Fields declared as tuples: JSON gave them back as lists, the frozen events want tuples."""
+    if cls is HostsSampled:
+        return frozenset()  # its one tuple holds records, decoded by _hosts
     hints = typing.get_type_hints(cls, vars(ev))
     return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple)
 
@@ -39,12 +47,26 @@ def event_from_record(record: dict[str, Any]) -> Event | None:
     cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         return None
+    if cls is HostsSampled:
+        return _hosts(record)
     known = {f.name for f in dataclasses.fields(cls)}
     tuples = _TUPLE_FIELDS[cls.__name__]
     kwargs = {k: (_as_tuple(v) if k in tuples else v) for k, v in record.items() if k in known}
     try:
         return cls(**kwargs)
     except TypeError:  # a required field is missing: a record from another version
+        return None
+
+
+def _hosts(record: dict[str, Any]) -> HostsSampled | None:
+    hosts = record.get("hosts")
+    at = record.get("at")
+    if not isinstance(hosts, list) or not isinstance(at, int | float):
+        return None
+    try:
+        return HostsSampled(tuple(HostSample(**{k: v for k, v in h.items() if k in _HOST_FIELDS})
+                                  for h in hosts if isinstance(h, dict)), at=float(at))
+    except TypeError:
         return None
 
 

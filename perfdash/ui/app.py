@@ -454,4 +454,7 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
     app = PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
                       clock=clock, comparison=comparison, cleanup=cleanup, reanalyse=reanalyse)
     app.detach_only = attach is not None
+    if attach is not None or replay is not None:
+        # A followed or replayed run started before this screen: time it on its recording.
+        app.state.recorded_pace = replay_speed if replay is not None else 1.0
     return app

@@ -9,14 +9,17 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from perfdash.events import Bus
+from perfdash.events import Bus, RunFinished, RunStarted
 from perfdash.follow.follower import Follower
 from perfdash.follow.source import LocalSource
 from perfdash.run.liveness import RunLock
+from perfdash.ui.format import clock_time
 from perfdash.ui.live.live_screen import LiveScreen
+from perfdash.ui.live.run_header import RunHeader
 from perfdash.ui.modals.quit_screen import QuitScreen
+from perfdash.ui.replay import load_events
 from perfdash.ui.result.result_screen import ResultScreen
-from tests.ui.conftest import PASS_RUN
+from tests.ui.conftest import PASS_RUN, FakeClock
 
 
 def _running_copy(tmp_path: Path, upto: int | None) -> tuple[Path, list[str], RunLock]:
@@ -82,3 +85,61 @@ async def test_the_end_of_the_run_switches_to_the_result_view(tmp_path: Path) ->
                 break
         assert isinstance(app.screen, ResultScreen)
         assert app.exit_code == json.loads((run_dir / "summary.json").read_text())["exit_code"]
+
+
+def _at(line: str) -> float:
+    return float(json.loads(line)["at"])
+
+
+async def test_elapsed_counts_from_the_start_of_the_run_not_from_attaching(tmp_path: Path
+                                                                           ) -> None:
+    """Attached 120 lines into the run, on a clock that never moves by itself: the header shows
+    the time the run has been going (from its recording), then moves with the clock, and stops
+    at the run's own end."""
+    from perfdash.ui.app import make_app
+
+    run_dir, lines, lock = _running_copy(tmp_path, 120)
+    started = _at(lines[0])
+    expected = int(max(_at(line) for line in lines[:120]) - started)
+    assert expected >= 10  # far from the 0 s a screen-side clock would show
+    clock = FakeClock()
+    app = make_app(attach=_follower(run_dir, []), clock=clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if app.state.header.elapsed_s == expected:
+                break
+        assert app.state.header.elapsed_s == expected
+        header = app.screen.query_one(RunHeader)
+        app.show_now()
+        await pilot.pause()
+        assert f"elapsed {clock_time(expected)}" in header.plain
+        clock.now += 7  # seven seconds on, nothing recorded meanwhile: the run still goes on
+        app.show_now()
+        assert app.state.header.elapsed_s == expected + 7
+        with (run_dir / "events.ndjson").open("a") as f:
+            f.write("\n".join(lines[120:]) + "\n")
+        lock.release()
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ResultScreen):
+                break
+        assert isinstance(app.screen, ResultScreen)
+    finished = next(_at(line) for line in lines if '"type": "RunFinished"' in line)
+    assert app.state.header.elapsed_s == int(finished - started)
+
+
+async def test_a_replay_shows_the_recorded_run_time() -> None:
+    from perfdash.ui.app import make_app
+
+    events = load_events(PASS_RUN / "events.ndjson")
+    started = next(e.at for e in events if isinstance(e, RunStarted))
+    finished = next(e.at for e in events if isinstance(e, RunFinished))
+    app = make_app(replay=PASS_RUN, replay_speed=1000.0, clock=FakeClock())
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.state.finished is not None:
+                break
+        assert app.state.finished is not None
+    assert app.state.header.elapsed_s == int(finished - started) > 20

@@ -28,6 +28,7 @@ from typing import Any
 
 from perfdash.artifacts import read_json
 from perfdash.prom.client import PromClient, PromError, Sample, label_matcher
+from perfdash.secret import redact_url
 from perfdash.thresholds import Threshold
 from perfdash.tools.k6.genspec import Spec, generator_name, summary_path
 from perfdash.tools.k6.report import K6Summary
@@ -221,6 +222,53 @@ def merge_run(spec: Spec, codes: Sequence[int], started: float, ended: float,
                             "summary": summary_path(Path(spec.run_dir), spec.profile, i).name,
                             "requests": _metric(summaries[i], "http_reqs").get("count")}
                            for i, code in enumerate(codes)],
+            "histogram_growth": merger.factor,
+            "relative_error": None if merger.factor is None else merger.factor - 1,
+            "started_at": started, "ended_at": ended,
+        },
+    }
+
+
+def generators_seen(merger: Merger) -> list[dict[str, Any]]:
+    """Each generator's request count as Prometheus holds it, by its `generator` tag (local
+    generators) or `instance_id` (k6-operator's runner pods): where no generator summary exists
+    on this machine, these are the per-generator figures beside the merged one."""
+    sel = merger._sel()
+    found = merger.client.query(f"sum by (generator, instance_id) (k6_http_reqs_total{sel})",
+                                merger.at)
+    rows = []
+    for s in found:
+        name = s.labels.get("generator") or (f"instance {s.labels['instance_id']}"
+                                             if "instance_id" in s.labels else "k6")
+        rows.append({"name": name, "requests": s.value})
+    return sorted(rows, key=lambda r: str(r["name"]))
+
+
+def merge_observed(prometheus_url: str, testid: str, thresholds: Sequence[Threshold],
+                   started: float, ended: float, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The merged summary of a run perfdash did not start (a k6-operator TestRun, generators
+    started elsewhere), from Prometheus alone: no generator's own summary is on this machine, so
+    min/max and checks are left out rather than guessed (the merged percentiles, counters and
+    failure rate are exact up to the histogram's stated error, as for local generators)."""
+    merger = Merger(PromClient(prometheus_url, timeout_s=timeout_s), testid)
+    try:
+        metrics = merged_metrics(merger, [], thresholds)
+        vus_max = merger.client.value(f"sum(k6_vus_max{merger._sel()})")
+        generators = generators_seen(merger)
+    except PromError as exc:
+        raise MergeError(str(exc)) from None
+    if "http_reqs" not in metrics and "iterations" not in metrics:
+        raise MergeError(f"Prometheus holds no k6 series with testid={testid!r}: check the run "
+                         "id (the TestRun's --tag testid=...) and that its remote write arrives")
+    if vus_max is not None:
+        metrics["vus_max"] = {"value": vus_max}
+    judge(metrics, thresholds)
+    return {
+        "metrics": metrics,
+        "root_group": {},
+        "merged": {
+            "source": "prometheus", "prometheus_url": redact_url(prometheus_url),
+            "testid": testid, "observed": True, "generators": generators,
             "histogram_growth": merger.factor,
             "relative_error": None if merger.factor is None else merger.factor - 1,
             "started_at": started, "ended_at": ended,

@@ -5,27 +5,40 @@ Once a second: VUs, iterations, requests and failed requests summed; the p95 so 
 merged native histograms; and, for the timeline, the last few seconds' percentiles and rate
 (`increase` over a short window of the merged histograms). Cumulative values only move when the
 generators push (every second), so req/s comes from count deltas as with k6's own API.
+
+Following a run perfdash did not start (`perfdash attach --prometheus`, a k6-operator TestRun),
+the follower is given `quiet_s`: it publishes nothing until the run's series appear (a run not yet
+started is not a run at 0 VUs), and it calls `on_end` once their newest sample has not moved for
+`quiet_s` seconds. Remote write leaves no end marker, so silence is the only sign a run ended; it
+is measured on this machine's clock from the last time the newest sample moved, never by comparing
+Prometheus' timestamps with the local time, so a skewed clock on either side changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from perfdash.collect.background import Background
-from perfdash.events import Bus, K6Progressed, LatencySampled
+from perfdash.events import Bus, K6Progressed, LatencySampled, PhaseChanged
 from perfdash.prom.client import PromClient, PromError, label_matcher
 
 WINDOW = "5s"  # the timeline's per-second percentiles: a few pushes of every generator
 
 
 class PromK6Follower(Background):
+    """Publishes K6Progressed (and the timeline's LatencySampled) for one run's series."""
+
     def __init__(self, bus: Bus, prometheus_url: str, testid: str, planned_s: float,
-                 record: Path | None, interval_s: float = 1.0) -> None:
+                 record: Path | None, interval_s: float = 1.0, *, quiet_s: float | None = None,
+                 on_end: Callable[[], None] | None = None) -> None:
         super().__init__("k6-prometheus-follower")
         self._bus = bus
         self._client = PromClient(prometheus_url, timeout_s=2)
+        self.testid = testid
         self._sel = label_matcher(testid=testid)
         self._failed = label_matcher(testid=testid, expected_response="false")
         self._planned = planned_s
@@ -33,6 +46,40 @@ class PromK6Follower(Background):
         self._interval = interval_s
         self.last: K6Progressed | None = None
         self.error: str | None = None
+        self._quiet_s = quiet_s
+        self._on_end = on_end
+        self.seen = False  # the run's series appeared (only tracked with quiet_s)
+        self.ended = False  # ... and then stayed still for quiet_s
+        self._newest: float | None = None
+        self._moved_at = 0.0
+
+    def newest_sample(self) -> float | None:
+        """Prometheus' timestamp of the run's newest VU sample (k6 samples VUs every second
+        while it runs, whatever the load); None while the run has no series."""
+        return self._value(f"max(timestamp(k6_vus{self._sel}))")
+
+    def _still_going(self) -> bool:
+        """With quiet_s: whether to publish now; notes the run's start and end (see above)."""
+        if self._quiet_s is None:
+            return True
+        newest = self.newest_sample()
+        now = time.monotonic()
+        if newest is None:
+            return False
+        if newest != self._newest:
+            if self._newest is None:
+                self.seen = True
+                self._bus.publish(PhaseChanged("load", f"k6 testid={self.testid} seen in "
+                                                       "Prometheus"))
+            self._newest, self._moved_at = newest, now
+            return True
+        if now - self._moved_at >= self._quiet_s:
+            self.ended = True
+            self._bus.publish(PhaseChanged("load", f"k6 testid={self.testid}: no new samples "
+                                                   f"for {self._quiet_s:.0f} s; the run ended"))
+            if self._on_end is not None:
+                self._on_end()
+        return True
 
     def _value(self, expr: str) -> float | None:
         return self._client.value(expr)
@@ -63,29 +110,37 @@ class PromK6Follower(Background):
         return event, latency
 
     def _run(self) -> None:
-        start = time.monotonic()
+        # A run followed from its start (quiet_s None) counts from now; one seen through
+        # Prometheus from when its series appear.
+        start = time.monotonic() if self._quiet_s is None else None
         prev: tuple[float, float] | None = None
         out = self._record.open("a", encoding="utf-8") if self._record else None
         try:
-            while not self._stopping.wait(self._interval):
+            while not self.ended and not self._stopping.wait(self._interval):
                 try:
+                    if not self._still_going():
+                        continue
+                    start = time.monotonic() if start is None else start
                     event, latency = self.poll(time.monotonic() - start, prev)
                 except PromError as exc:
                     self.error = str(exc)
                     continue
                 self.error = None
                 prev = (time.monotonic(), float(event.requests))
-                self.last = event
-                self._bus.publish(event)
-                if latency is not None:
-                    self._bus.publish(latency)
-                if out is not None:
-                    out.write(json.dumps({"at": event.at, "vus": event.vus,
-                                          "requests": event.requests,
-                                          "req_per_s": round(event.req_per_s, 2),
-                                          "p95_ms": event.p95_ms,
-                                          "failed_rate": event.failed_rate}) + "\n")
-                    out.flush()
+                self._publish(event, latency, out)
         finally:
             if out is not None:
                 out.close()
+
+    def _publish(self, event: K6Progressed, latency: LatencySampled | None,
+                 out: IO[str] | None) -> None:
+        self.last = event
+        self._bus.publish(event)
+        if latency is not None:
+            self._bus.publish(latency)
+        if out is not None:
+            out.write(json.dumps({"at": event.at, "vus": event.vus, "requests": event.requests,
+                                  "req_per_s": round(event.req_per_s, 2),
+                                  "p95_ms": event.p95_ms,
+                                  "failed_rate": event.failed_rate}) + "\n")
+            out.flush()

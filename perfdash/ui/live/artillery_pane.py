@@ -26,7 +26,12 @@ def errors_line(errors: tuple[tuple[str, int], ...]) -> Text:
 
 
 def started_lines(started: ArtilleryStarted, width: int) -> list[Text]:
-    """Before the first report: how long Artillery has run and when its report is due."""
+    """Before the first report: how long Artillery has run and when its report is due (or that
+    there is no Artillery in this run at all)."""
+    if started.absent:
+        return [Text("not part of this run", style="dim"),
+                Text("the profile has no Artillery scenario, or the run was not started by "
+                     "perfdash", style="dim")]
     if started.after_k6:
         return [Text("starts when k6 has finished (sequential profile)", style="dim")]
     due = REPORT_S - started.elapsed_s % REPORT_S

@@ -150,11 +150,22 @@ class ArtilleryStarted:
     elapsed_s: int
     planned_s: float
     after_k6: bool = False  # a sequential profile: Artillery starts once k6 has exited
+    absent: bool = False  # the run has no Artillery at all: nothing is coming
 
 
 @dataclass
 class LiveState:
-    """Folds events into views; `clock` is the dashboard's injected clock (elapsed, log grace)."""
+    """Folds events into views; `clock` is the dashboard's injected clock (elapsed, log grace).
+
+    A run carried out by this process is timed on `clock` from the moment its RunStarted
+    arrives. A run followed from its recording (`perfdash attach`, a replay) may have started
+    long before the screen opened, so with `recorded_pace` set its times are the recording's own
+    (every event carries `at`): elapsed is the newest recorded moment minus the run's start, and
+    between events it moves on `clock` at `recorded_pace` recorded seconds per clock second (1 when
+    attached, the replay speed in a replay). Only differences of the recording's own timestamps
+    and of the local clock are used, so a run recorded on a machine whose clock is off (attached
+    over HTTP) still shows the right elapsed time.
+    """
 
     clock: Callable[[], float]
     header: HeaderView = field(default_factory=HeaderView)
@@ -178,6 +189,16 @@ class LiveState:
     _load_started_at: float | None = None
     _ended_at: float | None = None
     _k6_ended_at: float | None = None
+    # None: the run is timed on `clock`; a number: on the recording (see the class docstring).
+    recorded_pace: float | None = None
+    _recorded_at: float | None = None  # the newest recorded moment seen
+    _recorded_clock: float = 0.0  # `clock` when it was seen
+    _recorded_shown: float = 0.0  # the newest recorded "now" handed out: it never goes back
+    # Whether Artillery is part of the run. A perfdash run checks every tool of its profile in
+    # preflight before the load ("Artillery script present", "artillery runnable"), so a load
+    # that starts with no word of Artillery before it (a profile without a scenario, `watch`,
+    # `attach --prometheus`, which have no preflight) has none; its reports only add certainty.
+    _artillery_named: bool = False
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         """Fold a batch in; returns the events the screen should announce (problems, failures)."""
@@ -185,6 +206,8 @@ class LiveState:
         h = self.header
         phase = (h.run_id, h.phase)
         for e in events:
+            if self.recorded_pace is not None:
+                self._recorded(e)
             if isinstance(e, SystemSampled | HostsSampled):
                 self._system(e)
             elif isinstance(e, K6Progressed):
@@ -205,19 +228,13 @@ class LiveState:
                 self.planned_s = e.planned_seconds
                 # The axis starts with the load; tools often end a second or two late.
                 self.timeline.horizon_s = e.planned_seconds + 5
-                self._started_at = self.clock()
+                self._started_at = self._stamp(e)
                 h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment)
             elif isinstance(e, PhaseChanged):
-                if e.phase == "load" and self._load_started_at is None:
-                    self._load_started_at = self.clock()
-                    self.sequential = e.detail.startswith("sequential")
-                h = replace(h, phase=e.phase, phase_detail=e.detail)
+                h = self._phase(e, h)
             elif isinstance(e, PreflightChecked):
-                if e.ok:
-                    h = replace(h, preflight_ok=h.preflight_ok + 1)
-                else:
-                    self.failed_preflight.append(e)
-                    h = replace(h, preflight_failed=h.preflight_failed + 1)
+                h = self._preflight(e, h)
+                if not e.ok:
                     notable.append(e)
             elif isinstance(e, ToolExited):
                 self._tool_exited(e)
@@ -228,17 +245,50 @@ class LiveState:
                 notable.append(e)
             elif isinstance(e, RunFinished):
                 self.finished = e
-                self._ended_at = self.clock()
+                self._ended_at = self._stamp(e)
                 h = replace(h, status=e.status)
                 notable.append(e)
         self.header = replace(h, elapsed_s=self.elapsed_s())
         self.phase_changed = (h.run_id, h.phase) != phase
         return notable
 
+    def _preflight(self, e: PreflightChecked, h: HeaderView) -> HeaderView:
+        if e.name.lower().startswith("artillery"):
+            self._artillery_named = True
+        if e.ok:
+            return replace(h, preflight_ok=h.preflight_ok + 1)
+        self.failed_preflight.append(e)
+        return replace(h, preflight_failed=h.preflight_failed + 1)
+
+    def _recorded(self, e: Event) -> None:
+        if self._recorded_at is None or e.at > self._recorded_at:
+            self._recorded_at, self._recorded_clock = e.at, self.clock()
+
+    def _phase(self, e: PhaseChanged, h: HeaderView) -> HeaderView:
+        if e.phase == "load" and self._load_started_at is None:
+            self._load_started_at = self._stamp(e)
+            self.sequential = e.detail.startswith("sequential")
+        if e.phase == "stopped" and self._ended_at is None:
+            self._ended_at = self._stamp(e)  # a followed run that died: its time stops
+        return replace(h, phase=e.phase, phase_detail=e.detail)
+
+    def _stamp(self, e: Event) -> float:
+        """When an event happened, on the scale elapsed time is measured on."""
+        return e.at if self.recorded_pace is not None else self.clock()
+
+    def now(self) -> float:
+        """The present on that scale: `clock`, or the recording's newest moment carried forward
+        on `clock` since it arrived (never going back when a batch arrives a little late)."""
+        if self.recorded_pace is None or self._recorded_at is None:
+            return self.clock()
+        now = self._recorded_at + (self.clock() - self._recorded_clock) * self.recorded_pace
+        self._recorded_shown = max(self._recorded_shown, now)
+        return self._recorded_shown
+
     def elapsed_s(self) -> int:
         if self._started_at is None:
             return 0
-        end = self._ended_at if self._ended_at is not None else self.clock()
+        end = self._ended_at if self._ended_at is not None else self.now()
         return max(0, int(end - self._started_at))
 
     def tick(self) -> None:
@@ -252,23 +302,26 @@ class LiveState:
 
     def artillery_started(self) -> ArtilleryStarted | None:
         """Artillery's pane before its first report: since when the load runs (Artillery starts with
-        it, or after k6 in a sequential profile), so the pane never just waits."""
+        it, or after k6 in a sequential profile), so the pane never just waits; or that the run has
+        no Artillery, so it never promises a report that will not come."""
         if self.artillery is not None or self._load_started_at is None:
             return None
+        if not self._artillery_named:
+            return ArtilleryStarted(0, self.planned_s, absent=True)
         start = self._load_started_at
         if self.sequential:
             k6 = self.k6
             if k6 is None or k6.ended is None:
                 return ArtilleryStarted(0, self.planned_s, after_k6=True)
             start = self._k6_ended_at if self._k6_ended_at is not None else start
-        end = self._ended_at if self._ended_at is not None else self.clock()
+        end = self._ended_at if self._ended_at is not None else self.now()
         return ArtilleryStarted(max(0, int(end - start)), self.planned_s)
 
     def log_absent(self) -> bool:
         """True once the load has run for a while without one log batch: no app log is configured."""
         if self.log.batches or self._load_started_at is None:
             return False
-        return self.clock() - self._load_started_at >= LOG_GRACE_S or self.finished is not None
+        return self.now() - self._load_started_at >= LOG_GRACE_S or self.finished is not None
 
     # ------------------------------------------------------------------ per event type
     def _system(self, e: SystemSampled | HostsSampled) -> None:
@@ -296,6 +349,7 @@ class LiveState:
                          e.failed_rate, e.tainted, e.elapsed_s, e.planned_s, old.ended)
 
     def _artillery(self, e: ArtilleryProgressed) -> None:
+        self._artillery_named = True
         old = self.artillery or ArtilleryView()
         errors = tuple(sorted(e.errors.items(), key=lambda kv: (-kv[1], kv[0])))
         self.artillery = ArtilleryView(
@@ -312,8 +366,10 @@ class LiveState:
 
     def _tool_exited(self, e: ToolExited) -> None:
         end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
+        if e.tool == "artillery":
+            self._artillery_named = True
         if e.tool == "k6":
             self.k6 = replace(self.k6 or K6View(), ended=end)
-            self._k6_ended_at = self.clock()
+            self._k6_ended_at = self._stamp(e)
         elif e.tool == "artillery":
             self.artillery = replace(self.artillery or ArtilleryView(), ended=end)
