@@ -256,9 +256,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out.print()
         out.print(result_table(outcome.summary))
         if baseline is not None and "baseline" in outcome.summary:
-            from perfdash.analyze.compare import compare_runs, comparison_table
+            from perfdash.analyze.compare import compare_runs
+            from perfdash.analyze.compare_report import comparison_table
 
-            out.print(comparison_table(compare_runs(baseline, outcome.paths.root,
+            out.print(comparison_table(compare_runs(baseline.runs, outcome.paths.root,
                                                     tolerance_pct=profile.regression_tolerance_pct)))
         out.print(f"results: {outcome.paths.root}")
         return outcome.exit_code
@@ -409,12 +410,8 @@ def _compare_rule_flags(compare: argparse.ArgumentParser) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from perfdash.analyze.compare import (
-        CompareError,
-        compare_runs,
-        comparison_markdown,
-        comparison_table,
-    )
+    from perfdash.analyze.compare import CompareError, compare_runs
+    from perfdash.analyze.compare_report import comparison_markdown, comparison_table
 
     try:
         if args.confidence is not None and not 0.5 <= args.confidence < 1:

@@ -15,14 +15,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from perfdash.analyze.compare import (
-    CompareError,
-    Comparison,
-    MetricDelta,
-    compare_runs,
-    comparison_markdown,
-    comparison_table,
-)
+from perfdash.analyze.compare import CompareError, Comparison, MetricDelta, compare_runs
+from perfdash.analyze.compare_report import comparison_markdown, comparison_table
 
 DATA = Path(__file__).parent / "data"
 PASS, FAIL = DATA / "smoke-pass", DATA / "smoke-fail"

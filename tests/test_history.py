@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perfdash.analyze.baseline import BaselineError, PooledBaseline, resolve_baseline
+from perfdash.analyze.baseline import BaselineError, resolve_baseline
 from perfdash.analyze.changepoints import change_points
 from perfdash.analyze.compare import compare_runs
 from perfdash.analyze.history import history, list_runs, sparkline
@@ -85,22 +85,20 @@ def test_no_change_points_in_a_steady_series() -> None:
 
 def test_baseline_auto_pools_the_runs_since_the_last_change(results: Path) -> None:
     base = resolve_baseline("auto", results, "smoke", environment="demo")
-    assert isinstance(base, PooledBaseline)
-    assert [p.name for p in base.pool] == [f"20261130T{10 + i:02d}0000Z" for i in range(STEP_AT, 12)]
-    assert base.name == "20261130T210000Z"  # the newest of them names the baseline
+    assert [p.name for p in base.runs] == [f"20261130T{10 + i:02d}0000Z" for i in range(STEP_AT, 12)]
+    assert base.newest.name == "20261130T210000Z"  # the newest of them names the baseline
+    assert base.describe == f"{len(base.runs)} runs up to 20261130T210000Z"
     # the run being judged is never its own baseline
     newest = results / "20261130T210000Z"
     again = resolve_baseline("auto", results, "smoke", exclude=newest, environment="demo")
-    assert isinstance(again, PooledBaseline)
-    assert newest not in again.pool
+    assert newest not in again.runs
 
 
 def test_baseline_auto_without_a_change_point_pools_the_newest_runs(tmp_path: Path) -> None:
     for i in range(4):
         make_run(tmp_path, i, 30.0)
     base = resolve_baseline("auto", tmp_path, "smoke")
-    assert isinstance(base, PooledBaseline)
-    assert len(base.pool) == 4
+    assert len(base.runs) == 4
     with pytest.raises(BaselineError, match="no earlier finished run of profile 'load'"):
         resolve_baseline("auto", tmp_path, "load")
 
@@ -110,11 +108,11 @@ def test_a_pooled_baseline_judges_a_new_run(results: Path, tmp_path: Path) -> No
     same = make_run(tmp_path, 30, 45.0, seed=9)
     slower = make_run(tmp_path, 31, 70.0, seed=9)
     key = "check:k6.http_req_duration.p(95)"
-    calm = compare_runs(base, same)
+    calm = compare_runs(base.runs, same)
     assert calm.regressions == ()
     assert len(calm.base_runs) == 12 - STEP_AT
     assert calm.to_json()["base_runs"] == list(calm.base_runs)
-    worse = {d.key: d for d in compare_runs(base, slower).deltas}[key]
+    worse = {d.key: d for d in compare_runs(base.runs, slower).deltas}[key]
     assert worse.verdict == "regressed"
     assert worse.samples == (30 * (12 - STEP_AT), 30)
     assert worse.low is not None
@@ -154,11 +152,10 @@ def test_a_pooled_baseline_knows_how_much_whole_runs_differ(tmp_path: Path) -> N
     At 90 ms it is beyond every one of them: regressed."""
     pool = [make_run(tmp_path / "base", i, level) for i, level in enumerate((30.0, 45.0, 60.0))]
     base = resolve_baseline("auto", tmp_path / "base", "smoke")
-    assert isinstance(base, PooledBaseline)
-    assert list(base.pool) == pool
+    assert list(base.runs) == pool
     key = "check:k6.http_req_duration.p(95)"
-    within = {d.key: d for d in compare_runs(base, make_run(tmp_path, 40, 55.0)).deltas}[key]
+    within = {d.key: d for d in compare_runs(base.runs, make_run(tmp_path, 40, 55.0)).deltas}[key]
     assert within.verdict == "no clear change"
     assert "within the spread of the 3 baseline runs" in within.note
-    beyond = {d.key: d for d in compare_runs(base, make_run(tmp_path, 41, 90.0)).deltas}[key]
+    beyond = {d.key: d for d in compare_runs(base.runs, make_run(tmp_path, 41, 90.0)).deltas}[key]
     assert beyond.verdict == "regressed"

@@ -3,9 +3,8 @@ the comparison as one more check, which a profile can make fail the run.
 
 `auto` is the runs of the same profile and environment since the last change point of their key
 figures (`perfdash.analyze.history`), pooled: a baseline of several runs knows the run-to-run
-spread that one run cannot show, and a change point marks where the old normal ended. It is
-passed on as a `PooledBaseline`: a path (the newest of those runs, so everything that names the
-baseline keeps working) that carries the whole pool for `compare_runs`.
+spread that one run cannot show, and a change point marks where the old normal ended. Either
+way the baseline is a `Baseline`: its runs, oldest first.
 
 Called by the orchestrator after the run's own summary is written, because the comparison reads
 both runs' artifacts, this one's included.
@@ -13,8 +12,8 @@ both runs' artifacts, this one's included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path, PosixPath
+from dataclasses import dataclass
+from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.analyze.compare import Comparison
@@ -30,23 +29,30 @@ class BaselineError(ValueError):
 AUTO_MAX_RUNS = 10  # the newest runs of the pool: enough to know the spread, still recent
 
 
-class PooledBaseline(PosixPath):
-    """The newest run of a pooled baseline, carrying every run of the pool (oldest first)."""
+@dataclass(frozen=True)
+class Baseline:
+    """The run or runs a new run is compared with, oldest first (never empty)."""
 
-    pool: tuple[Path, ...]
+    runs: tuple[Path, ...]
 
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise BaselineError("a baseline needs at least one run")
 
-def pooled_baseline(runs: Sequence[Path]) -> Path:
-    """One run as itself; several as a `PooledBaseline` of them."""
-    if len(runs) == 1:
-        return runs[0]
-    path = PooledBaseline(runs[-1])
-    path.pool = tuple(runs)
-    return path
+    @property
+    def newest(self) -> Path:
+        return self.runs[-1]
+
+    @property
+    def describe(self) -> str:
+        """"20261125T101500Z", or "4 runs up to 20261125T101500Z" for a pool."""
+        if len(self.runs) == 1:
+            return self.newest.name
+        return f"{len(self.runs)} runs up to {self.newest.name}"
 
 
 def resolve_baseline(spec: str, results_dir: Path, profile: str,
-                     exclude: Path | None = None, environment: str | None = None) -> Path:
+                     exclude: Path | None = None, environment: str | None = None) -> Baseline:
     """`last` is the newest earlier finished run of the same profile; `auto` the finished runs of
     the profile (and environment, when given) since the last change point, at most
     `AUTO_MAX_RUNS`, pooled; anything else is a path."""
@@ -57,19 +63,20 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
         if not (path / "summary.json").is_file():
             raise BaselineError(f"{path} holds no summary.json; pass a results/perf/<timestamp> "
                                 "directory of a finished run, or --baseline last or auto")
-        return path
+        return Baseline((path,))
     candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and p != exclude),
                         reverse=True) if results_dir.is_dir() else []
     for run in candidates:
         summary, _ = read_json(run / "summary.json")
         if isinstance(summary, dict) and summary.get("profile") == profile and \
                 summary.get("status") in ("pass", "fail"):
-            return run
+            return Baseline((run,))
     raise BaselineError(f"no earlier finished run of profile {profile!r} in {results_dir}; "
                         "run once without --baseline first")
 
 
-def _auto(results_dir: Path, profile: str, environment: str | None, exclude: Path | None) -> Path:
+def _auto(results_dir: Path, profile: str, environment: str | None,
+          exclude: Path | None) -> Baseline:
     from perfdash.analyze.history import history, list_runs
 
     runs = list_runs(results_dir, profile=profile, environment=environment, exclude=exclude)
@@ -78,16 +85,15 @@ def _auto(results_dir: Path, profile: str, environment: str | None, exclude: Pat
         env = f" in environment {environment!r}" if environment else ""
         raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in "
                             f"{results_dir}; run once without --baseline first")
-    return pooled_baseline([r.path for r in pool])
+    return Baseline(tuple(r.path for r in pool))
 
 
-def regression_check(comparison: Comparison, profile: Profile, baseline: Path) -> Check:
+def regression_check(comparison: Comparison, profile: Profile, baseline: Baseline) -> Check:
     """The comparison as a check. It passes only when figures were judged and none regressed; a
     comparison that could judge nothing is "not measured", never a pass."""
     regressions = comparison.regressions
     undecided = comparison.undecided
-    pool = getattr(baseline, "pool", None)
-    against = f"{len(pool)} runs up to {baseline.name}" if pool else baseline.name
+    against = baseline.describe
     detail = "; ".join(f"{d.label}: {d.interval}" if d.interval else d.label
                        for d in regressions[:5])
     status: Status = "pass"

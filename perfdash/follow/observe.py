@@ -172,8 +172,9 @@ class Observer:
         try:
             self.merged = merge_observed(p.url, p.testid, (), started, time.time())
         except MergeError as exc:
-            record.not_measured["k6"] = str(exc)
-            record.problem(f"k6 testid={p.testid}: {exc}",
+            why = redact_url(str(exc))  # a Prometheus URL may carry a password
+            record.not_measured["k6"] = why
+            record.problem(f"k6 testid={p.testid}: {why}",
                            "check --run-id and that the generators write to this Prometheus")
             return {**seen, "merged": None}
         target = paths.root / f"k6-{OBSERVED}.json"

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfdash.analyze.baseline import regression_check
+from perfdash.analyze.baseline import Baseline, regression_check
 from perfdash.analyze.checks import Check
-from perfdash.analyze.compare import CompareError, compare_runs, comparison_markdown
+from perfdash.analyze.compare import CompareError, compare_runs
+from perfdash.analyze.compare_report import comparison_markdown
 from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
@@ -113,7 +114,7 @@ class Orchestrator:
     """Runs one profile against one environment; `run()` returns when everything has stopped."""
 
     def __init__(self, settings: Settings, profile: Profile, env: Environment, bus: Bus, *,
-                 env_file: Path, skip_cleanup: bool = False, baseline: Path | None = None,
+                 env_file: Path, skip_cleanup: bool = False, baseline: Baseline | None = None,
                  verbose: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.profile = profile
@@ -501,14 +502,16 @@ class Orchestrator:
         """Compare with the baseline (which reads this run's summary), then add the verdict."""
         assert self.baseline is not None
         try:
-            comparison = compare_runs(self.baseline, st.paths.root,
+            comparison = compare_runs(self.baseline.runs, st.paths.root,
                                       tolerance_pct=self.profile.regression_tolerance_pct)
         except CompareError as exc:
             st.record.problem(f"cannot compare with the baseline: {exc}")
             return self._write_summary(st)
         check = regression_check(comparison, self.profile, self.baseline)
         summary = self._write_summary(st, [check])
-        summary["baseline"] = {"run_dir": str(self.baseline), **comparison.to_json()}
+        summary["baseline"] = {"run_dir": str(self.baseline.newest),
+                               "runs": [str(r) for r in self.baseline.runs],
+                               **comparison.to_json()}
         write_json_atomic(st.paths.summary, summary)
         write_text_atomic(st.paths.root / "comparison.md", comparison_markdown(comparison))
         return summary

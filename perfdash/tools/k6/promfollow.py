@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import IO
 
 from perfdash.collect.background import Background
-from perfdash.events import Bus, K6Progressed, LatencySampled, PhaseChanged
+from perfdash.events import Bus, K6Progressed, LatencySampled, PhaseChanged, ProblemDetected
 from perfdash.prom.client import PromClient, PromError, label_matcher
+from perfdash.secret import redact_url
 
 WINDOW = "5s"  # the timeline's per-second percentiles: a few pushes of every generator
 
@@ -118,11 +119,21 @@ class PromK6Follower(Background):
         try:
             while not self.ended and not self._stopping.wait(self._interval):
                 try:
-                    if not self._still_going():
+                    going = self._still_going()
+                    if self._quiet_s is not None:
+                        self.error = None  # it answered: the next outage is said again
+                    if not going:
                         continue
                     start = time.monotonic() if start is None else start
                     event, latency = self.poll(time.monotonic() - start, prev)
                 except PromError as exc:
+                    if self._quiet_s is not None and self.error is None:
+                        # Nobody else watches this Prometheus here: say so once per outage
+                        # (the run's end cannot be seen either until it answers again).
+                        self._bus.publish(ProblemDetected(
+                            f"k6 testid={self.testid}: {redact_url(str(exc))}",
+                            "the run goes on without us seeing it; progress resumes when "
+                            "Prometheus answers again"))
                     self.error = str(exc)
                     continue
                 self.error = None
