@@ -140,3 +140,63 @@ def test_run_id_without_prometheus_is_a_usage_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
     assert "--prometheus and --run-id go together" in proc.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(90)
+async def test_the_live_screen_follows_the_generators_to_the_merged_result(
+        demo_service: DemoService, prom_stack: PromStack, tmp_path: Path) -> None:
+    """The dashboard `attach --prometheus` opens (built by the command's own code): k6's pane
+    fills from Prometheus while the generators run, Artillery says it is not part of the run,
+    and when their series stop the screen turns into the result view of the observed run."""
+    import argparse
+
+    from perfdash.commands.attach import observer_settings, prometheus_dashboard
+    from perfdash.events import Bus
+    from perfdash.follow.observe import Observer, PromTarget
+    from perfdash.ui.live.artillery_pane import ArtilleryPane
+    from perfdash.ui.live.k6_pane import K6Pane
+    from perfdash.ui.result.result_screen import ResultScreen
+
+    k6 = find_k6().path
+    assert k6 is not None
+    testid = f"screen-{uuid.uuid4().hex[:8]}"
+    args = argparse.Namespace(environment=None, prometheus=prom_stack.url, project=tmp_path,
+                              results_dir=tmp_path / "results", config=None, env_file=None)
+    made = observer_settings(args)
+    assert made is not None
+    settings, env, measure_host = made
+    observer = Observer(settings, env, Bus(), measure_host=measure_host,
+                        prometheus=PromTarget(prom_stack.url, testid, 3.0, 0.5))
+    app = prometheus_dashboard(observer)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.5)
+            procs = _generators(k6, demo_service, prom_stack.url, testid, tmp_path)
+            k6_seen = art = ""
+            for _ in range(200):
+                await pilot.pause(0.2)
+                if isinstance(app.screen, ResultScreen):
+                    break
+                if app.state.k6 is not None and app.state.k6.vus > 0 and not k6_seen:
+                    k6_seen = app.screen.query_one(K6Pane).plain
+                    art = app.screen.query_one(ArtilleryPane).plain
+            assert isinstance(app.screen, ResultScreen)
+            assert k6_seen, "k6's pane never showed VUs from Prometheus"
+            assert "not part of this run" in art
+            codes = [p.wait(timeout=5) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert codes == [0, 0]
+    total = sum(json.loads((tmp_path / f"gen-{i}.json").read_text())["metrics"]["http_reqs"]
+                ["count"] for i in (1, 2))
+    assert app.state.k6 is not None
+    assert app.state.k6.requests == total
+    assert observer.merged is not None
+    assert observer.merged["metrics"]["http_reqs"]["count"] == total
+    assert observer.paths is not None
+    assert (observer.paths.root / "k6-observed.json").is_file()

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from perfdash.analyze.host import percentile, read_metrics
+from perfdash.analyze.host_groups import backend_series, with_backend_host_columns
 from perfdash.analyze.judge import (
     FLOORS,
     Better,
@@ -216,6 +217,8 @@ def _load(run_dir: Path) -> _Run:
         if number is not None:
             counts[str(c["id"])] = number
     timeline, no_timeline = read_timeline(run_dir)
+    if timeline is not None:
+        timeline = with_backend_host_columns(timeline, run_dir)
     run.series = RunSeries.of(timeline, no_timeline, _exposure_s(data), counts)
     return run
 
@@ -285,7 +288,13 @@ def _tool_reader(tool: LoadTool) -> Callable[[Path, dict[str, Any] | None], _Rea
 
 
 def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    series = read_metrics(_artifact(run_dir, summary, "metrics_csv", "metrics.csv"))
+    metrics = _artifact(run_dir, summary, "metrics_csv", "metrics.csv")
+    cpu, mem = backend_series(metrics, "cpu_pct"), backend_series(metrics, "mem_pct")
+    if cpu is not None and mem is not None:  # the run measured hosts: the busiest backend host
+        if not cpu or not mem:
+            return {}, f"no backend host answered in {metrics.name}"
+        return {"host.cpu.p95": round(percentile(cpu, 95), 1), "host.memory.peak": max(mem)}, None
+    series = read_metrics(metrics)
     if series.error:
         return {}, series.error
     return {"host.cpu.p95": round(percentile(series.cpu, 95), 1),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.analyze.changepoints import MAX_PVALUE, ChangePoint, change_points
+from perfdash.analyze.host_groups import with_backend_host_columns
 from perfdash.artifacts import read_json
 from perfdash.timeline.reader import Timeline, read_timeline
 
@@ -116,7 +117,7 @@ def read_run(run_dir: Path) -> RunEntry | None:
         values = _summary_figures(summary)
         timeline, _ = read_timeline(run_dir)
         if timeline is not None and len(timeline):
-            values.update(_timeline_figures(timeline))
+            values.update(_timeline_figures(with_backend_host_columns(timeline, run_dir)))
     return RunEntry(run_dir, str(summary.get("run_id") or run_dir.name),
                     str(summary.get("profile") or "?"), str(summary.get("environment") or "?"),
                     status, values)

@@ -19,6 +19,8 @@ from perfdash.artifacts import open_regular, read_json
 from perfdash.collect.remote_hosts import FIELDS, HOSTS_JSON
 from perfdash.collect.system import SATURATION_PCT
 from perfdash.settings import Profile
+from perfdash.timeline.columns import host_column
+from perfdash.timeline.reader import Timeline
 
 
 @dataclass
@@ -181,3 +183,31 @@ def backend_series(metrics_csv: Path, field: str = "cpu_pct") -> list[float] | N
 def backend_cpu_series(metrics_csv: Path) -> list[float] | None:
     """`backend_series` for CPU: what compare's "host CPU p95" reads for a run with hosts."""
     return backend_series(metrics_csv, "cpu_pct")
+
+
+def backend_hosts(run_dir: Path) -> list[str]:
+    """The hosts whose figures stand for "the backend" in a run-level figure: role "backend", else
+    every host that is not a generator (as the host checks count them); [] without hosts."""
+    roles = read_host_roles(run_dir)
+    return [n for n, r in roles if r == "backend"] or [n for n, r in roles if r != "generator"]
+
+
+def with_backend_host_columns(timeline: Timeline, run_dir: Path) -> Timeline:
+    """The timeline with `cpu_pct` and `mem_pct` as the busiest backend host's, second by second,
+    when the run measured hosts (its `host.<name>.*` columns); otherwise the timeline as it is.
+
+    The recorder's own `cpu_pct` follows whichever backend host answered first, which can switch
+    hosts mid-run; compare and history judge "host CPU" on this instead, so a saturated host is
+    never hidden by an idle one and a second no backend host answered stays empty, never zero."""
+    names = [n for n in backend_hosts(run_dir) if host_column(n, "cpu_pct") in timeline.series]
+    if not names:
+        return timeline
+    series = dict(timeline.series)
+    for fld in ("cpu_pct", "mem_pct"):
+        columns = [timeline.series.get(host_column(n, fld)) or [] for n in names]
+        busiest: list[float | None] = []
+        for i in range(len(timeline.t)):
+            present = [v for c in columns if i < len(c) and (v := c[i]) is not None]
+            busiest.append(max(present) if present else None)
+        series[fld] = busiest
+    return Timeline(timeline.t, series, timeline.markers)

@@ -20,7 +20,9 @@ from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_
 
 if TYPE_CHECKING:
     from perfdash.follow.follower import Follower, FollowOutcome
+    from perfdash.follow.observe import Observer
     from perfdash.follow.source import Source
+    from perfdash.ui.app import PerfdashApp
 
 
 def register(sub: Any, common: Common) -> None:
@@ -145,7 +147,7 @@ def _by_prometheus(args: argparse.Namespace) -> int:
     if quiet <= 0:
         error(f"--quiet-after {quiet:g}: pass a number of seconds above 0")
         return EXIT_USAGE
-    observer_args = _observer_settings(args)
+    observer_args = observer_settings(args)
     if observer_args is None:
         return EXIT_USAGE
     settings, env, measure_host = observer_args
@@ -159,10 +161,7 @@ def _by_prometheus(args: argparse.Namespace) -> int:
                         prometheus=PromTarget(args.prometheus, args.run_id, quiet))
     out = console()
     if not args.headless and sys.stdin.isatty() and sys.stdout.isatty():
-        from perfdash.ui.app import make_app
-
-        app = make_app(bus=bus, run=lambda: observer.run(None), stop=observer.request_stop)
-        app.ends_on_quit = True
+        app = prometheus_dashboard(observer)
         code = app.run()
         if observer.paths is not None:
             print(_merged_line(observer.merged, args.run_id))
@@ -177,6 +176,17 @@ def _by_prometheus(args: argparse.Namespace) -> int:
     out.print(_merged_line(observer.merged, args.run_id), markup=False, highlight=False)
     out.print(f"observed: {outcome.paths.root}", markup=False, highlight=False)
     return outcome.exit_code
+
+
+def prometheus_dashboard(observer: Observer) -> PerfdashApp:
+    """The live screen on an observer of a run followed through Prometheus: it ends by itself
+    when the run's series stop (then the result view), or on q, which writes what was followed
+    and never touches the run."""
+    from perfdash.ui.app import make_app
+
+    app = make_app(bus=observer.bus, run=lambda: observer.run(None), stop=observer.request_stop)
+    app.ends_on_quit = True
+    return app
 
 
 def _merged_line(merged: dict[str, Any] | None, testid: str) -> str:
@@ -197,7 +207,7 @@ def _merged_line(merged: dict[str, Any] | None, testid: str) -> str:
             + (f" (±{error_pct:.1%})" if isinstance(error_pct, int | float) else ""))
 
 
-def _observer_settings(args: argparse.Namespace) -> tuple[Any, Any, bool] | None:
+def observer_settings(args: argparse.Namespace) -> tuple[Any, Any, bool] | None:
     """Settings (the results directory), the environment to watch beside the k6 run, and
     whether this machine's host is part of it: with --env, that environment as `watch` sees it;
     without, none (the run's generators are elsewhere, and so is its backend)."""
