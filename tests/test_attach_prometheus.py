@@ -133,6 +133,15 @@ def test_prometheus_that_does_not_answer_is_one_sentence(tmp_path: Path) -> None
     assert f"nothing answers at {url}" in proc.stderr
     assert "--prometheus" in proc.stderr
     assert not (tmp_path / "results").exists()  # nothing observed, nothing written
+    # a password in the URL is never repeated
+    secret = "pw-" + uuid.uuid4().hex
+    proc = subprocess.run([PERFDASH, "attach", "--headless", "--prometheus",
+                           f"http://perf:{secret}@127.0.0.1:{free_port()}", "--run-id", "x",
+                           "--results-dir", str(tmp_path / "results")],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert proc.returncode == 3
+    assert secret not in proc.stdout + proc.stderr
 
 
 def test_run_id_without_prometheus_is_a_usage_error(tmp_path: Path) -> None:
