@@ -142,7 +142,8 @@ class HeadlessConsole:
         parts: list[str] = []
         k6 = self._latest.get(K6Progressed)
         if isinstance(k6, K6Progressed):
-            parts.append(f"k6 {k6.elapsed_s:.0f}/{k6.planned_s:.0f}s vus={k6.vus} "
+            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else "s (plan unknown)"
+            parts.append(f"k6 {k6.elapsed_s:.0f}{length} vus={k6.vus} "
                          f"req/s={k6.req_per_s:.0f} p95={_ms(k6.p95_ms)} "
                          f"checks={_pct(k6.checks_rate)}" + (" THRESHOLD CROSSED"
                                                              if k6.tainted else ""))
