@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +61,10 @@ def check_results_dir(run_dir: Path) -> PreflightResult:
     return PreflightResult("results directory writable", "pass", str(run_dir))
 
 
+HEALTH_TRIES = 3
+HEALTH_RETRY_S = 1.0
+
+
 def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
     name = "backend reachable"
     if not base_url:
@@ -67,11 +72,19 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
                                "set PERF_BASE_URL in .env.performance")
     url = base_url + env.health_path
     status, detail = probe(url, timeout_s=5)
+    tries = 1
+    # A 5xx can be one moment's (a connection pool reconnecting after an idle spell): asked again
+    # a second later, twice, before the run is refused.
+    while status is not None and status >= 500 and tries < HEALTH_TRIES:
+        time.sleep(HEALTH_RETRY_S)
+        status, detail = probe(url, timeout_s=5)
+        tries += 1
     if status is None:
         return PreflightResult(name, "fail", f"nothing answers at {url} ({detail})",
                                "start the backend, or fix PERF_BASE_URL in .env.performance")
     if status >= 500:
-        return PreflightResult(name, "fail", f"{url} answered {status}",
+        return PreflightResult(name, "fail", f"{url} answered {status} ({tries} times, "
+                               f"{HEALTH_RETRY_S:g} s apart)",
                                "check the backend's log: it is up but unhealthy")
     if status >= 400:
         return PreflightResult(name, "warn", f"{url} answered {status}",
