@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from perfdash.demo.stale import process_start_time
+from perfdash.run import signals
 
 from .conftest import ROOT
 from .test_dashboard_e2e import Terminal, terminals  # noqa: F401 - the fixture
@@ -200,3 +201,22 @@ def test_sigkill_leaves_only_the_cluster_and_cleanup_stale_removes_it(tmp_path: 
     again = subprocess.run([PERFDASH, "cleanup", "--stale"], env=demo.env, capture_output=True,
                            text=True, timeout=60, check=False)
     assert "nothing stale" in again.stdout
+
+
+def test_a_signal_raised_where_it_is_dropped_is_still_known() -> None:
+    """An at-fork hook (logging registers one) prints an exception and goes on: the wait loop
+    learns from `raised()` that a stop signal came, and raises it again."""
+    previous = signals.install()
+    try:
+        assert signals.raised() is None
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here and raises
+        except signals.Interrupted:
+            pass  # dropped, as an at-fork hook drops it
+        assert signals.raised() == "SIGTERM"
+        assert signals.shielded()
+        signals.install()  # a new run starts clean
+        assert signals.raised() is None
+    finally:
+        signals.restore(previous)

@@ -371,6 +371,8 @@ class Orchestrator:
         while pending:
             if self._stop_requested.is_set():
                 raise Interrupted("stop requested")
+            if (lost := signals.raised()) is not None:
+                raise Interrupted(lost)  # raised where it was printed and dropped (an at-fork hook)
             if st.watcher is not None and st.watcher.lost:
                 # Requests against a dead backend measure nothing: stop and say why.
                 record.could_not_run = True

@@ -43,6 +43,7 @@ class Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exceptio
 class _State:
     shielded = False
     ignored: list[str] = []  # noqa: RUF012 - appended from the handler, read after the cleanup
+    raised: str | None = None  # the signal the handler raised `Interrupted` for
 
 
 _state = _State()
@@ -58,6 +59,7 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
                         "first\n".encode())
         return
     _state.shielded = True  # before raising: a second signal must not abort what this one starts
+    _state.raised = name
     raise Interrupted(name)
 
 
@@ -68,6 +70,7 @@ def install() -> Previous:
         return {}
     _state.shielded = False
     _state.ignored = []
+    _state.raised = None
     return {sig: signal.signal(sig, _handler) for sig in STOP_SIGNALS}
 
 
@@ -78,6 +81,16 @@ def shield() -> None:
 
 def shielded() -> bool:
     return _state.shielded
+
+
+def raised() -> str | None:
+    """The stop signal the handler raised `Interrupted` for, or None.
+
+    Python runs the handler wherever the main thread is, and a few places print an exception and
+    go on instead of raising it: the at-fork hooks `subprocess` runs while starting a child
+    (logging registers one), `__del__`, weakref callbacks. A loop that is still waiting after
+    this says a signal was raised lost it there, and raises it again."""
+    return _state.raised
 
 
 def ignored() -> list[str]:
