@@ -88,3 +88,20 @@ def test_node_exporter_read_directly(prom_stack: PromStack) -> None:
     assert not down.up
     assert down.mem_pct is None
     assert "does not answer" in (down.problem or "")
+
+
+def test_an_idle_host_reads_zero_cpu_not_a_rounding_error_below_it() -> None:
+    """All of the interval idle: `1 - idle/total` comes out a hair under zero in floating point."""
+    from perfdash.prom.exposition import NodeCounters
+
+    reads = iter([(0.1, 0.2), (0.2, 0.3)])  # idle and total both grow by "0.1"
+
+    class Scripted(NodeExporterHost):
+        def read(self) -> NodeCounters:
+            idle, total = next(reads)
+            return NodeCounters(idle, total, 8e9, 4e9, (0.0, 0.0, 0.0), 0.0, 0.0)
+
+    assert 1 - (0.2 - 0.1) / (0.3 - 0.2) < 0  # the rounding the host must absorb
+    host = Scripted("api-1", "backend", "http://127.0.0.1:9/")
+    host.sample()
+    assert host.sample().cpu_pct == 0.0

@@ -53,6 +53,12 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def _percent(value: float | None) -> float | None:
+    """A share of busy time, clamped to 0..100: `1 - idle/total` on an idle host comes out as -3e-10."""
+    finite = _finite(value)
+    return None if finite is None else min(100.0, max(0.0, finite))
+
+
 def _memory(total: float | None, available: float | None) -> tuple[float | None, float | None]:
     if total is None or available is None or not total > 0:
         return None, None
@@ -108,7 +114,7 @@ class PromHosts:
                                     gauges.get((inst, "node_memory_MemAvailable_bytes")))
             rx, tx = net["receive"].get(inst), net["transmit"].get(inst)
             out.append(HostSample(
-                name, role, True, _finite(cpu.get(inst)), mem_pct, used,
+                name, role, True, _percent(cpu.get(inst)), mem_pct, used,
                 gauges.get((inst, "node_load1")), gauges.get((inst, "node_load5")),
                 gauges.get((inst, "node_load15")),
                 None if rx is None else rx / 1024, None if tx is None else tx / 1024))
@@ -151,5 +157,5 @@ class NodeExporterHost:
             tx = max(0.0, counters.net_tx_bytes - p.net_tx_bytes) / dt / 1024
         mem_pct, used = _memory(counters.mem_total, counters.mem_available)
         load = counters.load
-        return HostSample(self.name, self.role, True, _finite(cpu), mem_pct, used,
+        return HostSample(self.name, self.role, True, _percent(cpu), mem_pct, used,
                           _finite(load[0]), _finite(load[1]), _finite(load[2]), rx, tx)
