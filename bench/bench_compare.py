@@ -17,8 +17,8 @@ Then once more with a pooled baseline, as `--baseline auto` gives one: every sec
 with all the unslowed first runs of the bench together, whose spread shows how much whole runs of
 the same code differ on this machine.
 
-Pairs of each kind are interleaved (A/A, A/B 20%, A/B 50%, then again) so that a slow spell of
-the machine hits every kind alike.
+Runs are recorded in rounds (B20, A, A', B50) whose neighbours form the pairs, so that a slow
+spell of the machine hits every kind alike and a round costs four runs rather than six.
 
     .venv/bin/python bench/bench_compare.py [--pairs 5] [--slowdowns 20,50] [--out DIR]
     .venv/bin/python bench/bench_compare.py --evaluate DIR     # compare the runs already recorded
@@ -38,7 +38,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from perfdash.analyze.baseline import pooled_baseline  # noqa: E402
 from perfdash.analyze.compare import compare_runs  # noqa: E402
 
 PERFDASH = str(Path(sys.executable).parent / "perfdash")
@@ -71,25 +70,39 @@ def demo_run(out: Path, slow_pct: float, profile: str) -> Path:
 
 
 def record(out: Path, pairs: int, slowdowns: list[float], profile: str) -> list[Pair]:
+    """Rounds of back-to-back runs, each run shared by two neighbouring pairs.
+
+    A round with slowdowns 20 and 50 records B20, A, A', B50 and yields the pairs (A, B20),
+    (A, A') and (A', B50): every pair is two runs recorded one after the other, and a round costs
+    two runs fewer than three separate pairs would. Within one kind the pairs share no run.
+    """
     out.mkdir(parents=True, exist_ok=True)
     recorded: list[Pair] = []
+    first, *rest = slowdowns or [0.0]
     for i in range(pairs):
-        for slow in (0.0, *slowdowns):
-            base = demo_run(out, 0.0, profile)
-            new = demo_run(out, slow, profile)
-            recorded.append(Pair("A/B" if slow else "A/A", slow, str(base), str(new)))
-            (out / MANIFEST).write_text(json.dumps([p.__dict__ for p in recorded], indent=1))
-            kind = f"A/B +{slow:g}%" if slow else "A/A"
-            print(f"pair {i + 1}/{pairs} {kind}: {base.name} {new.name}", flush=True)
+        started = time.monotonic()
+        before = demo_run(out, first, profile) if slowdowns else None
+        base = demo_run(out, 0.0, profile)
+        again = demo_run(out, 0.0, profile)
+        round_pairs = [Pair("A/A", 0.0, str(base), str(again))]
+        if before is not None:
+            round_pairs.append(Pair("A/B", first, str(base), str(before)))
+        for slow in rest:
+            round_pairs.append(Pair("A/B", slow, str(again), str(demo_run(out, slow, profile))))
+        recorded += round_pairs
+        (out / MANIFEST).write_text(json.dumps([p.__dict__ for p in recorded], indent=1))
+        print(f"round {i + 1}/{pairs} in {time.monotonic() - started:.0f} s: "
+              + ", ".join(f"{'A/A' if not p.slow_pct else f'A/B +{p.slow_pct:g}%'} "
+                          f"{Path(p.base).name} {Path(p.new).name}" for p in round_pairs),
+              flush=True)
     return recorded
 
 
 def evaluate(pairs: list[Pair], pooled: bool = False) -> None:
     kinds = sorted({(p.kind, p.slow_pct) for p in pairs}, key=lambda k: k[1])
-    pool = pooled_baseline(sorted({Path(p.base) for p in pairs}))
+    pool = sorted({Path(p.base) for p in pairs})
     print()
-    runs = len(getattr(pool, "pool", [pool]))
-    print("baseline: " + (f"all {runs} unslowed first runs, pooled" if pooled
+    print("baseline: " + (f"all {len(pool)} unslowed first runs, pooled" if pooled
                           else "the pair's own first run"))
     print("| runs | kind | any false regression | any change flagged | k6 p95 regressed | "
           "k6 p95 change (median) |")
