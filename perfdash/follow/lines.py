@@ -18,11 +18,12 @@ CHUNK = 1 << 20
 class LineReader:
     """Reads what was appended since the last call, as whole lines; the file may not exist yet."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, start: int = 0) -> None:
+        """`start` must be a line boundary: where an earlier reader of the same file stopped."""
         self.path = path
         self._file: IO[Any] | None = None
         self._partial = b""
-        self.offset = 0  # bytes handed on as whole lines (or skipped), from the file's start
+        self.offset = start  # bytes handed on as whole lines (or skipped), from the file's start
 
     def _open(self) -> IO[Any] | None:
         if self._file is None:
@@ -30,6 +31,8 @@ class LineReader:
                 self._file = open_regular(self.path, "rb")
             except (FileNotFoundError, OSError):
                 return None
+            if self.offset:
+                self._file.seek(self.offset)
         return self._file
 
     def pending(self) -> int:

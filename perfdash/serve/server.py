@@ -3,9 +3,10 @@
 Runs its own asyncio loop in a daemon thread of the run's process. Each `/events` client gets its
 own reader of events.ndjson from the start (catch-up), then the lines as they are appended, so the
 run never waits for a client and a client that cannot keep up only falls behind itself (the
-attacher then skips to the newest samples). When the run is over (`close`), every stream gets the
-rest of the recording and an `end` event; the server waits a few seconds for clients to fetch the
-result files and leave.
+attacher then skips to the newest samples). Streams that have caught up share one reader of the
+file (`tail.SharedTail`), so twenty of them cost one read a poll, not twenty. When the run is
+over (`close`), every stream gets the rest of the recording and an `end` event; the server waits
+a few seconds for clients to fetch the result files and leave.
 
 Routes, all behind the bearer token: `GET /events` (text/event-stream, one `data:` line per
 recorded event, `event: end` last), `GET /files` (the result files, JSON) and `GET /files/NAME`.
@@ -25,12 +26,13 @@ from pathlib import Path
 from aiohttp import web
 
 from perfdash.events import Bus, Event, RunStarted
-from perfdash.follow.lines import LineReader
+from perfdash.follow.lines import CHUNK, LineReader
 from perfdash.follow.source import EVENTS_FILE
 from perfdash.secret import Secret
+from perfdash.serve.tail import SharedTail, Subscription
 from perfdash.serve.token import Bind, ServeError
 
-POLL_S = 0.5  # how often each stream looks for new lines: 20 clients cost ~0.5% of a core
+POLL_S = 0.5  # how often the shared tail looks for new lines
 PING_EVERY_S = 5.0
 # What an attacher needs for the result view; every one of them is written without secrets (the
 # run's logs are not served). events.ndjson itself goes through /events.
@@ -51,6 +53,8 @@ class EventServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._serve, name="serve", daemon=True)
+        self._shared: SharedTail | None = None
+        self._tail_task: asyncio.Task[None] | None = None
         self.streams = 0  # /events clients connected now
         self.clients_served = 0
         self.refused = 0
@@ -80,6 +84,8 @@ class EventServer:
             time.sleep(0.05)
         loop = self._loop
         if loop is not None and self._runner is not None and loop.is_running():
+            if self._tail_task is not None:
+                loop.call_soon_threadsafe(self._tail_task.cancel)
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(5)
             loop.call_soon_threadsafe(loop.stop)
         self._thread.join(5)
@@ -137,27 +143,66 @@ class EventServer:
             self.streams -= 1
         return resp
 
-    async def _stream(self, request: web.Request, resp: web.StreamResponse, run_dir: Path) -> None:
-        reader = LineReader(run_dir / EVENTS_FILE)
-        last_write = time.monotonic()
+    def _tail(self, run_dir: Path) -> SharedTail:
+        """The run's one shared reader, started with the first stream."""
+        if self._shared is None:
+            self._shared = SharedTail(run_dir / EVENTS_FILE)
+            self._tail_task = asyncio.get_running_loop().create_task(self._follow(self._shared))
+        return self._shared
+
+    async def _follow(self, tail: SharedTail) -> None:
         try:
             while True:
                 closing = self._closing.is_set()  # before the read: the last read sees it all
-                lines = reader.read()
-                if lines:
-                    await resp.write("".join(f"data: {line}\n\n" for line in lines).encode())
-                    last_write = time.monotonic()
+                if tail.poll():
+                    await asyncio.sleep(0)  # catching up: a chunk at a time, streams in between
                     continue
                 if closing:
+                    tail.finish()
+                    return
+                await asyncio.sleep(POLL_S)
+        finally:
+            tail.close()
+
+    async def _stream(self, request: web.Request, resp: web.StreamResponse, run_dir: Path) -> None:
+        """Catches up from the file on its own, then takes the shared tail's batches; let go by
+        the tail for falling behind, it goes back to the file where it stopped."""
+        tail = self._tail(run_dir)
+        own: LineReader | None = LineReader(run_dir / EVENTS_FILE)
+        sub: Subscription | None = None
+        try:
+            while True:
+                if own is not None:
+                    gap = tail.offset - own.offset  # never read past the tail: no line twice
+                    lines = own.read(min(gap, CHUNK)) if gap > 0 else []
+                    if not lines and gap <= 0:
+                        own.close()
+                        own, sub = None, tail.subscribe()
+                        continue
+                else:
+                    assert sub is not None
+                    lines = sub.take()
+                    if sub.dropped:
+                        own, sub = LineReader(run_dir / EVENTS_FILE, sub.offset), None
+                if lines:
+                    await resp.write("".join(f"data: {line}\n\n" for line in lines).encode())
+                    continue
+                if sub is None:
+                    await asyncio.sleep(0)
+                    continue
+                if tail.complete:
                     await resp.write(b"event: end\n\n")
                     await self._until_client_leaves(request)
                     return
-                if time.monotonic() - last_write > PING_EVERY_S:
+                try:
+                    await asyncio.wait_for(sub.ready.wait(), PING_EVERY_S)
+                except TimeoutError:
                     await resp.write(b": ping\n\n")  # a dead client shows up as a failed write
-                    last_write = time.monotonic()
-                await asyncio.sleep(POLL_S)
         finally:
-            reader.close()
+            if own is not None:
+                own.close()
+            if sub is not None:
+                tail.unsubscribe(sub)
 
     @staticmethod
     async def _until_client_leaves(request: web.Request, timeout_s: float = 6.0) -> None:
