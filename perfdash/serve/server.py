@@ -29,7 +29,7 @@ from perfdash.events import Bus, Event, RunStarted
 from perfdash.follow.lines import CHUNK, LineReader
 from perfdash.follow.source import EVENTS_FILE
 from perfdash.secret import Secret
-from perfdash.serve.tail import SharedTail, Subscription
+from perfdash.serve.tail import SharedTail, Subscription, sse
 from perfdash.serve.token import Bind, ServeError
 
 POLL_S = 0.5  # how often the shared tail looks for new lines
@@ -179,13 +179,14 @@ class EventServer:
                         own.close()
                         own, sub = None, tail.subscribe()
                         continue
+                    events = sse(lines)
                 else:
                     assert sub is not None
-                    lines = sub.take()
+                    events = sub.take()
                     if sub.dropped:
                         own, sub = LineReader(run_dir / EVENTS_FILE, sub.offset), None
-                if lines:
-                    await resp.write("".join(f"data: {line}\n\n" for line in lines).encode())
+                if events:
+                    await resp.write(events)
                     continue
                 if sub is None:
                     await asyncio.sleep(0)

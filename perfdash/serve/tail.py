@@ -3,9 +3,10 @@
 With a reader per stream, twenty attachers meant twenty reads of events.ndjson and twenty wake-ups
 every poll, all in the run's own process. Here a stream reads the file itself only while it
 catches up; once it has reached what the shared tail has read, it subscribes and is handed each
-new batch the tail reads. A subscriber that lets too many batches pile up (a client that cannot
-keep up) is let go and goes back to the file from its own offset: a slow client holds at most
-`max_queued` batches in memory and never slows the others.
+new batch the tail reads, already encoded as events once for all of them. A subscriber that lets
+too many batches pile up (a client that cannot keep up) is let go and goes back to the file from
+its own offset: a slow client holds at most `max_queued` batches in memory and never slows the
+others.
 """
 
 from __future__ import annotations
@@ -19,24 +20,29 @@ from perfdash.follow.lines import LineReader
 MAX_QUEUED = 64  # batches: about half a minute of a live run at two reads a second
 
 
+def sse(lines: list[str]) -> bytes:
+    """Lines as server-sent events, one `data:` record each."""
+    return "".join(f"data: {line}\n\n" for line in lines).encode()
+
+
 class Subscription:
     """What the tail has handed one stream and the stream has not sent yet."""
 
     def __init__(self, offset: int) -> None:
         self.offset = offset  # bytes of the recording this stream has taken, whole lines only
-        self.batches: deque[tuple[list[str], int]] = deque()
+        self.batches: deque[tuple[bytes, int]] = deque()
         self.ready = asyncio.Event()
         self.dropped = False  # let go for falling behind: read the file from `offset` instead
 
-    def take(self) -> list[str]:
-        """Every line handed over so far, in order; `offset` moves past them."""
-        lines: list[str] = []
+    def take(self) -> bytes:
+        """Every batch handed over so far as events, in order; `offset` moves past them."""
+        taken: list[bytes] = []
         while self.batches:
             batch, end = self.batches.popleft()
-            lines += batch
+            taken.append(batch)
             self.offset = end
         self.ready.clear()
-        return lines
+        return b"".join(taken)
 
 
 class SharedTail:
@@ -67,12 +73,13 @@ class SharedTail:
         lines = self._reader.read()
         if not lines:
             return False
+        events = sse(lines)  # encoded once for every subscriber
         for sub in list(self._subs):
             if len(sub.batches) >= self._max_queued:
                 self._subs.discard(sub)
                 sub.dropped = True
             else:
-                sub.batches.append((lines, self._reader.offset))
+                sub.batches.append((events, self._reader.offset))
             sub.ready.set()
         return True
 
