@@ -13,7 +13,8 @@ Targets: <= 1.5% of one core with six live panes, <= 10% under the flood, first 
 size, measured over the same windows, and reports the dashboard's CPU as a ratio to each (medians
 of the per-window ratios). Targets: <= 2x htop and <= 0.5x glances. A fourth neighbour,
 `textual_floor.py`, is Textual alone redrawing six text panes once a second: the floor any
-Textual dashboard stands on. glances comes from `--glances`
+Textual dashboard stands on (`textual`: with a layout pass, `textual-lean`: without, and
+`textual-idle`: the same screen never redrawn). glances comes from `--glances`
 (pip install glances into a throwaway venv) and runs with `-t 1 --disable-check-update
 --disable-plugin ports`, so it stays on this machine.
 """
@@ -193,7 +194,7 @@ def _start(session: str, command: str, size: tuple[int, int]) -> None:
 def neighbours(args: argparse.Namespace) -> dict[str, float]:
     """perfdash, htop and glances at the same size, measured over the same windows."""
     tag = f"perfdash-bench-{os.getpid()}"
-    peers = ("htop", "glances", "textual")
+    peers = ("htop", "glances", "textual", "textual-lean", "textual-idle")
     sessions = {n: f"{tag}-{n}" for n in ("perfdash", *peers)}
     with tempfile.TemporaryDirectory() as tmp:
         pid_file = Path(tmp) / "pid"
@@ -204,9 +205,10 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
             "htop": "htop",
             "glances": f"{shlex.quote(str(args.glances))} -t 1 --disable-check-update "
                        "--disable-plugin ports",
-            "textual": f"{shlex.quote(sys.executable)} "
-                       f"{shlex.quote(str(Path(__file__).with_name('textual_floor.py')))}",
         }
+        floor = shlex.quote(str(Path(__file__).with_name("textual_floor.py")))
+        for name, flag in (("textual", ""), ("textual-lean", " --lean"), ("textual-idle", " --idle")):
+            commands[name] = f"{shlex.quote(sys.executable)} {floor}{flag}"
         started = time.monotonic()
         first_paint = float("nan")
         try:
@@ -289,10 +291,12 @@ def main() -> int:
               f"{args.seconds:.0f} s, perfdash beside htop and glances")
         r = neighbours(args)
         print(f"perfdash {r['perfdash_median']:.2f}%, htop {r['htop_median']:.2f}%, glances "
-              f"{r['glances_median']:.2f}%, bare Textual {r['textual_median']:.2f}% of a core "
-              f"(medians); perfdash/htop {r['ratio_htop']:.2f}x (target <= 2), perfdash/glances "
+              f"{r['glances_median']:.2f}%, bare Textual {r['textual_median']:.2f}% (without "
+              f"layout passes {r['textual-lean_median']:.2f}%, idle {r['textual-idle_median']:.2f}%)"
+              " of a core (medians); perfdash/htop {r['ratio_htop']:.2f}x (target <= 2), perfdash/glances "
               f"{r['ratio_glances']:.2f}x (target <= 0.5), perfdash/bare Textual "
-              f"{r['ratio_textual']:.2f}x, first paint {r['first_paint_s']:.2f} s "
+              f"{r['ratio_textual']:.2f}x, perfdash/lean Textual {r['ratio_textual-lean']:.2f}x, "
+              f"first paint {r['first_paint_s']:.2f} s "
               "(target <= 1 s)")
         return 0
     scenarios = {"panes": False, "flood": True}
