@@ -45,9 +45,11 @@ sys.path.insert(0, str(ROOT))
 from perfdash.demo.backend import DemoBackend  # noqa: E402
 from perfdash.demo.database import prepare_database  # noqa: E402
 from perfdash.demo.pgcluster import ThrowawayPostgres  # noqa: E402
+from perfdash.net import free_port  # noqa: E402
 from perfdash.proc.supervisor import Supervisor  # noqa: E402
 from perfdash.secret import Secret  # noqa: E402
 from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
+from perfdash.tools.k6.latency import dashboard_env  # noqa: E402
 
 K6 = str(Path(sys.executable).parent / "k6")
 PERFDASH = str(Path(sys.executable).parent / "perfdash")
@@ -162,9 +164,13 @@ def _measure(cmd: list[str], env: dict[str, str], backend: psutil.Process,
 
 
 def run_alone(seconds: int, vus: int, env: dict[str, str], out: Path,
-              backend: psutil.Process) -> Run:
+              backend: psutil.Process, dashboard: bool = False) -> Run:
     """k6 as a user would run the same test by hand: same stages, thresholds and trend stats, so
-    the ratio measures what observing adds, not what the test itself asks of k6."""
+    the ratio measures what observing adds, not what the test itself asks of k6. `dashboard`
+    turns on k6's web dashboard output as perfdash does (its per-second latency source), so
+    the ratio measures what perfdash adds beyond it."""
+    if dashboard:
+        env = {**env, **dashboard_env(free_port(), None)}
     summary = out / f"alone-{time.monotonic_ns()}.json"
     config = out / "alone-config.json"
     config.write_text(json.dumps({"thresholds": THRESHOLDS}))
@@ -245,6 +251,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--blocks", type=int, default=6, help="pairs of runs, in ABBA order")
     parser.add_argument("--vus", type=int, default=8)
+    parser.add_argument("--alone-dashboard", action="store_true",
+                        help="k6 alone with its web dashboard output on, as perfdash runs it")
     args = parser.parse_args()
     # `kill` runs the finally blocks too, so no k6, backend or cluster outlives the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -268,7 +276,8 @@ def main() -> None:
                 steps = ("alone", "observed") if i % 2 == 0 else ("observed", "alone")
                 got: dict[str, Run] = {}
                 for mode in steps:
-                    got[mode] = (run_alone(args.seconds, args.vus, env, out, backend_proc)
+                    got[mode] = (run_alone(args.seconds, args.vus, env, out, backend_proc,
+                                           args.alone_dashboard)
                                  if mode == "alone" else
                                  run_observed(config, env, out, backend_proc))
                 a, o = got["alone"], got["observed"]
