@@ -124,7 +124,9 @@ def measure_steady(args: argparse.Namespace, run: subprocess.Popen[bytes], env: 
     """The same pairs with the attachers started once and settled: "on" windows let them run
     (SIGCONT), "off" windows freeze them (SIGSTOP), so what is measured is attachers following a
     run, and never a process starting or catching up on the whole recording. Each "on" window
-    begins with the few seconds of lines the frozen attachers missed (left out with --guard)."""
+    begins with the few seconds of lines the frozen attachers missed (left out with --guard).
+    An attacher gives up on a stream silent for 20 s, and the server pings every 5 s: windows of
+    more than about 12 s freeze some attachers past that, so keep `--window` at 10 or less."""
     proc = psutil.Process(run.pid)
     attachers = [subprocess.Popen(command(args.mode, target), env=env, cwd=work,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -153,6 +155,10 @@ def measure_steady(args: argparse.Namespace, run: subprocess.Popen[bytes], env: 
                 if mode == "on":
                     cpu["attachers"].append((cpu_of(attachers) - theirs) / took)
                 windows.append((mode, measured_from, time.time()))
+        ended = sum(a.poll() is not None for a in attachers)
+        if ended:  # a frozen attacher whose stream went quiet past its read timeout gives up
+            print(f"{ended} of {len(attachers)} attachers ended during the windows: their "
+                  "figures are not a measurement; use shorter windows")
     finally:
         for a in attachers:
             a.send_signal(signal.SIGCONT)
