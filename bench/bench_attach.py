@@ -122,11 +122,13 @@ def measure_steady(args: argparse.Namespace, run: subprocess.Popen[bytes], env: 
                    target: str, work: Path
                    ) -> tuple[list[tuple[str, float, float]], dict[str, list[float]]]:
     """The same pairs with the attachers started once and settled: "on" windows let them run
-    (SIGCONT), "off" windows freeze them (SIGSTOP), so what is measured is attachers following a
-    run, and never a process starting or catching up on the whole recording. Each "on" window
-    begins with the few seconds of lines the frozen attachers missed (left out with --guard).
-    An attacher gives up on a stream silent for 20 s, and the server pings every 5 s: windows of
-    more than about 12 s freeze some attachers past that, so keep `--window` at 10 or less."""
+    (SIGCONT), "off" windows freeze them (SIGSTOP) after the guard, so what is measured is
+    attachers following a run, and never a process starting or catching up on the whole
+    recording. Each "on" window begins with the few seconds of lines the frozen attachers
+    missed (left out with --guard).
+    An attacher gives up on a stream silent for 20 s, and the server pings every 5 s, so the
+    attachers run through the guard of every window, "off" ones too, and are frozen only for its
+    measured part: keep `--window` minus `--guard` under 15 s."""
     proc = psutil.Process(run.pid)
     attachers = [subprocess.Popen(command(args.mode, target), env=env, cwd=work,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,9 +146,12 @@ def measure_steady(args: argparse.Namespace, run: subprocess.Popen[bytes], env: 
             pair = ("on", "off") if order.random() < 0.5 else ("off", "on")
             for mode in pair:
                 start = time.time()
-                for a in attachers:
-                    a.send_signal(signal.SIGCONT if mode == "on" else signal.SIGSTOP)
+                for a in attachers:  # every window starts with them running: none is frozen
+                    a.send_signal(signal.SIGCONT)  # past its read timeout by two "off" in a row
                 time.sleep(args.guard)
+                if mode == "off":
+                    for a in attachers:
+                        a.send_signal(signal.SIGSTOP)
                 before, theirs = sum(proc.cpu_times()[:2]), cpu_of(attachers)
                 measured_from = time.time()
                 time.sleep(max(0.0, start + args.window - time.time()))
