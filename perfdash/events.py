@@ -96,8 +96,10 @@ class K6Progressed(Event):
 class LatencySampled(Event):
     """One interval of a tool's requests, aggregated over that interval only (not since the start):
     `t` is the interval's end on the tool's clock (epoch seconds), `rps` its request rate,
-    `error_rate` its share of failed requests. None: no request ended in the interval. Published
-    by a tool's follower (k6: its web dashboard's per-second snapshots), folded into the timeline."""
+    `error_rate` its share of failed requests, `mean_ms` its mean latency. None: not measured in
+    the interval. Published by a tool's follower (k6: its web dashboard's per-second snapshots, or,
+    without that output, the mean between two of its REST API's trend answers, every 3 s or
+    more), folded into the timeline."""
 
     tool: str
     t: float
@@ -106,6 +108,7 @@ class LatencySampled(Event):
     p99_ms: float | None
     error_rate: float | None
     rps: float | None
+    mean_ms: float | None = None
 
 
 @dataclass(frozen=True)

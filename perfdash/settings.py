@@ -90,6 +90,9 @@ class Profile:
     artillery_target: str | None = None
     project_dir: Path | None = None  # the directory of profiles.toml: scripts are named from it
     k6_generators: Generators = 1
+    # k6's web dashboard output: per-second p50/p95/p99 and its HTML report, at a CPU cost to k6
+    # that grows with the run (perfdash.tools.k6.latency); off: the REST API's interval means
+    k6_web_dashboard: bool = False
 
     @property
     def k6_seconds(self) -> float:
@@ -398,7 +401,7 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     if mode not in ("parallel", "sequential"):
         raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
     k6 = r.table(data, table, "k6")
-    r.known(k6, f"{table}.k6", {"script", "stages", "env", "generators"})
+    r.known(k6, f"{table}.k6", {"script", "stages", "env", "generators", "web_dashboard"})
     generators = _generators(r, f"{table}.k6", k6.get("generators", 1))
     stages = _k6_stages(r, f"{table}.k6", k6.get("stages", []))
     k6_env = _string_table(r, f"{table}.k6", "env", k6.get("env", {}))
@@ -450,6 +453,7 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         regression_min_effect_ms=r.number(baseline, f"{table}.baseline", "min_effect_ms", 1.0),
         regression_confidence=confidence,
         k6_generators=generators,
+        k6_web_dashboard=r.bool_(k6, f"{table}.k6", "web_dashboard", False),
     )
 
 

@@ -24,11 +24,17 @@ import pytest
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
-from perfdash.events import Bus, K6Progressed
+from perfdash.events import Bus, K6Progressed, LatencySampled
 from perfdash.net import free_port
 from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
-from perfdash.tools.k6.progress import TREND_BUDGET, TREND_MIN_INTERVAL_S, K6Poller, next_trend_after
+from perfdash.tools.k6.progress import (
+    TREND_BUDGET,
+    TREND_MIN_INTERVAL_S,
+    K6Poller,
+    interval_mean,
+    next_trend_after,
+)
 from tests.conftest import ROOT, make_database
 
 pytestmark = pytest.mark.e2e
@@ -183,7 +189,8 @@ def test_k6_progress_poller_follows_a_real_run(target: Target) -> None:
             "--summary-export", str(summary), "--address", f"127.0.0.1:{port}", str(K6_SCRIPT)]
     bus = Bus()
     sub = bus.subscribe()
-    poller = K6Poller(bus, port, 10.0, run / "k6-progress.ndjson", interval_s=0.5)
+    poller = K6Poller(bus, port, 10.0, run / "k6-progress.ndjson", interval_s=0.5,
+                      interval_means=True)
     poller.start()
     try:
         subprocess.run(argv, env=_child_env(target.token.reveal(), BASE_URL=target.base_url),
@@ -194,7 +201,9 @@ def test_k6_progress_poller_follows_a_real_run(target: Target) -> None:
     finally:
         poller.stop()
     # The bus coalesces progress to the newest; the record keeps every poll.
-    events = [e for e in sub.drain() if isinstance(e, K6Progressed)]
+    drained = sub.drain()
+    events = [e for e in drained if isinstance(e, K6Progressed)]
+    means = [e.mean_ms for e in drained if isinstance(e, LatencySampled)]
     polls = [json.loads(line) for line in (run / "k6-progress.ndjson").read_text().splitlines()]
     assert len(polls) >= 10
     counts = [p["requests"] for p in polls]
@@ -207,7 +216,21 @@ def test_k6_progress_poller_follows_a_real_run(target: Target) -> None:
     assert (events[-1].p95_ms or 0) > 0
     # At least TREND_MIN_INTERVAL_S between p95 requests: 10 s of polls every 0.5 s ask four times.
     assert 1 <= poller.trend_requests <= 4
+    # Without the web dashboard output, each trend answer after the first gives the mean of the
+    # requests since the one before: a real duration, within the run's own min and max.
+    duration = final["http_req_duration"]
+    assert len(means) == poller.trend_requests - 1 >= 1
+    assert all(m is not None and duration["min"] <= m <= duration["max"] for m in means)
     assert api_sockets <= 2, f"{api_sockets} sockets on the API port: one connection per poll"
+
+
+def test_interval_mean_is_the_mean_of_the_requests_between_two_answers() -> None:
+    """k6 answers cumulative averages: 100 requests at 10 ms, then 50 more at 40 ms."""
+    assert interval_mean(None, 100, 10.0) is None
+    assert interval_mean((100, 10.0), 150, 20.0) == pytest.approx(40.0)
+    assert interval_mean((150, 20.0), 150, 20.0) is None  # nothing ended in between
+    assert interval_mean((150, 20.0), 140, 20.0) is None  # a restarted count is not an interval
+    assert interval_mean((100, 10.0), 101, 9.9) == 0.0  # rounding never draws below zero
 
 
 def test_p95_refresh_keeps_within_its_cpu_budget() -> None:

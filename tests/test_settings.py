@@ -31,6 +31,18 @@ def test_shipped_profiles_load_with_all_five_profiles(project: Path) -> None:
     assert settings.environment("staging").protected is True
 
 
+def test_k6_web_dashboard_is_off_unless_a_profile_asks(project: Path) -> None:
+    """The output costs k6 CPU that grows with the run: only the short, light demo profiles (the
+    ones comparisons are made from) turn it on, and a user's profile gets it only by asking."""
+    settings = load_settings(project)
+    assert {n for n, p in settings.profiles.items() if p.k6_web_dashboard} == {"smoke", "steady"}
+    path = project / "profiles.toml"
+    path.write_text(path.read_text().replace("web_dashboard = true", 'web_dashboard = "yes"', 1))
+    with pytest.raises(SettingsError, match=r"profiles.smoke.k6.*web_dashboard.*expected true or "
+                                            r"false, got 'yes'.*without quotes"):
+        load_settings(project)
+
+
 def test_broken_toml_names_the_line(project: Path) -> None:
     text = (project / "profiles.toml").read_text().replace('mode = "parallel"', "mode = ", 1)
     (project / "profiles.toml").write_text(text)

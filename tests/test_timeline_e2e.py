@@ -64,15 +64,21 @@ mode = "parallel"
 [profiles.tiny.k6]
 script = "k6/demo-api.js"
 stages = [{ duration = "8s", target = 2 }]
+web_dashboard = WEB_DASHBOARD
 
 [profiles.tiny.thresholds.k6]
 "http_req_duration" = ["p(95)<2000"]
 """
 
 
-def test_demo_run_writes_a_timeline_that_show_reads_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("web_dashboard", [True, False])
+def test_demo_run_writes_a_timeline_that_show_reads_back(tmp_path: Path, web_dashboard: bool
+                                                         ) -> None:
+    """With k6's web dashboard output, per-second percentiles and k6's HTML report; without it
+    (the default), the mean between two REST API answers, and no dashboard anywhere."""
     config = tmp_path / "profiles.toml"
-    config.write_text((ROOT / "profiles.toml").read_text() + _SHORT)
+    config.write_text((ROOT / "profiles.toml").read_text()
+                      + _SHORT.replace("WEB_DASHBOARD", str(web_dashboard).lower()))
     results = tmp_path / "results"
     proc = subprocess.run([str(BIN / "perfdash"), "demo", "--headless", "--profile", "tiny",
                            "--config", str(config), "--project", str(ROOT),
@@ -95,12 +101,21 @@ def test_demo_run_writes_a_timeline_that_show_reads_back(tmp_path: Path) -> None
                                                  if m["kind"] == "tool_exit"))
     assert abs(len(timeline) - exited[0]) <= 2, (len(timeline), exited)
     assert [m.kind for m in timeline.markers][:1] == ["phase"]
-    assert sum(v is not None for v in timeline.series["k6_p95_ms"]) >= 5
+    p95 = [v for v in timeline.series["k6_p95_ms"] if v is not None]
+    means = [v for v in timeline.series["k6_avg_ms"] if v is not None]
     assert sum(v is not None for v in timeline.series["cpu_pct"]) >= len(timeline) - 2
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["artifacts"]["timeline"]["exists"]
     assert summary["artifacts"]["timeline"]["path"] == TIMELINE_CSV
-    assert summary["artifacts"]["k6_dashboard"]["exists"]
+    assert summary["artifacts"]["k6_dashboard"]["exists"] is web_dashboard
+    duration = json.loads((run_dir / "k6-tiny.json").read_text())["metrics"]["http_req_duration"]
+    assert all(duration["min"] <= m <= duration["max"] for m in means)
+    if web_dashboard:
+        assert len(p95) >= 5
+        assert len(means) >= 5
+    else:
+        assert p95 == []
+        assert len(means) >= 1  # one trend answer every 3 s or more, the first gives no mean
 
     show = subprocess.run([str(BIN / "perfdash"), "show", str(run_dir)], capture_output=True,
                           text=True, timeout=60, check=False)

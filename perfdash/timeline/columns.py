@@ -18,9 +18,11 @@ from typing import Final, Literal
 COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("k6_vus", "", "k6 virtual users"),
     ("k6_rps", "/s", "k6 requests per second in this second"),
-    ("k6_p50_ms", "ms", "k6 http_req_duration median over this interval"),
-    ("k6_p95_ms", "ms", "k6 http_req_duration p95 over this interval"),
-    ("k6_p99_ms", "ms", "k6 http_req_duration p99 over this interval"),
+    ("k6_avg_ms", "ms", "k6 http_req_duration mean over this interval (each second with its web "
+                        "dashboard output, else between two REST API answers, 3 s or more)"),
+    ("k6_p50_ms", "ms", "k6 http_req_duration median over this interval (web dashboard output)"),
+    ("k6_p95_ms", "ms", "k6 http_req_duration p95 over this interval (web dashboard output)"),
+    ("k6_p99_ms", "ms", "k6 http_req_duration p99 over this interval (web dashboard output)"),
     ("k6_error_rate", "ratio", "share of k6 requests failed in this interval (http_req_failed)"),
     ("art_rps", "/s", "Artillery HTTP requests per second (its 10 s window)"),
     ("art_p50_ms", "ms", "Artillery http.response_time median (its 10 s window)"),

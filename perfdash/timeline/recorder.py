@@ -12,7 +12,8 @@ Sources and their rules, per second:
 - K6Progressed (about 1 Hz): vus, req/s, and the error rate of the requests since the previous
   progress (from the cumulative http_req_failed rate and request count); the first `tainted` is a
   breach marker.
-- LatencySampled (k6's per-second snapshots): p50/p95/p99 and, when present, the exact req/s and
+- LatencySampled (k6's per-second snapshots with its web dashboard output, else an interval mean
+  from its REST API every 3 s or more): mean, p50/p95/p99 and, when present, the exact req/s and
   error rate of the interval (they replace the progress-derived ones). At most one sample per row:
   two snapshots landing in one second (clock jitter) put the second one on the next row.
 - ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
@@ -231,7 +232,8 @@ class TimelineRecorder(Background):
         values.update(self._values)
         if self._latency:
             lat = self._latency.popleft()
-            values.update(k6_p50_ms=lat.p50_ms, k6_p95_ms=lat.p95_ms, k6_p99_ms=lat.p99_ms)
+            values.update(k6_p50_ms=lat.p50_ms, k6_p95_ms=lat.p95_ms, k6_p99_ms=lat.p99_ms,
+                          k6_avg_ms=lat.mean_ms)
             if lat.rps is not None:
                 values["k6_rps"] = lat.rps
             if lat.error_rate is not None:

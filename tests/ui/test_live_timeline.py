@@ -13,7 +13,7 @@ from perfdash.ui.app import make_app
 from perfdash.ui.live.artillery_pane import ArtilleryPane
 from perfdash.ui.live.live_screen import LOG_STEP, LiveScreen
 from perfdash.ui.live.log_pane import LogPane
-from perfdash.ui.live.timeline_chart import TimelineChart, allocate
+from perfdash.ui.live.timeline_chart import TimelineChart, allocate, chart_rows
 from perfdash.ui.live.timeline_data import TimelineData, p95_limit
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, LiveRig, recorded
 from tests.ui.live_ticks import with_ticks
@@ -107,6 +107,26 @@ def test_a_long_run_is_compressed_and_keeps_its_peaks_and_markers() -> None:
     assert data.step == 4
     assert data.seconds >= 5000
     assert data.columns(100, ["k6_p95_ms"]).series["k6_p95_ms"].count(500.0) == 1
+
+
+def _text(row: list[tuple[str, str]]) -> str:
+    return "".join(text for text, _ in row)
+
+
+def test_without_percentiles_the_latency_track_draws_k6s_interval_mean() -> None:
+    """The default k6 launch has no web dashboard output: one mean every 3 s or more, held in
+    between, drawn and named as a mean (never as a p95)."""
+    data = TimelineData()
+    for t in range(30):
+        data.add(t, {"k6_rps": 50.0, "k6_avg_ms": 12.0 + t if t % 3 == 0 else None}, ())
+    text = [_text(r) for r in chart_rows(data, 120, 12)]
+    assert any("mean 39.0" in line for line in text), text
+    assert not any("p95" in line for line in text)
+    cols = data.columns(100, ["k6_avg_ms"])
+    assert None not in cols.series["k6_avg_ms"]  # held until the next answer
+    data.add(30, {"k6_p95_ms": 80.0, "k6_avg_ms": 40.0}, ())  # with percentiles: the p95 leads
+    text = [_text(r) for r in chart_rows(data, 120, 12)]
+    assert any("p95 80.0" in line for line in text), text
 
 
 def test_tracks_drop_by_priority_on_short_terminals() -> None:

@@ -40,8 +40,9 @@ from perfdash.tools.k6.progress import K6Poller
 from perfdash.tools.k6.promfollow import PromK6Follower
 from perfdash.tools.k6.report import read_k6_summary
 
-# http_req_duration statistics the timeline samples every second (k6's web-dashboard stream)
-_TIMELINE = {"med": "k6_p50_ms", "p(95)": "k6_p95_ms", "p(99)": "k6_p99_ms"}
+# http_req_duration statistics the timeline samples: the mean always (every second with the web
+# dashboard output, else every REST trend answer), the percentiles with the web dashboard output
+_TIMELINE = {"avg": "k6_avg_ms", "med": "k6_p50_ms", "p(95)": "k6_p95_ms", "p(99)": "k6_p99_ms"}
 _DEFAULT_EXPORT = re.compile(r"\bexport\s+default\b")
 _FIGURES = (("http_req_duration", ("avg", "med", "p(90)", "p(95)", "p(99)", "max")),
             ("http_reqs", ("rate",)))
@@ -107,9 +108,11 @@ class K6Tool:
             return _generators_request(ctx)
         port = free_port()
         argv = command.run_argv(ctx.binary, ctx.profile, ctx.run_dir, ctx.target.base_url, port)
-        # Per-second latency: k6's web dashboard output on another free loopback port, followed
-        # by perfdash.tools.k6.latency (its HTML report lands in the run directory).
-        dashboard = dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
+        # Per-second percentiles when the profile asks: k6's web dashboard output on another free
+        # loopback port, followed by perfdash.tools.k6.latency (its HTML report lands in the run
+        # directory). It costs k6 CPU that grows with the run, hence opt-in.
+        dashboard = (dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
+                     if ctx.profile.k6_web_dashboard else {})
         return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
                              ctx.run_dir / "k6.stderr.log",
                              _child_env({**_token(ctx.target), **dashboard}),
@@ -124,8 +127,9 @@ class K6Tool:
                                   run_dir / "k6-progress.ndjson")
         if request.api_port is None:
             return None
-        poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson")
         port = dashboard_port(request.env)
+        poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson",
+                          interval_means=port is None)
         return poller if port is None else Followers(poller, DashboardFollower(bus, port))
 
     def explain_exit(self, code: int) -> ExitMeaning:

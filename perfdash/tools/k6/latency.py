@@ -1,4 +1,9 @@
-"""k6's latency per second, from its built-in web dashboard output.
+"""k6's latency per second, from its built-in web dashboard output (`web_dashboard = true`).
+
+Opt-in because of what it costs k6: the output keeps its own copy of every sample and, every
+period, computes the percentiles of everything since the start as well, so k6's CPU per request
+grows with the run (`bench/bench_observer.py`: +8% over 30 s runs, and rising over longer ones).
+Without it, `perfdash.tools.k6.progress` gives the interval's mean from k6's REST API.
 
 k6's REST API only knows cumulative trends. With `K6_WEB_DASHBOARD=true` k6 aggregates every sample
 itself, per period (`K6_WEB_DASHBOARD_PERIOD=1s`) and since the start, and streams both as
@@ -107,7 +112,7 @@ class SnapshotDecoder:
             rps = 0.0  # the metric is known, nothing ended in this period
         return LatencySampled(self._tool, stamp / 1000 if stamp else time.time(),
                               trend("med"), trend("p(95)"), trend("p(99)"),
-                              stat("http_req_failed", 0), rps)
+                              stat("http_req_failed", 0), rps, trend("avg"))
 
 
 class DashboardFollower(Background):

@@ -3,6 +3,12 @@
 Progress is polled from `--address` on a free loopback port about once a second: cumulative values,
 so req/s comes from count deltas. The poll runs on the machine under test, so it asks only for what
 it shows, on one kept-alive connection.
+
+Without k6's web dashboard output (`perfdash.tools.k6.latency`), the timeline's k6 latency is the
+mean of the requests between two trend answers: k6's cumulative average times its request count
+is the sum of every duration so far, so two answers give the interval's exact mean for the price
+of the p95 request already made. The request count is asked again right after the trend, so both
+cover the same requests (a few ms apart instead of the whole poll).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.collect.background import Background
-from perfdash.events import Bus, K6Progressed
+from perfdash.events import Bus, K6Progressed, LatencySampled
 from perfdash.net import free_port
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
@@ -33,17 +39,28 @@ def next_trend_after(cost_s: float) -> float:
     return max(TREND_MIN_INTERVAL_S, cost_s / TREND_BUDGET)
 
 
+def interval_mean(prev: tuple[int, float] | None, count: int, avg_ms: float) -> float | None:
+    """The mean duration of the requests between two trend answers, each (request count, k6's
+    cumulative average); None when no request ended in between."""
+    if prev is None or count <= prev[0]:
+        return None
+    mean = (avg_ms * count - prev[1] * prev[0]) / (count - prev[0])
+    return max(0.0, mean)  # rounding of k6's average must not draw a negative latency
+
+
 class K6Poller(Background):
     """Polls k6's REST API; records each poll to k6-progress.ndjson and publishes K6Progressed."""
 
     def __init__(self, bus: Bus, port: int, planned_s: float, record: Path,
-                 interval_s: float = 1.0) -> None:
+                 interval_s: float = 1.0, interval_means: bool = False) -> None:
         super().__init__("k6-poller")
         self._bus = bus
         self._port = port
         self._planned = planned_s
         self._record = record
         self._interval = interval_s
+        self._means = interval_means  # publish LatencySampled means (no dashboard output)
+        self._trend_prev: tuple[int, float] | None = None
         self._conn: http.client.HTTPConnection | None = None
         self.last: K6Progressed | None = None
         self.trend_requests = 0
@@ -96,6 +113,8 @@ class K6Poller(Background):
                         metrics.update(self._metrics((_TREND,)))
                         self.trend_requests += 1
                         self.next_trend_at = now + next_trend_after(time.monotonic() - now)
+                        if self._means:
+                            self._publish_mean(metrics)
                 except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
                     self._disconnect()
                     continue  # not up yet, or already gone
@@ -120,6 +139,19 @@ class K6Poller(Background):
                                       "failed_rate": event.failed_rate}) + "\n")
                 out.flush()
                 self._bus.publish(event)
+
+
+    def _publish_mean(self, metrics: dict[str, Any]) -> None:
+        avg = _sample(metrics, _TREND, "avg")
+        counted = self._get("/v1/metrics/http_reqs")
+        count = _sample({"http_reqs": counted}, "http_reqs", "count")
+        if avg is None or count is None:
+            return
+        mean = interval_mean(self._trend_prev, int(count), avg)
+        self._trend_prev = (int(count), avg)
+        if mean is not None:
+            self._bus.publish(LatencySampled("k6", time.time(), None, None, None, None, None,
+                                             mean_ms=mean))
 
 
 def _sample(metrics: dict[str, Any], name: str, key: str) -> float | None:

@@ -48,9 +48,13 @@ TRACKS = (
           "", 2, 4, floor=4, system=True),
     Track("log", "log err", (("log_errors", "errors", "red"),), "", 1, 3, system=True),
 )
+# Without k6's web dashboard output there are no per-second percentiles: the latency track draws
+# the interval mean from k6's REST API instead (one value every 3 s or more, held in between).
+MEAN_SERIES = ("k6_avg_ms", "mean", "bold yellow")
 PRIORITY = ("latency", "rps", "errors", "host", "vus", "db", "log")
 GROW = ("latency", "rps", "host", "errors", "vus", "db", "log")
-NAMES = (*tuple(dict.fromkeys(c for t in TRACKS for c, _, _ in t.series)), "db_max")
+NAMES = (*tuple(dict.fromkeys(c for t in TRACKS for c, _, _ in t.series)), MEAN_SERIES[0],
+         "db_max")
 EMPTY = "timeline: the first second of load appears here"
 
 
@@ -108,6 +112,9 @@ def _pad(row: Row, width: int) -> Row:
 def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
                limit: float | None) -> list[Row]:
     """One track: its gutter (title, scale, current values) beside its graph."""
+    if track.key == "latency" and not any(v is not None for v in cols.series["k6_p95_ms"]):
+        track = Track(track.key, track.title, (MEAN_SERIES,), track.unit, track.min_rows,
+                      track.max_rows)
     values = [cols.series[c] for c, _, _ in track.series]
     if track.key == "db":
         db_max = _last(cols.series["db_max"])
@@ -123,7 +130,7 @@ def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
             top = max(top, scale_top([limit], track.floor))
         else:
             limit = None  # far above the data: named in the gutter, not drawn (it would flatten them)
-    if len(track.series) == 1:
+    if len(track.series) == 1 and track.key != "latency":
         graph = area(values[0], rows, top, track.series[0][2])
     else:
         graph = lines([(v, s) for v, (_, _, s) in zip(values, track.series, strict=True)], rows,
@@ -158,7 +165,7 @@ def chart_rows(data: TimelineData, width: int, height: int) -> list[Row]:
         return [[(EMPTY, "dim italic")]]
     rows = allocate(height)
     names = [c for t in TRACKS if t.key in rows for c, _, _ in t.series]
-    cols = data.columns(plot, [*names, "db_max"], data.horizon_s)
+    cols = data.columns(plot, [*names, MEAN_SERIES[0], "db_max"], data.horizon_s)
     out: list[Row] = []
     ruled = False
     for track in TRACKS:

@@ -21,9 +21,10 @@ MAX_POINTS = 2048
 # Rates are averaged when seconds share a column; everything else keeps its peak, so a one-second
 # latency spike or error burst stays visible in a compressed run.
 MEAN_COLUMNS = frozenset({"k6_rps", "art_rps", "k6_vus", "log_lines"})
-# Artillery reports a 10-second window on one row: its value holds until the next window.
+# Artillery reports a 10-second window on one row, k6's REST API an interval mean every 3 s or
+# more: a value holds until the next one.
 CARRIED_COLUMNS = frozenset({"art_rps", "art_p50_ms", "art_p95_ms", "art_p99_ms", "art_errors",
-                             "sio_p95_ms"})
+                             "sio_p95_ms", "k6_avg_ms"})
 CARRY_S = 12
 # Anything else sampled less often than every second (the database every 2 s) holds this long.
 HOLD_S = 3

@@ -33,7 +33,8 @@ class ChartSpec:
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("rps", "requests/s", (("k6_rps", "k6", GREEN, 1.0),
                                     ("art_rps", "Artillery", BLUE, 1.0))),
-    ChartSpec("latency", "latency ms", (("k6_p50_ms", "p50", CYAN, 1.0),
+    ChartSpec("latency", "latency ms", (("k6_avg_ms", "mean", GREEN, 1.0),
+                                        ("k6_p50_ms", "p50", CYAN, 1.0),
                                         ("k6_p95_ms", "p95", YELLOW, 1.0),
                                         ("k6_p99_ms", "p99", RED, 1.0),
                                         ("art_p95_ms", "Artillery p95", MAGENTA, 1.0))),
