@@ -58,12 +58,13 @@ THRESHOLDS = {"http_req_duration": ["p(95)<5000"]}
 GROUPS = ("k6", "backend", "postgres", "perfdash")
 
 
-def profile_toml(seconds: int, vus: int, log_file: Path) -> str:
+def profile_toml(seconds: int, vus: int, log_file: Path, web_dashboard: bool) -> str:
     return f"""
 [profiles.bench]
 description = "observer benchmark"
 [profiles.bench.k6]
 script = "{SCRIPT}"
+web_dashboard = {str(web_dashboard).lower()}
 stages = [{{ duration = "1s", target = {vus} }}, {{ duration = "{seconds - 1}s", target = {vus} }}]
 [profiles.bench.thresholds.k6]
 "http_req_duration" = ["p(95)<5000"]
@@ -167,8 +168,8 @@ def run_alone(seconds: int, vus: int, env: dict[str, str], out: Path,
               backend: psutil.Process, dashboard: bool = False) -> Run:
     """k6 as a user would run the same test by hand: same stages, thresholds and trend stats, so
     the ratio measures what observing adds, not what the test itself asks of k6. `dashboard`
-    turns on k6's web dashboard output as perfdash does (its per-second latency source), so
-    the ratio measures what perfdash adds beyond it."""
+    turns on k6's web dashboard output as perfdash does with `web_dashboard = true`, so the ratio
+    measures what perfdash adds beyond it."""
     if dashboard:
         env = {**env, **dashboard_env(free_port(), None)}
     summary = out / f"alone-{time.monotonic_ns()}.json"
@@ -251,8 +252,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--blocks", type=int, default=6, help="pairs of runs, in ABBA order")
     parser.add_argument("--vus", type=int, default=8)
-    parser.add_argument("--alone-dashboard", action="store_true",
-                        help="k6 alone with its web dashboard output on, as perfdash runs it")
+    parser.add_argument("--web-dashboard", action="store_true",
+                        help="both sides with k6's web dashboard output on (the profile's "
+                             "web_dashboard = true, and k6 alone launched the same way): what "
+                             "perfdash adds beyond that output")
     args = parser.parse_args()
     # `kill` runs the finally blocks too, so no k6, backend or cluster outlives the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -265,7 +268,8 @@ def main() -> None:
         base = backend.start()
         backend_proc = psutil.Process(backend.pid)
         config = out / "profiles.toml"
-        config.write_text(profile_toml(args.seconds, args.vus, out / "app.log"))
+        config.write_text(profile_toml(args.seconds, args.vus, out / "app.log",
+                                       args.web_dashboard))
         env = {**os.environ, "BASE_URL": base, "PERF_BASE_URL": base,
                "PERF_DATABASE_URL": pg.url().reveal(), "PERF_API_TOKEN": token.reveal(),
                "K6_NO_USAGE_REPORT": "true"}
@@ -277,7 +281,7 @@ def main() -> None:
                 got: dict[str, Run] = {}
                 for mode in steps:
                     got[mode] = (run_alone(args.seconds, args.vus, env, out, backend_proc,
-                                           args.alone_dashboard)
+                                           args.web_dashboard)
                                  if mode == "alone" else
                                  run_observed(config, env, out, backend_proc))
                 a, o = got["alone"], got["observed"]

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeGuard
 
 from textual import work
 from textual.app import App
@@ -25,17 +26,21 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from perfdash.data.cleanup import CleanupPlan
 from perfdash.events import Bus, Event, PreflightChecked, ProblemDetected, Subscription, ToolExited
 from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.state import LiveState
 from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
-from perfdash.ui.modals.cleanup_screen import CleanupScreen, nothing_to_clean
 from perfdash.ui.modals.help_screen import HelpScreen
 from perfdash.ui.modals.quit_screen import QuitScreen
 from perfdash.ui.replay import Replayer, events_path, load_events
-from perfdash.ui.result.result_screen import ResultScreen
 from perfdash.ui.screenshot import svg_to_png
+
+if TYPE_CHECKING:
+    # The result view and the cleanup dialog (with its database driver) are imported when first
+    # shown: a live screen never needs them before its run ends, and importing them up front was
+    # a third of the time to the first paint.
+    from perfdash.data.cleanup import CleanupPlan
+    from perfdash.ui.result.result_screen import ResultScreen
 
 DRAIN_HZ = 4
 # Panes repaint together once a second (samples arrive at 1 Hz); problems, phase changes and the
@@ -71,7 +76,7 @@ class Attachable(Protocol):
 
     def stop(self) -> None: ...
 
-CleanupFn = Callable[[], CleanupPlan]
+CleanupFn = Callable[[], "CleanupPlan"]
 
 
 class PerfdashApp(App[int | None]):
@@ -258,6 +263,8 @@ class PerfdashApp(App[int | None]):
         self.result_dir = run_dir
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        from perfdash.ui.result.result_screen import ResultScreen
+
         screen = ResultScreen(run_dir, self.comparison, reanalyse=self._reanalyse)
         if self._live is not None and self.screen is self._live:
             self.switch_screen(screen)
@@ -298,7 +305,7 @@ class PerfdashApp(App[int | None]):
             return EXIT_COULD_NOT_RUN
         if self.stopping:
             return EXIT_INTERRUPTED
-        if not self.live and self.screen_stack and isinstance(self.screen, ResultScreen):
+        if not self.live and self.screen_stack and _is_result(self.screen):
             code = self.screen.run.summary.get("exit_code")
             return int(code) if isinstance(code, int) else EXIT_COULD_NOT_RUN
         return None
@@ -355,7 +362,7 @@ class PerfdashApp(App[int | None]):
 
     def action_take_screenshot(self) -> None:
         target = self.artifact_dir() or Path.cwd()
-        kind = "result" if isinstance(self.screen, ResultScreen) else "live"
+        kind = "result" if _is_result(self.screen) else "live"
         stamp = datetime.now().strftime("%H%M%S")
         name = f"screenshot-{kind}-{stamp}.svg"
         n = 1
@@ -386,9 +393,11 @@ class PerfdashApp(App[int | None]):
     def action_cleanup(self) -> None:
         """Open the cleanup dialog; it refuses removal while the run still uses what it would
         remove, and explains itself where this dashboard has nothing to clean."""
+        from perfdash.ui.modals.cleanup_screen import CleanupScreen, nothing_to_clean
+
         if isinstance(self.screen, CleanupScreen):
             return
-        if isinstance(self.screen, ResultScreen):
+        if _is_result(self.screen):
             run = self.screen.run
             why = nothing_to_clean(str(run.summary.get("environment") or ""), run.environment_kind,
                                    finished=True)
@@ -400,6 +409,12 @@ class PerfdashApp(App[int | None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def _is_result(screen: object) -> TypeGuard[ResultScreen]:
+    """Whether `screen` is the result view, without importing it before one was shown."""
+    module = sys.modules.get("perfdash.ui.result.result_screen")
+    return module is not None and isinstance(screen, module.ResultScreen)
 
 
 def make_app(*, bus: Bus | None = None, run: RunFn | None = None,

@@ -1,0 +1,129 @@
+"""What k6's web dashboard output costs k6 as a run goes on, run by hand.
+
+The output (`web_dashboard = true` in a profile's k6 table) keeps its own copy of every sample and,
+every period, also formats everything since the start, percentiles included, so its cost should
+grow with the run. This measures it: the same saturating load (8 VUs, no think time, the demo
+backend and a throwaway PostgreSQL) for `--seconds`, once per mode in `--modes`, and every
+`--window` seconds k6's CPU per request (psutil) and its request rate (k6's REST API, one counter).
+
+Modes: `plain` (k6 alone), `dash` (with the output as perfdash launches it, 1 s period),
+`dash10s` (any other period: `dash` followed by a k6 duration).
+
+    .venv/bin/python bench/bench_k6_dashboard.py --seconds 600 --modes dash,plain
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from perfdash.demo.backend import DemoBackend  # noqa: E402
+from perfdash.demo.database import prepare_database  # noqa: E402
+from perfdash.demo.pgcluster import ThrowawayPostgres  # noqa: E402
+from perfdash.net import free_port  # noqa: E402
+from perfdash.proc.supervisor import Supervisor  # noqa: E402
+from perfdash.secret import Secret  # noqa: E402
+from perfdash.tools.k6.latency import dashboard_env  # noqa: E402
+
+K6 = str(Path(sys.executable).parent / "k6")
+SCRIPT = ROOT / "bench" / "k6-products.js"
+
+
+def _requests(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/v1/metrics/http_reqs")
+        return int(json.loads(conn.getresponse().read())["data"]["attributes"]["sample"]["count"])
+    finally:
+        conn.close()
+
+
+def run(mode: str, seconds: int, window: int, env: dict[str, str]) -> list[tuple[float, float]]:
+    """(req/s, k6 CPU µs per request) per window."""
+    env = dict(env)
+    if mode.startswith("dash"):
+        env.update(dashboard_env(free_port(), None))
+        if mode != "dash":
+            env["K6_WEB_DASHBOARD_PERIOD"] = mode.removeprefix("dash")
+    api = free_port()
+    proc = subprocess.Popen([K6, "run", "--no-usage-report", "--quiet", "--address",
+                             f"127.0.0.1:{api}", "--vus", "8", "--duration", f"{seconds}s",
+                             str(SCRIPT)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    k6 = psutil.Process(proc.pid)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                before = (_requests(api), sum(k6.cpu_times()[:2]))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("k6's REST API did not answer within 10 s") from None
+                time.sleep(0.2)
+        start = time.monotonic()
+        rows = []
+        while time.monotonic() - start + window < seconds - 5:
+            time.sleep(window)
+            now = (_requests(api), sum(k6.cpu_times()[:2]))
+            done = now[0] - before[0]
+            rows.append((done / window, 1e6 * (now[1] - before[1]) / max(done, 1)))
+            print(f"  {mode} {time.monotonic() - start:5.0f} s: {rows[-1][0]:6.0f} req/s, "
+                  f"k6 {rows[-1][1]:4.0f} µs CPU per request", flush=True)
+            before = now
+        proc.wait()
+        return rows
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--window", type=int, default=15)
+    parser.add_argument("--modes", default="dash,plain")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    supervisor = Supervisor()
+    with ThrowawayPostgres(database="bench") as pg, tempfile.TemporaryDirectory() as tmp:
+        prepare_database(pg.url())
+        token = Secret("bench-token")
+        backend = DemoBackend(supervisor, pg.url(), token, Path(tmp) / "app.log", Path(tmp))
+        base = backend.start()
+        env = {**os.environ, "BASE_URL": base, "PERF_API_TOKEN": token.reveal(),
+               "K6_NO_USAGE_REPORT": "true"}
+        results = {}
+        try:
+            for mode in args.modes.split(","):
+                results[mode] = run(mode, args.seconds, args.window, env)
+        finally:
+            backend.stop()
+            supervisor.stop_all()
+    for mode, rows in results.items():
+        tenth = max(1, len(rows) // 10)
+        first = statistics.median(c for _, c in rows[:tenth])
+        last = statistics.median(c for _, c in rows[-tenth:])
+        print(f"{mode}: k6 CPU per request, first tenth of the run {first:.0f} µs, last tenth "
+              f"{last:.0f} µs ({last / first:.2f}x); req/s median "
+              f"{statistics.median(r for r, _ in rows):.0f}")
+
+
+if __name__ == "__main__":
+    main()
