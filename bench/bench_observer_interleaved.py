@@ -9,7 +9,9 @@ a long load gives many pairs, and the median and mean of their ratios get bootst
 
 "On" is everything `perfdash run --headless` runs beside the load (Orchestrator._steps and
 _run_tools): the system collector, the app-log tail, the database sampler, the backend watch and
-the k6 poller, feeding one bus with the events.ndjson recorder and the headless console on it.
+the k6 poller (with the interval means it publishes when k6 runs without its web dashboard
+output, the default) and the timeline recorder, feeding one bus with the events.ndjson recorder
+and the headless console on it.
 They run in this process, which otherwise sleeps; `--only` switches a subset, to find which part
 costs what. Each window's first second is left out, so starting and stopping are not counted.
 
@@ -50,13 +52,14 @@ from perfdash.net import free_port  # noqa: E402
 from perfdash.proc.supervisor import Supervisor  # noqa: E402
 from perfdash.run.recording import EventRecorder  # noqa: E402
 from perfdash.secret import Secret  # noqa: E402
+from perfdash.timeline.recorder import TimelineRecorder  # noqa: E402
 from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
 from perfdash.tools.k6.progress import K6Poller  # noqa: E402
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = ROOT / "bench" / "k6-products.js"
 GUARD_S = 1.0
-COMPONENTS = ("system", "applog", "database", "health", "k6")
+COMPONENTS = ("system", "applog", "database", "health", "k6", "timeline")
 
 
 class Observers:
@@ -90,7 +93,8 @@ class Observers:
         # One run's poller asks for the p95 on its CPU budget; a fresh poller per window would ask
         # at once each time, sorting every sample k6 holds (a quarter second of CPU at 2M). The
         # budget's clock runs only while observing, as it would in a run observed throughout.
-        self._poller = K6Poller(bus, self._k6_port, self._planned, out / "k6-progress.ndjson")
+        self._poller = K6Poller(bus, self._k6_port, self._planned, out / "k6-progress.ndjson",
+                                interval_means=True)
         self._poller.next_trend_at = time.monotonic() + self._trend_wait
         every = {
             "system": lambda: SystemCollector(bus, out / "metrics.csv"),
@@ -98,6 +102,7 @@ class Observers:
             "database": lambda: DatabaseSampler(bus, self._db_url, out / "db-connections.csv"),
             "health": lambda: BackendWatcher(bus, self._base_url + "/health"),
             "k6": lambda: self._poller,
+            "timeline": lambda: TimelineRecorder(bus, out),
         }
         collectors = [make() for name, make in every.items() if not self._only or name in self._only]
         for c in collectors:

@@ -1,6 +1,7 @@
-"""The live screen's charts on one time axis: load (k6 and Artillery req/s), latency (k6 p50/p95/p99
-against the profile's p95 threshold), error rate and VUs, then host CPU/memory, database connections
-and app-log errors per second, with a marker row and an m:ss axis under all of them.
+"""The live screen's charts on one time axis: load (k6 and Artillery req/s), latency (k6 p50/p95/p99,
+or k6's interval mean without its web dashboard output, against the profile's p95 threshold),
+error rate and VUs, then host CPU/memory, database connections and app-log errors per second, with
+a marker row and an m:ss axis under all of them.
 
 One widget draws every track on the same columns, so a latency spike, the CPU it cost and the error
 it caused line up. It rebuilds its strips only when a `TimelineTicked` arrived (the data's version

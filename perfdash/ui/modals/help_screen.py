@@ -27,7 +27,8 @@ KEYS = (
 )
 PANES = (
     ("timeline", "one m:ss axis for the whole run: req/s (k6, Artillery), latency p50/p95/p99 "
-                 "with the p95 threshold as a red line, errors, VUs, host CPU/memory, database "
+                 "(web_dashboard = true; else k6's mean every 3 s or more) with the p95 "
+                 "threshold as a red line, errors, VUs, host CPU/memory, database "
                  "connections, log errors/s; marks: ◆ breach ▲ problem ■ tool exit │ phase"),
     ("host", "CPU and memory over the last minutes (0–100%), load average 1/5/15"),
     ("k6", "progress and time left, VUs, req/s, p95 so far, checks rate; CROSSED once k6 "
