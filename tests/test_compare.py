@@ -374,3 +374,35 @@ def test_an_earlier_comparison_is_not_a_figure(tmp_path: Path) -> None:
         {"id": "baseline.regressions", "name": "Regressions against x", "status": "pass",
          "value": 0, "threshold": "none", "source": "profile", "detail": "", "unit": ""}))
     assert "check:baseline.regressions" not in by_key(compare_runs(AA_BASE, new))
+
+
+def _without_percentiles(run: Path) -> None:
+    """The run's timeline as k6 without its web dashboard output records it: no per-second
+    percentiles, a mean (here the old p50) on every second row."""
+    lines = (run / "timeline.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cols = {name: header.index(name) for name in ("k6_p50_ms", "k6_p95_ms", "k6_p99_ms")}
+    out = [lines[0] + ",k6_avg_ms"]
+    for row, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        mean = cells[cols["k6_p50_ms"]] if row % 2 == 0 else ""
+        for i in cols.values():
+            cells[i] = ""
+        out.append(",".join([*cells, mean]))
+    (run / "timeline.csv").write_text("\n".join(out) + "\n")
+
+
+def test_without_per_second_percentiles_the_mean_is_judged_and_the_p95_says_why_not(
+        tmp_path: Path) -> None:
+    base, new = copy_run(tmp_path, "base", AA_BASE), copy_run(tmp_path, "new", AA_BASE)
+    for run in (base, new):
+        _without_percentiles(run)
+    scale_k6(new, "http_req_duration", "avg", 3)
+    scale_timeline(new, "k6_avg_ms", 3)
+    c = compare_runs(base, new)
+    assert by_key(c)["metric:k6.http_req_duration.avg"].verdict == "regressed"
+    assert by_key(c)[P95].verdict in ("too few windows", "no clear change")
+    assert sum("without its web dashboard output" in n and "web_dashboard = true" in n
+               for n in c.notes) == 2
+    # with per-second percentiles in both runs, no such note
+    assert not any("web dashboard" in n for n in compare_runs(AA_BASE, AA_NEW).notes)

@@ -510,6 +510,11 @@ def compare_runs(base_dir: Path | Sequence[Path], new_dir: Path, *, tolerance_pc
         if side.series.why_no_timeline:
             notes.append(f"{side.run_id}: {side.series.why_no_timeline}; figures sampled over time "
                          "cannot be judged")
+        elif "k6_avg_ms" in side.series.levels and "k6_p95_ms" not in side.series.levels:
+            notes.append(f"{side.run_id}: k6 ran without its web dashboard output, so its "
+                         "timeline has k6's mean latency but no per-second percentiles; k6 p95 "
+                         "changes are judged only with web_dashboard = true in the profile's k6 "
+                         "table")
     warnings: list[str] = []
     for other in base_each:
         if other.summary and new.summary:
