@@ -16,7 +16,7 @@ measured over time (`perfdash.analyze.stats`):
   test where the windows are independent (the bootstrap's own p-value where they are not);
 - a count (errors, failed users, 5xx, log errors, slow queries) or an error rate: an exact test
   for the difference of two rates, over the profile's planned load or the run's requests;
-- a figure with one value per run and nothing to sample (k6 avg, p(90), max, the checks pass
+- a figure with one value per run and nothing to sample (k6 p(90), max, the checks pass
   rate): "too few windows to decide" when the values differ (never a guess), "no clear change"
   when they are equal.
 
