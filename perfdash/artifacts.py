@@ -49,6 +49,11 @@ class RunPaths:
         return self.root / "db-connections.csv"
 
     @property
+    def db_activity(self) -> Path:
+        """Once-a-second samples of what the database's sessions wait on (the diagnosis reads it)."""
+        return self.root / "db-activity.ndjson"
+
+    @property
     def query_analysis(self) -> Path:
         return self.root / "query-analysis.json"
 

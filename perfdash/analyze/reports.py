@@ -27,7 +27,8 @@ _MARKS = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "not me
 _ARTIFACT_LABELS = {
     **{role: label for tool in TOOLS for role, label in tool.artifact_labels().items()},
     "metrics_csv": "host metrics (1 Hz)", "query_analysis": "database report",
-    "db_connections": "database connections", "preflight": "preflight checklist",
+    "db_connections": "database connections", "db_activity": "database waits and lock waiters (1 Hz)",
+    "preflight": "preflight checklist",
     "events": "event stream", "perfdash_log": "perfdash log", "backend_log": "backend log",
     "db_snapshot_start": "database snapshot at start",
     "timeline": "every series per second (timeline)", "timeline_markers": "timeline markers",

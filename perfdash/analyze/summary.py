@@ -87,7 +87,7 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         roles.update(tool.artifacts(paths.root, paths.profile))
     roles |= {
         "metrics_csv": paths.metrics_csv, "query_analysis": paths.query_analysis,
-        "db_connections": paths.db_connections,
+        "db_connections": paths.db_connections, "db_activity": paths.db_activity,
         "preflight": paths.preflight, "events": paths.events, "perfdash_log": paths.perfdash_log,
         "backend_log": paths.root / "app.log", "db_snapshot_start": paths.db_snapshot_start,
         "timeline": paths.root / TIMELINE_CSV, "timeline_markers": paths.root / MARKERS_NDJSON,

@@ -1,5 +1,9 @@
-"""Database sampler: connections by state against max_connections and waiting locks, every 2 s,
-replacing the `psql` window an engineer keeps open during a run.
+"""Database sampler: connections by state against max_connections, waits and lock waiters, once a
+second, replacing the `psql` window an engineer keeps open during a run.
+
+Each sample is one round trip (`perfdash.collect.db_activity.ACTIVITY_SQL`): connections go to
+`db-connections.csv` as before, and what the sessions wait on, who owns the connections and who
+blocks whom go to `db-activity.ndjson` for the diagnosis.
 
 Started by the orchestrator when the environment has a database. The database may go away and come
 back mid-run (a restart, a failover): the sampler says so once with a problem event, keeps trying
@@ -9,6 +13,7 @@ quietly, and says so again when it is back.
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,23 +21,24 @@ from typing import Any
 import psycopg
 
 from perfdash.collect.background import Background
+from perfdash.collect.db_activity import (
+    ACTIVITY_SQL,
+    append_sample,
+    connections_by_state,
+    session_from_row,
+    summarise,
+)
 from perfdash.events import Bus, DatabaseSampled, ProblemDetected
 from perfdash.secret import Secret, scrub
 
-_CONNECTIONS = """
-SELECT coalesce(state, 'background'), count(*)
-FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
-GROUP BY 1
-"""
-_WAITING_LOCKS = "SELECT count(*) FROM pg_locks WHERE NOT granted"
-
 
 class DatabaseSampler(Background):
-    def __init__(self, bus: Bus, url: Secret, csv_path: Path, interval_s: float = 2.0) -> None:
+    def __init__(self, bus: Bus, url: Secret, csv_path: Path, interval_s: float = 1.0,
+                 activity_path: Path | None = None) -> None:
         super().__init__("db-sampler")
         self._bus = bus
         self._csv = csv_path
+        self._activity = activity_path
         self._url = url
         self._interval = interval_s
         self._conn: psycopg.Connection[Any] | None = None
@@ -73,9 +79,15 @@ class DatabaseSampler(Background):
                                          application_name="perfdash-sampler")
             row = self._conn.execute("SELECT current_setting('max_connections')::int").fetchone()
             self.max_connections = int(row[0]) if row else 0
-        states = {str(s): int(n) for s, n in self._conn.execute(_CONNECTIONS).fetchall()}
-        row = self._conn.execute(_WAITING_LOCKS).fetchone()
-        waiting = int(row[0]) if row else 0
+        sessions = [session_from_row(r) for r in self._conn.execute(ACTIVITY_SQL).fetchall()]
+        states = connections_by_state(sessions)
+        activity = summarise(time.time(), sessions)
+        waiting = len(activity.lock_waits)
+        if self._activity is not None:
+            try:
+                append_sample(self._activity, activity)
+            except OSError:
+                self._activity = None  # a full disk stops this file, never the sampler
         if self.down_since_sample is not None:
             self.down_since_sample = None
             self._bus.publish(ProblemDetected("database reachable again"))

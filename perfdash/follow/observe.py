@@ -129,7 +129,8 @@ class Observer:
             collectors.append(tail)
             record.app_log = {"path": str(self.env.app_log)}
         if url is not None:
-            collectors.append(DatabaseSampler(self.bus, url, paths.db_connections))
+            collectors.append(DatabaseSampler(self.bus, url, paths.db_connections,
+                                              activity_path=paths.db_activity))
         spotter = self._k6_source(paths)
         collectors.append(spotter)
         for c in collectors:

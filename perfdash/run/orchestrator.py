@@ -227,7 +227,8 @@ class Orchestrator:
             st.collectors.append(tail)
             st.record.app_log = {"path": str(app_log)}
         if st.target.database_url:
-            sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections)
+            sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections,
+                                      activity_path=st.paths.db_activity)
             sampler.start()
             st.collectors.append(sampler)
         assert st.target.base_url is not None

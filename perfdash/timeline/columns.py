@@ -39,6 +39,7 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("db_idle_in_tx", "", "database connections idle in transaction"),
     ("db_total", "", "database connections in all states"),
     ("db_max", "", "max_connections"),
+    ("db_lock_waits", "", "database sessions waiting for a lock"),
     ("log_lines", "/s", "app-log lines in this second"),
     ("log_errors", "/s", "app-log ERROR lines in this second"),
 )

@@ -197,7 +197,8 @@ class TimelineRecorder(Background):
                      db_idle=float(states.get("idle", 0)),
                      db_idle_in_tx=float(states.get("idle in transaction", 0)
                                          + states.get("idle in transaction (aborted)", 0)),
-                     db_total=float(sum(states.values())), db_max=float(e.max_connections))
+                     db_total=float(sum(states.values())), db_max=float(e.max_connections),
+                     db_lock_waits=float(e.waiting_locks))
         elif isinstance(e, PhaseChanged):
             self._mark("phase", e.phase)
         elif isinstance(e, ProblemDetected):
