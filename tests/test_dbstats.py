@@ -178,9 +178,13 @@ def test_report_has_the_documented_shape_and_is_json(scenario: Scenario) -> None
     report = json.loads(json.dumps(scenario.report))
     assert set(report) == {
         "schema_version", "window", "database", "slow_queries", "sequential_scans",
-        "not_measured", "thresholds",
+        "not_measured", "thresholds", "workload",
     }
     assert report["schema_version"] == 1
+    ranked = report["workload"]["statements"]
+    assert ranked and all(set(s["rank"]) <= {"total", "calls", "mean"} for s in ranked)
+    assert [s["total_ms"] for s in ranked if "total" in s["rank"]] == sorted(
+        (s["total_ms"] for s in ranked if "total" in s["rank"]), reverse=True)
     assert report["window"] == {
         "started_at": scenario.before.taken_at, "ended_at": scenario.after.taken_at,
     }

@@ -20,6 +20,7 @@ from typing import Any, Final
 import psycopg
 
 from perfdash.analyze.plan_hints import TableIndexes, index_kinds, preparable, scan_hint
+from perfdash.analyze.workload import workload
 from perfdash.collect.dbstats import (
     MARKER,
     DbSnapshot,
@@ -46,10 +47,21 @@ class WindowStatement:
     total_ms: float
     rows: int
     max_ms: float | None  # exact only when a new maximum was set inside the window
+    shared_blks_hit: int = 0
+    shared_blks_read: int = 0
+    temp_blks_written: int = 0
 
     @property
     def mean_ms(self) -> float:
         return self.total_ms / self.calls
+
+    @property
+    def queryid(self) -> str:
+        return self.stats.queryid
+
+    @property
+    def query(self) -> str:
+        return self.stats.query
 
 
 @dataclass(frozen=True)
@@ -199,6 +211,7 @@ def build_query_analysis(
         },
         "slow_queries": slow_entries,
         "sequential_scans": [_table_entry(t, findings, unexplained) for t in scanned],
+        "workload": workload(window),
         "not_measured": not_measured,
         "thresholds": {"slow_query_ms": slow_ms, "min_table_rows": min_table_rows},
     }
@@ -243,6 +256,9 @@ def _window_statements(
             total_ms=max(0.0, now.total_exec_time - (then.total_exec_time if then else 0.0)),
             rows=now.rows - (then.rows if then else 0),
             max_ms=now.max_exec_time if grew else None,
+            shared_blks_hit=max(0, now.shared_blks_hit - (then.shared_blks_hit if then else 0)),
+            shared_blks_read=max(0, now.shared_blks_read - (then.shared_blks_read if then else 0)),
+            temp_blks_written=max(0, now.temp_blks_written - (then.temp_blks_written if then else 0)),
         ))
     return result
 

@@ -54,6 +54,9 @@ class StatementStats:
     mean_exec_time: float
     max_exec_time: float
     rows: int
+    shared_blks_hit: int = 0
+    shared_blks_read: int = 0
+    temp_blks_written: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,8 @@ def _read_statements(
     schema = '"' + str(found[0]).replace('"', '""') + '"'
     try:
         rows = conn.execute(
-            f"SELECT /* {MARKER} */ queryid, query, calls, total_exec_time, max_exec_time, rows "
+            f"SELECT /* {MARKER} */ queryid, query, calls, total_exec_time, max_exec_time, rows, "
+            "shared_blks_hit, shared_blks_read, temp_blks_written "
             f"FROM {schema}.pg_stat_statements "
             "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ).fetchall()
@@ -233,17 +237,20 @@ def _read_statements(
 def _sum_by_queryid(rows: list[tuple[Any, ...]]) -> dict[str, StatementStats]:
     """One entry per queryid: pg_stat_statements splits a statement by role and nesting level."""
     merged: dict[str, StatementStats] = {}
-    for queryid, query, calls, total, max_time, nrows in rows:
+    for queryid, query, calls, total, max_time, nrows, *blocks in rows:
         if queryid is None or query is None or is_own_statement(query):
             continue
         key = str(queryid)
         prev = merged.get(key, StatementStats(key, redact_sql(str(query)), 0, 0.0, 0.0, 0.0, 0))
         sum_calls = prev.calls + int(calls)
         sum_total = prev.total_exec_time + float(total)
+        hit, read, temp = (int(b or 0) for b in (*blocks, 0, 0, 0)[:3])
         merged[key] = StatementStats(
             queryid=key, query=prev.query, calls=sum_calls, total_exec_time=sum_total,
             mean_exec_time=sum_total / sum_calls if sum_calls else 0.0,
             max_exec_time=max(prev.max_exec_time, float(max_time)), rows=prev.rows + int(nrows),
+            shared_blks_hit=prev.shared_blks_hit + hit, shared_blks_read=prev.shared_blks_read + read,
+            temp_blks_written=prev.temp_blks_written + temp,
         )
     return merged
 
