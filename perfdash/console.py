@@ -25,6 +25,7 @@ from rich.text import Text
 
 from perfdash.analyze.checks import fmt_value
 from perfdash.collect.hostsample import HostsSampled
+from perfdash.diagnose.render import diagnosis_lines
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -260,6 +261,8 @@ def result_table(summary: dict[str, Any]) -> RenderableType:
     for p in summary.get("problems", []):
         parts.append(Text(f"problem: {p['what']}" + (f" -> {p['fix']}" if p.get("fix") else ""),
                           style="yellow"))
+    if isinstance(summary.get("diagnosis"), dict):
+        parts.append(Text("\n".join(diagnosis_lines(summary["diagnosis"]))))
     parts.append(Text.assemble("overall status: ", (status.upper(), STATUS_STYLE.get(status, "")),
                                f"  (exit {summary.get('exit_code')})"))
     return Group(*parts)

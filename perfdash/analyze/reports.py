@@ -18,6 +18,7 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.endpoints import endpoints_markdown
 from perfdash.analyze.findings import findings_markdown
 from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.diagnose.render import diagnosis_markdown
 from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
 
@@ -266,6 +267,8 @@ def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
     lines = [f"# {_headline(summary)}", "", _run_line(summary), ""]
     if summary.get("status") == "fail":
         lines += ["What breached and possible causes: [incident.md](incident.md)", ""]
+    if summary.get("diagnosis") is not None:
+        lines += diagnosis_markdown(summary.get("diagnosis"))
     checks = _checks(summary)
     lines += ["## Checks", ""]
     lines += _check_table(checks) if checks else ["No check was evaluated."]
@@ -422,6 +425,8 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
     tools = _tool_lines(summary)
     if tools:
         lines += ["## How the tools ended", "", *tools, ""]
+    if summary.get("diagnosis") is not None:
+        lines += diagnosis_markdown(summary.get("diagnosis"))
     lines += findings_markdown(summary.get("findings"), "What moved together")
     lines += ["## Evidence", "",
               *_evidence(summary, run_dir, (str(c.get("id", "")).split(".", 1)[0] for c in failed)), ""]

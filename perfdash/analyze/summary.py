@@ -19,6 +19,7 @@ from perfdash.analyze.findings import findings
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
+from perfdash.diagnose import diagnose
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile
 from perfdash.thresholds import Threshold
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
@@ -139,15 +140,17 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
 
 def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
                            ) -> dict[str, Any]:
-    """"endpoints" (k6, Artillery and the app log joined per endpoint) and "findings" (what moved
-    together on the timeline), both read from the run directory."""
+    """"endpoints" (k6, Artillery and the app log joined per endpoint), "findings" (what moved
+    together on the timeline) and "diagnosis" (what is wrong, why, what to do), all read from the
+    run directory."""
     if not load_started:
-        return {"endpoints": None, "findings": []}
+        return {"endpoints": None, "findings": [], "diagnosis": None}
     from perfdash.timeline.reader import read_timeline
 
     endpoints = endpoints_for(paths.root, profile)
     timeline, _ = read_timeline(paths.root)
-    return {"endpoints": endpoints, "findings": [f.to_json() for f in findings(timeline, endpoints)]}
+    return {"endpoints": endpoints, "findings": [f.to_json() for f in findings(timeline, endpoints)],
+            "diagnosis": diagnose(paths.root, endpoints)}
 
 
 def _profile_json(p: Profile) -> dict[str, Any]:

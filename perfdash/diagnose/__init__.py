@@ -1,0 +1,52 @@
+"""The diagnosis of a run: facts → rules → ranked, linked findings (shared/DESIGN.md, "Diagnosis").
+
+`diagnose` reads the run directory (never in-memory state), so the end of a live run and
+`perfdash show` of an old one say the same thing. Findings are ranked by impact (the share of
+request time or requests they explain) and linked when one explains another: a row lock whose
+waiters fill the pool, which slows every endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from perfdash.diagnose.facts import Facts
+from perfdash.diagnose.gather import gather
+from perfdash.diagnose.model import Finding, Gap
+from perfdash.diagnose.rules import RULES
+
+
+def diagnose(run_dir: Path, endpoints: Mapping[str, Any] | None) -> dict[str, Any]:
+    """summary.json's `diagnosis`: findings, most impact first, and what could not be looked at."""
+    return run_rules(gather(run_dir, endpoints))
+
+
+def run_rules(facts: Facts) -> dict[str, Any]:
+    findings: list[Finding] = []
+    gaps: list[Gap] = []
+    for rule in RULES:
+        result = rule(facts)
+        if isinstance(result, Gap):
+            gaps.append(result)
+        else:
+            findings += result
+    link(findings, facts)
+    findings.sort(key=lambda f: f.impact, reverse=True)
+    return {"findings": [f.to_json() for f in findings], "not_measured": [g.to_json() for g in gaps]}
+
+
+def link(findings: list[Finding], facts: Facts) -> None:
+    """Join the findings that are one story: lock waiters holding the pool's connections."""
+    locks = [f for f in findings if f.id == "lock-contention"]
+    pools = [f for f in findings if f.id == "pool-saturation"]
+    if locks and pools and facts.locks is not None:
+        waiting_apps = set(facts.locks.apps)
+        for pool in pools:
+            if any(a.app in waiting_apps and a.app in pool.title for a in facts.apps):
+                pool.links.append("lock-contention")
+                locks[0].links.append("pool-saturation")
+                pool.title += ", many of them held by transactions waiting on the lock"
+                # the pool's queue is the lock's doing: the lock explains the pool's share too
+                locks[0].impact = max(locks[0].impact, pool.impact)

@@ -1,0 +1,110 @@
+"""Facts: small typed measurements a rule can reason on, each read from one artifact.
+
+A fact never judges. It says what was measured (a statement's calls, how many sessions waited on a
+lock, how many connections the application held) and where it comes from; the rules in
+`perfdash.diagnose.rules` decide what it means. Facts are built from the run directory only
+(`perfdash.diagnose.gather`), so `perfdash show` of an old run and the end of a live run reason
+on the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One entry of the run's database workload (query-analysis.json `workload`)."""
+
+    query: str
+    kind: str  # statement | utility | fk-check
+    calls: int
+    total_ms: float
+    mean_ms: float
+    rows: int
+    share: float  # of all statement time in the window
+    rank: dict[str, int]
+    merged: str | None = None
+
+    @property
+    def rows_per_call(self) -> float:
+        return self.rows / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class EndpointLoad:
+    """One endpoint's requests and latencies, client side and server side."""
+
+    endpoint: str
+    requests: int | None
+    requests_source: str | None  # log | k6 | artillery
+    client_p50_ms: float | None
+    client_p95_ms: float | None
+    client_source: str | None
+    server_p50_ms: float | None
+    server_p95_ms: float | None
+    server_requests: int | None
+    status_5xx: int | None
+    errors: int | None  # failed requests as the load tool saw them
+
+
+@dataclass(frozen=True)
+class LockWaits:
+    """Sessions waiting for locks, over the once-a-second activity samples."""
+
+    samples: int
+    samples_with_waiters: int
+    max_waiters: int
+    top_query: str
+    top_query_share: float  # of waiter observations
+    relation: str | None
+    blocker_states: Counter[str]
+    apps: Counter[str]
+    lock_share: float  # of active session observations spent waiting on a lock
+    from_s: float
+    to_s: float
+
+
+@dataclass(frozen=True)
+class AppConnections:
+    """The connections one application (name, role, client address) held, sample by sample."""
+
+    group: str
+    app: str
+    samples: int
+    plateau: int  # the most it held at once
+    at_plateau: float  # share of samples holding exactly `plateau`
+    all_busy: float  # share of samples at the plateau with none of them idle
+    idle_in_tx: float  # mean idle-in-transaction connections per sample
+    from_s: float
+    to_s: float
+
+
+@dataclass
+class Facts:
+    statements: list[Statement] = field(default_factory=list)
+    statements_gap: str | None = None  # why there are none
+    endpoints: list[EndpointLoad] = field(default_factory=list)
+    locks: LockWaits | None = None
+    apps: list[AppConnections] = field(default_factory=list)
+    activity_gap: str | None = None
+    waits: Counter[str] = field(default_factory=Counter)  # active session observations by wait
+    max_connections: int | None = None
+    index_advice: list[dict[str, Any]] = field(default_factory=list)
+    seq_scans: list[dict[str, Any]] = field(default_factory=list)
+    backend_cpu_pct: list[float] = field(default_factory=list)
+
+    @property
+    def total_requests(self) -> int:
+        return sum(e.requests or 0 for e in self.endpoints)
+
+    def statement_like(self, text: str) -> Statement | None:
+        """The workload entry whose text matches a sampled statement (literals as `?`)."""
+        from perfdash.collect.db_activity import normalise_query
+
+        for s in self.statements:
+            if normalise_query(s.query) == text:
+                return s
+        return None

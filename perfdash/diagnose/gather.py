@@ -1,0 +1,173 @@
+"""Facts from a run directory: the workload and index advice from query-analysis.json, waits,
+lock waiters and connections per application from db-activity.ndjson, endpoints as joined in the
+summary, the backend process's CPU from metrics.csv."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from perfdash.artifacts import read_json
+from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
+from perfdash.collect.db_activity import read_samples
+from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
+
+MIN_APP_SAMPLES = 5
+
+
+def gather(run_dir: Path, endpoints: Mapping[str, Any] | None) -> Facts:
+    facts = Facts()
+    _workload(run_dir / "query-analysis.json", facts)
+    _activity(run_dir / ACTIVITY, facts)
+    facts.endpoints = _endpoints(endpoints)
+    facts.backend_cpu_pct = _backend_cpu(run_dir / "metrics.csv")
+    return facts
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _workload(path: Path, facts: Facts) -> None:
+    data, problem = read_json(path)
+    if not isinstance(data, dict):
+        facts.statements_gap = problem or "query-analysis.json was not written (no database URL)"
+        return
+    db = _dict(data.get("database"))
+    facts.max_connections = int(db["max_connections"]) if isinstance(
+        db.get("max_connections"), int) else None
+    work = data.get("workload")
+    if not isinstance(work, dict):
+        gaps = [g.get("reason") for g in data.get("not_measured") or [] if isinstance(g, dict)]
+        facts.statements_gap = next((str(g) for g in gaps if g), "the report has no workload section")
+    else:
+        for raw in work.get("statements") or []:
+            if not isinstance(raw, dict):
+                continue
+            calls, total = _num(raw.get("calls")), _num(raw.get("total_ms"))
+            if not calls or total is None:
+                continue
+            facts.statements.append(Statement(
+                query=str(raw.get("query", "")), kind=str(raw.get("kind", "statement")),
+                calls=int(calls), total_ms=total, mean_ms=total / calls,
+                rows=int(_num(raw.get("rows")) or 0), share=_num(raw.get("share_of_time")) or 0.0,
+                rank={k: int(v) for k, v in (raw.get("rank") or {}).items() if isinstance(v, int)},
+                merged=raw.get("merged") if isinstance(raw.get("merged"), str) else None))
+    facts.index_advice = [a for a in data.get("index_advice") or [] if isinstance(a, dict)]
+    facts.seq_scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
+
+
+def _activity(path: Path, facts: Facts) -> None:
+    samples = read_samples(path)
+    if not samples:
+        facts.activity_gap = (f"{path.name} holds no sample (no database URL, or the sampler could "
+                              "not connect)")
+        return
+    t0 = float(samples[0]["at"])
+    waiters: list[tuple[float, list[dict[str, Any]]]] = []
+    by_group: dict[str, list[tuple[float, dict[str, int]]]] = defaultdict(list)
+    for s in samples:
+        t = float(s["at"]) - t0
+        waits = _dict(s.get("waits"))
+        facts.waits.update({str(k): int(v) for k, v in waits.items() if isinstance(v, int)})
+        lw = [w for w in s.get("lock_waits") or [] if isinstance(w, dict)]
+        if lw:
+            waiters.append((t, lw))
+        for group, states in (s.get("apps") or {}).items():
+            if isinstance(states, dict):
+                by_group[str(group)].append(
+                    (t, {str(k): int(v) for k, v in states.items() if isinstance(v, int)}))
+    facts.locks = _lock_waits(len(samples), waiters, facts.waits)
+    facts.apps = [a for g, seen in by_group.items() if (a := _app(g, seen)) is not None]
+    facts.apps.sort(key=lambda a: a.plateau, reverse=True)
+
+
+def _lock_waits(n: int, waiters: list[tuple[float, list[dict[str, Any]]]],
+                waits: Counter[str]) -> LockWaits | None:
+    if not waiters:
+        return None
+    queries: Counter[str] = Counter()
+    relations: Counter[str] = Counter()
+    blockers: Counter[str] = Counter()
+    apps: Counter[str] = Counter()
+    for _, lw in waiters:
+        for w in lw:
+            queries[str(w.get("query", ""))] += 1
+            apps[str(w.get("app", ""))] += 1
+            if w.get("relation"):
+                relations[str(w["relation"])] += 1
+            first = (w.get("blockers") or [{}])[0]
+            if isinstance(first, dict):
+                blockers[str(first.get("state", "unknown"))] += 1
+    top, count = queries.most_common(1)[0]
+    active = sum(waits.values())
+    locked = sum(v for k, v in waits.items() if k.startswith("Lock:"))
+    return LockWaits(
+        samples=n, samples_with_waiters=len(waiters), max_waiters=max(len(lw) for _, lw in waiters),
+        top_query=top, top_query_share=count / sum(queries.values()),
+        relation=relations.most_common(1)[0][0] if relations else None,
+        blocker_states=blockers, apps=apps, lock_share=locked / active if active else 0.0,
+        from_s=waiters[0][0], to_s=waiters[-1][0])
+
+
+def _app(group: str, seen: list[tuple[float, dict[str, int]]]) -> AppConnections | None:
+    if len(seen) < MIN_APP_SAMPLES:
+        return None
+    totals = [sum(st.values()) for _, st in seen]
+    plateau = max(totals)
+    at = [st for (_, st), n in zip(seen, totals, strict=True) if n == plateau]
+    busy = [st for st in at if st.get("idle", 0) == 0]
+    return AppConnections(
+        group=group, app=group.split("|", 1)[0], samples=len(seen), plateau=plateau,
+        at_plateau=len(at) / len(seen), all_busy=len(busy) / len(seen),
+        idle_in_tx=mean(st.get("idle in transaction", 0) for _, st in seen),
+        from_s=seen[0][0], to_s=seen[-1][0])
+
+
+_SERVER = ("log",)
+_CLIENT = ("k6", "artillery")
+
+
+def _endpoints(endpoints: Mapping[str, Any] | None) -> list[EndpointLoad]:
+    out = []
+    for row in (endpoints or {}).get("rows") or []:
+        if not isinstance(row, dict) or row.get("kind", "http") != "http":
+            continue
+        sources = _dict(row.get("sources"))
+        log = _dict(sources.get("log")) or None
+        client_name = next((n for n in _CLIENT if isinstance(sources.get(n), dict)
+                            and _num(sources[n].get("p50_ms")) is not None), None)
+        client = _dict(sources.get(client_name)) if client_name else None
+        counted = next(((n, int(v["requests"])) for n in ("log", *_CLIENT)
+                        if isinstance(v := sources.get(n), dict)
+                        and isinstance(v.get("requests"), int) and v["requests"] > 0), None)
+        errors = [int(v["errors"]) for n in _CLIENT if isinstance(v := sources.get(n), dict)
+                  and isinstance(v.get("errors"), int)]
+        out.append(EndpointLoad(
+            endpoint=str(row.get("endpoint", "?")),
+            requests=counted[1] if counted else None, requests_source=counted[0] if counted else None,
+            client_p50_ms=_num(client.get("p50_ms")) if client else None,
+            client_p95_ms=_num(client.get("p95_ms")) if client else None, client_source=client_name,
+            server_p50_ms=_num(log.get("p50_ms")) if log else None,
+            server_p95_ms=_num(log.get("p95_ms")) if log else None,
+            server_requests=log.get("requests") if log and isinstance(log.get("requests"), int) else None,
+            status_5xx=log.get("status_5xx") if log and isinstance(log.get("status_5xx"), int) else None,
+            errors=max(errors) if errors else None))
+    return out
+
+
+def _backend_cpu(path: Path) -> list[float]:
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            return [float(r["backend_cpu_pct"]) for r in csv.DictReader(f)
+                    if r.get("backend_cpu_pct") not in (None, "")]
+    except (OSError, ValueError, csv.Error):
+        return []

@@ -1,0 +1,53 @@
+"""The diagnosis as text: Markdown for summary.md and the CI step summary, plain lines for the
+headless console. Readers of summary.json get the findings as data; these are the sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+HEADLINE_EVIDENCE = 4
+
+
+def _findings(diagnosis: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    return [f for f in (diagnosis or {}).get("findings") or [] if isinstance(f, Mapping)]
+
+
+def _when(ev: Mapping[str, Any]) -> str:
+    a, b = ev.get("from_s"), ev.get("to_s")
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return f" ({int(a) // 60}:{int(a) % 60:02d}–{int(b) // 60}:{int(b) % 60:02d})"
+    return ""
+
+
+def diagnosis_markdown(diagnosis: Mapping[str, Any] | None) -> list[str]:
+    """`## Diagnosis`: the findings, most impact first, each with evidence, cause and fix."""
+    found = _findings(diagnosis)
+    lines = ["## Diagnosis", ""]
+    if not found:
+        lines.append("No problem found in the database, the connections or the endpoints.")
+    for n, f in enumerate(found, start=1):
+        links = ", ".join(str(x) for x in f.get("links") or [])
+        lines += [f"{n}. **{f.get('title', '')}** — impact {float(f.get('impact') or 0):.0%}, "
+                  f"confidence {f.get('confidence', '?')}" + (f", linked to {links}" if links else ""),
+                  f"   - why: {f.get('cause', '')}",
+                  f"   - fix: {f.get('fix', '')}"]
+        for ev in [e for e in f.get("evidence") or [] if isinstance(e, Mapping)]:
+            lines.append(f"   - evidence: {ev.get('text', '')}{_when(ev)} — `{ev.get('source', '')}`")
+    gaps = [g for g in (diagnosis or {}).get("not_measured") or [] if isinstance(g, Mapping)]
+    if gaps:
+        lines += ["", *[f"- Not looked at ({g.get('rule')}): needs {g.get('needs')}" for g in gaps]]
+    return [*lines, ""]
+
+
+def diagnosis_lines(diagnosis: Mapping[str, Any] | None) -> list[str]:
+    """The headless console's diagnosis: one line per finding, then its fix."""
+    found = _findings(diagnosis)
+    if not found:
+        return ["diagnosis: no problem found in the database, the connections or the endpoints"]
+    out = ["diagnosis:"]
+    for n, f in enumerate(found, start=1):
+        out.append(f"  {n}. {f.get('title', '')}  [{f.get('id')}, impact "
+                   f"{float(f.get('impact') or 0):.0%}, {f.get('confidence')}]")
+        out.append(f"     fix: {f.get('fix', '')}")
+    return out

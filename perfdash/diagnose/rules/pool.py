@@ -1,0 +1,75 @@
+"""Connection pool saturation: the application's connections pinned at one number, all of them busy.
+
+A pool at its maximum is invisible to a check against max_connections (4 of 100 looks healthy),
+yet every request that needs a connection queues inside the application, so endpoints whose SQL
+takes a fraction of a millisecond take tens or hundreds. The signature in pg_stat_activity is the
+application's connections at a constant N, well below max_connections, with none of them idle.
+"""
+
+from __future__ import annotations
+
+from perfdash.diagnose.facts import AppConnections, Facts
+from perfdash.diagnose.model import Evidence, Finding, Gap
+from perfdash.diagnose.rules.common import ms, pct
+
+ID = "pool-saturation"
+MIN_AT_PLATEAU = 0.5  # of the samples
+MIN_ALL_BUSY = 0.5  # of the samples: all N connections active or in a transaction
+HEADROOM = 0.8  # a plateau above this share of max_connections is the server's limit, not a pool's
+SLOW_SERVER_MS = 20.0
+
+
+def _saturated(app: AppConnections, max_connections: int | None) -> bool:
+    below_server = max_connections is None or app.plateau < HEADROOM * max_connections
+    return (app.plateau >= 1 and below_server and app.at_plateau >= MIN_AT_PLATEAU
+            and app.all_busy >= MIN_ALL_BUSY)
+
+
+def find(facts: Facts) -> list[Finding] | Gap:
+    if facts.activity_gap:
+        return Gap(ID, f"once-a-second database activity samples: {facts.activity_gap}")
+    out = []
+    for app in facts.apps:
+        if not _saturated(app, facts.max_connections):
+            continue
+        name = app.app or "the application"
+        limit = f" of max_connections {facts.max_connections}" if facts.max_connections else ""
+        evidence = [Evidence(
+            f"{name} held exactly {app.plateau} connections in {pct(app.at_plateau)} of "
+            f"{app.samples} samples{limit}, and all {app.plateau} were busy (active or in a "
+            f"transaction, none idle) in {pct(app.all_busy)} of them", "db-activity.ndjson",
+            app.from_s, app.to_s)]
+        if app.idle_in_tx >= 0.5:
+            evidence.append(Evidence(
+                f"on average {app.idle_in_tx:.1f} of them sat idle in transaction, holding a "
+                "connection while the application did something else", "db-activity.ndjson",
+                app.from_s, app.to_s))
+        slow = sorted((e for e in facts.endpoints if e.server_p50_ms is not None
+                       and e.server_p50_ms >= SLOW_SERVER_MS), key=lambda e: -(e.server_p50_ms or 0))
+        if slow:
+            evidence.append(Evidence(
+                "slow on the server meanwhile: " + ", ".join(
+                    f"{e.endpoint} p50 {ms(e.server_p50_ms or 0)}" for e in slow[:4]),
+                "applog-endpoints.json"))
+        fast_sql = [s for s in facts.statements if s.kind == "statement" and s.mean_ms < 1
+                    and s.calls >= 100]
+        if slow and fast_sql:
+            evidence.append(Evidence(
+                f"{len(fast_sql)} of the busiest statements take under 1 ms each, so the time is "
+                "spent waiting for a connection, not in the database", "query-analysis.json"))
+        impact = (sum((e.requests or 0) for e in slow) / facts.total_requests
+                  if facts.total_requests else 0.5)
+        out.append(Finding(
+            ID,
+            f"The application's connection pool ({app.plateau} connections, {name}) is the "
+            f"bottleneck: all {app.plateau} were busy in {pct(app.all_busy)} of the samples",
+            impact,
+            "every request that needs the database waits for one of the pool's connections; "
+            "what holds them (long transactions, lock waits, slow calls inside a transaction) "
+            "sets everyone's latency",
+            f"first fix what holds the connections (see the linked findings), then size the pool "
+            f"for the concurrency you need (it is {app.plateau} now, the server allows "
+            f"{facts.max_connections or '?'}) and give it an acquire timeout so a full pool shows "
+            "up as errors, not as latency",
+            "high" if slow else "medium", evidence))
+    return out

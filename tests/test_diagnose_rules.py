@@ -1,0 +1,129 @@
+"""The diagnosis rules on hand-made facts: each planted problem is named with its evidence and
+fix, linked where one explains another, and a healthy run yields no finding."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from perfdash.diagnose import diagnose, run_rules
+from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
+from perfdash.diagnose.render import diagnosis_lines, diagnosis_markdown
+
+FOR_UPDATE = "SELECT id, balance FROM accounts WHERE id = $1 FOR UPDATE"
+LIST = "SELECT item_id FROM order_items WHERE order_id = $1"
+LOOKUP = "SELECT id, sku, price FROM items WHERE id = $1"
+
+
+def _stmt(query: str, calls: int, total_ms: float, rows: int, share: float, **rank: int) -> Statement:
+    return Statement(query, "statement", calls, total_ms, total_ms / calls, rows, share, rank)
+
+
+def _endpoint(name: str, requests: int, server_p50: float, five: int = 0) -> EndpointLoad:
+    return EndpointLoad(name, requests, "log", server_p50 * 1.2, server_p50 * 2, "k6", server_p50,
+                        server_p50 * 1.8, requests, five, five)
+
+
+def sick_facts() -> Facts:
+    return Facts(
+        statements=[
+            _stmt(FOR_UPDATE, 1_000, 50_000.0, 1_000, 0.6, total=1, mean=1),
+            _stmt(LIST, 732, 300.0, 36_600, 0.01, total=4),
+            Statement(LOOKUP, "statement", 36_600, 1_500.0, 1_500 / 36_600, 36_600, 0.05,
+                      {"calls": 1}, "2 queryids, parameters typed differently"),
+            Statement("COMMIT", "utility", 5_000, 20.0, 0.004, 0, 0.0, {"calls": 2}),
+        ],
+        endpoints=[_endpoint("/api/orders/{}", 732, 150.0), _endpoint("/api/transfers", 1_000, 300.0),
+                   _endpoint("/api/quote", 500, 2.0, five=100), _endpoint("/api/accounts/{}", 900, 120.0)],
+        locks=LockWaits(samples=40, samples_with_waiters=30, max_waiters=3,
+                        top_query="SELECT id, balance FROM accounts WHERE id = $1 FOR UPDATE",
+                        top_query_share=1.0, relation="accounts",
+                        blocker_states=Counter({"idle in transaction": 50, "active": 5}),
+                        apps=Counter({"lab-api": 55}), lock_share=0.45, from_s=3.0, to_s=38.0),
+        apps=[AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.9, 1.2, 1.0, 39.0)],
+        max_connections=100,
+        index_advice=[{"queryid": "9", "statement": "SELECT * FROM transfers WHERE lower(memo) = lower($1)",
+                       "table": "transfers", "create_index": "CREATE INDEX ON transfers (lower(memo))",
+                       "kind": "expression", "verified": True, "cost_before": 9870.0,
+                       "cost_after": 8.4, "not_verified": None}],
+    )
+
+
+def _by_id(result: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {f["id"]: f for f in result["findings"]}  # type: ignore[attr-defined,index]
+
+
+def test_every_planted_problem_is_named() -> None:
+    found = _by_id(run_rules(sick_facts()))
+    assert set(found) == {"lock-contention", "pool-saturation", "n-plus-one", "missing-index",
+                          "endpoint-errors"}
+    lock = found["lock-contention"]
+    assert "idle in transaction" in str(lock["title"])
+    assert lock["statement"] == FOR_UPDATE
+    assert "commit before the slow work" in str(lock["fix"])
+    nplus = found["n-plus-one"]
+    assert nplus["endpoint"] == "/api/orders/{}"
+    assert "50×" in str(nplus["title"])
+    assert any("2 queryids" in str(e["text"]) for e in nplus["evidence"])  # type: ignore[attr-defined]
+    assert "ANY($1)" in str(nplus["fix"])
+    assert "4 connections" in str(found["pool-saturation"]["title"])
+    assert "cost 9,870 → 8.4" in str(found["missing-index"]["title"])
+    assert found["endpoint-errors"]["endpoint"] == "/api/quote"
+
+
+def test_the_lock_and_the_pool_are_one_story_ranked_first() -> None:
+    result = run_rules(sick_facts())
+    found = _by_id(result)
+    assert found["pool-saturation"]["links"] == ["lock-contention"]
+    assert found["lock-contention"]["links"] == ["pool-saturation"]
+    assert result["findings"][0]["id"] == "lock-contention"  # type: ignore[index]
+    impacts = [f["impact"] for f in result["findings"]]  # type: ignore[attr-defined]
+    assert impacts == sorted(impacts, reverse=True)
+
+
+def test_a_healthy_run_has_no_finding() -> None:
+    facts = Facts(
+        statements=[_stmt(LOOKUP.replace("= $1", "= ANY($1)"), 732, 30.0, 36_600, 0.5, total=1)],
+        endpoints=[_endpoint("/api/orders/{}", 732, 3.0)],
+        apps=[AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 20, 0.9, 0.0, 0.0, 1.0, 39.0)],
+        max_connections=100)
+    assert run_rules(facts)["findings"] == []
+
+
+def test_a_pool_with_idle_connections_is_not_saturated() -> None:
+    facts = sick_facts()
+    facts.apps = [AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.1, 0.0, 1.0, 39.0)]
+    assert "pool-saturation" not in _by_id(run_rules(facts))
+
+
+def test_without_samples_each_rule_says_what_it_needs(tmp_path: Path) -> None:
+    result = diagnose(tmp_path, None)
+    assert result["findings"] == []
+    needs = {g["rule"]: g["needs"] for g in result["not_measured"]}
+    assert "db-activity.ndjson" in needs["lock-contention"]
+    assert "n-plus-one" in needs
+    assert "Not looked at (lock-contention)" in "\n".join(diagnosis_markdown(result))
+
+
+def test_facts_come_from_the_run_directory(tmp_path: Path) -> None:
+    samples = [{"at": 100.0 + i, "apps": {"api|u|127.0.0.1": {"active": 3, "idle in transaction": 1}},
+                "waits": {"Lock:transactionid": 2, "CPU": 1},
+                "lock_waits": [{"pid": 7, "app": "api", "event": "transactionid", "relation": "accounts",
+                                "query": "SELECT * FROM accounts WHERE id = $1 FOR UPDATE",
+                                "blockers": [{"pid": 8, "state": "idle in transaction"}]}] * 2}
+               for i in range(10)]
+    (tmp_path / "db-activity.ndjson").write_text("".join(json.dumps(s) + "\n" for s in samples)
+                                                 + '{"at": 1')  # a torn last line
+    (tmp_path / "query-analysis.json").write_text(json.dumps({
+        "database": {"max_connections": 100},
+        "workload": {"statements": [{"query": "SELECT * FROM accounts WHERE id = $1 FOR UPDATE",
+                                     "kind": "statement", "calls": 500, "total_ms": 25_000.0,
+                                     "rows": 500, "share_of_time": 0.7, "rank": {"total": 1}}]}}))
+    result = diagnose(tmp_path, {"rows": []})
+    found = _by_id(result)
+    assert set(found) == {"lock-contention", "pool-saturation"}
+    assert found["lock-contention"]["confidence"] == "high"
+    assert found["pool-saturation"]["links"] == ["lock-contention"]
+    lines = diagnosis_lines(result)
+    assert lines[1].lstrip().startswith("1. Lock contention on accounts")
