@@ -50,7 +50,8 @@ def test_a_lock_waiter_names_its_idle_in_transaction_blocker() -> None:
 
 
 def test_statement_texts_lose_their_values() -> None:
-    text = normalise_query("ALTER ROLE app PASSWORD 'hunter2'; SELECT * FROM t WHERE mail = 'a@b.c' AND n > 42")
+    text = normalise_query(
+        "ALTER ROLE app PASSWORD 'hunter2'; SELECT * FROM t WHERE mail = 'a@b.c' AND n > 42")
     assert "hunter2" not in text
     assert "a@b.c" not in text
     assert "42" not in text

@@ -46,5 +46,7 @@ def test_utility_and_foreign_key_checks_are_marked() -> None:
     assert kind_of("  set application_name = $1") == "utility"
     assert kind_of('SELECT 1 FROM ONLY "public"."accounts" x WHERE "id" OPERATOR(pg_catalog.=) $1 '
                    "FOR KEY SHARE OF x") == "fk-check"
+    assert kind_of('SELECT $2 FROM ONLY "public"."customers" x WHERE "id" OPERATOR(pg_catalog.=) $1 '
+                   "FOR KEY SHARE OF x") == "fk-check"  # as pg_stat_statements normalises it
     assert kind_of("SELECT * FROM settings") == "statement"
     assert kind_of("UPDATE accounts SET balance = balance + $1") == "statement"

@@ -26,7 +26,8 @@ _UTILITY = re.compile(
     r"discard|deallocate|prepare\s+transaction|listen|unlisten|notify|vacuum|analyze|checkpoint)\b",
     re.I,
 )
-_FK_CHECK = re.compile(r"^\s*select\s+1\s+from\s+only\s+.*\bfor\s+(?:key\s+)?share\s+of\b", re.I | re.S)
+_FK_CHECK = re.compile(
+    r"^\s*select\s+(?:1|\$\d+)\s+from\s+only\s+.*\bfor\s+(?:key\s+)?share\s+of\b", re.I | re.S)
 
 
 class StatementLike(Protocol):

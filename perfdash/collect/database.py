@@ -28,6 +28,7 @@ from perfdash.collect.db_activity import (
     session_from_row,
     summarise,
 )
+from perfdash.collect.dbstats import MARKER
 from perfdash.events import Bus, DatabaseSampled, ProblemDetected
 from perfdash.secret import Secret, scrub
 
@@ -77,7 +78,8 @@ class DatabaseSampler(Background):
         if self._conn is None:
             self._conn = psycopg.connect(self._url.reveal(), autocommit=True, connect_timeout=3,
                                          application_name="perfdash-sampler")
-            row = self._conn.execute("SELECT current_setting('max_connections')::int").fetchone()
+            row = self._conn.execute(
+                f"SELECT /* {MARKER} */ current_setting('max_connections')::int").fetchone()
             self.max_connections = int(row[0]) if row else 0
         sessions = [session_from_row(r) for r in self._conn.execute(ACTIVITY_SQL).fetchall()]
         states = connections_by_state(sessions)

@@ -23,14 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from perfdash.collect.dbstats import MARKER
 from perfdash.secret import redact_sql
 
 ARTIFACT: Final = "db-activity.ndjson"
 QUERY_CHARS: Final = 400
-OWN_APPS: Final = ("perfdash",)  # application_name prefix of perfdash's own sessions
+# application_name of perfdash's own sessions (snapshots and EXPLAIN, this sampler); the demo
+# backend's "perfdash-demo-backend" is the system under test and counts
+OWN_APPS: Final = frozenset({"perfdash", "perfdash-sampler"})
 
-ACTIVITY_SQL: Final = """
-SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''),
+ACTIVITY_SQL: Final = f"""
+SELECT /* {MARKER} */ a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''),
        coalesce(host(a.client_addr), 'local'), coalesce(a.state, 'background'),
        a.wait_event_type, a.wait_event, left(a.query, 2000),
        CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END,
@@ -77,7 +80,7 @@ class Session:
 
     @property
     def own(self) -> bool:
-        return self.app.startswith(OWN_APPS)
+        return self.app in OWN_APPS
 
 
 def session_from_row(row: Sequence[Any]) -> Session:

@@ -27,6 +27,7 @@ from perfdash.ui.result.chart_data import shift, zoom
 from perfdash.ui.result.check_detail import CheckDetail
 from perfdash.ui.result.checks_table import ChecksTable
 from perfdash.ui.result.comparison_panel import ComparisonPanel
+from perfdash.ui.result.diagnosis_panel import DiagnosisPanel
 from perfdash.ui.result.findings_panel import FindingsPanel
 from perfdash.ui.result.latency_table import LatencyTable
 from perfdash.ui.result.problems_list import ProblemsList
@@ -72,6 +73,7 @@ class ResultScreen(Screen[None]):
         yield StatusBanner(id="banner")
         with VerticalScroll(id="result-body"):
             with Vertical(id="result-main"):
+                yield DiagnosisPanel(id="diagnosis")
                 yield ChecksTable(id="checks")
                 yield CheckDetail(id="check-detail")
                 yield LatencyTable(id="latency")
@@ -149,6 +151,7 @@ class ResultScreen(Screen[None]):
         for widget in (self.query_one(StatusBanner), self.query_one(ChecksTable),
                        self.query_one(LatencyTable), self.query_one(ProblemsList),
                        self.query_one(FindingsPanel), self.query_one(TimelineCharts),
+                       self.query_one(DiagnosisPanel),
                        self.query_one(QueryPanel)):
             widget.data = run
         self.query_one(ComparisonPanel).comparison = run.comparison
