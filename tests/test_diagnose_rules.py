@@ -127,3 +127,23 @@ def test_facts_come_from_the_run_directory(tmp_path: Path) -> None:
     assert found["pool-saturation"]["links"] == ["lock-contention"]
     lines = diagnosis_lines(result)
     assert lines[1].lstrip().startswith("1. Lock contention on accounts")
+
+
+def test_deadlocks_spills_and_churn_from_the_database_counters() -> None:
+    facts = Facts(
+        statements=[Statement("SELECT * FROM events ORDER BY payload", "statement", 40, 8_000.0, 200.0,
+                              40_000, 0.8, {"total": 1}, temp_blks_written=12_800)],
+        endpoints=[_endpoint("/api/report", 400, 30.0)],
+        counters={"deadlocks": 3, "xact_rollback": 5, "temp_files": 40, "sessions": 390})
+    found = _by_id(run_rules(facts))
+    assert "3 deadlocks" in str(found["deadlocks"]["title"])
+    assert "40P01" in str(found["deadlocks"]["fix"])
+    assert "104.9 MB" in str(found["disk-spill"]["title"])
+    assert "work_mem" in str(found["disk-spill"]["fix"])
+    assert "390 database sessions for 400 requests" in str(found["connection-churn"]["title"])
+
+
+def test_quiet_counters_say_nothing() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/report", 400, 30.0)],
+                  counters={"deadlocks": 0, "temp_files": 0, "sessions": 4})
+    assert run_rules(facts)["findings"] == []

@@ -212,9 +212,17 @@ def build_query_analysis(
         "slow_queries": slow_entries,
         "sequential_scans": [_table_entry(t, findings, unexplained) for t in scanned],
         "workload": workload(window),
+        "database_counters": counter_deltas(before, after),
         "not_measured": not_measured,
         "thresholds": {"slow_query_ms": slow_ms, "min_table_rows": min_table_rows},
     }
+
+
+def counter_deltas(before: DbSnapshot, after: DbSnapshot) -> dict[str, int]:
+    """pg_stat_database over the window (deadlocks, temp files, sessions opened…); a counter that
+    shrank was reset, so it is left out rather than reported negative."""
+    return {k: after.counters[k] - v for k, v in before.counters.items()
+            if k in after.counters and after.counters[k] >= v}
 
 
 def _window_statements(

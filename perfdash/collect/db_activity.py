@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from perfdash.artifacts import read_regular_text
 from perfdash.collect.dbstats import MARKER
 from perfdash.secret import redact_sql
 
@@ -151,7 +152,7 @@ def read_samples(path: Path) -> list[dict[str, Any]]:
     """Every whole sample of a run's db-activity.ndjson; a torn last line (a crash) is skipped."""
     out: list[dict[str, Any]] = []
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(path, errors="replace")
     except OSError:
         return out
     for line in text.splitlines():

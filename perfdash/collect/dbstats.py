@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -91,6 +91,7 @@ class DbSnapshot:
     tables: Mapping[str, TableStats]
     hidden_statements: int = 0  # rows of other roles whose text this role may not read
     statements_reset_at: str | None = None  # pg_stat_statements_info.stats_reset
+    counters: Mapping[str, int] = field(default_factory=dict)  # pg_stat_database, this database
 
 
 def is_own_statement(query: str) -> bool:
@@ -156,6 +157,7 @@ def take_snapshot(url: Secret, timeout_s: float = 5) -> DbSnapshot:
             ).fetchone()
             assert row is not None
             tables = _read_tables(conn)
+            counters = _read_counters(conn)
             available, reason, statements, hidden, reset_at = _read_statements(conn, str(row[0]))
         except psycopg.Error as exc:
             raise DbStatsError(
@@ -167,7 +169,7 @@ def take_snapshot(url: Secret, timeout_s: float = 5) -> DbSnapshot:
         taken_at=taken_at, database=str(row[0]), server_version=str(row[1]),
         max_connections=int(row[2]), statements_available=available, statements_reason=reason,
         statements=statements, tables=tables, hidden_statements=hidden,
-        statements_reset_at=reset_at,
+        statements_reset_at=reset_at, counters=counters,
     )
 
 
@@ -189,6 +191,23 @@ def _read_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> dict[str, TableSt
         )
         for r in rows
     }
+
+
+DATABASE_COUNTERS: Final = (
+    "xact_commit", "xact_rollback", "deadlocks", "temp_files", "temp_bytes", "conflicts",
+    "sessions", "sessions_abandoned", "sessions_fatal", "sessions_killed",
+)
+
+
+def _read_counters(conn: psycopg.Connection[tuple[Any, ...]]) -> dict[str, int]:
+    """The database-wide counters the diagnosis needs (sessions* exist from PostgreSQL 14)."""
+    cur = conn.execute(
+        f"SELECT /* {MARKER} */ * FROM pg_stat_database WHERE datname = current_database()")
+    row = cur.fetchone()
+    if row is None or cur.description is None:
+        return {}
+    values = dict(zip((c.name for c in cur.description), row, strict=True))
+    return {k: int(values[k]) for k in DATABASE_COUNTERS if isinstance(values.get(k), int)}
 
 
 def _read_statements(

@@ -27,6 +27,7 @@ class Statement:
     share: float  # of all statement time in the window
     rank: dict[str, int]
     merged: str | None = None
+    temp_blks_written: int = 0
 
     @property
     def rows_per_call(self) -> float:
@@ -95,6 +96,7 @@ class Facts:
     index_advice: list[dict[str, Any]] = field(default_factory=list)
     seq_scans: list[dict[str, Any]] = field(default_factory=list)
     backend_cpu_pct: list[float] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)  # pg_stat_database over the window
 
     @property
     def total_requests(self) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from perfdash.artifacts import read_json
+from perfdash.artifacts import open_regular, read_json
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
@@ -60,7 +60,10 @@ def _workload(path: Path, facts: Facts) -> None:
                 calls=int(calls), total_ms=total, mean_ms=total / calls,
                 rows=int(_num(raw.get("rows")) or 0), share=_num(raw.get("share_of_time")) or 0.0,
                 rank={k: int(v) for k, v in (raw.get("rank") or {}).items() if isinstance(v, int)},
-                merged=raw.get("merged") if isinstance(raw.get("merged"), str) else None))
+                merged=raw.get("merged") if isinstance(raw.get("merged"), str) else None,
+                temp_blks_written=int(_num(raw.get("temp_blks_written")) or 0)))
+    facts.counters = {str(k): int(v) for k, v in _dict(data.get("database_counters")).items()
+                      if isinstance(v, int) and not isinstance(v, bool)}
     facts.index_advice = [a for a in data.get("index_advice") or [] if isinstance(a, dict)]
     facts.seq_scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
 
@@ -166,7 +169,7 @@ def _endpoints(endpoints: Mapping[str, Any] | None) -> list[EndpointLoad]:
 
 def _backend_cpu(path: Path) -> list[float]:
     try:
-        with path.open(encoding="utf-8", newline="") as f:
+        with open_regular(path, newline="") as f:
             return [float(r["backend_cpu_pct"]) for r in csv.DictReader(f)
                     if r.get("backend_cpu_pct") not in (None, "")]
     except (OSError, ValueError, csv.Error):

@@ -11,7 +11,14 @@ from typing import Final
 
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Finding, Gap
-from perfdash.diagnose.rules import endpoint_errors, lock_contention, missing_index, n_plus_one, pool
+from perfdash.diagnose.rules import (
+    database_counters,
+    endpoint_errors,
+    lock_contention,
+    missing_index,
+    n_plus_one,
+    pool,
+)
 
 Rule = Callable[[Facts], "list[Finding] | Gap"]
 
@@ -21,4 +28,5 @@ RULES: Final[tuple[Rule, ...]] = (
     n_plus_one.find,
     missing_index.find,
     endpoint_errors.find,
+    database_counters.find,
 )

@@ -1,0 +1,72 @@
+"""What pg_stat_database counted over the load: deadlocks, sorts and hashes spilled to disk, and
+sessions opened (connection churn). Each is cheap for PostgreSQL to count and easy to miss."""
+
+from __future__ import annotations
+
+from perfdash.diagnose.facts import Facts
+from perfdash.diagnose.model import Evidence, Finding, Gap
+from perfdash.diagnose.rules.common import ms, short
+
+SOURCE = "query-analysis.json"
+BLOCK_BYTES = 8192
+CHURN_MIN_SESSIONS = 50
+CHURN_PER_REQUEST = 0.5
+
+
+def find(facts: Facts) -> list[Finding] | Gap:
+    if not facts.counters:
+        return Gap("database-counters", "pg_stat_database counters at both ends of the load "
+                                        "(a database URL, and a report written after the load)")
+    return [*_deadlocks(facts), *_spills(facts), *_churn(facts)]
+
+
+def _deadlocks(facts: Facts) -> list[Finding]:
+    n = facts.counters.get("deadlocks", 0)
+    if n <= 0:
+        return []
+    rollbacks = facts.counters.get("xact_rollback", 0)
+    return [Finding(
+        "deadlocks", f"{n} deadlock{'s' if n > 1 else ''} during the load: PostgreSQL aborted "
+        f"{'those transactions' if n > 1 else 'a transaction'} with error 40P01",
+        min(1.0, n / max(facts.total_requests, 1) * 10),
+        "two transactions locked the same rows in opposite orders and each waited for the other",
+        "lock rows in one consistent order (e.g. `ORDER BY id FOR UPDATE` before updating), keep "
+        "transactions short, and retry a transaction that fails with 40P01",
+        "high", [Evidence(f"pg_stat_database.deadlocks rose by {n} ({rollbacks:,} rollbacks in all)",
+                          SOURCE)])]
+
+
+def _spills(facts: Facts) -> list[Finding]:
+    out = []
+    files = facts.counters.get("temp_files", 0)
+    for s in facts.statements:
+        if s.temp_blks_written <= 0 or s.kind != "statement":
+            continue
+        mb = s.temp_blks_written * BLOCK_BYTES / 1e6
+        out.append(Finding(
+            "disk-spill", f"`{short(s.query, 80)}` spilled {mb:,.1f} MB to temporary files "
+            f"({s.calls:,} calls, mean {ms(s.mean_ms)})", s.share,
+            "its sort or hash does not fit in work_mem, so PostgreSQL writes it to disk",
+            "add an index that returns the rows already in order (or lets it avoid the hash), "
+            "fetch fewer rows, or raise work_mem for this statement (`SET LOCAL work_mem = '64MB'`)",
+            "high", [Evidence(f"{s.temp_blks_written:,} temporary blocks written by this statement; "
+                              f"{files:,} temporary files in the database", SOURCE)],
+            statement=s.query))
+    return out
+
+
+def _churn(facts: Facts) -> list[Finding]:
+    sessions = facts.counters.get("sessions")
+    requests = facts.total_requests
+    if sessions is None or sessions < CHURN_MIN_SESSIONS or not requests \
+            or sessions < CHURN_PER_REQUEST * requests:
+        return []
+    return [Finding(
+        "connection-churn", f"The application opened {sessions:,} database sessions for "
+        f"{requests:,} requests: about one connection per request", min(1.0, sessions / requests),
+        "each request connects to PostgreSQL and disconnects: a new backend process, "
+        "authentication and TLS every time, several milliseconds each",
+        "use a connection pool in the application (or PgBouncer in front of PostgreSQL) and keep "
+        "connections open across requests",
+        "medium", [Evidence(f"pg_stat_database.sessions rose by {sessions:,} during the load", SOURCE),
+                   Evidence(f"{requests:,} requests in all endpoints", "summary.json")])]
