@@ -147,3 +147,31 @@ def test_quiet_counters_say_nothing() -> None:
     facts = Facts(endpoints=[_endpoint("/api/report", 400, 30.0)],
                   counters={"deadlocks": 0, "temp_files": 0, "sessions": 4})
     assert run_rules(facts)["findings"] == []
+
+
+def test_a_backend_pinned_at_one_core_is_cpu_bound() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/report", 300, 28.0), _endpoint("/api/ping", 900, 2.0)],
+                  backend_cpu_pct=[0.0, 0.0] + [97.0] * 20 + [60.0])
+    found = _by_id(run_rules(facts))
+    cpu = found["cpu-bound-app"]
+    assert cpu["endpoint"] == "/api/report"
+    assert "median 97% of one core" in str(cpu["title"])
+    idle = Facts(endpoints=facts.endpoints, backend_cpu_pct=[12.0] * 20)
+    assert "cpu-bound-app" not in _by_id(run_rules(idle))
+
+
+def test_the_connections_check_warns_on_a_full_pool_far_below_max_connections(tmp_path: Path) -> None:
+    from perfdash.analyze.dbreport import analyse_connections
+
+    (tmp_path / "db-connections.csv").write_text(
+        "timestamp,total,active,idle,idle_in_transaction,other,max_connections,waiting_locks\n"
+        + "".join(f"2026-12-04T10:00:{i:02d}.000+00:00,5,3,1,1,0,100,2\n" for i in range(10)))
+    samples = [{"at": 100.0 + i, "apps": {"api|u|127.0.0.1": {"active": 3, "idle in transaction": 1}},
+                "waits": {}, "lock_waits": []} for i in range(10)]
+    (tmp_path / "db-activity.ndjson").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    check = analyse_connections(tmp_path / "db-connections.csv")
+    assert check.status == "warn"
+    assert "api held 4 connections, all busy in 100% of the samples" in check.detail
+    (tmp_path / "db-activity.ndjson").write_text("".join(
+        json.dumps({**s, "apps": {"api|u|127.0.0.1": {"active": 1, "idle": 3}}}) + "\n" for s in samples))
+    assert analyse_connections(tmp_path / "db-connections.csv").status == "pass"

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import open_regular, read_json
+from perfdash.diagnose.facts import Facts
+from perfdash.diagnose.gather import gather_activity
+from perfdash.diagnose.rules.pool import saturated
 from perfdash.settings import Profile
 
 
@@ -26,8 +29,25 @@ def analyse_connections(path: Path, reason_absent: str | None = None) -> Check:
                                   reason_absent or f"{path.name} has no samples", threshold)
     peak, most = max(rows)
     share = peak / most if most else 0.0
+    detail = f"peak {peak} of {most} ({share:.0%}) over {len(rows)} samples"
+    pool = _saturated_pool(path.parent, most)
+    if pool is not None:  # a full application pool queues requests long before max_connections
+        return Check("db.connections", name, "warn", peak,
+                     f"{threshold}; the application's pool not always full", "perfdash default",
+                     f"{detail}; {pool}")
     return Check("db.connections", name, "pass" if share <= 0.8 else "warn", peak, threshold,
-                 "perfdash default", f"peak {peak} of {most} ({share:.0%}) over {len(rows)} samples")
+                 "perfdash default", detail)
+
+
+def _saturated_pool(run_dir: Path, max_connections: int) -> str | None:
+    """The application whose connections sat at one number with none idle (its pool's size)."""
+    facts = Facts(max_connections=max_connections)
+    gather_activity(run_dir, facts)
+    for app in facts.apps:
+        if saturated(app, max_connections):
+            return (f"{app.app or 'the application'} held {app.plateau} connections, all busy in "
+                    f"{app.all_busy:.0%} of the samples: its pool is full")
+    return None
 
 
 def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:

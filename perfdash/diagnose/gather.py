@@ -22,7 +22,7 @@ MIN_APP_SAMPLES = 5
 def gather(run_dir: Path, endpoints: Mapping[str, Any] | None) -> Facts:
     facts = Facts()
     _workload(run_dir / "query-analysis.json", facts)
-    _activity(run_dir / ACTIVITY, facts)
+    gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
     facts.backend_cpu_pct = _backend_cpu(run_dir / "metrics.csv")
     return facts
@@ -68,7 +68,9 @@ def _workload(path: Path, facts: Facts) -> None:
     facts.seq_scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
 
 
-def _activity(path: Path, facts: Facts) -> None:
+def gather_activity(run_dir: Path, facts: Facts) -> None:
+    """Waits, lock waiters and connections per application from db-activity.ndjson."""
+    path = run_dir / ACTIVITY
     samples = read_samples(path)
     if not samples:
         facts.activity_gap = (f"{path.name} holds no sample (no database URL, or the sampler could "

@@ -35,6 +35,7 @@ from perfdash.artifacts import (
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
 from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.applog import AppLogTail
+from perfdash.collect.backend_process import BackendByPort
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
@@ -215,8 +216,10 @@ class Orchestrator:
             system = RemoteHostsCollector(self.bus, st.paths.metrics_csv, self.env.hosts,
                                           self.env.prometheus_url)
         else:
-            system = SystemCollector(self.bus, st.paths.metrics_csv,
-                                     backend_pid=lambda: stack.backend_pid if stack else None)
+            by_port = BackendByPort(st.target.base_url or "")
+            system = SystemCollector(
+                self.bus, st.paths.metrics_csv,
+                backend_pid=lambda: stack.backend_pid if stack else by_port())
         system.start()
         st.collectors.append(system)
         app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log

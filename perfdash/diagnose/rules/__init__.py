@@ -12,6 +12,7 @@ from typing import Final
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Finding, Gap
 from perfdash.diagnose.rules import (
+    app_cpu,
     database_counters,
     endpoint_errors,
     lock_contention,
@@ -29,4 +30,5 @@ RULES: Final[tuple[Rule, ...]] = (
     missing_index.find,
     endpoint_errors.find,
     database_counters.find,
+    app_cpu.find,
 )

@@ -19,7 +19,7 @@ HEADROOM = 0.8  # a plateau above this share of max_connections is the server's 
 SLOW_SERVER_MS = 20.0
 
 
-def _saturated(app: AppConnections, max_connections: int | None) -> bool:
+def saturated(app: AppConnections, max_connections: int | None) -> bool:
     below_server = max_connections is None or app.plateau < HEADROOM * max_connections
     return (app.plateau >= 1 and below_server and app.at_plateau >= MIN_AT_PLATEAU
             and app.all_busy >= MIN_ALL_BUSY)
@@ -30,7 +30,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
         return Gap(ID, f"once-a-second database activity samples: {facts.activity_gap}")
     out = []
     for app in facts.apps:
-        if not _saturated(app, facts.max_connections):
+        if not saturated(app, facts.max_connections):
             continue
         name = app.app or "the application"
         limit = f" of max_connections {facts.max_connections}" if facts.max_connections else ""
