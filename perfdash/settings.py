@@ -138,6 +138,9 @@ class Environment:
     artillery_bin: Path | None = None
     # JSON-lines app log: which keys hold the route, the status and the latency in ms
     log_fields: Mapping[str, str] = field(default_factory=dict)
+    # access-log app log: which preset wrote it and the unit of its request time (None: inferred)
+    access_log_format: str | None = None
+    access_log_time_unit: str | None = None
     # machines measured through node_exporter (backend first); empty: this machine through psutil
     hosts: tuple[HostSpec, ...] = ()
     prometheus_url: str | None = None
@@ -277,9 +280,13 @@ _PROFILE_KEYS = {"description", "mode", "k6", "artillery", "thresholds", "host",
 _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_env", "token_env",
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
-             "working_dir", "artillery", "log_fields", "hosts", "prometheus_url"}
+             "working_dir", "artillery", "log_fields", "hosts", "prometheus_url",
+             "access_log_format", "access_log_time_unit"}
 _HOST_KEYS = {"role", "node_exporter", "instance"}
 _LOG_FIELD_KEYS = {"route", "status", "latency_ms"}
+# What perfdash.collect.access_log can read (its FORMAT_UNITS and TIME_UNITS; a test keeps them equal).
+ACCESS_LOG_FORMATS = ("combined", "common", "nginx", "gunicorn", "apache")
+ACCESS_LOG_TIME_UNITS = ("us", "ms", "s")
 
 
 # What a threshold can name for certain. Deliberately conservative: only what the tool could never
@@ -495,6 +502,24 @@ def _hosts(r: _Reader, table: str, data: Mapping[str, Any], prometheus: str | No
     return tuple(sorted(hosts, key=lambda h: h.role != "backend"))
 
 
+def _access_log(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The access log's preset and request-time unit, each one of the values the counter knows."""
+    found: list[str | None] = []
+    for key, allowed in (("access_log_format", ACCESS_LOG_FORMATS),
+                         ("access_log_time_unit", ACCESS_LOG_TIME_UNITS)):
+        value = r.str_(data, table, key)
+        if value is not None and value not in allowed:
+            raise r.fail(table, key, f"unknown value {value!r}",
+                         "use one of " + ", ".join(f'"{a}"' for a in allowed))
+        found.append(value)
+    access_format, time_unit = found
+    if time_unit is not None and access_format in ("combined", "common"):
+        raise r.fail(table, "access_log_time_unit", f'access_log_format = "{access_format}" has no '
+                     "request time", 'drop access_log_time_unit, or name the format that writes the '
+                     'time (e.g. access_log_format = "nginx")')
+    return access_format, time_unit
+
+
 def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
                  values: Mapping[str, str | None]) -> Environment:
     table = f"environments.{name}"
@@ -519,6 +544,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     r.known(log_fields_table, f"{table}.log_fields", _LOG_FIELD_KEYS)
     log_fields = {k: r.str_(log_fields_table, f"{table}.log_fields", k) or ""
                   for k in log_fields_table}
+    access_format, time_unit = _access_log(r, table, data)
     compose = r.str_(data, table, "compose_file")
     artillery = r.str_(data, table, "artillery")
     health = r.str_(data, table, "health_path", "/health") or "/health"
@@ -558,6 +584,8 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         seed_command=seed_command,
         seed_scale=int(scale),
         log_fields=log_fields,
+        access_log_format=access_format,
+        access_log_time_unit=time_unit,
         working_dir=workdir,
         artillery_bin=(project / artillery) if artillery else None,
         hosts=hosts,

@@ -3,6 +3,7 @@ the backend writes, rotates, truncates or mangles its log."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.applog import MAX_LINE_BYTES, AppLogTail, count_levels
 from perfdash.events import Bus, LogLinesRead, ProblemDetected, Subscription
 
@@ -325,3 +327,30 @@ def test_stop_returns_promptly_and_ends_the_threads(tmp_path: Path) -> None:
     tail.stop()
     assert time.monotonic() - began < 3
     assert [t.name for t in threading.enumerate() if t.name.startswith("applog")] == []
+
+
+def test_a_gunicorn_access_log_tailed_live_keeps_its_milliseconds(
+        tmp_path: Path, tailing: Callable[..., Tailing]) -> None:
+    """The recorded gunicorn log (`%(M)s`, integer ms) written a few lines at a time while tailed:
+    the unit is inferred from the first lines and the times stay milliseconds, not seconds."""
+    recorded = (Path(__file__).parent / "data/endpoints/gunicorn-run/access.log").read_bytes()
+    lines = [b" ".join(line.rsplit(b" ", 3)[::3])  # keep %(M)s, the last of the three times
+             for line in recorded.splitlines(keepends=True)]
+    log = tmp_path / "access.log"
+    log.write_text("")
+    counter = EndpointCounter()
+    t = tailing(log, endpoints=counter)
+    for i in range(0, len(lines), 40):
+        append(log, b"".join(lines[i:i + 40]))
+        time.sleep(0.02)
+    t.wait_for(lambda: counter.request_lines == len(lines), f"{len(lines)} request lines")
+    t.tail.stop()
+    out = tmp_path / "applog-endpoints.json"
+    counter.write(out)
+    got = json.loads(out.read_text())
+    assert got["format"] == "combined"
+    assert got["time_unit"] == "ms"
+    assert got["time_unit_source"].startswith("inferred: integer request times")
+    transfers = got["routes"]["/api/transfers"]
+    assert transfers["count"] == transfers["latency_n"] == 200
+    assert 30 <= transfers["latency_avg_ms"] < 32

@@ -3,11 +3,14 @@
 tests/data/endpoints/foreign-run: a real run of tests/foreign_project (k6 `flaky.js` with name tags
 and thresholds on the tagged submetrics, Artillery `browse.yml -e chaos`, the service's JSON-lines
 log of that run). demo-run: the demo's smoke run (plain log lines, `url (name)` Artillery keys).
+gunicorn-run: a real gunicorn access log whose lines end with each request's time in µs, decimal
+seconds and ms (its README.md says how it was made).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -20,10 +23,19 @@ from perfdash.analyze.endpoints import (
     read_endpoints,
     script_names,
 )
-from perfdash.collect.access_log import EndpointCounter, count_file, normalise_route
+from perfdash.collect.access_log import (
+    FORMAT_UNITS,
+    TIME_UNITS,
+    UNIT_SAMPLE,
+    EndpointCounter,
+    count_file,
+    normalise_route,
+    unit_suspect,
+)
+from perfdash.settings import ACCESS_LOG_FORMATS, ACCESS_LOG_TIME_UNITS
 
 DATA = Path(__file__).parent / "data" / "endpoints"
-FOREIGN, DEMO = DATA / "foreign-run", DATA / "demo-run"
+FOREIGN, DEMO, GUNICORN = DATA / "foreign-run", DATA / "demo-run", DATA / "gunicorn-run"
 
 
 def _row(endpoints: dict, key: str) -> dict:
@@ -124,3 +136,147 @@ def test_rich_table_renders() -> None:
     console = Console(width=120, record=True)
     console.print(endpoints_table(got))
     assert "/a" in console.export_text()
+
+
+# ----------------------------------------------------------------------------- request-time units
+
+GUNICORN_LINE = (b'127.0.0.1 - - [04/Dec/2026:10:00:00 +0000] "GET /api/transfers HTTP/1.1" 200 512 '
+                 b'"-" "k6/1.1.0" %s\n')
+_THREE_TIMES = re.compile(rb" (\d+) (\d+\.\d+) (\d+)$", re.MULTILINE)
+
+
+def gunicorn_log(tmp_path: Path, field: str) -> Path:
+    """The recorded gunicorn log with one of its three times kept: `D` (µs), `L` (s) or `M` (ms)."""
+    group = {"D": 1, "L": 2, "M": 3}[field]
+    data = _THREE_TIMES.sub(lambda m: b" " + m.group(group), (GUNICORN / "access.log").read_bytes())
+    path = tmp_path / f"access-{field}.log"
+    path.write_bytes(data)
+    return path
+
+
+def avg_ms(data: dict, route: str) -> float:
+    return float(data["routes"][route]["latency_avg_ms"])
+
+
+def test_gunicorn_integer_milliseconds_are_not_read_as_seconds() -> None:
+    """`%(M)s` 31 is 31 ms; it was once scaled by 1000 as if it were seconds."""
+    c = EndpointCounter()
+    c.feed(GUNICORN_LINE % b"31")
+    got = c.to_json()
+    assert avg_ms(got, "/api/transfers") == 31.0
+    assert got["time_unit"] == "ms"
+    assert got["time_unit_source"].startswith("inferred: integer request times")
+
+
+def test_the_recorded_gunicorn_log_in_each_of_its_units(tmp_path: Path) -> None:
+    """The same 400 requests (transfers sleep 30 ms, accounts 5 ms) read from %(M)s, %(L)s and,
+    with the unit set, %(D)s agree to within the rounding of %(M)s."""
+    ms = count_file(gunicorn_log(tmp_path, "M"))
+    seconds = count_file(gunicorn_log(tmp_path, "L"))
+    micro = count_file(gunicorn_log(tmp_path, "D"), time_unit="us")
+    assert (ms["time_unit"], seconds["time_unit"], micro["time_unit"]) == ("ms", "s", "us")
+    assert seconds["time_unit_source"] == "inferred: request times with a fraction are seconds"
+    assert micro["time_unit_source"] == "setting: access_log_time_unit"
+    for got in (ms, seconds, micro):
+        assert got["routes"]["/api/transfers"]["count"] == 200
+        assert 30 <= avg_ms(got, "/api/transfers") < 32, got
+        assert 5 <= avg_ms(got, "/api/accounts/{}") < 7, got
+    assert avg_ms(micro, "/api/transfers") == pytest.approx(avg_ms(seconds, "/api/transfers"), abs=0.01)
+    assert avg_ms(ms, "/api/transfers") == pytest.approx(avg_ms(seconds, "/api/transfers"), abs=1.0)
+
+
+@pytest.mark.parametrize(("log_format", "field", "unit"), [
+    ("gunicorn", "M", "ms"), ("gunicorn", "L", "ms"), ("nginx", "L", "s"), ("apache", "D", "us"),
+])
+def test_a_preset_names_the_unit(tmp_path: Path, log_format: str, field: str, unit: str) -> None:
+    """gunicorn's preset reads integers as %(M)s and a time with a fraction as %(L)s seconds."""
+    got = count_file(gunicorn_log(tmp_path, field), log_format=log_format)
+    assert got["time_unit"] == unit
+    assert got["time_unit_source"] == f"setting: access_log_format = {log_format}"
+    assert 30 <= avg_ms(got, "/api/transfers") < 32, got
+
+
+def test_combined_and_common_presets_read_no_time(tmp_path: Path) -> None:
+    got = count_file(gunicorn_log(tmp_path, "M"), log_format="combined")
+    assert got["routes"]["/api/transfers"]["count"] == 200
+    assert got["routes"]["/api/transfers"]["latency_n"] == 0
+    assert got["time_unit"] is None
+    assert "has no request time" in got["time_unit_source"]
+
+
+def test_large_integers_are_inferred_to_be_microseconds() -> None:
+    c = EndpointCounter()
+    c.feed(b"".join(GUNICORN_LINE % str(250_000 + i).encode() for i in range(10)))
+    got = c.to_json()
+    assert got["time_unit"] == "us"
+    assert "typically 250,00" in got["time_unit_source"]
+    assert 250 <= avg_ms(got, "/api/transfers") < 251
+
+
+def test_the_unit_is_inferred_from_a_sample_across_blocks_and_nothing_is_lost() -> None:
+    """The first lines wait for the sample; once it is full the unit holds for the rest of the run,
+    and every time (before and after) is counted in it."""
+    c = EndpointCounter()
+    for i in range(UNIT_SAMPLE + 50):
+        c.feed(GUNICORN_LINE % (b"20" if i % 2 else b"40"))
+        if i == UNIT_SAMPLE - 2:
+            assert c.time_unit is None  # still sampling
+    assert c.time_unit == "ms"  # settled by the sample, before the end of the run
+    got = c.to_json()
+    assert got["routes"]["/api/transfers"]["latency_n"] == UNIT_SAMPLE + 50
+    assert avg_ms(got, "/api/transfers") == 30.0
+
+
+def test_integers_are_never_read_as_seconds() -> None:
+    c = EndpointCounter()
+    c.feed((GUNICORN_LINE % b"0") * 5 + GUNICORN_LINE % b"1")
+    got = c.to_json()
+    assert got["time_unit"] == "ms"
+    assert 'set access_log_time_unit = "s"' in got["time_unit_source"]
+
+
+def test_a_time_that_names_ms_is_read_as_ms_whatever_the_setting() -> None:
+    c = EndpointCounter(log_format="nginx")
+    c.feed(GUNICORN_LINE % b"12.5ms" + GUNICORN_LINE % b"12.5 ms")
+    got = c.to_json()
+    assert got["routes"]["/api/transfers"]["latency_n"] == 2
+    assert avg_ms(got, "/api/transfers") == 12.5
+
+
+def test_json_and_plain_logs_say_their_unit() -> None:
+    c = EndpointCounter()
+    c.feed(b'{"route":"/a","status":200,"ms":3}\n')
+    assert (c.to_json()["time_unit"], c.to_json()["time_unit_source"][:5]) == ("ms", "json:")
+    assert count_file(DEMO / "app.log")["time_unit"] == "ms"
+
+
+def test_unknown_presets_and_units_are_refused() -> None:
+    with pytest.raises(ValueError, match="use one of"):
+        EndpointCounter(log_format="iis")
+    with pytest.raises(ValueError, match="use one of us, ms, s"):
+        EndpointCounter(time_unit="sec")
+
+
+def test_settings_offer_exactly_what_the_counter_reads() -> None:
+    assert set(ACCESS_LOG_FORMATS) == set(FORMAT_UNITS)
+    assert set(ACCESS_LOG_TIME_UNITS) == set(TIME_UNITS)
+
+
+def test_unit_suspect_names_the_factor_and_the_unit_to_set(tmp_path: Path) -> None:
+    client = json.loads((GUNICORN / "k6-summary.json").read_text())["metrics"]["http_req_duration"]["avg"]
+    # %(D)s microseconds inferred as ms: 1000x the clients' latency
+    micro = count_file(gunicorn_log(tmp_path, "D"))
+    server = (avg_ms(micro, "/api/transfers") + avg_ms(micro, "/api/accounts/{}")) / 2
+    warning = unit_suspect(server, client, micro["time_unit"])
+    assert warning is not None
+    assert warning.startswith("the access log's request time looks 1000x too large")
+    assert warning.endswith('set access_log_time_unit = "us".')
+    # integer ms read as seconds (the old reading) with no unit known
+    assert 'set access_log_time_unit = "ms"' in str(unit_suspect(30_000.0, 31.0))
+    assert "1000000x too large" in str(unit_suspect(31_000_000.0, 31.0))
+    assert unit_suspect(30.0, 31.0) is None
+    assert unit_suspect(300.0, 31.0) is None  # 9.7x: a slow server, not a unit
+    assert unit_suspect(None, 31.0) is None
+    assert unit_suspect(31.0, 0.0) is None
+    assert "check access_log_time_unit" in str(unit_suspect(500.0, 31.0))  # 16x: no clean factor
+    assert "check access_log_time_unit" in str(unit_suspect(31_000.0, 31.0, "us"))  # nothing smaller

@@ -131,3 +131,33 @@ def test_durations() -> None:
     assert parse_duration("500ms") == 0.5
     with pytest.raises(ValueError, match="5x"):
         parse_duration("5x")
+
+
+def _local_env(project: Path, lines: str) -> None:
+    path = project / "profiles.toml"
+    path.write_text(path.read_text().replace('[environments.local]\n', f'[environments.local]\n{lines}\n', 1))
+
+
+def test_access_log_format_and_time_unit(project: Path) -> None:
+    settings = load_settings(project)
+    local = settings.environment("local")
+    assert (local.access_log_format, local.access_log_time_unit) == (None, None)
+    _local_env(project, 'access_log_format = "gunicorn"\naccess_log_time_unit = "us"')
+    local = load_settings(project).environment("local")
+    assert (local.access_log_format, local.access_log_time_unit) == ("gunicorn", "us")
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ('access_log_format = "iis"', r"line \d+ \(environments.local.access_log_format\): unknown value "
+                                  r"'iis'; use one of \"combined\", \"common\", \"nginx\", \"gunicorn\", "
+                                  r"\"apache\"\.$"),
+    ('access_log_time_unit = "msec"', r"access_log_time_unit\): unknown value 'msec'; use one of \"us\", "
+                                      r"\"ms\", \"s\"\.$"),
+    ('access_log_time_unit = 1000', r"access_log_time_unit\): expected a string, got 1000; quote"),
+    ('access_log_format = "combined"\naccess_log_time_unit = "ms"',
+     r'access_log_format = "combined" has no request time; drop access_log_time_unit'),
+])
+def test_bad_access_log_settings_are_one_sentence(project: Path, lines: str, message: str) -> None:
+    _local_env(project, lines)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(project)

@@ -8,7 +8,7 @@ request lines decide the format, once:
   aliases tried when those are absent). The key order of the first request line is compiled into
   one regular expression;
 - the common / combined access-log format (`"GET /path HTTP/1.1" 200 512`, with an optional
-  response time in seconds or milliseconds at the end of the line);
+  request time at the end of the line: nginx `$request_time`, gunicorn `%(M)s`, Apache `%D`...);
 - a plain line `... GET /path 200 1.3ms` (the demo backend's format).
 
 After that a block costs one `finditer` over the whole block and a dict update per request line:
@@ -16,6 +16,13 @@ no split into lines, no JSON decoding. A log in no recognised format is given up
 `DETECT_LINES` candidate lines and costs nothing more. The counts go to `applog-endpoints.json`
 at the end of the load, per route (normalised: query string dropped, ids and placeholders become
 `{}`) and status class, with a latency histogram (4% buckets) for p50/p95/p99.
+
+An access log's request time has no unit on the line: nginx writes decimal seconds (`0.031`),
+gunicorn's `%(M)s` integer milliseconds, its `%(D)s` and Apache's `%D` integer microseconds. The
+environment's `access_log_time_unit` or `access_log_format` settles it; without them the first
+`UNIT_SAMPLE` times decide (a fraction means seconds, integers milliseconds unless typically above
+100,000, then microseconds) and the artifact says which unit was assumed and why, because a wrong
+guess is a 1000x error that looks like a slow backend.
 """
 
 from __future__ import annotations
@@ -50,6 +57,16 @@ BUCKET_BASE = 1.04
 _LOG_BASE = math.log(BUCKET_BASE)
 _CACHE_MAX = 20_000
 
+# Milliseconds per unit of an access log's request time.
+TIME_UNITS: Mapping[str, float] = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+# The unit each access-log preset writes its request time in; None: the preset has no request time.
+# gunicorn's `%(L)s` (decimal seconds) is told from its `%(M)s` by the fraction.
+FORMAT_UNITS: Mapping[str, str | None] = {"combined": None, "common": None, "nginx": "s",
+                                          "gunicorn": "ms", "apache": "us"}
+UNIT_SAMPLE = 100  # request times looked at before an unset unit is inferred
+MICROSECONDS_ABOVE = 100_000  # a typical integer time above this is microseconds, not ms
+SUSPECT_RATIO = 10.0  # the server's mean time above this many times the clients' is a unit mistake
+
 _QUERY = re.compile(r"[?#].*$")
 _ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
 _TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\$\{[^}]*\}|\{[^}/]*\}|(?<=/):[A-Za-z_][A-Za-z0-9_]*")
@@ -58,7 +75,7 @@ _ID_SEGMENT = re.compile(
     r"|[0-9a-fA-F]{16,})(?=/|$)")
 
 _COMBINED = re.compile(
-    rb'^[^\n"]*"[A-Z]+ ([^ "\n]+)[^"\n]*" (\d{3}) [^\n]*?(?:[ ](\d+(?:\.\d+)?)(ms)?)?[ \t\r]*$',
+    rb'^[^\n"]*"[A-Z]+ ([^ "\n]+)[^"\n]*" (\d{3}) [^\n]*?(?:[ ](\d+(?:\.\d+)?)[ ]?(ms)?)?[ \t\r]*$',
     re.MULTILINE)
 _PLAIN = re.compile(
     rb"^[^\n]*?\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^ \n]*) (\d{3}) (\d+(?:\.\d+)?)ms\b[^\n]*$",
@@ -113,8 +130,28 @@ class EndpointCounter:
     """Counts request lines per (route, status class) from blocks of whole log lines."""
 
     def __init__(self, fields: Mapping[str, str] | None = None,
-                 latency_bytes: int = LATENCY_BYTES) -> None:
+                 latency_bytes: int = LATENCY_BYTES, *, log_format: str | None = None,
+                 time_unit: str | None = None) -> None:
+        if log_format is not None and log_format not in FORMAT_UNITS:
+            raise ValueError(f"unknown access log format {log_format!r}: use one of "
+                             f"{', '.join(FORMAT_UNITS)}")
+        if time_unit is not None and time_unit not in TIME_UNITS:
+            raise ValueError(f"unknown request time unit {time_unit!r}: use one of {', '.join(TIME_UNITS)}")
         self._fields = {**DEFAULT_FIELDS, **(fields or {})}
+        self._log_format = log_format
+        # The access log's request time: its unit once known, and why; times wait in _pending until then.
+        self.time_unit: str | None = time_unit
+        self.time_unit_source: str | None = None
+        self._fraction_unit: str | None = None  # gunicorn: a time with a fraction is %(L)s, seconds
+        if time_unit is not None:
+            self.time_unit_source = "setting: access_log_time_unit"
+        elif log_format is not None and FORMAT_UNITS[log_format] is not None:
+            self.time_unit = FORMAT_UNITS[log_format]
+            self.time_unit_source = f"setting: access_log_format = {log_format}"
+            self._fraction_unit = "s" if log_format == "gunicorn" else None
+        self._no_time = log_format is not None and FORMAT_UNITS[log_format] is None and time_unit is None
+        self._pending: Counter[tuple[bytes, bytes]] = Counter()
+        self._pending_n = 0
         self.format: str | None = None  # "json", "combined", "plain" once recognised
         self.gave_up = False
         self._seen = 0
@@ -249,13 +286,47 @@ class EndpointCounter:
         found = self._line.findall(block)
         self.request_lines += len(found)
         self._add_counts(Counter((f[0], f[1]) for f in found))
-        scale = 1000.0 if self.format == "combined" else 1.0
-        lat: Counter[tuple[bytes, bytes]] = Counter()
+        if self.format == "plain":  # the demo backend writes `1.3ms`
+            self._add_latencies(Counter((f[0], f[2]) for f in found if f[2]))
+            return
+        if self._no_time:
+            return
+        stated: Counter[tuple[bytes, bytes]] = Counter()  # `31ms`: the line names its unit
+        times: Counter[tuple[bytes, bytes]] = Counter()
         for f in found:
             if f[2]:
-                ms = f[2] if (scale == 1.0 or f[3]) else str(float(f[2]) * scale).encode()
-                lat[(f[0], ms)] += 1
-        self._add_latencies(lat)
+                (stated if f[3] else times)[(f[0], f[2])] += 1
+        self._add_latencies(stated)
+        if not times:
+            return
+        if self.time_unit is None:
+            self._pending.update(times)
+            self._pending_n += sum(times.values())
+            if self._pending_n >= UNIT_SAMPLE:
+                self._settle_unit()
+            return
+        self._add_times(times)
+
+    def _add_times(self, times: Counter[tuple[bytes, bytes]]) -> None:
+        """Request times in the settled unit; gunicorn's decimal `%(L)s` in seconds."""
+        assert self.time_unit is not None
+        if self._fraction_unit is None:
+            self._add_latencies(times, TIME_UNITS[self.time_unit])
+            return
+        whole = Counter({k: n for k, n in times.items() if b"." not in k[1]})
+        self._add_latencies(whole, TIME_UNITS[self.time_unit])
+        self._add_latencies(times - whole, TIME_UNITS[self._fraction_unit])
+
+    def _settle_unit(self) -> None:
+        """Infer the unit from the times seen so far and count them in it."""
+        if self.time_unit is None:
+            if not self._pending:
+                return
+            self.time_unit, self.time_unit_source = infer_time_unit(
+                [(raw, n) for (_, raw), n in self._pending.items()])
+        pending, self._pending, self._pending_n = self._pending, Counter(), 0
+        if pending:
+            self._add_times(pending)
 
     def _key(self, raw: bytes) -> str:
         key = self._cache.get(raw)
@@ -280,9 +351,9 @@ class EndpointCounter:
             cls = status_class(int(status))
             rc.by_class[cls] = rc.by_class.get(cls, 0) + n
 
-    def _add_latencies(self, pairs: Counter[tuple[bytes, bytes]]) -> None:
+    def _add_latencies(self, pairs: Counter[tuple[bytes, bytes]], ms_per_unit: float = 1.0) -> None:
         for (raw, ms_raw), n in pairs.items():
-            ms = float(ms_raw)
+            ms = float(ms_raw) * ms_per_unit
             rc = self._counts_for(self._key(raw))
             rc.latency_sum_ms += ms * n
             rc.latency_n += n
@@ -290,7 +361,22 @@ class EndpointCounter:
             rc.buckets[b] = rc.buckets.get(b, 0) + n
 
     # ------------------------------------------------------------------ output
+    def _unit_fields(self) -> dict[str, str | None]:
+        """The unit the latencies were read in, and why: the one guess in this artifact."""
+        if self.format == "json":
+            return {"time_unit": "ms", "time_unit_source": (
+                f"json: the {self._fields['latency_ms']!r} field (or an alias) is read as ms"
+                if self._latency is not None else "json: no latency field in the request lines")}
+        if self.format == "plain":
+            return {"time_unit": "ms", "time_unit_source": "the log writes ms after each time"}
+        if self._no_time:
+            return {"time_unit": None, "time_unit_source":
+                    f"setting: access_log_format = {self._log_format} has no request time"}
+        return {"time_unit": self.time_unit,
+                "time_unit_source": self.time_unit_source or "no request time at the end of the lines"}
+
     def to_json(self) -> dict[str, Any]:
+        self._settle_unit()
         routes = {}
         for key, rc in sorted(self._routes.items()):
             routes[key] = {
@@ -300,7 +386,7 @@ class EndpointCounter:
                 "buckets": {str(b): n for b, n in sorted(rc.buckets.items())},
             }
         return {"format": self.format, "request_lines": self.request_lines,
-                "latency_not_read": self.latency_sampled,
+                "latency_not_read": self.latency_sampled, **self._unit_fields(),
                 "bucket_base": BUCKET_BASE, "routes": routes,
                 "note": self.note if self.note or self.format else (
                     "no request format recognised in the log" if self.gave_up else
@@ -324,10 +410,57 @@ def percentile(buckets: Mapping[int, int], q: float) -> float | None:
     return None
 
 
-def count_file(path: Path, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+def count_file(path: Path, fields: Mapping[str, str] | None = None, *, log_format: str | None = None,
+               time_unit: str | None = None) -> dict[str, Any]:
     """The same counts for a whole log file after the fact (tests, a replayed run)."""
-    counter = EndpointCounter(fields)
+    counter = EndpointCounter(fields, log_format=log_format, time_unit=time_unit)
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
     counter.feed(data[:end] if end else data + b"\n")
     return counter.to_json()
+
+
+def infer_time_unit(times: list[tuple[bytes, int]]) -> tuple[str, str]:
+    """(unit, why) for request times written without a unit, from (raw time, count) pairs.
+
+    A fraction means seconds (nginx's `0.031`, gunicorn's `%(L)s`). Integers are never taken for
+    seconds: they are milliseconds (gunicorn's `%(M)s`) unless the typical one is above
+    MICROSECONDS_ABOVE, a request of minutes in ms but a tenth of a second in µs (`%(D)s`, `%D`)."""
+    if any(b"." in raw for raw, _ in times):
+        return "s", "inferred: request times with a fraction are seconds"
+    values = sorted((int(raw), n) for raw, n in times)
+    half, seen, median = sum(n for _, n in values) / 2, 0, 0
+    for value, n in values:
+        seen += n
+        if seen >= half:
+            median = value
+            break
+    if median > MICROSECONDS_ABOVE:
+        return "us", f"inferred: integer request times, typically {median:,}, are microseconds"
+    if median == 0:
+        return "ms", ("inferred: integer request times, mostly 0, read as ms; if they are whole "
+                      "seconds set access_log_time_unit = \"s\"")
+    return "ms", f"inferred: integer request times, typically {median:,}, are milliseconds"
+
+
+def unit_suspect(server_ms: float | None, client_ms: float | None,
+                 assumed_unit: str | None = None) -> str | None:
+    """A one-sentence warning when the access log's mean request time is more than SUSPECT_RATIO
+    times the clients' mean latency for the same requests, else None.
+
+    The server's time is part of the client's, so a log that says otherwise was read in the wrong
+    unit: the ratio, rounded to a power of 1000, says by how much, and `assumed_unit` (the unit it
+    was read in, "s" when unknown) which unit to set instead."""
+    if server_ms is None or client_ms is None or client_ms <= 0 or server_ms <= SUSPECT_RATIO * client_ms:
+        return None
+    ratio = server_ms / client_ms
+    # 178x and up counts as 1000x: a server spends 20-100% of the client's time on a request.
+    steps = int(math.log10(ratio) / 3 + 0.25)
+    units = list(TIME_UNITS)  # smallest first
+    at = units.index(assumed_unit if assumed_unit is not None and assumed_unit in TIME_UNITS else "s")
+    if steps < 1 or at - steps < 0:
+        return (f"the access log's request time ({server_ms:,.1f} ms) is {ratio:,.0f}x the clients' "
+                f"latency ({client_ms:,.1f} ms): check access_log_time_unit and access_log_format.")
+    return (f"the access log's request time looks {1000 ** steps}x too large ({server_ms:,.1f} ms "
+            f"against the clients' {client_ms:,.1f} ms): set access_log_time_unit = "
+            f"\"{units[at - steps]}\".")

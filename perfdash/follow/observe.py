@@ -125,7 +125,9 @@ class Observer:
         tail = None
         if self.env.app_log is not None:
             tail = AppLogTail(self.bus, self.env.app_log,
-                              endpoints=EndpointCounter(self.env.log_fields))
+                              endpoints=EndpointCounter(
+                                  self.env.log_fields, log_format=self.env.access_log_format,
+                                  time_unit=self.env.access_log_time_unit))
             collectors.append(tail)
             record.app_log = {"path": str(self.env.app_log)}
         if url is not None:

@@ -225,7 +225,9 @@ class Orchestrator:
         app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
         if app_log is not None:
             tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None,
-                              endpoints=EndpointCounter(self.env.log_fields))
+                              endpoints=EndpointCounter(
+                                  self.env.log_fields, log_format=self.env.access_log_format,
+                                  time_unit=self.env.access_log_time_unit))
             tail.start()
             st.collectors.append(tail)
             st.record.app_log = {"path": str(app_log)}
