@@ -175,3 +175,11 @@ def test_the_connections_check_warns_on_a_full_pool_far_below_max_connections(tm
     (tmp_path / "db-activity.ndjson").write_text("".join(
         json.dumps({**s, "apps": {"api|u|127.0.0.1": {"active": 1, "idle": 3}}}) + "\n" for s in samples))
     assert analyse_connections(tmp_path / "db-connections.csv").status == "pass"
+
+
+def test_an_access_log_read_in_the_wrong_unit_is_named() -> None:
+    wrong = EndpointLoad("/api/transfers", 900, "log", 31.0, 60.0, "k6", 31_000.0, 60_000.0, 900, 0, 0)
+    facts = Facts(endpoints=[wrong], log_time_unit="s")
+    found = _by_id(run_rules(facts))
+    assert 'set access_log_time_unit = "ms"' in str(found["log-time-unit"]["title"])
+    assert "log-time-unit" not in _by_id(run_rules(Facts(endpoints=[_endpoint("/a", 10, 30.0)])))

@@ -97,6 +97,7 @@ class Facts:
     seq_scans: list[dict[str, Any]] = field(default_factory=list)
     backend_cpu_pct: list[float] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # pg_stat_database over the window
+    log_time_unit: str | None = None  # the unit the access log's request times were read in
 
     @property
     def total_requests(self) -> int:

@@ -12,6 +12,7 @@ from statistics import mean
 from typing import Any
 
 from perfdash.artifacts import open_regular, read_json
+from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
@@ -25,6 +26,9 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None) -> Facts:
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
     facts.backend_cpu_pct = _backend_cpu(run_dir / "metrics.csv")
+    counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
+    unit = _dict(counted).get("time_unit")
+    facts.log_time_unit = unit if isinstance(unit, str) else None
     return facts
 
 

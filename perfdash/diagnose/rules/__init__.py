@@ -16,6 +16,7 @@ from perfdash.diagnose.rules import (
     database_counters,
     endpoint_errors,
     lock_contention,
+    log_units,
     missing_index,
     n_plus_one,
     pool,
@@ -31,4 +32,5 @@ RULES: Final[tuple[Rule, ...]] = (
     endpoint_errors.find,
     database_counters.find,
     app_cpu.find,
+    log_units.find,
 )
