@@ -183,3 +183,16 @@ def test_an_access_log_read_in_the_wrong_unit_is_named() -> None:
     found = _by_id(run_rules(facts))
     assert 'set access_log_time_unit = "ms"' in str(found["log-time-unit"]["title"])
     assert "log-time-unit" not in _by_id(run_rules(Facts(endpoints=[_endpoint("/a", 10, 30.0)])))
+
+
+def test_the_app_logs_own_pool_lines_are_evidence() -> None:
+    lines = {"by_library": {"psycopg_pool": 6}, "lines": 6, "max_waiting": 9,
+             "example": "WARNING app.pool: {'pool_max': 4, 'requests_waiting': 9}"}
+    facts = sick_facts()
+    facts.pool_lines = lines
+    pool = _by_id(run_rules(facts))["pool-saturation"]
+    assert any("up to 9 requests waiting" in str(e["text"]) for e in pool["evidence"])  # type: ignore[attr-defined]
+    alone = Facts(pool_lines=lines, apps=[])
+    only = _by_id(run_rules(alone))["pool-saturation"]
+    assert "ran out (6 lines)" in str(only["title"])
+    assert only["confidence"] == "medium"

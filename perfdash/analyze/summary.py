@@ -126,7 +126,7 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "preflight": record.preflight,
         "tools": record.tools,
         "app_log": record.app_log,
-        **endpoints_and_findings(paths, profile, record.load_started),
+        **endpoints_and_findings(paths, profile, record.load_started, record.app_log),
         # What only the orchestrator knew, kept so `perfdash show` can analyse the artifacts again.
         "run": {"interrupted": record.interrupted, "could_not_run": record.could_not_run,
                 "load_started": record.load_started, "not_measured": record.not_measured},
@@ -138,8 +138,8 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
     }
 
 
-def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
-                           ) -> dict[str, Any]:
+def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool,
+                           app_log: dict[str, Any] | None = None) -> dict[str, Any]:
     """"endpoints" (k6, Artillery and the app log joined per endpoint), "findings" (what moved
     together on the timeline) and "diagnosis" (what is wrong, why, what to do), all read from the
     run directory."""
@@ -150,7 +150,7 @@ def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
     endpoints = endpoints_for(paths.root, profile)
     timeline, _ = read_timeline(paths.root)
     return {"endpoints": endpoints, "findings": [f.to_json() for f in findings(timeline, endpoints)],
-            "diagnosis": diagnose(paths.root, endpoints)}
+            "diagnosis": diagnose(paths.root, endpoints, app_log)}
 
 
 def _profile_json(p: Profile) -> dict[str, Any]:
@@ -255,5 +255,5 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     fresh = {**stored, "status": status, "exit_code": EXIT_CODES[status],
              "counts": dict(Counter(c.status for c in checks)),
              "checks": [c.to_json() for c in checks], "artifacts": artifact_index(paths),
-             **endpoints_and_findings(paths, profile, record.load_started)}
+             **endpoints_and_findings(paths, profile, record.load_started, record.app_log)}
     return fresh, None

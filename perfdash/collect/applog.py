@@ -17,6 +17,7 @@ from time import monotonic
 import watchfiles
 
 from perfdash.collect.access_log import EndpointCounter
+from perfdash.collect.pool_lines import PoolLines
 from perfdash.events import Bus, LogLinesRead, ProblemDetected
 
 CHUNK_BYTES = 1 << 20
@@ -148,8 +149,10 @@ class AppLogTail:
         self.problem: str | None = None
         # Requests per route and status class, counted from every whole line (access_log.py).
         self.endpoints = endpoints
+        self.pool_lines = PoolLines()  # the application's own words about its connection pool
 
     def _count_requests(self, block: bytes) -> None:
+        self.pool_lines.feed(block)
         if self.endpoints is None:
             return
         try:

@@ -18,9 +18,11 @@ from perfdash.diagnose.model import Finding, Gap
 from perfdash.diagnose.rules import RULES
 
 
-def diagnose(run_dir: Path, endpoints: Mapping[str, Any] | None) -> dict[str, Any]:
-    """summary.json's `diagnosis`: findings, most impact first, and what could not be looked at."""
-    return run_rules(gather(run_dir, endpoints))
+def diagnose(run_dir: Path, endpoints: Mapping[str, Any] | None,
+             app_log: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json's `diagnosis`: findings, most impact first, and what could not be looked at.
+    `app_log` is what the log tail counted (summary.json's `app_log`)."""
+    return run_rules(gather(run_dir, endpoints, app_log))
 
 
 def run_rules(facts: Facts) -> dict[str, Any]:

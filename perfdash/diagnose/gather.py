@@ -20,8 +20,11 @@ from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWai
 MIN_APP_SAMPLES = 5
 
 
-def gather(run_dir: Path, endpoints: Mapping[str, Any] | None) -> Facts:
+def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
+           app_log: Mapping[str, Any] | None = None) -> Facts:
     facts = Facts()
+    pool = _dict((app_log or {}).get("pool_lines"))
+    facts.pool_lines = pool or None
     _workload(run_dir / "query-analysis.json", facts)
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)

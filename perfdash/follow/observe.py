@@ -208,7 +208,8 @@ class Observer:
             merged = self._merge(paths, record, record.started_at.timestamp())
         if tail is not None and record.app_log is not None:
             record.app_log.update(lines=tail.lines_total, errors=tail.errors_total,
-                                  warnings=tail.warnings_total, unmeasured=tail.unmeasured())
+                                  warnings=tail.warnings_total, unmeasured=tail.unmeasured(),
+                                  pool_lines=tail.pool_lines.to_json())
             if tail.endpoints is not None:
                 tail.endpoints.write(paths.root / APPLOG_ENDPOINTS)
         url = self.env.database_url

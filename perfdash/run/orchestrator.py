@@ -468,7 +468,8 @@ class Orchestrator:
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, AppLogTail) and st.record.app_log is not None:
                 st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
-                                         warnings=c.warnings_total, unmeasured=c.unmeasured())
+                                         warnings=c.warnings_total, unmeasured=c.unmeasured(),
+                                         pool_lines=c.pool_lines.to_json())
                 if c.endpoints is not None:
                     try:
                         c.endpoints.write(st.paths.root / APPLOG_ENDPOINTS)

@@ -17,6 +17,7 @@ MIN_AT_PLATEAU = 0.5  # of the samples
 MIN_ALL_BUSY = 0.5  # of the samples: all N connections active or in a transaction
 HEADROOM = 0.8  # a plateau above this share of max_connections is the server's limit, not a pool's
 SLOW_SERVER_MS = 20.0
+MIN_LOG_LINES = 3
 
 
 def saturated(app: AppConnections, max_connections: int | None) -> bool:
@@ -26,7 +27,7 @@ def saturated(app: AppConnections, max_connections: int | None) -> bool:
 
 
 def find(facts: Facts) -> list[Finding] | Gap:
-    if facts.activity_gap:
+    if facts.activity_gap and not facts.pool_lines:
         return Gap(ID, f"once-a-second database activity samples: {facts.activity_gap}")
     out = []
     for app in facts.apps:
@@ -39,6 +40,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
             f"{app.samples} samples{limit}, and all {app.plateau} were busy (active or in a "
             f"transaction, none idle) in {pct(app.all_busy)} of them", "db-activity.ndjson",
             app.from_s, app.to_s)]
+        evidence += _log_evidence(facts)
         if app.idle_in_tx >= 0.5:
             evidence.append(Evidence(
                 f"on average {app.idle_in_tx:.1f} of them sat idle in transaction, holding a "
@@ -71,5 +73,23 @@ def find(facts: Facts) -> list[Finding] | Gap:
             f"for the concurrency you need (it is {app.plateau} now, the server allows "
             f"{facts.max_connections or '?'}) and give it an acquire timeout so a full pool shows "
             "up as errors, not as latency",
-            "high" if slow else "medium", evidence))
+            "high" if slow or facts.pool_lines else "medium", evidence))
+    if not out and facts.pool_lines and int(facts.pool_lines.get("lines") or 0) >= MIN_LOG_LINES:
+        out.append(Finding(
+            ID, "The application's log says its connection pool ran out "
+            f"({facts.pool_lines.get('lines')} lines)", 0.1,
+            "requests waited for a database connection inside the application",
+            "find what holds the pool's connections (long transactions, slow statements, calls "
+            "made inside a transaction), then size the pool for the concurrency you need",
+            "medium", _log_evidence(facts)))
     return out
+
+
+def _log_evidence(facts: Facts) -> list[Evidence]:
+    lines = facts.pool_lines
+    if not lines:
+        return []
+    libraries = ", ".join(f"{name} {n}" for name, n in (lines.get("by_library") or {}).items())
+    waiting = f"; up to {lines['max_waiting']} requests waiting" if lines.get("max_waiting") else ""
+    return [Evidence(f"the app log has {lines.get('lines')} pool lines ({libraries}){waiting}, e.g. "
+                     f"\"{lines.get('example', '')}\"", "app log")]
