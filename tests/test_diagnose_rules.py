@@ -196,3 +196,14 @@ def test_the_app_logs_own_pool_lines_are_evidence() -> None:
     only = _by_id(run_rules(alone))["pool-saturation"]
     assert "ran out (6 lines)" in str(only["title"])
     assert only["confidence"] == "medium"
+
+
+def test_each_endpoint_says_where_its_time_goes() -> None:
+    facts = sick_facts()
+    facts.endpoints.append(EndpointLoad("/api/far", 100, "k6", 80.0, 90.0, "k6", 5.0, 8.0, 100, 0, 0))
+    rows = {r["endpoint"]: r for r in run_rules(facts)["time_by_endpoint"]}
+    orders = rows["/api/orders/{}"]
+    assert orders["db_ms_per_request"] == round(1_500 / 732, 3)
+    assert orders["stage"] == "application: waiting for a database connection"
+    assert rows["/api/far"]["stage"].startswith("client or network")
+    assert "| endpoint | requests | client |" in "\n".join(diagnosis_markdown(run_rules(facts)))

@@ -149,8 +149,21 @@ def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
 
     endpoints = endpoints_for(paths.root, profile)
     timeline, _ = read_timeline(paths.root)
-    return {"endpoints": endpoints, "findings": [f.to_json() for f in findings(timeline, endpoints)],
-            "diagnosis": diagnose(paths.root, endpoints, app_log)}
+    diagnosis = diagnose(paths.root, endpoints, app_log)
+    moved = [f for f in findings(timeline, endpoints)
+             if not (f.rule == "latency-jump-cpu" and _server_side(diagnosis))]
+    return {"endpoints": endpoints, "findings": [f.to_json() for f in moved], "diagnosis": diagnosis}
+
+
+def _server_side(diagnosis: dict[str, Any]) -> bool:
+    """True when the server's own time explains the latency: then a busy load generator is not
+    the story, and blaming it would send the reader the wrong way."""
+    rows = [r for r in diagnosis.get("time_by_endpoint") or []
+            if r.get("server_p50_ms") is not None and r.get("client_p50_ms")]
+    if rows and rows[0]["server_p50_ms"] >= 0.5 * rows[0]["client_p50_ms"] >= 5.0:
+        return True
+    server = {"pool-saturation", "lock-contention", "cpu-bound-app"}
+    return any(f.get("id") in server for f in diagnosis.get("findings") or [])
 
 
 def _profile_json(p: Profile) -> dict[str, Any]:

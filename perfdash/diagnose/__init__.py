@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from perfdash.diagnose.breakdown import time_by_endpoint
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather
 from perfdash.diagnose.model import Finding, Gap
@@ -36,7 +37,8 @@ def run_rules(facts: Facts) -> dict[str, Any]:
             findings += result
     link(findings, facts)
     findings.sort(key=lambda f: f.impact, reverse=True)
-    return {"findings": [f.to_json() for f in findings], "not_measured": [g.to_json() for g in gaps]}
+    return {"findings": [f.to_json() for f in findings], "not_measured": [g.to_json() for g in gaps],
+            "time_by_endpoint": time_by_endpoint(facts, findings)}
 
 
 def link(findings: list[Finding], facts: Facts) -> None:

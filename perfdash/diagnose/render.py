@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 HEADLINE_EVIDENCE = 4
+TIME_ROWS = 15
 
 
 def _findings(diagnosis: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
@@ -34,10 +35,29 @@ def diagnosis_markdown(diagnosis: Mapping[str, Any] | None) -> list[str]:
                   f"   - fix: {f.get('fix', '')}"]
         for ev in [e for e in f.get("evidence") or [] if isinstance(e, Mapping)]:
             lines.append(f"   - evidence: {ev.get('text', '')}{_when(ev)} — `{ev.get('source', '')}`")
+    lines += _time_table(diagnosis)
     gaps = [g for g in (diagnosis or {}).get("not_measured") or [] if isinstance(g, Mapping)]
     if gaps:
         lines += ["", *[f"- Not looked at ({g.get('rule')}): needs {g.get('needs')}" for g in gaps]]
     return [*lines, ""]
+
+
+def _ms(v: Any) -> str:
+    return f"{v:,.1f}" if isinstance(v, int | float) else "—"
+
+
+def _time_table(diagnosis: Mapping[str, Any] | None) -> list[str]:
+    rows = [r for r in (diagnosis or {}).get("time_by_endpoint") or [] if isinstance(r, Mapping)]
+    if not rows:
+        return []
+    out = ["", "Where the time goes (p50, ms):", "",
+           "| endpoint | requests | client | server | database per request | stage |",
+           "|---|---:|---:|---:|---:|---|"]
+    for r in rows[:TIME_ROWS]:
+        out.append(f"| {r.get('endpoint')} | {r.get('requests') or '—'} | {_ms(r.get('client_p50_ms'))} "
+                   f"| {_ms(r.get('server_p50_ms'))} | {_ms(r.get('db_ms_per_request'))} "
+                   f"| {r.get('stage')} |")
+    return out
 
 
 def diagnosis_lines(diagnosis: Mapping[str, Any] | None) -> list[str]:
