@@ -36,7 +36,7 @@ async def test_the_diagnosis_is_the_first_thing_shown(tmp_path: Path) -> None:
         assert text.startswith("1. Lock contention on accounts")
         assert "fix: commit before the slow work" in text
         assert "N+1 in /api/orders/{}" in text
-        assert "not looked at" not in text
+        assert "not looked at (database-counters): needs pg_stat_database" in text
         assert panel.region.y < 12  # above the checks, on the first screen
 
 
