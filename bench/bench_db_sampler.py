@@ -11,6 +11,7 @@ one core. The target is 0.5% for both sides together.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import multiprocessing.synchronize
 import statistics
@@ -48,10 +49,8 @@ def crowd(url: str, sessions: int, stop: multiprocessing.synchronize.Event) -> N
             conn.execute("SELECT pg_sleep(0.2)")
 
     def waiter(conn: psycopg.Connection[object]) -> None:
-        try:
+        with contextlib.suppress(psycopg.Error):
             conn.execute("SELECT * FROM hot WHERE id = 1 FOR UPDATE")
-        except psycopg.Error:
-            pass
 
     for conn in conns[:4]:
         threading.Thread(target=busy, args=(conn,), daemon=True).start()

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-TOP: Final = 10  # entries of each ranking kept in query-analysis.json
+TOP: Final = 25  # entries of each ranking kept in query-analysis.json (the N+1 rule needs the list query too)
 _SPACE = re.compile(r"\s+")
 _UTILITY = re.compile(
     r"^\s*(?:begin|commit|rollback|end|abort|start\s+transaction|savepoint|release|set|reset|show|"
