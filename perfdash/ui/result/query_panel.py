@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from perfdash.ui.result.run_data import RunData
 
 QUERY_CUT = 60
+WORKLOAD_ROWS = 3  # of each ranking: by total time, by calls
 
 
 def _one_line(sql: str) -> str:
@@ -67,7 +68,28 @@ def _ms(value: object) -> str:
     return f"{value:.0f} ms" if isinstance(value, int | float) else "unknown"
 
 
+def workload_rows(workload: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The top statements by total time and by calls, whatever their mean; utility statements
+    (BEGIN, SET…) and foreign-key checks are left to query-analysis.json."""
+    own = [w for w in workload if w.get("kind", "statement") == "statement"]
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for key, label in (("total", "by time"), ("calls", "by calls")):
+        ranked = sorted((w for w in own if isinstance((w.get("rank") or {}).get(key), int)),
+                        key=lambda w: w["rank"][key])
+        rows += [(f"{label} #{w['rank'][key]}", w) for w in ranked[:WORKLOAD_ROWS]]
+    return rows
+
+
 def row_detail(kind: str, item: dict[str, Any]) -> RenderableType:
+    if kind.startswith("by "):
+        share = item.get("share_of_time")
+        return Group(Text.assemble(
+            (f"statement {kind}", "bold"),
+            f": {item.get('calls', 0):,} calls, total {_ms(item.get('total_ms'))}, mean "
+            f"{item.get('mean_ms', 0):,.3f} ms, {item.get('rows', 0):,} rows"
+            + (f", {share:.0%} of all statement time" if isinstance(share, int | float) else "")
+            + (f" ({item['merged']})" if item.get("merged") else "") + "\n",
+            (str(item.get("query", "")), "cyan")))
     if kind == "query":
         head = Text.assemble(("slow query", "bold"),
                              f": {item.get('calls', '?')} calls, mean {_ms(item.get('mean_ms'))},"
@@ -115,7 +137,7 @@ class QueryPanel(Vertical):
         yield Static(id="query-detail")
 
     def on_mount(self) -> None:
-        self.border_title = "database: slow queries and sequential scans"
+        self.border_title = "database: slow queries, sequential scans, workload"
 
     def watch_data(self, run: RunData | None) -> None:
         if run is None or not self.is_mounted:
@@ -124,8 +146,12 @@ class QueryPanel(Vertical):
         table.clear(columns=True)
         table.add_columns("kind", "what", "calls/scans", "mean ms/rows", "hint")
         self.rows = [("query", q) for q in run.slow_queries] + [("scan", t) for t in run.seq_scans]
+        self.rows += workload_rows(run.workload)
         for i, (kind, item) in enumerate(self.rows):
-            if kind == "query":
+            if kind.startswith("by "):
+                cells = (Text(kind, style="cyan"), _one_line(str(item.get("query", ""))),
+                         f"{item.get('calls', 0):,}", f"{item.get('mean_ms', 0):,.2f}")
+            elif kind == "query":
                 cells = (Text("slow query", style="yellow"), _one_line(str(item.get("query", ""))),
                          f"{item.get('calls', 0):,}", f"{item.get('mean_ms', 0):,.0f}")
             else:

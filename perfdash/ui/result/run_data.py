@@ -8,7 +8,7 @@ problem, never an exception. No Textual here.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class RunData:
     seq_scans: list[dict[str, Any]]
     query_problem: str | None
     comparison: dict[str, Any] | None = None
+    workload: list[dict[str, Any]] = field(default_factory=list)  # query-analysis.json `workload`
 
     @property
     def status(self) -> str:
@@ -148,7 +149,11 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
         artifact_path(root, summary, "query_analysis", "query-analysis.json"))
     slow: list[dict[str, Any]] = []
     scans: list[dict[str, Any]] = []
+    workload: list[dict[str, Any]] = []
     if isinstance(analysis, dict):
+        ranked = analysis.get("workload")
+        if isinstance(ranked, dict):
+            workload = [w for w in ranked.get("statements") or [] if isinstance(w, dict)]
         slow = [q for q in analysis.get("slow_queries") or [] if isinstance(q, dict)]
         scans = [t for t in analysis.get("sequential_scans") or [] if isinstance(t, dict)]
         query_problem = "; ".join(
@@ -158,4 +163,4 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
     if comparison is None and isinstance(baseline, dict):
         comparison = baseline
     return RunData(root, summary, summary_problem, latency, latency_problems, timeline_data,
-                   timeline_problem, slow, scans, query_problem, comparison)
+                   timeline_problem, slow, scans, query_problem, comparison, workload)
