@@ -116,9 +116,14 @@ class HypoChecker:
                 after, used = self._generic_plan(statement, name)
         except psycopg.Error as exc:
             self._deallocate()  # PREPARE is not undone by the savepoint's rollback
-            return Verdict(False, cost_before=before, not_verified=(
-                f"PostgreSQL rejects this index ({_gist(exc)})"
-            ))
+            reason = f"PostgreSQL rejects this index ({_gist(exc)})"
+            if "IMMUTABLE" in str(exc):  # timestamptz::date, date_trunc on timestamptz: time zone
+                reason += (
+                    "; the expression depends on a setting such as the time zone, so write the "
+                    "condition as a range on the bare column (col >= $1 AND col < $2), which a "
+                    "plain index on it serves"
+                )
+            return Verdict(False, cost_before=before, not_verified=reason)
         finally:
             # Hypothetical indexes live in session memory, not in the rolled-back catalog.
             self.conn.execute(
