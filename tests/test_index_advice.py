@@ -122,7 +122,8 @@ def test_an_expression_predicate_gets_an_expression_index_verified(scenario: Sce
     hint = hint_for(scenario.report, EXPRESSION)
     assert "an index on memo does not serve lower(memo) = …" in hint
     assert advice["create_index"] in hint
-    assert "verified: cost " in hint and "not verified" not in hint
+    assert "verified: cost " in hint
+    assert "not verified" not in hint
     assert "CREATE INDEX ON transfers (created_at)" not in hint  # the advice the user got before
     scans = {t["table"]: t["hint"] for t in scenario.report["sequential_scans"]}
     assert advice["create_index"] in scans["transfers"]
@@ -232,7 +233,8 @@ def _leftovers(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, int, boo
         if installed is None:
             conn.execute("CREATE EXTENSION hypopg")
         hypothetical = conn.execute("SELECT count(*) FROM hypopg_list_indexes").fetchone()
-    assert prepared is not None and hypothetical is not None
+    assert prepared is not None
+    assert hypothetical is not None
     return int(hypothetical[0]), int(prepared[0]), installed is not None
 
 
@@ -279,3 +281,17 @@ def test_a_server_without_hypopg_is_named_with_the_package_to_install(fresh_db: 
         f"postgresql-{major[0]}-hypopg), then run CREATE EXTENSION hypopg in this database"
     )
 
+
+
+def test_a_check_that_fails_midway_still_cleans_up(
+    own_session: psycopg.Connection[tuple[Any, ...]],
+) -> None:
+    _require_hypopg(own_session)
+    # PREPARE succeeds, then EXECUTE lacks its parameter: the failure comes after the PREPARE.
+    verdicts = HypoChecker(own_session).verify(
+        Prepared("SELECT v FROM t WHERE id = $1", ""), ["CREATE INDEX ON t (id)"],
+    )
+    assert verdicts[0].verified is False
+    assert verdicts[0].not_verified is not None
+    assert verdicts[0].not_verified.startswith("the check failed (wrong number of parameters")
+    assert _leftovers(own_session) == (0, 0, False)

@@ -179,8 +179,9 @@ def scan_advice(
         return ScanAdvice(table, head, (_pattern_candidate(pattern, uses, table, qualified),))
     if btree:
         return ScanAdvice(table, head, tuple(btree))
-    for col in used:  # compared in a way the shapes skip (<>, NOT LIKE, a function of two columns)
-        if not _served(col, _EQUAL, indexes) and (col,) not in indexes.btree_keys:
+    # Nothing a btree seeks on (<>, NOT LIKE, a function of two columns): name a column, as ever.
+    for col in [] if predicates.described else used:
+        if not _served(col, _EQUAL, indexes):
             ident = _quote_ident(col)
             create = f"CREATE INDEX ON {qualified} ({ident})"
             return ScanAdvice(table, head, (IndexCandidate(
