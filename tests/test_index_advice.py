@@ -8,6 +8,7 @@ extension, so perfdash creates it inside its rolled-back transaction, and must l
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ EXPRESSION = (
 COMPOSITE = "SELECT id FROM events WHERE account_id = $1 AND created_at >= $2 ORDER BY created_at"
 CONTAINS = "SELECT id FROM notes WHERE body LIKE $1"
 DAY = "SELECT id FROM events WHERE created_at::date = $1"
+NARROW = (
+    "SELECT id FROM payments WHERE account_id = $1 AND created_at >= $2 "
+    "ORDER BY created_at DESC LIMIT $3"
+)
 TRIGRAM = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX ON notes USING gin (body gin_trgm_ops)"
 )
@@ -74,6 +79,12 @@ def scenario(pg_cluster: ThrowawayPostgres) -> Scenario:
             "now() - g * interval '1 second' FROM generate_series(1, 60000) g",
             "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL)",
             "INSERT INTO notes (body) SELECT md5(g::text) FROM generate_series(1, 20000) g",
+            # An index on the equality column only: each call reads all of an account's rows.
+            "CREATE TABLE payments (id bigserial PRIMARY KEY, account_id int NOT NULL, "
+            "created_at timestamptz NOT NULL)",
+            "INSERT INTO payments (account_id, created_at) SELECT g % 50, "
+            "now() - g * interval '1 second' FROM generate_series(1, 60000) g",
+            "CREATE INDEX ON payments (account_id)",
         ):
             conn.execute(statement.encode())
     with psycopg.connect(url.reveal(), autocommit=True) as conn:
@@ -92,6 +103,10 @@ def scenario(pg_cluster: ThrowawayPostgres) -> Scenario:
             )
             conn.execute("SELECT id FROM notes WHERE body LIKE %s", ("%abc%",))
             conn.execute("SELECT id FROM events WHERE created_at::date = %s", ("2024-01-01",))
+            conn.execute(
+                "SELECT id FROM payments WHERE account_id = %s AND created_at >= %s "
+                "ORDER BY created_at DESC LIMIT %s", (i, "2000-01-01", 10),
+            )
         conn.execute("SELECT pg_stat_force_next_flush()")
     after = take_snapshot(url)
     return Scenario(url, before, after, build_query_analysis(url, before, after, slow_ms=0))
@@ -141,6 +156,22 @@ def test_equality_range_and_order_get_a_composite_in_that_order(scenario: Scenar
     assert hint.endswith(f"(CREATE INDEX ON events (account_id, created_at)); {cost}")
 
 
+def test_an_index_scan_that_filters_gets_a_wider_index_once_verified(scenario: Scenario) -> None:
+    plan = next(q["plan"] for q in scenario.report["slow_queries"] if q["query"] == NARROW)
+    assert "payments_account_id_idx" in str(plan)  # the scan uses the narrow index and filters
+    advice = advice_for(scenario.report, NARROW)
+    assert advice["create_index"] == "CREATE INDEX ON payments (account_id, created_at)"
+    assert advice["verified"] is True
+    assert advice["cost_before"] > advice["cost_after"]
+    hint = hint_for(scenario.report, NARROW)
+    # A Bitmap Heap Scan or an Index Scan, as the planner prefers; both name the index they use.
+    assert re.match(
+        r"(?:Bitmap Heap|Index) Scan on payments using payments_account_id_idx filtered by "
+        r"created_at after its index condition: no index on payments starts with "
+        r"\(account_id, created_at\)", hint,
+    ), hint
+
+
 def test_a_verdict_reads_as_the_cost_before_and_after() -> None:
     assert Verdict(True, 9870.2, 8.43).text() == "verified: cost 9,870 → 8.4"
     assert Verdict(False, 9870.2, None, "the planner would not use it").text() == (
@@ -179,7 +210,9 @@ def test_the_analysis_leaves_nothing_in_the_database(scenario: Scenario) -> None
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
         )]
     assert "hypopg" not in extensions
-    assert indexes == ["events_pkey", "notes_pkey", "transfers_pkey"]
+    assert indexes == [
+        "events_pkey", "notes_pkey", "payments_account_id_idx", "payments_pkey", "transfers_pkey",
+    ]
 
 
 def test_a_role_that_cannot_create_hypopg_gets_not_verified_with_the_fix(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfdash.analyze.index_shapes import Key, Predicates, parse_filter, shapes, sort_keys, split_top
-from perfdash.analyze.plan_hints import TableIndexes, scan_advice
+from perfdash.analyze.plan_hints import TableIndexes, scan_advice, scan_hint
 
 COLUMNS = ["id", "account_id", "memo", "created_at", "name"]
 USER_FILTER = "((t.created_at >= $2) AND (lower(t.memo) = lower($1)))"
@@ -109,3 +109,20 @@ def test_an_equality_beside_a_pattern_gets_the_btree_and_a_pattern_alone_the_tri
                         "transfers", COLUMNS, TableIndexes())
     assert alone is not None
     assert [c.kind for c in alone.candidates] == ["trigram"]
+
+
+def test_an_index_scan_that_filters_is_advised_only_when_verified() -> None:
+    node = {"Node Type": "Index Scan", "Relation Name": "transfers", "Alias": "t",
+            "Index Name": "transfers_account_id_idx", "Index Cond": "(t.account_id = $1)",
+            "Filter": "(t.created_at >= $2)", "Plan Rows": 3}
+    existing = TableIndexes(leading=frozenset({"account_id"}),
+                            btree_keys=frozenset({("account_id",)}))
+    advice = scan_advice(node, "public", "transfers", COLUMNS, existing)
+    assert advice is not None
+    assert advice.only_if_verified
+    assert [c.create_index for c in advice.candidates] == [
+        "CREATE INDEX ON transfers (account_id, created_at)",
+    ]
+    assert scan_hint(node, "public", "transfers", COLUMNS, existing) is None  # unverified: silent
+    wide = TableIndexes(btree_keys=frozenset({("account_id", "created_at")}))
+    assert scan_advice(node, "public", "transfers", COLUMNS, wide) is None

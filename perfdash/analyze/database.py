@@ -434,6 +434,8 @@ def _plan_hints(
         if found is None:
             continue
         checked = explainer.verify(w.stats.query, found)
+        if found.only_if_verified and (checked is None or not checked[1].verified):
+            continue
         if checked is None:
             hint = found.hint()
         else:

@@ -18,7 +18,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from perfdash.analyze.index_shapes import Key, normalised, parse_filter, shapes, sort_keys
+from perfdash.analyze.index_shapes import (
+    Key,
+    Predicates,
+    normalised,
+    parse_filter,
+    shapes,
+    sort_keys,
+)
 
 _IDENT: Final = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 
@@ -76,6 +83,8 @@ class ScanAdvice:
     head: str
     candidates: tuple[IndexCandidate, ...] = ()
     text: str = ""  # the whole finding when there is no candidate
+    # The scan already uses an index: a wider one is worth a word only when HypoPG confirms it.
+    only_if_verified: bool = False
 
     def hint(self, candidate: IndexCandidate | None = None, verdict: str | None = None) -> str:
         """The finding naming `candidate` (default: the first), with HypoPG's verdict after it."""
@@ -128,7 +137,7 @@ def scan_hint(
 ) -> str | None:
     """The finding for one scan node, unverified, or None when it says nothing worth acting on."""
     advice = scan_advice(node, schema, name, columns, indexes)
-    return None if advice is None else advice.hint()
+    return None if advice is None or advice.only_if_verified else advice.hint()
 
 
 def scan_advice(
@@ -149,6 +158,8 @@ def scan_advice(
         scan = f"Seq Scan on {table}"
     elif kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
         scan = f"{kind} on {table} (all of {node.get('Index Name', 'an index')}, for its order)"
+    elif kind in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan") and "Filter" in node:
+        return _wider_index(node, kind, table, _quote(schema, name), columns, indexes, order or [])
     else:
         return None
     filter_text = str(node.get("Filter", ""))
@@ -191,6 +202,42 @@ def scan_advice(
         f"{head} although an index on it exists: the planner expects many "
         f"matching rows or the statistics are stale (ANALYZE {qualified})"
     ))
+
+
+def _wider_index(
+    node: dict[str, Any], kind: str, table: str, qualified: str, columns: list[str],
+    indexes: TableIndexes, order: list[str],
+) -> ScanAdvice | None:
+    """An index that also holds the filtered columns, for a scan whose index condition is only part
+    of the WHERE: `Index Cond: account_id = $1`, `Filter: created_at >= $2` reads every row of the
+    account to keep a few."""
+    alias = _alias_pattern(str(node.get("Alias", node.get("Relation Name", ""))))
+    filter_text = str(node["Filter"])
+    cond = parse_filter(str(node.get("Index Cond") or node.get("Recheck Cond") or ""), alias,
+                        columns, indexes.relabelled)
+    extra = parse_filter(filter_text, alias, columns, indexes.relabelled)
+    if not extra.described:
+        return None
+    predicates = Predicates(
+        tuple(dict.fromkeys(cond.equal + extra.equal)),
+        tuple(dict.fromkeys(cond.ranges + extra.ranges)),
+        cond.described + extra.described,
+    )
+    ordered = sort_keys(order, alias, columns)
+    candidates = tuple(
+        _btree_candidate(keys, table, qualified, predicates.described, ordered)
+        for keys in shapes(predicates, ordered)
+        if not _covered(keys, indexes) and any(k in keys for k in extra.equal + extra.ranges)
+    )
+    if not candidates:
+        return None
+    names = [n["Index Name"] for n in [node, *node.get("Plans", [])] if "Index Name" in n]
+    via = f" using {names[0]}" if len(names) == 1 else ""  # a bitmap scan names it below
+    head = (
+        f"{kind} on {table}{via} filtered by "
+        f"{', '.join(_filter_columns(filter_text, alias, columns))} after its index condition"
+    )
+    return ScanAdvice(table, head, candidates, only_if_verified=True)
 
 
 def _pattern_candidate(col: str, uses: _Uses, table: str, qualified: str) -> IndexCandidate:
