@@ -328,3 +328,13 @@ def test_a_check_that_fails_midway_still_cleans_up(
     assert verdicts[0].not_verified is not None
     assert verdicts[0].not_verified.startswith("the check failed (wrong number of parameters")
     assert _leftovers(own_session) == (0, 0, False)
+
+
+def test_the_checks_do_not_show_up_as_the_apps_statements_later(scenario: Scenario) -> None:
+    # A window that holds only an analysis: perfdash's own statements must not be reported.
+    start = take_snapshot(scenario.url)
+    again = build_query_analysis(scenario.url, scenario.before, scenario.after, slow_ms=0)
+    assert any(a["verified"] for a in again["index_advice"])
+    end = take_snapshot(scenario.url)
+    report = build_query_analysis(None, start, end, slow_ms=0)
+    assert [q["query"] for q in report["slow_queries"]] == []

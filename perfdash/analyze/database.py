@@ -102,9 +102,9 @@ class _Explainer:
         prepared = False
         try:
             with self.conn.transaction(force_rollback=True):
-                self.conn.execute("SET TRANSACTION READ ONLY")
+                self.conn.execute(f"/* {MARKER} */ SET TRANSACTION READ ONLY")
                 # The normalised text has $n placeholders; a generic plan needs no values for them.
-                self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                self.conn.execute(f"/* {MARKER} */ SET LOCAL plan_cache_mode = force_generic_plan")
                 try:
                     self.conn.execute(f"PREPARE perfdash_explain AS {text}")
                 except psycopg.Error as exc:

@@ -28,7 +28,8 @@ from perfdash.collect.dbstats import MARKER
 
 # Access methods HypoPG 1.3 can simulate; GIN and GiST (pg_trgm) are not among them.
 _SIMULATED: Final = ("btree", "brin", "hash", "bloom")
-_STATEMENT: Final = "perfdash_hypo"
+# Contains "perfdash_explain", which pg_stat_statements readers skip as perfdash's own statement.
+_STATEMENT: Final = "perfdash_explain_hypo"
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ class HypoChecker:
                     schema = self._create_extension()
                     if schema is None:
                         return [Verdict(False, not_verified=self._unavailable) for _ in indexes]
-                self.conn.execute("SET TRANSACTION READ ONLY")
-                self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                self.conn.execute(f"/* {MARKER} */ SET TRANSACTION READ ONLY")
+                self.conn.execute(f"/* {MARKER} */ SET LOCAL plan_cache_mode = force_generic_plan")
                 prepared = True
                 before, _ = self._generic_plan(statement)
                 for index in indexes:
