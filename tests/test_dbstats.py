@@ -178,7 +178,7 @@ def test_report_has_the_documented_shape_and_is_json(scenario: Scenario) -> None
     report = json.loads(json.dumps(scenario.report))
     assert set(report) == {
         "schema_version", "window", "database", "slow_queries", "sequential_scans",
-        "not_measured", "thresholds", "workload", "database_counters",
+        "not_measured", "thresholds", "workload", "database_counters", "index_advice",
     }
     assert report["schema_version"] == 1
     ranked = report["workload"]["statements"]

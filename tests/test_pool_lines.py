@@ -8,7 +8,8 @@ from perfdash.collect.pool_lines import PoolLines
 def test_each_library_wording_is_counted() -> None:
     lines = PoolLines()
     lines.feed(b"\n".join([
-        b"2026-12-04 10:00:01 WARN HikariPool-1 - Connection is not available, request timed out after 30000ms.",
+        b"2026-12-04 10:00:01 WARN HikariPool-1 - Connection is not available, request timed out "
+        b"after 30000ms.",
         b"2026-12-04 10:00:02 DEBUG HikariPool-1 - Pool stats (total=10, active=10, idle=0, waiting=25)",
         b"2026-12-04 10:00:02 DEBUG HikariPool-1 - Pool stats (total=10, active=3, idle=7, waiting=0)",
         b"sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out",

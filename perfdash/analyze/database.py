@@ -7,19 +7,31 @@ statement without running it, in a read-only transaction that is always rolled b
 database is gone by then, the report is built from the snapshots alone. A statement that gets no
 plan always carries one sentence saying why (`plan_error`, also in its hint), because a silently
 missing plan reads as "nothing to see here". What a plan says about indexes is worked out in
-`perfdash.analyze.plan_hints`.
+`perfdash.analyze.plan_hints` and `perfdash.analyze.index_shapes`; each advised index is then tried
+on the planner with HypoPG (`perfdash.analyze.hypo`), and the advice says "verified" only when the
+plan would use it and cost less. `index_advice` lists every advised index with that verdict.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import psycopg
 
-from perfdash.analyze.plan_hints import TableIndexes, index_kinds, preparable, scan_hint
+from perfdash.analyze.hypo import HypoChecker, Prepared, Verdict
+from perfdash.analyze.index_shapes import normalised
+from perfdash.analyze.plan_hints import (
+    IndexCandidate,
+    ScanAdvice,
+    TableIndexes,
+    index_kinds,
+    preparable,
+    scan_advice,
+)
 from perfdash.analyze.workload import workload
 from perfdash.collect.dbstats import (
     MARKER,
@@ -36,6 +48,8 @@ SCHEMA_VERSION: Final = 1
 _PARAM = re.compile(r"\$(\d+)")
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
 _READ_QUERY = re.compile(r"(?:select|with)\b", re.I)
+# Nodes between a Sort and the scan below it that keep the scan's row order meaningful to the sort.
+_PASS_THROUGH = frozenset({"Limit", "Gather", "Gather Merge", "Result", "Sort", "Incremental Sort"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,11 @@ class _Explainer:
     unavailable: str | None
     columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     indexes: dict[tuple[str, str], TableIndexes] = field(default_factory=dict)
+    hypo: HypoChecker | None = None
+
+    def __post_init__(self) -> None:
+        if self.conn is not None:
+            self.hypo = HypoChecker(self.conn)
 
     def plan(self, query: str) -> tuple[list[Any] | None, str | None]:
         if self.conn is None:
@@ -90,17 +109,14 @@ class _Explainer:
             return None, "not explained: only SELECT and WITH statements get a plan"
         if ";" in query:
             return None, "not explained: the statement text contains ';'"
-        nparams = max((int(n) for n in _PARAM.findall(query)), default=0)
-        args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
-        # PREPARE works on every version; PostgreSQL 16's EXPLAIN (GENERIC_PLAN) would save it
-        # but parses with the same grammar, so the typed-literal rewrite is needed either way.
-        text = preparable(query)
+        statement = _prepared(query)
+        text, args = statement.text, statement.args
         prepared = False
         try:
             with self.conn.transaction(force_rollback=True):
-                self.conn.execute("SET TRANSACTION READ ONLY")
+                self.conn.execute(f"/* {MARKER} */ SET TRANSACTION READ ONLY")
                 # The normalised text has $n placeholders; a generic plan needs no values for them.
-                self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                self.conn.execute(f"/* {MARKER} */ SET LOCAL plan_cache_mode = force_generic_plan")
                 try:
                     self.conn.execute(f"PREPARE perfdash_explain AS {text}")
                 except psycopg.Error as exc:
@@ -134,6 +150,27 @@ class _Explainer:
                     "AND NOT a.attisdropped ORDER BY a.attnum",
                     (schema, name),
                 ).fetchall()
+                relabelled = self.conn.execute(
+                    f"SELECT /* {MARKER} */ a.attname FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+                    "AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype",
+                    (schema, name),
+                ).fetchall()
+                # Every key of every btree index, expressions included, to tell which shapes exist.
+                btree = self.conn.execute(
+                    f"SELECT /* {MARKER} */ array(SELECT pg_get_indexdef(i.indexrelid, k, true) "
+                    "FROM generate_series(1, i.indnkeyatts) k ORDER BY k) "
+                    "FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "JOIN pg_class ic ON ic.oid = i.indexrelid "
+                    "JOIN pg_am am ON am.oid = ic.relam "
+                    "WHERE n.nspname = %s AND c.relname = %s AND am.amname = 'btree' "
+                    "AND i.indpred IS NULL",
+                    (schema, name),
+                ).fetchall()
                 # The collation decides whether a plain btree serves LIKE 'term%': only in C/POSIX.
                 lead = self.conn.execute(
                     f"SELECT /* {MARKER} */ a.attname, am.amname, opc.opcname, "
@@ -151,16 +188,45 @@ class _Explainer:
                     (schema, name),
                 ).fetchall()
             except psycopg.Error:
-                cols, lead = [], []
+                cols, lead, relabelled, btree = [], [], [], []
             self.columns[key] = [str(r[0]) for r in cols]
-            self.indexes[key] = index_kinds(lead)
+            self.indexes[key] = dataclasses.replace(
+                index_kinds(lead),
+                btree_keys=frozenset(tuple(normalised(str(k)) for k in r[0]) for r in btree),
+                relabelled=frozenset(str(r[0]) for r in relabelled),
+            )
         return self.columns.get(key, []), self.indexes.get(key, TableIndexes())
+
+    def verify(self, query: str, advice: ScanAdvice) -> tuple[IndexCandidate, Verdict] | None:
+        """The candidate to advise and HypoPG's verdict on it: the verified one that costs least,
+        else the first (with why it is not verified)."""
+        if not advice.candidates or self.hypo is None:
+            return None
+        verdicts = self.hypo.verify(
+            _prepared(query), [c.create_index for c in advice.candidates],
+        )
+        pairs = list(zip(advice.candidates, verdicts, strict=True))
+        verified = [p for p in pairs if p[1].verified]
+        if verified:
+            return min(verified, key=lambda p: p[1].cost_after or 0.0)
+        return pairs[0]
 
     def _quietly(self, statement: str) -> None:
         if self.conn is None:
             return
         with contextlib.suppress(psycopg.Error):
             self.conn.execute(statement)
+
+
+def _prepared(query: str) -> Prepared:
+    """The text to PREPARE and the NULL arguments its generic plan needs.
+
+    PREPARE works on every version; PostgreSQL 16's EXPLAIN (GENERIC_PLAN) would save it but parses
+    with the same grammar, so the typed-literal rewrite is needed either way.
+    """
+    nparams = max((int(n) for n in _PARAM.findall(query)), default=0)
+    args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
+    return Prepared(preparable(query), args)
 
 
 def build_query_analysis(
@@ -192,9 +258,12 @@ def build_query_analysis(
     scanned = _scanned_tables(before, after, min_table_rows)
 
     explainer = _open_explainer(url, timeout_s)
+    advice: dict[tuple[str, str], dict[str, Any]] = {}
     try:
-        slow_entries, findings = _explain_slow(explainer, slow, max_plans)
-        unexplained = _explain_for_tables(explainer, window, slow, scanned, findings, max_plans)
+        slow_entries, findings = _explain_slow(explainer, slow, max_plans, advice)
+        unexplained = _explain_for_tables(
+            explainer, window, slow, scanned, findings, max_plans, advice,
+        )
     finally:
         if explainer.conn is not None:
             explainer.conn.close()
@@ -213,6 +282,7 @@ def build_query_analysis(
         "sequential_scans": [_table_entry(t, findings, unexplained) for t in scanned],
         "workload": workload(window),
         "database_counters": counter_deltas(before, after),
+        "index_advice": list(advice.values()),
         "not_measured": not_measured,
         "thresholds": {"slow_query_ms": slow_ms, "min_table_rows": min_table_rows},
     }
@@ -302,6 +372,7 @@ def _open_explainer(url: Secret | None, timeout_s: float) -> _Explainer:
 
 def _explain_slow(
     explainer: _Explainer, slow: list[WindowStatement], max_plans: int,
+    advice: dict[tuple[str, str], dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Entries for slow statements, plus plan findings per table for the seq-scan section."""
     entries = []
@@ -314,7 +385,7 @@ def _explain_slow(
                 f"not explained: plans are limited to the {max_plans} statements with the most "
                 "total time"
             )
-        hints = _plan_hints(explainer, plan, findings) if plan else []
+        hints = _plan_hints(explainer, w, plan, findings, advice) if plan else []
         entries.append({
             "queryid": w.stats.queryid,
             "query": w.stats.query,
@@ -333,7 +404,7 @@ def _explain_slow(
 def _explain_for_tables(
     explainer: _Explainer, window: list[WindowStatement], slow: list[WindowStatement],
     scanned: list[TableWindow], findings: dict[str, list[str]],
-    max_plans: int, per_table: int = 3,
+    max_plans: int, advice: dict[tuple[str, str], dict[str, Any]], per_table: int = 3,
 ) -> dict[str, str]:
     """Explain the statements with the most total time that mention a seq-scanned table.
 
@@ -362,7 +433,7 @@ def _explain_for_tables(
             explained += 1
             plan, error = explainer.plan(w.stats.query)
             if plan:
-                _plan_hints(explainer, plan, frequent)
+                _plan_hints(explainer, w, plan, frequent, advice)
             elif error:
                 unexplained.setdefault(table.display_name, error)
         for name, hints in frequent.items():
@@ -371,21 +442,66 @@ def _explain_for_tables(
 
 
 def _plan_hints(
-    explainer: _Explainer, plan: list[Any], findings: dict[str, list[str]],
+    explainer: _Explainer, w: WindowStatement, plan: list[Any], findings: dict[str, list[str]],
+    advice: dict[tuple[str, str], dict[str, Any]],
 ) -> list[str]:
-    """Plain-words findings for each scan that reads a whole table; also filed per table."""
+    """Plain-words findings for each scan that reads a whole table; also filed per table.
+
+    An advised index is tried with HypoPG and its finding carries the verdict; `advice` gets one
+    entry per statement and index.
+    """
     hints = []
-    for node in _walk(plan):
-        if "Relation Name" not in node:
-            continue
+    for node, order in _scans(plan):
         schema, name = str(node.get("Schema", "public")), str(node["Relation Name"])
         columns, indexes = explainer.table_columns(schema, name)
-        hint = scan_hint(node, schema, name, columns, indexes)
-        if hint is None:
+        found = scan_advice(node, schema, name, columns, indexes, order)
+        if found is None:
             continue
+        checked = explainer.verify(w.stats.query, found)
+        if found.only_if_verified and (checked is None or not checked[1].verified):
+            continue
+        if checked is None:
+            hint = found.hint()
+        else:
+            candidate, verdict = checked
+            hint = found.hint(candidate, verdict.text())
+            advice.setdefault((w.stats.queryid, candidate.create_index), {
+                "queryid": w.stats.queryid,
+                "statement": w.stats.query,
+                "table": found.table,
+                "create_index": candidate.create_index,
+                "kind": candidate.kind,
+                "verified": verdict.verified,
+                "cost_before": verdict.cost_before,
+                "cost_after": verdict.cost_after,
+                "not_verified": verdict.not_verified,
+            })
         hints.append(hint)
-        findings.setdefault(name if schema == "public" else f"{schema}.{name}", []).append(hint)
+        findings.setdefault(found.table, []).append(hint)
     return hints
+
+
+def _scans(plan: list[Any]) -> list[tuple[dict[str, Any], list[str]]]:
+    """Every scan node, with the Sort Key of a sort above it that its row order could make unneeded.
+
+    Only Limit, Gather and the like may stand between: above a join or an aggregate the order
+    of one table's rows no longer decides the order of the output.
+    """
+    found: list[tuple[dict[str, Any], list[str]]] = []
+    stack: list[tuple[dict[str, Any], list[str]]] = [
+        (entry["Plan"], []) for entry in plan if isinstance(entry, dict) and "Plan" in entry
+    ]
+    while stack:
+        node, order = stack.pop()
+        kind = str(node.get("Node Type"))
+        if "Relation Name" in node:
+            found.append((node, order))
+        if kind in ("Sort", "Incremental Sort"):
+            order = [str(k) for k in node.get("Sort Key", [])]
+        elif kind not in _PASS_THROUGH:
+            order = []
+        stack.extend((child, order) for child in reversed(node.get("Plans", [])))
+    return found
 
 
 def _statement_hint(

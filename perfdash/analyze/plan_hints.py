@@ -18,6 +18,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from perfdash.analyze.index_shapes import (
+    Key,
+    Predicates,
+    normalised,
+    parse_filter,
+    shapes,
+    sort_keys,
+)
+
 _IDENT: Final = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 
 _PRECISION: Final = r"(?:\s*\(\s*\d+\s*\))?"
@@ -52,6 +61,38 @@ class TableIndexes:
     leading: frozenset[str] = frozenset()  # any index
     prefix: frozenset[str] = frozenset()  # a btree that serves LIKE 'term%'
     trigram: frozenset[str] = frozenset()  # a pg_trgm GIN or GiST index
+    # Key lists of the btree indexes, each key as `index_shapes.normalised` writes it.
+    btree_keys: frozenset[tuple[str, ...]] = frozenset()
+    relabelled: frozenset[str] = frozenset()  # varchar columns, whose `::text` cast is a relabel
+
+
+@dataclass(frozen=True)
+class IndexCandidate:
+    """One index the advice could name, with the advice's words for it."""
+
+    create_index: str  # runnable as is (a trigram index also needs the pg_trgm extension)
+    kind: str  # expression, composite, column, trigram or prefix
+    advice: str  # what follows the scan in the finding, naming the index
+
+
+@dataclass(frozen=True)
+class ScanAdvice:
+    """The finding for one scan node; candidates are alternatives, the first the most promising."""
+
+    table: str
+    head: str
+    candidates: tuple[IndexCandidate, ...] = ()
+    text: str = ""  # the whole finding when there is no candidate
+    # The scan already uses an index: a wider one is worth a word only when HypoPG confirms it.
+    only_if_verified: bool = False
+
+    def hint(self, candidate: IndexCandidate | None = None, verdict: str | None = None) -> str:
+        """The finding naming `candidate` (default: the first), with HypoPG's verdict after it."""
+        chosen = candidate or (self.candidates[0] if self.candidates else None)
+        if chosen is None:
+            return self.text
+        finding = f"{self.head}: {chosen.advice}"
+        return f"{finding}; {verdict}" if verdict else finding
 
 
 @dataclass
@@ -94,10 +135,22 @@ def index_kinds(rows: list[tuple[Any, ...]]) -> TableIndexes:
 def scan_hint(
     node: dict[str, Any], schema: str, name: str, columns: list[str], indexes: TableIndexes,
 ) -> str | None:
+    """The finding for one scan node, unverified, or None when it says nothing worth acting on."""
+    advice = scan_advice(node, schema, name, columns, indexes)
+    return None if advice is None or advice.only_if_verified else advice.hint()
+
+
+def scan_advice(
+    node: dict[str, Any], schema: str, name: str, columns: list[str], indexes: TableIndexes,
+    order: list[str] | None = None,
+) -> ScanAdvice | None:
     """The finding for one scan node, or None when it says nothing worth acting on.
 
     A Seq Scan qualifies, and so does an Index Scan with no index condition: it walks a whole index
     only for its order (`ORDER BY id LIMIT n`) and filters every row it reads, like a Seq Scan.
+    `order` is the Sort Key of the sort right above the scan, which an index can make unneeded.
+    Pattern matches keep their pg_trgm or text_pattern_ops advice unless an equality predicate
+    offers a btree to seek on; equality, range and ORDER BY keys get one btree, equality first.
     """
     kind = str(node.get("Node Type"))
     table = name if schema == "public" else f"{schema}.{name}"
@@ -105,6 +158,8 @@ def scan_hint(
         scan = f"Seq Scan on {table}"
     elif kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
         scan = f"{kind} on {table} (all of {node.get('Index Name', 'an index')}, for its order)"
+    elif kind in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan") and "Filter" in node:
+        return _wider_index(node, kind, table, _quote(schema, name), columns, indexes, order or [])
     else:
         return None
     filter_text = str(node.get("Filter", ""))
@@ -112,41 +167,144 @@ def scan_hint(
     used = _filter_columns(filter_text, alias, columns)
     if not used:
         if kind == "Seq Scan" and "Filter" not in node and float(node.get("Plan Rows", 0)) >= 1000:
-            return (
+            return ScanAdvice(table, scan, text=(
                 f"Seq Scan on {table} reads all ~{int(node['Plan Rows'])} rows each time: add a "
                 "WHERE clause or LIMIT, or an index that matches the ORDER BY"
-            )
+            ))
         return None
     uses = _pattern_uses(filter_text, alias, columns)
-    shown = ", ".join(used)
+    head = f"{scan} filtered by {', '.join(used)}"
     qualified = _quote(schema, name)
-    for col in used:
-        use = uses.by_column.get(col, _Use())
-        if _served(col, use.rank, indexes):
-            continue
-        target = f"{table}.{col}"
-        ident = _quote_ident(col)
-        trigram = (
-            f"CREATE EXTENSION IF NOT EXISTS pg_trgm; "
-            f"CREATE INDEX ON {qualified} USING gin ({ident} gin_trgm_ops)"
-        )
-        prefix = f"CREATE INDEX ON {qualified} ({ident} text_pattern_ops)"
-        head = f"{scan} filtered by {shown}"
-        why = use.why.replace("{target}", target)
-        if use.rank == _TRIGRAM:
-            return f"{head}: {why} ({trigram})"
-        if use.rank == _PARAM_LIKE:
-            return (
-                f"{head}: {why} ({trigram}); for prefix-only searches a btree with "
-                f"text_pattern_ops is enough ({prefix})"
-            )
-        if use.rank == _PREFIX:
-            return f"{head}: {why} ({prefix})"
-        return f"{head}: no index on {target} (CREATE INDEX ON {qualified} ({ident}))"
-    return (
-        f"{scan} filtered by {shown} although an index on it exists: the planner expects many "
+    predicates = parse_filter(filter_text, alias, columns, indexes.relabelled)
+    ordered = sort_keys(order or [], alias, columns)
+    btree = [
+        _btree_candidate(keys, table, qualified, predicates.described, ordered)
+        for keys in shapes(predicates, ordered) if not _covered(keys, indexes)
+    ]
+    pattern = next((
+        col for col in used
+        if uses.by_column.get(col, _Use()).rank > _EQUAL
+        and not _served(col, uses.by_column[col].rank, indexes)
+    ), None)
+    if pattern is not None and not (predicates.equal and btree):
+        return ScanAdvice(table, head, (_pattern_candidate(pattern, uses, table, qualified),))
+    if btree:
+        return ScanAdvice(table, head, tuple(btree))
+    # Nothing a btree seeks on (<>, NOT LIKE, a function of two columns): name a column, as ever.
+    for col in [] if predicates.described else used:
+        if not _served(col, _EQUAL, indexes):
+            ident = _quote_ident(col)
+            create = f"CREATE INDEX ON {qualified} ({ident})"
+            return ScanAdvice(table, head, (IndexCandidate(
+                create, "column", f"no index on {table}.{col} ({create})",
+            ),))
+    return ScanAdvice(table, head, text=(
+        f"{head} although an index on it exists: the planner expects many "
         f"matching rows or the statistics are stale (ANALYZE {qualified})"
+    ))
+
+
+def _wider_index(
+    node: dict[str, Any], kind: str, table: str, qualified: str, columns: list[str],
+    indexes: TableIndexes, order: list[str],
+) -> ScanAdvice | None:
+    """An index that also holds the filtered columns, for a scan whose index condition is only part
+    of the WHERE: `Index Cond: account_id = $1`, `Filter: created_at >= $2` reads every row of the
+    account to keep a few."""
+    alias = _alias_pattern(str(node.get("Alias", node.get("Relation Name", ""))))
+    filter_text = str(node["Filter"])
+    cond = parse_filter(str(node.get("Index Cond") or node.get("Recheck Cond") or ""), alias,
+                        columns, indexes.relabelled)
+    extra = parse_filter(filter_text, alias, columns, indexes.relabelled)
+    if not extra.described:
+        return None
+    predicates = Predicates(
+        tuple(dict.fromkeys(cond.equal + extra.equal)),
+        tuple(dict.fromkeys(cond.ranges + extra.ranges)),
+        cond.described + extra.described,
     )
+    ordered = sort_keys(order, alias, columns)
+    candidates = tuple(
+        _btree_candidate(keys, table, qualified, predicates.described, ordered)
+        for keys in shapes(predicates, ordered)
+        if not _covered(keys, indexes) and any(k in keys for k in extra.equal + extra.ranges)
+    )
+    if not candidates:
+        return None
+    names = [n["Index Name"] for n in [node, *node.get("Plans", [])] if "Index Name" in n]
+    via = f" using {names[0]}" if len(names) == 1 else ""  # a bitmap scan names it below
+    head = (
+        f"{kind} on {table}{via} filtered by "
+        f"{', '.join(_filter_columns(filter_text, alias, columns))} after its index condition"
+    )
+    return ScanAdvice(table, head, candidates, only_if_verified=True)
+
+
+def _pattern_candidate(col: str, uses: _Uses, table: str, qualified: str) -> IndexCandidate:
+    """Today's pg_trgm or text_pattern_ops advice for a pattern match no index serves."""
+    use = uses.by_column[col]
+    ident = _quote_ident(col)
+    gin = f"CREATE INDEX ON {qualified} USING gin ({ident} gin_trgm_ops)"
+    trigram = f"CREATE EXTENSION IF NOT EXISTS pg_trgm; {gin}"
+    prefix = f"CREATE INDEX ON {qualified} ({ident} text_pattern_ops)"
+    why = use.why.replace("{target}", f"{table}.{col}")
+    if use.rank == _TRIGRAM:
+        return IndexCandidate(gin, "trigram", f"{why} ({trigram})")
+    if use.rank == _PARAM_LIKE:
+        return IndexCandidate(gin, "trigram", (
+            f"{why} ({trigram}); for prefix-only searches a btree with text_pattern_ops is enough "
+            f"({prefix})"
+        ))
+    return IndexCandidate(prefix, "prefix", f"{why} ({prefix})")
+
+
+def _btree_candidate(
+    keys: tuple[Key, ...], table: str, qualified: str, described: tuple[tuple[str, str], ...],
+    ordered: tuple[Key, ...],
+) -> IndexCandidate:
+    create = f"CREATE INDEX ON {qualified} ({', '.join(k.element() for k in keys)})"
+    expressions = [k for k in keys if k.expression]
+    position = {k.text: i for i, k in enumerate(keys)}
+    phrases = [p for _, p in sorted(
+        (d for d in described if d[0] in position), key=lambda d: position[d[0]],
+    )]
+    if expressions:
+        expression = expressions[0].text
+        plain = _columns_in(expression)
+        served = f"an index on {', '.join(plain)}" if plain else "a plain index"
+        what = next((p for k, p in described if k == expression), expression)
+        return IndexCandidate(create, "expression", (
+            f"{served} does not serve {what}, an index on the expression does ({create})"
+        ))
+    if len(keys) == 1:
+        return IndexCandidate(create, "column", f"no index on {table}.{keys[0].text} ({create})")
+    uses = phrases
+    if any(k in ordered for k in keys):
+        uses.append(f"ORDER BY {', '.join(k.text for k in ordered)}")
+    return IndexCandidate(create, "composite", (
+        f"no index on {table} starts with ({', '.join(k.text for k in keys)}), the order that "
+        f"serves {_and(uses)}: equality columns first, then the range or ORDER BY column ({create})"
+    ))
+
+
+def _covered(keys: tuple[Key, ...], indexes: TableIndexes) -> bool:
+    """Whether an existing btree index starts with these keys, in this order."""
+    wanted = tuple(normalised(k.text) for k in keys)
+    return any(existing[: len(wanted)] == wanted for existing in indexes.btree_keys)
+
+
+def _columns_in(expression: str) -> list[str]:
+    """Identifiers in an index expression that are not function names, type names or strings."""
+    text = re.sub(r"'(?:[^']|'')*'", "", expression)
+    text = re.sub(r"::\s*[A-Za-z_][\w ]*", "", text)
+    return list(dict.fromkeys(
+        m.group(1) for m in re.finditer(rf"(?<![\w$\"])({_IDENT})(?![\w$\"])(?!\s*\()", text)
+        if not m.group(1).isupper()
+    ))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _served(col: str, rank: int, indexes: TableIndexes) -> bool:
