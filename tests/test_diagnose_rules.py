@@ -207,3 +207,16 @@ def test_each_endpoint_says_where_its_time_goes() -> None:
     assert orders["stage"] == "application: waiting for a database connection"
     assert rows["/api/far"]["stage"].startswith("client or network")
     assert "| endpoint | requests | client |" in "\n".join(diagnosis_markdown(run_rules(facts)))
+
+
+def test_a_slow_statement_no_other_rule_explains_keeps_its_plan_hint() -> None:
+    sleepy = "WITH pause AS MATERIALIZED (SELECT pg_sleep($1)) SELECT count(*) FROM orders"
+    facts = Facts(statements=[_stmt(sleepy, 6, 1_500.0, 6, 0.55, total=1)],
+                  slow_queries=[{"query": sleepy, "mean_ms": 250.0, "calls": 6,
+                                 "hint": "the plan reads no table: the time goes to pg_sleep"}])
+    slow = _by_id(run_rules(facts))["slow-statement"]
+    assert "250 ms per call, 55% of all statement time" in str(slow["title"])
+    assert "pg_sleep" in str(slow["cause"])
+    facts.index_advice = [{"statement": sleepy, "create_index": "CREATE INDEX ON orders (x)",
+                           "verified": True, "cost_before": 100.0, "cost_after": 5.0, "table": "orders"}]
+    assert "slow-statement" not in _by_id(run_rules(facts))  # the index finding tells it

@@ -94,6 +94,7 @@ class Facts:
     waits: Counter[str] = field(default_factory=Counter)  # active session observations by wait
     max_connections: int | None = None
     index_advice: list[dict[str, Any]] = field(default_factory=list)
+    slow_queries: list[dict[str, Any]] = field(default_factory=list)  # with their plan hints
     seq_scans: list[dict[str, Any]] = field(default_factory=list)
     backend_cpu_pct: list[float] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # pg_stat_database over the window

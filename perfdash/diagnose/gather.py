@@ -72,6 +72,7 @@ def _workload(path: Path, facts: Facts) -> None:
     facts.counters = {str(k): int(v) for k, v in _dict(data.get("database_counters")).items()
                       if isinstance(v, int) and not isinstance(v, bool)}
     facts.index_advice = [a for a in data.get("index_advice") or [] if isinstance(a, dict)]
+    facts.slow_queries = [q for q in data.get("slow_queries") or [] if isinstance(q, dict)]
     facts.seq_scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
 
 

@@ -20,6 +20,7 @@ from perfdash.diagnose.rules import (
     missing_index,
     n_plus_one,
     pool,
+    slow_statement,
 )
 
 Rule = Callable[[Facts], "list[Finding] | Gap"]
@@ -33,4 +34,5 @@ RULES: Final[tuple[Rule, ...]] = (
     database_counters.find,
     app_cpu.find,
     log_units.find,
+    slow_statement.find,
 )
