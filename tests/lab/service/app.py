@@ -68,15 +68,18 @@ def _state(request: Request) -> State:
 
 @asynccontextmanager
 async def connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection; a long wait for one is logged (at most once a second)."""
+    """A pooled connection. A long wait that began with every connection open and busy (the pool
+    exhausted, not merely opening one more) is logged, at most once a second."""
+    pool = state.pool
+    exhausted = pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
     start = time.perf_counter()
-    async with state.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         waited = time.perf_counter() - start
         now = time.monotonic()
-        if waited >= POOL_WAIT_WARN_S and now - state.last_pool_warning >= 1.0:
+        if exhausted and waited >= POOL_WAIT_WARN_S and now - state.last_pool_warning >= 1.0:
             state.last_pool_warning = now
-            pool_log.warning("waited %.0f ms for a database connection (pool max_size=%d, %d idle)",
-                             waited * 1000, state.pool.get_max_size(), state.pool.get_idle_size())
+            pool_log.warning("waited %.0f ms for a database connection: all %d in use (pool max_size=%d)",
+                             waited * 1000, pool.get_size(), pool.get_max_size())
         yield conn
 
 

