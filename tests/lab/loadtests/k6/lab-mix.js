@@ -20,7 +20,7 @@ function users(exec, vus) {
 
 export const options = {
   scenarios: {
-    transfers: users('transfer', 4),
+    transfers: users('transfer', 6),
     orders: users('order', 2),
     search: users('search', 1),
     events: users('events', 1),
