@@ -480,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
     except MeasureError as exc:
         print(f"measure: {exc}", file=sys.stderr)
         return 1
+    except psycopg.OperationalError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"measure: cannot reach the lab's database ({first}); check LAB_DB_URL.", file=sys.stderr)
+        return 1
     print(render(truth))
     if args.json:
         args.json.write_text(json.dumps(truth.to_json(), indent=1))
