@@ -14,8 +14,8 @@ from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.secret import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
-# Real Prometheus and node_exporter processes (session fixtures)
-pytest_plugins = ["tests.prom_fixtures"]
+# Real Prometheus and node_exporter processes; perfdash's wheel in a fresh venv (session fixtures)
+pytest_plugins = ["tests.prom_fixtures", "tests.installed_perfdash"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,231 @@
+"""The lab API's routes. Each planted problem lives on its own route, so all of them run side by side.
+
+Healthy: `GET /health`, `GET /api/accounts/{id}`. Planted (on when named in LAB_PATHOLOGIES):
+- lock      `POST /api/transfers`: the shared house account row is locked FOR UPDATE, then a slow
+            call outside the database runs while the transaction stays open.
+- pool      the pool holds 4 connections instead of 20.
+- nplus1    `GET /api/orders/{id}`: one query lists 50 item ids, then one query per item.
+- expr      `GET /api/transfers/search`: `lower(memo) = lower($1)` with no index on lower(memo).
+- composite `GET /api/accounts/{id}/events`: account_id + created_at with no index on both.
+- flaky     `GET /api/quote`: the pricing upstream fails on about 20% of requests (502).
+- cpu       `GET /api/report`: ~25 ms of pure-Python work on the event loop per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs; the lab is not part of perfdash
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from . import db
+from .config import Config
+
+pool_log = logging.getLogger("lab.pool")
+quote_log = logging.getLogger("lab.quote")
+log = logging.getLogger("lab.app")
+
+HOUSE_ACCOUNT = 1  # every transfer pays its fee to this one account: the shared hot row
+FEE_CENTS = 25
+FRAUD_CHECK_S = 0.05  # the slow call to a fraud-scoring service
+ITEMS_PER_ORDER = 50
+FLAKY_SHARE = 0.2
+REPORT_CPU_S = 0.025
+REPORT_CACHE_S = 10.0
+POOL_WAIT_WARN_S = 0.05
+
+
+@dataclass
+class State:
+    cfg: Config
+    pool: asyncpg.Pool
+    rng: random.Random = field(default_factory=random.Random)
+    last_pool_warning: float = 0.0
+    report: dict[str, Any] | None = None
+    report_at: float = 0.0
+
+
+class TransferIn(BaseModel):
+    from_account: int
+    amount_cents: int
+    memo: str
+
+
+def _state(request: Request) -> State:
+    state: State = request.app.state.lab
+    return state
+
+
+@asynccontextmanager
+async def connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection. A long wait that began with every connection open and busy (the pool
+    exhausted, not merely opening one more) is logged, at most once a second."""
+    pool = state.pool
+    exhausted = pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
+    start = time.perf_counter()
+    async with pool.acquire() as conn:
+        waited = time.perf_counter() - start
+        now = time.monotonic()
+        if exhausted and waited >= POOL_WAIT_WARN_S and now - state.last_pool_warning >= 1.0:
+            state.last_pool_warning = now
+            pool_log.warning("waited %.0f ms for a database connection: all %d in use (pool max_size=%d)",
+                             waited * 1000, pool.get_size(), pool.get_max_size())
+        yield conn
+
+
+def _aware(when: datetime | None, default_days: int) -> datetime:
+    if when is None:
+        return datetime.now(UTC) - timedelta(days=default_days)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def crunch(seconds: float) -> int:
+    """Pure-Python arithmetic for `seconds` of this thread's CPU time: the report's aggregation."""
+    end = time.thread_time() + seconds
+    acc = 0
+    while time.thread_time() < end:
+        for j in range(2000):
+            acc = (acc * 31 + j) % 1_000_003
+    return acc
+
+
+def create_app(cfg: Config) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await db.prepare(cfg)
+        pool = await db.open_pool(cfg)
+        app.state.lab = State(cfg, pool)
+        log.info("lab-api ready: pathologies=%s pool max_size=%d", cfg.label, pool.get_max_size())
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title="lab-api", lifespan=lifespan)
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, str]:
+        return {"status": "ok", "pathologies": _state(request).cfg.label}
+
+    @app.get("/api/accounts/{account_id}")
+    async def account(request: Request, account_id: int) -> dict[str, Any]:
+        async with connection(_state(request)) as conn:
+            row = await conn.fetchrow(
+                "SELECT id, owner, balance_cents, created_at FROM accounts WHERE id = $1", account_id)
+        if row is None:
+            raise HTTPException(404, f"no account {account_id}")
+        return dict(row)
+
+    @app.get("/api/accounts/{account_id}/events")
+    async def account_events(request: Request, account_id: int,
+                             since: datetime | None = None) -> dict[str, Any]:
+        async with connection(_state(request)) as conn:
+            rows = await conn.fetch(
+                "SELECT id, kind, detail, created_at FROM events "
+                "WHERE account_id = $1 AND created_at >= $2 ORDER BY created_at",
+                account_id, _aware(since, 30))
+        return {"account_id": account_id, "events": [dict(r) for r in rows]}
+
+    @app.post("/api/transfers", status_code=201)
+    async def create_transfer(request: Request, body: TransferIn) -> dict[str, Any]:
+        state = _state(request)
+        if body.from_account == HOUSE_ACCOUNT or body.amount_cents <= 0:
+            raise HTTPException(422, "transfers come from a customer account and move a positive amount")
+        if state.cfg.has("lock"):
+            return await _transfer_holding_the_house_row(state, body)
+        return await _transfer_checked_first(state, body)
+
+    @app.get("/api/transfers/search")
+    async def search_transfers(request: Request, memo: str, since: datetime | None = None,
+                               limit: int = 20) -> dict[str, Any]:
+        async with connection(_state(request)) as conn:
+            rows = await conn.fetch(
+                "SELECT id, from_account, amount_cents, memo, created_at FROM transfers "
+                "WHERE lower(memo) = lower($1) AND created_at >= $2 ORDER BY created_at DESC LIMIT $3",
+                memo, _aware(since, 60), min(max(limit, 1), 100))
+        return {"memo": memo, "transfers": [dict(r) for r in rows]}
+
+    @app.get("/api/orders/{order_id}")
+    async def order(request: Request, order_id: int) -> dict[str, Any]:
+        state = _state(request)
+        async with connection(state) as conn:
+            head = await conn.fetchrow(
+                "SELECT id, account_id, status, created_at FROM orders WHERE id = $1", order_id)
+            if head is None:
+                raise HTTPException(404, f"no order {order_id}")
+            ids = [r["id"] for r in await conn.fetch(
+                "SELECT id FROM order_items WHERE order_id = $1 ORDER BY id", order_id)]
+            if state.cfg.has("nplus1"):
+                items = [await conn.fetchrow(
+                    "SELECT id, sku, qty, price_cents FROM order_items WHERE id = $1", item_id)
+                    for item_id in ids]
+            else:
+                items = list(await conn.fetch(
+                    "SELECT id, sku, qty, price_cents FROM order_items WHERE id = ANY($1::bigint[]) "
+                    "ORDER BY id", ids))
+        lines = [dict(i) for i in items if i is not None]
+        return {**dict(head), "items": lines,
+                "total_cents": sum(i["qty"] * i["price_cents"] for i in lines)}
+
+    @app.get("/api/quote")
+    async def quote(request: Request) -> Any:
+        state = _state(request)
+        await asyncio.sleep(0.005)  # the pricing upstream's answer
+        if state.cfg.has("flaky") and state.rng.random() < FLAKY_SHARE:
+            quote_log.warning("pricing upstream failed: connection reset by peer")
+            return JSONResponse({"error": "pricing upstream unavailable"}, status_code=502)
+        return {"pair": "EUR/USD", "rate": round(1.08 + state.rng.random() / 100, 5)}
+
+    @app.get("/api/report")
+    async def report(request: Request) -> dict[str, Any]:
+        state = _state(request)
+        if state.cfg.has("cpu"):
+            return {"checksum": crunch(REPORT_CPU_S), "cached": False}
+        now = time.monotonic()
+        if state.report is None or now - state.report_at >= REPORT_CACHE_S:
+            state.report = {"checksum": await asyncio.to_thread(crunch, REPORT_CPU_S)}
+            state.report_at = now
+        return {**state.report, "cached": True}
+
+    return app
+
+
+async def _transfer_holding_the_house_row(state: State, body: TransferIn) -> dict[str, Any]:
+    """The planted lock: the house row stays locked across the fraud check."""
+    async with connection(state) as conn, conn.transaction():
+        await conn.fetchrow("SELECT id, balance_cents FROM accounts WHERE id = $1 FOR UPDATE",
+                            HOUSE_ACCOUNT)
+        await asyncio.sleep(FRAUD_CHECK_S)
+        await conn.execute("UPDATE accounts SET balance_cents = balance_cents + $2 WHERE id = $1",
+                           HOUSE_ACCOUNT, FEE_CENTS)
+        row = await conn.fetchrow(
+            "INSERT INTO transfers (from_account, amount_cents, fee_cents, memo) "
+            "VALUES ($1, $2, $3, $4) RETURNING id, created_at",
+            body.from_account, body.amount_cents, FEE_CENTS, body.memo)
+    assert row is not None
+    return dict(row)
+
+
+async def _transfer_checked_first(state: State, body: TransferIn) -> dict[str, Any]:
+    """Clean: the fraud check runs before the transaction; no shared row is locked (the house's
+    fees are summed from transfers.fee_cents when needed)."""
+    await asyncio.sleep(FRAUD_CHECK_S)
+    async with connection(state) as conn, conn.transaction():
+        await conn.execute("UPDATE accounts SET balance_cents = balance_cents - $2 WHERE id = $1",
+                           body.from_account, body.amount_cents + FEE_CENTS)
+        row = await conn.fetchrow(
+            "INSERT INTO transfers (from_account, amount_cents, fee_cents, memo) "
+            "VALUES ($1, $2, $3, $4) RETURNING id, created_at",
+            body.from_account, body.amount_cents, FEE_CENTS, body.memo)
+    assert row is not None
+    return dict(row)

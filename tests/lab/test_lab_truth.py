@@ -1,0 +1,174 @@
+"""The lab's planted problems are real: measured from PostgreSQL and the access log, without perfdash.
+
+One short k6 run of the lab's mix per instance (tests/lab/truth/measure.py), shared by the tests of
+that instance. Under `all` every problem shows in the database or the log; under `clean` none does.
+The last test checks that perfdash's own access-log reader understands the lab's log as it is.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfdash.collect.access_log import count_file
+
+from .conftest import LabInstance
+from .truth.measure import ITEMS_PER_ORDER, STATEMENT_MARKS, Truth, measure, render
+
+pytestmark = pytest.mark.e2e
+
+DURATION = "12s"
+ORDERS = "GET /api/orders/{id}"
+TRANSFERS = "POST /api/transfers"
+QUOTE = "GET /api/quote"
+REPORT = "GET /api/report"
+SEARCH = "GET /api/transfers/search"
+EVENTS = "GET /api/accounts/{id}/events"
+EVERY_ROUTE = (TRANSFERS, SEARCH, ORDERS, EVENTS, "GET /api/accounts/{id}", QUOTE, REPORT)
+
+
+def _measure(lab: LabInstance, tmp: Path) -> Truth:
+    truth = measure(lab.database_url.reveal(), lab.access_log, lab.base_url, DURATION,
+                    pid=lab.process.pid, settle_s=1.0, k6_log=tmp / f"k6-{lab.pathologies}.log")
+    print(f"\n[lab truth: {lab.pathologies}]\n{render(truth)}", file=sys.stderr)
+    return truth
+
+
+@pytest.fixture(scope="module")
+def truth_all(lab_all: LabInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
+    return _measure(lab_all, tmp_path_factory.mktemp("truth-all"))
+
+
+@pytest.fixture(scope="module")
+def truth_clean(lab_clean: LabInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
+    return _measure(lab_clean, tmp_path_factory.mktemp("truth-clean"))
+
+
+def _pool_waits(lab: LabInstance) -> int:
+    return sum(1 for line in lab.app_log.read_text().splitlines()
+               if " WARNING lab.pool: waited " in line)
+
+
+# ------------------------------------------------------------------------------------- both
+
+@pytest.mark.parametrize("which", ["all", "clean"])
+def test_every_route_was_hit_and_every_access_line_parsed(which: str, truth_all: Truth,
+                                                          truth_clean: Truth) -> None:
+    truth = truth_all if which == "all" else truth_clean
+    missing = [r for r in EVERY_ROUTE if truth.route(r).requests == 0]
+    assert missing == [], f"routes k6 never reached: {missing}"
+    assert truth.other_lines == 0, "access-log lines the lab's own parser could not read"
+    assert truth.samples, "pg_stat_activity was never sampled"
+
+
+# ------------------------------------------------------------------------------------- lock
+
+def test_all_lock_waiters_queue_behind_an_idle_in_transaction_holder(truth_all: Truth) -> None:
+    for_update = truth_all.statement(STATEMENT_MARKS["lock"])
+    assert for_update is not None, "no SELECT ... FOR UPDATE in pg_stat_statements"
+    assert for_update.calls == truth_all.route(TRANSFERS).requests
+    assert truth_all.lock_waiters_max > 0, "no lock waiter in any pg_stat_activity sample"
+    assert truth_all.blocker_states.get("idle in transaction", 0) > 0, truth_all.blocker_states
+    # waiting for the row is where the transfer's database time goes
+    insert = truth_all.statement("INSERT INTO transfers")
+    assert insert is not None
+    assert for_update.mean_ms > 5 * insert.mean_ms
+
+
+def test_clean_has_no_row_lock_and_no_waiter(truth_clean: Truth) -> None:
+    assert truth_clean.statement(STATEMENT_MARKS["lock"]) is None
+    assert truth_clean.lock_waiters_max == 0
+    assert truth_clean.blocker_states == {}
+
+
+# ------------------------------------------------------------------------------------- pool
+
+def test_all_app_connections_are_pinned_at_four(truth_all: Truth, lab_all: LabInstance) -> None:
+    plateau, share = truth_all.connections_plateau
+    assert truth_all.connections_max == 4
+    assert plateau == 4, (plateau, share)
+    assert share >= 0.8, (plateau, share)
+    assert _pool_waits(lab_all) > 0, "the app never logged a wait for a pooled connection"
+
+
+def test_clean_pool_is_not_exhausted(truth_clean: Truth, lab_clean: LabInstance) -> None:
+    assert truth_clean.connections_max <= 20
+    assert _pool_waits(lab_clean) == 0
+    assert all(s.states.get("idle", 0) > 0 for s in truth_clean.samples), "a sample with no idle connection"
+
+
+# ------------------------------------------------------------------------------------- N+1
+
+def test_all_orders_make_fifty_lookups_per_request(truth_all: Truth) -> None:
+    lookup = truth_all.statement(STATEMENT_MARKS["nplus1"])
+    orders = truth_all.route(ORDERS)
+    assert lookup is not None, "no per-item lookup in pg_stat_statements"
+    assert orders.statuses == {"200": orders.requests}
+    assert lookup.calls == ITEMS_PER_ORDER * orders.requests
+
+
+def test_clean_orders_make_one_items_query_per_request(truth_clean: Truth) -> None:
+    assert truth_clean.statement(STATEMENT_MARKS["nplus1"]) is None
+    batched = truth_clean.statement("WHERE id = ANY($1")
+    assert batched is not None
+    assert batched.calls == truth_clean.route(ORDERS).requests
+
+
+# ------------------------------------------------------------------------------------- indexes
+
+@pytest.mark.parametrize(("table", "route"), [("transfers", SEARCH), ("events", EVENTS)])
+def test_all_missing_indexes_mean_sequential_scans(truth_all: Truth, table: str, route: str) -> None:
+    scans = truth_all.tables[table]
+    assert scans.seq_scan > 0, scans
+    assert scans.idx_scan == 0, scans
+    assert scans.seq_tup_read >= 40_000 * scans.seq_scan, "each scan reads the whole table"
+    assert truth_all.route(route).requests > 0
+
+
+@pytest.mark.parametrize(("table", "route"), [("transfers", SEARCH), ("events", EVENTS)])
+def test_clean_indexes_are_used(truth_clean: Truth, table: str, route: str) -> None:
+    scans = truth_clean.tables[table]
+    assert scans.seq_scan == 0, scans
+    assert scans.idx_scan > 0, scans
+    assert truth_clean.route(route).requests > 0
+
+
+# ------------------------------------------------------------------------------------- errors
+
+def test_all_5xx_only_on_the_quote_route(truth_all: Truth) -> None:
+    quote = truth_all.route(QUOTE)
+    assert 0.05 * quote.requests <= quote.status_5xx <= 0.4 * quote.requests, quote.statuses
+    others = {k: r.status_5xx for k, r in truth_all.routes.items() if k != QUOTE and r.status_5xx}
+    assert others == {}
+
+
+def test_clean_has_no_5xx(truth_clean: Truth) -> None:
+    assert {k: r.status_5xx for k, r in truth_clean.routes.items() if r.status_5xx} == {}
+
+
+# ------------------------------------------------------------------------------------- CPU
+
+def test_all_report_burns_cpu_on_the_event_loop(truth_all: Truth, truth_clean: Truth) -> None:
+    report = truth_all.route(REPORT)
+    all_p50, clean_p50 = report.percentile_ms(50), truth_clean.route(REPORT).percentile_ms(50)
+    assert all_p50 is not None, report.seconds[:10]
+    assert all_p50 >= 20, report.seconds[:10]
+    assert clean_p50 is not None, "clean serves the report from its cache"
+    assert clean_p50 < 10, "clean serves the report from its cache"
+    assert truth_all.backend_cpu_s is not None
+    assert truth_clean.backend_cpu_s is not None
+    # ~25 ms of CPU per report request, on top of what the other routes cost
+    assert truth_all.backend_cpu_s >= 0.02 * report.requests
+
+
+# ------------------------------------------------------------------------------------- perfdash
+
+def test_perfdash_reads_the_access_log_per_route(lab_all: LabInstance, truth_all: Truth) -> None:
+    counted = count_file(lab_all.access_log)
+    assert counted["format"] == "combined"
+    routes = counted["routes"]
+    assert routes["/api/orders/{}"]["count"] >= truth_all.route(ORDERS).requests
+    assert routes["/api/quote"]["by_class"].get("5xx", 0) >= truth_all.route(QUOTE).status_5xx
+    assert routes["/api/report"]["latency_avg_ms"] >= 15, "request time read as seconds, shown in ms"
