@@ -156,6 +156,15 @@ def test_a_backend_pinned_at_one_core_is_cpu_bound() -> None:
     cpu = found["cpu-bound-app"]
     assert cpu["endpoint"] == "/api/report"
     assert "median 97% of one core" in str(cpu["title"])
+    # a route slower on the server, but waiting (its floor time is more than the CPU used), is
+    # not the one computing; the one whose floor time fits in the CPU time is
+    facts.endpoints.append(_endpoint("/api/transfers", 300, 200.0))
+    facts.route_floor_ms = {"/api/transfers": (300, 130.0), "/api/report": (150, 95.0),
+                            "/api/ping": (900, 1.0)}
+    cpu = _by_id(run_rules(facts))["cpu-bound-app"]
+    assert cpu["endpoint"] == "/api/report"
+    assert any("95 ms (p10) × 150 requests = 14.2 s" in str(e["text"])
+               for e in cpu["evidence"])  # type: ignore[attr-defined]
     idle = Facts(endpoints=facts.endpoints, backend_cpu_pct=[12.0] * 20)
     assert "cpu-bound-app" not in _by_id(run_rules(idle))
 
@@ -204,7 +213,7 @@ def test_each_endpoint_says_where_its_time_goes() -> None:
     rows = {r["endpoint"]: r for r in run_rules(facts)["time_by_endpoint"]}
     orders = rows["/api/orders/{}"]
     assert orders["db_ms_per_request"] == round(1_500 / 732, 3)
-    assert orders["stage"] == "application: waiting for a database connection"
+    assert orders["stage"] == "application, outside the database (the pool was full)"
     assert rows["/api/far"]["stage"].startswith("client or network")
     assert "| endpoint | requests | client |" in "\n".join(diagnosis_markdown(run_rules(facts)))
 

@@ -48,5 +48,8 @@ def test_utility_and_foreign_key_checks_are_marked() -> None:
                    "FOR KEY SHARE OF x") == "fk-check"
     assert kind_of('SELECT $2 FROM ONLY "public"."customers" x WHERE "id" OPERATOR(pg_catalog.=) $1 '
                    "FOR KEY SHARE OF x") == "fk-check"  # as pg_stat_statements normalises it
+    assert kind_of("CLOSE ALL") == "utility"  # asyncpg's reset of a released connection
+    assert kind_of("SELECT pg_advisory_unlock_all()") == "utility"
     assert kind_of("SELECT * FROM settings") == "statement"
+    assert kind_of("SELECT pg_advisory_unlock_all() , id FROM t") == "statement"
     assert kind_of("UPDATE accounts SET balance = balance + $1") == "statement"

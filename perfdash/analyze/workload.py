@@ -8,7 +8,9 @@ UPDATE` that waits on a row lock (first by total time, its mean only what the wa
 pg_stat_statements splits one statement into several queryids when the driver typed its parameters
 differently (an id sent as int2 once and int4 the next), so rows with the same normalised text are
 merged here, and the entry says how many queryids it holds. Transaction control, `SET` and friends,
-and the foreign-key checks PostgreSQL runs for itself are kept (their time is real) but marked with
+the housekeeping a driver runs when a pooled connection is released (asyncpg's `CLOSE ALL`,
+`SELECT pg_advisory_unlock_all()`, `UNLISTEN *`, `RESET ALL`) and the foreign-key checks
+PostgreSQL runs for itself are kept (their time is real) but marked with
 a `kind`, so no rule blames them.
 """
 
@@ -23,7 +25,8 @@ TOP: Final = 25  # entries of each ranking kept in query-analysis.json (the N+1 
 _SPACE = re.compile(r"\s+")
 _UTILITY = re.compile(
     r"^\s*(?:begin|commit|rollback|end|abort|start\s+transaction|savepoint|release|set|reset|show|"
-    r"discard|deallocate|prepare\s+transaction|listen|unlisten|notify|vacuum|analyze|checkpoint)\b",
+    r"discard|deallocate|prepare\s+transaction|listen|unlisten|notify|vacuum|analyze|checkpoint|"
+    r"close)\b|^\s*select\s+pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$",
     re.I,
 )
 _FK_CHECK = re.compile(

@@ -23,11 +23,10 @@ def _stage(e: EndpointLoad, db_ms: float | None, ids: set[str]) -> str:
         return "client or network (the server answered in a fraction of the client's time)"
     if db_ms is not None and db_ms >= 0.5 * e.server_p50_ms:
         return "database"
-    if "pool-saturation" in ids:
-        return "application: waiting for a database connection"
-    if "cpu-bound-app" in ids:
-        return "application: CPU"
-    return "application, outside the database"
+    notes = [why for rule, why in (("pool-saturation", "the pool was full"),
+                                   ("cpu-bound-app", "the backend's CPU was saturated"))
+             if rule in ids]
+    return "application, outside the database" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def time_by_endpoint(facts: Facts, findings: list[Finding]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from perfdash.artifacts import open_regular, read_json
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
+from perfdash.collect.access_log import percentile
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
@@ -32,6 +33,7 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
+    facts.route_floor_ms = _floors(_dict(_dict(counted).get("routes")))
     return facts
 
 
@@ -174,6 +176,26 @@ def _endpoints(endpoints: Mapping[str, Any] | None) -> list[EndpointLoad]:
             server_requests=log.get("requests") if log and isinstance(log.get("requests"), int) else None,
             status_5xx=log.get("status_5xx") if log and isinstance(log.get("status_5xx"), int) else None,
             errors=max(errors) if errors else None))
+    return out
+
+
+FLOOR_PERCENTILE = 10
+
+
+def _floors(routes: dict[str, Any]) -> dict[str, tuple[int, float]]:
+    """Per route, its request count and the time its fastest requests take (p10 of the access
+    log's histogram): the work a route does on every request, whatever else it waits for."""
+    out = {}
+    for route, raw in routes.items():
+        entry = _dict(raw)
+        try:
+            buckets = {int(k): int(v) for k, v in _dict(entry.get("buckets")).items()}
+        except (TypeError, ValueError):
+            continue
+        floor = percentile(buckets, FLOOR_PERCENTILE)
+        count = entry.get("latency_n") if isinstance(entry.get("latency_n"), int) else None
+        if floor is not None and count:
+            out[str(route)] = (count, floor)
     return out
 
 

@@ -2,8 +2,10 @@
 everything on it) while the database is not where the time goes.
 
 A single-threaded backend saturates at 100% of one core whatever the machine has, so the threshold
-is per core, and the finding names the routes slowest on the server as where to look: per-route CPU
-is not something the access log can say.
+is per core. Which route burns it is found by accounting: a route's fastest requests (p10 of the
+access log) times its requests is time it spent on every request; a route whose total exceeds the
+CPU the backend used cannot be computing (it waits: for a lock, a connection, another service),
+and among the others, the one that accounts for most of the backend's CPU time is named.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ ID = "cpu-bound-app"
 BUSY_PCT = 80.0  # of one core
 MIN_SAMPLES = 10
 SLOW_SERVER_MS = 10.0
+MIN_FLOOR_MS = 5.0
+FITS = 1.1  # a route's floor time may exceed the CPU measured by sampling error, not more
+MIN_SHARE = 0.3  # of the backend's CPU time
 
 
 def find(facts: Facts) -> list[Finding] | Gap:
@@ -43,13 +48,36 @@ def find(facts: Facts) -> list[Finding] | Gap:
         active = sum(facts.waits.values()) / max(len(cpu), 1)
         evidence.append(Evidence(f"meanwhile the database had {active:.1f} active sessions on average",
                                  "db-activity.ndjson"))
-    only = slow[0] if len(slow) == 1 else None
+    cpu_s = sum(cpu) / 100.0  # one sample a second
+    route = _burner(facts, cpu_s)
+    only = None
+    if route is not None:
+        name, (count, floor) = route
+        evidence.append(Evidence(
+            f"{name}: even its fastest requests take {ms(floor)} (p10) × {count:,} requests = "
+            f"{count * floor / 1000:,.1f} s, {pct(count * floor / 1000 / cpu_s)} of the {cpu_s:,.1f} s "
+            "of CPU the backend used: work it does on every request", "applog-endpoints.json"))
+        only = name
+    elif len(slow) == 1:
+        only = slow[0].endpoint
     return [Finding(
         ID, f"The backend process is CPU-bound: a median {typical:.0f}% of one core during the load"
-        + (f"; {only.endpoint} is the slow route" if only else ""),
+        + (f"; {only} does the work" if only else ""),
         busy if not db_time else busy / 2,
         "the application spends the time computing in its own process; with one event loop or a "
         "GIL, every request waits while one of them computes",
         "profile the slow routes (py-spy, clinic, pprof) and move heavy work off the request path "
         "(a worker pool or a queue), or run more worker processes",
-        "medium", evidence, endpoint=only.endpoint if only else None)]
+        "medium", evidence, endpoint=only)]
+
+
+def _burner(facts: Facts, cpu_s: float) -> tuple[str, tuple[int, float]] | None:
+    """The route that accounts for most of the backend's CPU time and could have spent it."""
+    if cpu_s <= 0:
+        return None
+    fits = [(r, v) for r, v in facts.route_floor_ms.items()
+            if v[1] >= MIN_FLOOR_MS and v[0] * v[1] / 1000 <= FITS * cpu_s]
+    best = max(fits, key=lambda rv: rv[1][0] * rv[1][1], default=None)
+    if best is None or best[1][0] * best[1][1] / 1000 < MIN_SHARE * cpu_s:
+        return None
+    return best

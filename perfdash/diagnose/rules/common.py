@@ -11,7 +11,11 @@ def short(query: str, limit: int = QUERY_CHARS) -> str:
 
 
 def ms(v: float) -> str:
-    return f"{v:,.0f} ms" if v >= 10 else f"{v:.2f} ms" if v < 1 else f"{v:.1f} ms"
+    if v >= 10:
+        return f"{v:,.0f} ms"
+    if v >= 1:
+        return f"{v:.1f} ms"
+    return f"{v:.2f} ms" if v >= 0.1 else f"{v:.3f} ms"
 
 
 def pct(share: float) -> str:

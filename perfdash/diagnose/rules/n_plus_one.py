@@ -9,18 +9,22 @@ a whole-number ratio of ten or more is a weaker sign, and said so.
 
 from __future__ import annotations
 
+import re
+
 from perfdash.diagnose.facts import EndpointLoad, Facts, Statement
 from perfdash.diagnose.model import Confidence, Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, short
 
 ID = "n-plus-one"
+_READ = re.compile(r"\s*(?:select|with)\b", re.I)
 MIN_RATIO = 10.0
 MIN_CALLS = 200
 LOOKUP_MAX_ROWS = 1.05
 LOOKUP_MAX_MS = 5.0
 ROWS_MATCH = 0.05  # B.calls within 5% of A.rows
 REQUESTS_MATCH = 0.10  # A.calls within 10% of an endpoint's requests
-WHOLE = 0.03  # a ratio within 3% of a whole number
+WHOLE = 0.02  # a ratio within 0.02 of a whole number (calls are whole multiples of requests)
+MIN_REQUESTS = 50  # an endpoint hit a handful of times gives a whole ratio by chance
 
 
 def _close(a: float, b: float, tol: float) -> bool:
@@ -38,7 +42,7 @@ def _by_ratio(b: Statement, endpoints: list[EndpointLoad]) -> tuple[EndpointLoad
         if not e.requests:
             continue
         ratio = b.calls / e.requests
-        if ratio >= MIN_RATIO and abs(ratio - round(ratio)) / ratio <= WHOLE:
+        if ratio >= MIN_RATIO and e.requests >= MIN_REQUESTS and abs(ratio - round(ratio)) <= WHOLE:
             found.append((e, ratio))
     # the smallest whole ratio: an endpoint with half the requests would give twice the ratio
     return min(found, key=lambda p: p[1], default=None)
@@ -67,7 +71,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
                 f"mean {ms(b.mean_ms)}) — once per row returned by `{short(a.query, 80)}` "
                 f"({a.calls:,} calls, {a.rows:,} rows, {a.rows_per_call:.0f} per call)",
                 "query-analysis.json"))
-        else:
+        elif _READ.match(b.query):  # without a list to match, only a read is a lookup
             match = _by_ratio(b, facts.endpoints)
             if match is None:
                 continue

@@ -26,7 +26,7 @@ export const options = {
     events: users('events', 1),
     accounts: users('account', 2),
     quotes: users('quote', 1),
-    reports: users('report', 1),
+    reports: users('report', 2),
   },
   thresholds: {
     'http_req_failed': ['rate<0.01'],
@@ -103,5 +103,5 @@ export function quote() {
 export function report() {
   const res = http.get(`${LAB_URL}/api/report`, { tags: { route: 'report', name: '/api/report' } });
   ok(res, 'report');
-  sleep(between(0.2, 0.5));
+  sleep(between(0.05, 0.15));
 }
