@@ -66,14 +66,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _start(pathologies: str, cluster: ThrowawayPostgres, base: Path) -> LabInstance:
+def _start(pathologies: str, cluster: ThrowawayPostgres, base: Path,
+           extra: dict[str, str] | None = None) -> LabInstance:
     root = base / f"lab-{pathologies}"
     shutil.copytree(LAB, root, ignore=COPY_IGNORE)
     (root / "var" / "log").mkdir(parents=True)
     url = make_database(cluster, f"lab_{pathologies}")
     port = free_port()
     env = {**os.environ, "LAB_DB_URL": url.reveal(), "LAB_PORT": str(port),
-           "LAB_LOG_DIR": str(root / "var" / "log"), "LAB_PATHOLOGIES": pathologies}
+           "LAB_LOG_DIR": str(root / "var" / "log"), "LAB_PATHOLOGIES": pathologies, **(extra or {})}
     with (root / "var" / "log" / "service.out").open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=root, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -116,9 +117,12 @@ def lab_instances(pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPa
         started = time.monotonic()
         for name in ("all", "clean"):
             labs[name] = _start(name, pg_cluster, base)
+        # the CPU-bound report on its own: saturating the event loop beside the other problems
+        # would hide them (every request waits for the loop, the pool no longer fills)
+        labs["cpu"] = _start("cpu", pg_cluster, base, {"LAB_REPORT_CPU_MS": "100"})
         for lab in labs.values():
             _wait_healthy(lab, started)
-        print(f"[lab] all and clean up after {time.monotonic() - started:.1f} s", file=sys.stderr)
+        print(f"[lab] all, clean and cpu up after {time.monotonic() - started:.1f} s", file=sys.stderr)
         yield labs
     finally:
         for lab in labs.values():
@@ -128,6 +132,11 @@ def lab_instances(pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 def lab_all(lab_instances: dict[str, LabInstance]) -> LabInstance:
     return lab_instances["all"]
+
+
+@pytest.fixture(scope="session")
+def lab_cpu(lab_instances: dict[str, LabInstance]) -> LabInstance:
+    return lab_instances["cpu"]
 
 
 @pytest.fixture(scope="session")

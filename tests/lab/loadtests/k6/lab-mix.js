@@ -3,7 +3,8 @@
 //
 //   k6 run --no-usage-report -e LAB_URL=http://127.0.0.1:8300 loadtests/k6/lab-mix.js
 //
-// Environment: LAB_URL (required, no trailing slash), DURATION (default "30s").
+// Environment: LAB_URL (required, no trailing slash), DURATION (default "30s"), REPORT_USERS
+// (default 1) and REPORT_THINK_S (mean pause between reports, default 0.35).
 // Thresholds are what a healthy lab (LAB_PATHOLOGIES=clean) meets on a 2-core machine.
 import http from 'k6/http';
 import { check, sleep } from 'k6';
@@ -13,6 +14,9 @@ if (!LAB_URL) {
   throw new Error('LAB_URL is not set: run with -e LAB_URL=http://127.0.0.1:8300 (no trailing slash)');
 }
 const DURATION = __ENV.DURATION || '30s';
+// More report users and less think time make a CPU-bound report saturate the event loop.
+const REPORT_USERS = Number(__ENV.REPORT_USERS || 1);
+const REPORT_THINK_S = Number(__ENV.REPORT_THINK_S || 0.35);
 
 function users(exec, vus) {
   return { executor: 'constant-vus', exec, vus, duration: DURATION, gracefulStop: '5s' };
@@ -26,7 +30,7 @@ export const options = {
     events: users('events', 1),
     accounts: users('account', 2),
     quotes: users('quote', 1),
-    reports: users('report', 2),
+    reports: users('report', REPORT_USERS),
   },
   thresholds: {
     'http_req_failed': ['rate<0.01'],
@@ -103,5 +107,5 @@ export function quote() {
 export function report() {
   const res = http.get(`${LAB_URL}/api/report`, { tags: { route: 'report', name: '/api/report' } });
   ok(res, 'report');
-  sleep(between(0.05, 0.15));
+  sleep(between(0.5, 1.5) * REPORT_THINK_S);
 }
