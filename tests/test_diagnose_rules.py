@@ -229,3 +229,15 @@ def test_a_slow_statement_no_other_rule_explains_keeps_its_plan_hint() -> None:
     facts.index_advice = [{"statement": sleepy, "create_index": "CREATE INDEX ON orders (x)",
                            "verified": True, "cost_before": 100.0, "cost_after": 5.0, "table": "orders"}]
     assert "slow-statement" not in _by_id(run_rules(facts))  # the index finding tells it
+
+
+def test_a_dominant_io_wait_is_named_and_cpu_or_locks_are_not() -> None:
+    facts = Facts(waits=Counter({"IO:DataFileRead": 60, "CPU": 30, "Lock:transactionid": 10}),
+                  activity_samples=20)
+    found = _by_id(run_rules(facts))
+    assert "60% of their time waiting on IO" in str(found["database-waits"]["title"])
+    assert "shared_buffers" in str(found["database-waits"]["fix"])
+    busy_cpu = Facts(waits=Counter({"CPU": 90, "IO:DataFileRead": 10}), activity_samples=20)
+    assert "database-waits" not in _by_id(run_rules(busy_cpu))
+    a_lone_query = Facts(waits=Counter({"IO:DataFileRead": 6}), activity_samples=20)
+    assert "database-waits" not in _by_id(run_rules(a_lone_query))

@@ -91,6 +91,7 @@ class Facts:
     locks: LockWaits | None = None
     apps: list[AppConnections] = field(default_factory=list)
     activity_gap: str | None = None
+    activity_samples: int = 0
     waits: Counter[str] = field(default_factory=Counter)  # active session observations by wait
     max_connections: int | None = None
     index_advice: list[dict[str, Any]] = field(default_factory=list)

@@ -86,6 +86,7 @@ def gather_activity(run_dir: Path, facts: Facts) -> None:
         facts.activity_gap = (f"{path.name} holds no sample (no database URL, or the sampler could "
                               "not connect)")
         return
+    facts.activity_samples = len(samples)
     t0 = float(samples[0]["at"])
     waiters: list[tuple[float, list[dict[str, Any]]]] = []
     by_group: dict[str, list[tuple[float, dict[str, int]]]] = defaultdict(list)
@@ -133,7 +134,10 @@ def _lock_waits(n: int, waiters: list[tuple[float, list[dict[str, Any]]]],
         from_s=waiters[0][0], to_s=waiters[-1][0])
 
 
-def _app(group: str, seen: list[tuple[float, dict[str, int]]]) -> AppConnections | None:
+def _app(group: str, samples: list[tuple[float, dict[str, int]]]) -> AppConnections | None:
+    """The application's connections over the samples in which it was doing something: before
+    load starts and after it ends a pool sits idle, which says nothing about its size under load."""
+    seen = [(t, st) for t, st in samples if any(n for k, n in st.items() if k != "idle")]
     if len(seen) < MIN_APP_SAMPLES:
         return None
     totals = [sum(st.values()) for _, st in seen]

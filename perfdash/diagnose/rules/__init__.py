@@ -21,6 +21,7 @@ from perfdash.diagnose.rules import (
     n_plus_one,
     pool,
     slow_statement,
+    waits,
 )
 
 Rule = Callable[[Facts], "list[Finding] | Gap"]
@@ -35,4 +36,5 @@ RULES: Final[tuple[Rule, ...]] = (
     app_cpu.find,
     log_units.find,
     slow_statement.find,
+    waits.find,
 )
