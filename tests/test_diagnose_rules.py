@@ -241,3 +241,12 @@ def test_a_dominant_io_wait_is_named_and_cpu_or_locks_are_not() -> None:
     assert "database-waits" not in _by_id(run_rules(busy_cpu))
     a_lone_query = Facts(waits=Counter({"IO:DataFileRead": 6}), activity_samples=20)
     assert "database-waits" not in _by_id(run_rules(a_lone_query))
+
+
+def test_429s_are_a_rate_limit_not_a_failure() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/search", 1_000, 5.0)],
+                  throttled={"/api/search": (300, 1_000), "/api/other": (1, 1_000)})
+    found = run_rules(facts)["findings"]
+    assert [f["id"] for f in found] == ["throttled"]
+    assert "429 Too Many Requests to 30% of its requests" in found[0]["title"]
+    assert "expectedStatuses" in found[0]["fix"]

@@ -280,3 +280,12 @@ def test_unit_suspect_names_the_factor_and_the_unit_to_set(tmp_path: Path) -> No
     assert unit_suspect(31.0, 0.0) is None
     assert "check access_log_time_unit" in str(unit_suspect(500.0, 31.0))  # 16x: no clean factor
     assert "check access_log_time_unit" in str(unit_suspect(31_000.0, 31.0, "us"))  # nothing smaller
+
+
+def test_429s_are_counted_apart_per_route() -> None:
+    c = EndpointCounter()
+    line = '127.0.0.1 - - [04/Dec/2026:10:00:00 +0000] "GET /api/search?q=a HTTP/1.1" {} 12 "-" "k6" 0.004\n'
+    c.feed("".join(line.format(s) for s in (200, 429, 429, 503)).encode())
+    route = c.to_json()["routes"]["/api/search"]
+    assert route["status_429"] == 2
+    assert route["by_class"] == {"2xx": 1, "4xx": 2, "5xx": 1}

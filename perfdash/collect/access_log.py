@@ -105,6 +105,9 @@ def bucket_value(b: int) -> float:
     return 0.0 if b == 0 else 1.0 if b == -1 else float(BUCKET_BASE ** b)
 
 
+TOO_MANY_REQUESTS = 429
+
+
 def status_class(status: int) -> str:
     return "none" if status < 100 else f"{status // 100}xx"
 
@@ -113,6 +116,7 @@ def status_class(status: int) -> str:
 class RouteCounts:
     count: int = 0
     by_class: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0  # 429 Too Many Requests: the server protecting itself, not failing
     latency_sum_ms: float = 0.0
     latency_n: int = 0
     buckets: dict[int, int] = field(default_factory=dict)
@@ -348,8 +352,11 @@ class EndpointCounter:
         for (raw, status), n in pairs.items():
             rc = self._counts_for(self._key(raw))
             rc.count += n
-            cls = status_class(int(status))
+            code = int(status)
+            cls = status_class(code)
             rc.by_class[cls] = rc.by_class.get(cls, 0) + n
+            if code == TOO_MANY_REQUESTS:
+                rc.throttled += n
 
     def _add_latencies(self, pairs: Counter[tuple[bytes, bytes]], ms_per_unit: float = 1.0) -> None:
         for (raw, ms_raw), n in pairs.items():
@@ -381,6 +388,7 @@ class EndpointCounter:
         for key, rc in sorted(self._routes.items()):
             routes[key] = {
                 "count": rc.count, "by_class": dict(sorted(rc.by_class.items())),
+                "status_429": rc.throttled,
                 "latency_n": rc.latency_n,
                 "latency_avg_ms": round(rc.latency_sum_ms / rc.latency_n, 3) if rc.latency_n else None,
                 "buckets": {str(b): n for b, n in sorted(rc.buckets.items())},

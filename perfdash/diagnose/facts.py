@@ -100,6 +100,7 @@ class Facts:
     backend_cpu_pct: list[float] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)  # pg_stat_database over the window
     log_time_unit: str | None = None  # the unit the access log's request times were read in
+    throttled: dict[str, tuple[int, int]] = field(default_factory=dict)  # route: (429s, requests)
     route_floor_ms: dict[str, tuple[int, float]] = field(default_factory=dict)  # route: (requests, p10)
     pool_lines: dict[str, Any] | None = None  # the app log's pool-exhaustion lines (pool_lines.py)
 

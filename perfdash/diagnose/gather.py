@@ -33,7 +33,11 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
-    facts.route_floor_ms = _floors(_dict(_dict(counted).get("routes")))
+    routes = _dict(_dict(counted).get("routes"))
+    facts.route_floor_ms = _floors(routes)
+    facts.throttled = {str(r): (int(v["status_429"]), int(v.get("count") or 0))
+                       for r, v in routes.items() if isinstance(v, dict)
+                       and isinstance(v.get("status_429"), int) and v["status_429"] > 0}
     return facts
 
 

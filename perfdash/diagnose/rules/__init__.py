@@ -21,6 +21,7 @@ from perfdash.diagnose.rules import (
     n_plus_one,
     pool,
     slow_statement,
+    throttling,
     waits,
 )
 
@@ -37,4 +38,5 @@ RULES: Final[tuple[Rule, ...]] = (
     log_units.find,
     slow_statement.find,
     waits.find,
+    throttling.find,
 )
