@@ -250,3 +250,14 @@ def test_429s_are_a_rate_limit_not_a_failure() -> None:
     assert [f["id"] for f in found] == ["throttled"]
     assert "429 Too Many Requests to 30% of its requests" in found[0]["title"]
     assert "expectedStatuses" in found[0]["fix"]
+
+
+def test_memory_that_grows_and_stays_is_a_leak_and_a_sawtooth_is_not() -> None:
+    leak = Facts(backend_rss_mb=[100.0 + 3 * i for i in range(60)])
+    found = _by_id(run_rules(leak))["memory-growth"]
+    assert "grew from 108 MB to 270 MB" in str(found["title"])
+    assert found["confidence"] == "high"
+    sawtooth = Facts(backend_rss_mb=[100.0 + (i % 10) * 20 for i in range(60)])
+    assert "memory-growth" not in _by_id(run_rules(sawtooth))
+    short = run_rules(Facts(backend_rss_mb=[100.0, 400.0]))
+    assert any(g["rule"] == "memory-growth" for g in short["not_measured"])

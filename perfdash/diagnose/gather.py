@@ -29,7 +29,7 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     _workload(run_dir / "query-analysis.json", facts)
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
-    facts.backend_cpu_pct = _backend_cpu(run_dir / "metrics.csv")
+    facts.backend_cpu_pct, facts.backend_rss_mb = _backend(run_dir / "metrics.csv")
     counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
@@ -207,10 +207,17 @@ def _floors(routes: dict[str, Any]) -> dict[str, tuple[int, float]]:
     return out
 
 
-def _backend_cpu(path: Path) -> list[float]:
+def _backend(path: Path) -> tuple[list[float], list[float]]:
+    """The backend process's CPU (% of one core) and resident memory (MB), second by second."""
+    cpu: list[float] = []
+    rss: list[float] = []
     try:
         with open_regular(path, newline="") as f:
-            return [float(r["backend_cpu_pct"]) for r in csv.DictReader(f)
-                    if r.get("backend_cpu_pct") not in (None, "")]
+            for r in csv.DictReader(f):
+                if r.get("backend_cpu_pct") not in (None, ""):
+                    cpu.append(float(r["backend_cpu_pct"]))
+                if r.get("backend_rss_mb") not in (None, ""):
+                    rss.append(float(r["backend_rss_mb"]))
     except (OSError, ValueError, csv.Error):
-        return []
+        return [], []
+    return cpu, rss

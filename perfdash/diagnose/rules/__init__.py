@@ -17,6 +17,7 @@ from perfdash.diagnose.rules import (
     endpoint_errors,
     lock_contention,
     log_units,
+    memory,
     missing_index,
     n_plus_one,
     pool,
@@ -39,4 +40,5 @@ RULES: Final[tuple[Rule, ...]] = (
     slow_statement.find,
     waits.find,
     throttling.find,
+    memory.find,
 )
