@@ -31,6 +31,12 @@ _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://[^:/@\s]*:", re.I)
 # pg_stat_statements keeps utility statements verbatim: `CREATE ROLE x PASSWORD 'hunter2'`.
 _SQL_PASSWORD = re.compile(r"(?P<head>\bPASSWORD\s+)(?:E?'(?:[^']|'')*'|\$\$.*?\$\$)", re.I | re.S)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+# In a shell command (`start_command`, ...): `NAME=value` or `--name value` where the name says
+# it holds a secret. The value may be quoted.
+_SECRET_NAME = r"[A-Za-z0-9_-]*(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|AUTH|CREDENTIALS?)[A-Za-z0-9_]*"
+_CMD_SECRET = re.compile(
+    rf"(?P<head>(?:\b{_SECRET_NAME}=|--{_SECRET_NAME}[= ]))(?P<value>'[^']*'|\"(?:[^\"\\]|\\.)*\"|[^\s;&|]+)",
+    re.I)
 
 
 class Secret:
@@ -167,6 +173,13 @@ class Redactor:
 def scrub(text: str, secrets: list[Secret]) -> str:
     """Remove every known secret, in every form, from free text (tool logs, error messages)."""
     return Redactor(secrets)(text)
+
+
+def redact_command(command: str, secrets: list[Secret]) -> str:
+    """A shell command line as it may be written down (summary.json, a log line): the run's
+    secrets in every form, any URL's password, and the value of every variable or option whose
+    name says it is a secret (`PERF_API_TOKEN=...`, `--password ...`)."""
+    return _CMD_SECRET.sub(lambda m: f"{m['head']}{REDACTED}", scrub(command, secrets))
 
 
 def redact_sql(query: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from dotenv.main import resolve_variables
 from dotenv.parser import parse_stream
 
-from perfdash.secret import Secret, redact_url
+from perfdash.secret import Secret, redact_command, redact_url
 from perfdash.thresholds import Threshold, make_threshold
 
 CONFIG_NAME = "profiles.toml"
@@ -146,7 +146,13 @@ class Environment:
         return [s for s in (self.database_url, self.api_token) if s]
 
     def redacted(self) -> dict[str, Any]:
-        """The environment as it may be shown or written to summary.json."""
+        """The environment as it may be shown or written to summary.json: commands keep their
+        shape, not the secrets written into them (`env PERF_API_TOKEN=... ./start.sh`)."""
+        secrets = self.secrets()
+
+        def command(text: str | None) -> str | None:
+            return redact_command(text, secrets) if text else None
+
         return {
             "name": self.name,
             "kind": self.kind,
@@ -156,12 +162,12 @@ class Environment:
             "app_log": str(self.app_log) if self.app_log else None,
             "protected": self.protected,
             "health_path": self.health_path,
-            "start_command": self.start_command,
-            "stop_command": self.stop_command,
+            "start_command": command(self.start_command),
+            "stop_command": command(self.stop_command),
             "compose_file": str(self.compose_file) if self.compose_file else None,
             "cleanup_after_run": self.cleanup_after_run,
             "seed_sql": str(self.seed_sql) if self.seed_sql else None,
-            "seed_command": self.seed_command,
+            "seed_command": command(self.seed_command),
             "seed_scale": self.seed_scale,
             "working_dir": str(self.working_dir) if self.working_dir else None,
             "artillery": str(self.artillery_bin) if self.artillery_bin else None,
