@@ -498,7 +498,7 @@ class Orchestrator:
                                                    "exists": self.env.app_log.exists()}
         # The summary goes through the same redactor as the events: it is served to attachers,
         # and the configuration, the problems and the tools' last lines all hold text from outside.
-        summary = redact_value(summary, Redactor(self._secrets))
+        summary = dict(redact_value(summary, Redactor(self._secrets)))
         try:
             write_json_atomic(st.paths.summary, summary)
         except OSError as exc:
