@@ -95,14 +95,17 @@ def url_passwords(url: str) -> list[str]:
 
 
 def _spellings(value: str) -> set[str]:
-    """One value as text may carry it: raw, percent-encoded, percent-decoded, JSON-escaped."""
+    """One value as text may carry it: raw, percent-encoded, percent-decoded, JSON-escaped (once or
+    twice)."""
     bases = [value]
     while len(bases) < 3 and unquote(bases[-1]) != bases[-1]:  # a URL's password decodes to the
         bases.append(unquote(bases[-1]))                          # real one, which may decode too
     out: set[str] = set()
     for base in bases:
-        out |= {base, quote(base, safe=""), quote_plus(base, safe=""),
-                json.dumps(base)[1:-1], json.dumps(base, ensure_ascii=False)[1:-1]}
+        escaped = json.dumps(base)[1:-1]
+        # escaped twice: JSON inside a logfmt or JSON log line (k6's `console.log(JSON.stringify(x))`)
+        out |= {base, quote(base, safe=""), quote_plus(base, safe=""), escaped,
+                json.dumps(base, ensure_ascii=False)[1:-1], json.dumps(escaped)[1:-1]}
     return out
 
 
