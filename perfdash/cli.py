@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -417,6 +418,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if args.confidence is not None and not 0.5 <= args.confidence < 1:
             raise CompareError(f"--confidence {args.confidence:g} is not a level; pass a number "
                                "between 0.5 and 1, e.g. 0.95.")
+        # NaN would make every latency change "no clear change" forever, inf every change too small
+        if not 0 <= args.tolerance < math.inf:
+            raise CompareError(f"--tolerance {args.tolerance:g} is not a share of the base; pass a "
+                               "percentage of 0 or more, e.g. 10.")
+        if args.min_effect is not None and not 0 <= args.min_effect < math.inf:
+            raise CompareError(f"--min-effect {args.min_effect:g} is not a latency; pass a number "
+                               "of milliseconds of 0 or more, e.g. 2.")
         comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance,
                                   min_effect_ms=args.min_effect, confidence=args.confidence)
     except CompareError as exc:

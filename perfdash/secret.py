@@ -33,7 +33,8 @@ _SQL_PASSWORD = re.compile(r"(?P<head>\bPASSWORD\s+)(?:E?'(?:[^']|'')*'|\$\$.*?\
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
 # In a shell command (`start_command`, ...): `NAME=value` or `--name value` where the name says
 # it holds a secret. The value may be quoted.
-_SECRET_NAME = r"[A-Za-z0-9_-]*(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API[_-]?KEY|AUTH|CREDENTIALS?)[A-Za-z0-9_]*"
+_SECRET_NAME = (r"[A-Za-z0-9_-]*(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API[_-]?KEY|AUTH|CREDENTIALS?)"
+                r"[A-Za-z0-9_]*")
 _CMD_SECRET = re.compile(
     rf"(?P<head>(?:\b{_SECRET_NAME}=|--{_SECRET_NAME}[= ]))(?P<value>'[^']*'|\"(?:[^\"\\]|\\.)*\"|[^\s;&|]+)",
     re.I)

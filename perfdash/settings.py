@@ -141,6 +141,8 @@ class Environment:
     # machines measured through node_exporter (backend first); empty: this machine through psutil
     hosts: tuple[HostSpec, ...] = ()
     prometheus_url: str | None = None
+    # the variable the database URL is read from, named in every message that says to check it
+    database_url_env: str = "PERF_DATABASE_URL"
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -400,7 +402,15 @@ def _string_table(r: _Reader, table: str, key: str, raw: Any) -> dict[str, str]:
     return dict(raw)
 
 
+# A profile's name becomes part of file names in the run directory (`k6-<profile>.json`) and of the
+# results directory's own name: a plain name cannot point anywhere else.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> Profile:
+    if not _PLAIN_NAME.fullmatch(name):
+        raise SettingsError(f"{r.where('profiles')}: the profile name {name!r} is not a plain name; "
+                            "rename it using only letters, digits, '_', '-' and '.' (not first).")
     table = f"profiles.{name}"
     r.known(data, table, _PROFILE_KEYS)
     mode = r.str_(data, table, "mode", "parallel")
@@ -509,9 +519,11 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     if kind not in ("demo", "external"):
         raise r.fail(table, "kind", f"unknown kind {kind!r}", 'use "demo" or "external"')
 
+    def var_of(key: str, default_var: str) -> str:
+        return r.str_(data, table, key, default_var) or default_var
+
     def from_env(key: str, default_var: str) -> str | None:
-        var = r.str_(data, table, key, default_var) or default_var
-        return values.get(var) or None
+        return values.get(var_of(key, default_var)) or None
 
     base_url = r.str_(data, table, "base_url")
     if kind == "external" and not base_url:
@@ -568,6 +580,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         artillery_bin=(project / artillery) if artillery else None,
         hosts=hosts,
         prometheus_url=prometheus.rstrip("/") if prometheus else None,
+        database_url_env=var_of("database_url_env", "PERF_DATABASE_URL"),
     )
 
 

@@ -203,7 +203,8 @@ class Orchestrator:
             if st.before is not None:
                 write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
         else:
-            st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+            st.record.not_measured["database"] = \
+                f"no database URL configured ({self.env.database_url_env})"
         # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
         # its first.
         timeline = TimelineRecorder(self.bus, st.paths.root, hosts=[
@@ -332,10 +333,12 @@ class Orchestrator:
         try:
             return take_snapshot(st.target.database_url)
         except DbStatsError as exc:
-            st.record.not_measured["database"] = str(exc)
-            st.record.problem(f"database statistics unavailable: {exc}",
-                              "check PERF_DATABASE_URL and the database")
-            st.log(f"database snapshot failed: {exc}")
+            # The statistics reader names the default variable; this environment may read another.
+            why = str(exc).replace("PERF_DATABASE_URL", self.env.database_url_env)
+            st.record.not_measured["database"] = why
+            st.record.problem(f"database statistics unavailable: {why}",
+                              f"check {self.env.database_url_env} and the database")
+            st.log(f"database snapshot failed: {why}")
             return None
 
     def _planned_seconds(self, st: _RunState) -> float:
