@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
 
@@ -366,6 +366,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
                "finished run")
         return EXIT_USAGE
+    if problem and not _has_verdict(summary):
+        # nothing to analyse again and no verdict stored: an "overall status: ?" would be a guess
+        _error(f"{args.run_dir / 'summary.json'} is incomplete: it holds no verdict and not what "
+               "re-analysis needs (the configuration, start and end); run the suite again.")
+        return EXIT_COULD_NOT_RUN
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -374,6 +379,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             console.print(f"[yellow]{problem}[/yellow]")
         console.print(result_table(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _has_verdict(summary: dict[str, Any]) -> bool:
+    """Whether a stored summary says how its run ended, in a form `show` can print."""
+    code = summary.get("exit_code")
+    return summary.get("status") in ("pass", "fail", "incomplete", "interrupted") and \
+        isinstance(code, int) and not isinstance(code, bool)
 
 
 def _show_screen(args: argparse.Namespace) -> int:
