@@ -28,9 +28,15 @@ MIN_SECRET_CHARS: Final = 4
 # the password, so `perf:Xq@ss:w0rd/#x@host` loses all of `Xq@ss:w0rd/#x`, not just `Xq`.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>\S*)(?P<tail>@)", re.I)
 _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://[^:/@\s]*:", re.I)
+# What every match of _URL_PASSWORD holds, found from its literal `://` (fast): text full of plain
+# URLs and e-mail addresses (an access log) is spared the full pattern, which tries every word.
+_URL_USERINFO = re.compile(r"://[^:/@\s]*:\S*@")
 # pg_stat_statements keeps utility statements verbatim: `CREATE ROLE x PASSWORD 'hunter2'`.
 _SQL_PASSWORD = re.compile(r"(?P<head>\bPASSWORD\s+)(?:E?'(?:[^']|'')*'|\$\$.*?\$\$)", re.I | re.S)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+# What every match of _KV_PASSWORD holds, searched in lower-cased text from its literal start (fast):
+# a log full of `/password_reset` routes is spared a case-insensitive pattern tried at every word.
+_PASSWORD_ASSIGN = re.compile(r"password\s*=")
 # In a shell command (`start_command`, ...): `NAME=value` or `--name value` where the name says
 # it holds a secret. The value may be quoted.
 _SECRET_NAME = (r"[A-Za-z0-9_-]*(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API[_-]?KEY|AUTH|CREDENTIALS?)"
@@ -76,9 +82,9 @@ def redact_url(url: str) -> str:
     Every recorded event passes through here: the substring tests spare the two patterns a text
     they cannot match (about 200 µs down to 5 µs for a batch of log lines).
     """
-    if "://" in url:
+    if "://" in url and _URL_USERINFO.search(url):
         url = _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}{m['tail']}", url)
-    if "password" in url.lower():
+    if "password" in (low := url.lower()) and _PASSWORD_ASSIGN.search(low):
         url = _KV_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}", url)
     return url
 
