@@ -155,8 +155,13 @@ class Supervisor:
     def start(self, request: LaunchRequest) -> Child:
         env = {**os.environ, **request.env}
         request.stdout.parent.mkdir(parents=True, exist_ok=True)
-        out, err = request.stdout.open("wb"), request.stderr.open("wb")
+        out = request.stdout.open("wb")
         piped = self._redact is not None
+        try:
+            err = request.stderr.open("wb")
+        except BaseException:
+            out.close()
+            raise
         try:
             proc = subprocess.Popen(
                 list(request.argv),

@@ -532,7 +532,8 @@ class Orchestrator:
                                             "runs": [str(r) for r in self.baseline.runs],
                                             **comparison.to_json()}, Redactor(self._secrets))
         write_json_atomic(st.paths.summary, summary)
-        write_text_atomic(st.paths.root / "comparison.md", comparison_markdown(comparison))
+        write_text_atomic(st.paths.root / "comparison.md",
+                          scrub(comparison_markdown(comparison), self._secrets))
         return summary
 
     def _baseline_not_measured(self, st: _RunState, why: str) -> dict[str, Any]:
