@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
 
@@ -365,6 +366,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
                "finished run")
         return EXIT_USAGE
+    if problem and not _has_verdict(summary):
+        # nothing to analyse again and no verdict stored: an "overall status: ?" would be a guess
+        _error(f"{args.run_dir / 'summary.json'} is incomplete: it holds no verdict and not what "
+               "re-analysis needs (the configuration, start and end); run the suite again.")
+        return EXIT_COULD_NOT_RUN
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -373,6 +379,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             console.print(f"[yellow]{problem}[/yellow]")
         console.print(result_table(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _has_verdict(summary: dict[str, Any]) -> bool:
+    """Whether a stored summary says how its run ended, in a form `show` can print."""
+    code = summary.get("exit_code")
+    return summary.get("status") in ("pass", "fail", "incomplete", "interrupted") and \
+        isinstance(code, int) and not isinstance(code, bool)
 
 
 def _show_screen(args: argparse.Namespace) -> int:
@@ -417,6 +430,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if args.confidence is not None and not 0.5 <= args.confidence < 1:
             raise CompareError(f"--confidence {args.confidence:g} is not a level; pass a number "
                                "between 0.5 and 1, e.g. 0.95.")
+        # NaN would make every latency change "no clear change" forever, inf every change too small
+        if not 0 <= args.tolerance < math.inf:
+            raise CompareError(f"--tolerance {args.tolerance:g} is not a share of the base; pass a "
+                               "percentage of 0 or more, e.g. 10.")
+        if args.min_effect is not None and not 0 <= args.min_effect < math.inf:
+            raise CompareError(f"--min-effect {args.min_effect:g} is not a latency; pass a number "
+                               "of milliseconds of 0 or more, e.g. 2.")
         comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance,
                                   min_effect_ms=args.min_effect, confidence=args.confidence)
     except CompareError as exc:

@@ -218,7 +218,7 @@ E = TypeVar("E", bound=Event)
 _FIELDS: dict[type[Event], tuple[str, ...]] = {}
 
 
-def _redacted(value: Any, redactor: Redactor) -> Any:
+def redact_value(value: Any, redactor: Redactor) -> Any:
     """`value` with every string in it redacted; the same object when nothing changed."""
     if isinstance(value, str):
         return redactor(value) if not redactor.clean(value) else value
@@ -234,15 +234,15 @@ def _redacted(value: Any, redactor: Redactor) -> Any:
                 parts = redactor(joined).split("\n")  # no form holds a newline, no pattern spans one
                 if len(parts) == len(value):
                     return tuple(parts)
-        items = tuple(_redacted(v, redactor) for v in value)
+        items = tuple(redact_value(v, redactor) for v in value)
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if isinstance(value, dict):
-        pairs = [(_redacted(k, redactor), _redacted(v, redactor)) for k, v in value.items()]
+        pairs = [(redact_value(k, redactor), redact_value(v, redactor)) for k, v in value.items()]
         if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
             return value
         return dict(pairs)
     if isinstance(value, list):
-        return [_redacted(v, redactor) for v in value]
+        return [redact_value(v, redactor) for v in value]
     return value
 
 
@@ -257,7 +257,7 @@ def redact_event(event: E, redactor: Redactor) -> E:
         old = getattr(event, name)
         if isinstance(old, (int, float)) or old is None:
             continue
-        new = _redacted(old, redactor)
+        new = redact_value(old, redactor)
         if new is not old:
             changes[name] = new
     return dataclasses.replace(event, **changes) if changes else event

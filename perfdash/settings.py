@@ -20,7 +20,7 @@ from typing import Any, Literal
 from dotenv.main import resolve_variables
 from dotenv.parser import parse_stream
 
-from perfdash.secret import Secret, redact_url
+from perfdash.secret import Secret, redact_command, redact_url
 from perfdash.thresholds import Threshold, make_threshold
 
 CONFIG_NAME = "profiles.toml"
@@ -144,12 +144,20 @@ class Environment:
     # machines measured through node_exporter (backend first); empty: this machine through psutil
     hosts: tuple[HostSpec, ...] = ()
     prometheus_url: str | None = None
+    # the variable the database URL is read from, named in every message that says to check it
+    database_url_env: str = "PERF_DATABASE_URL"
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
 
     def redacted(self) -> dict[str, Any]:
-        """The environment as it may be shown or written to summary.json."""
+        """The environment as it may be shown or written to summary.json: commands keep their
+        shape, not the secrets written into them (`env PERF_API_TOKEN=... ./start.sh`)."""
+        secrets = self.secrets()
+
+        def command(text: str | None) -> str | None:
+            return redact_command(text, secrets) if text else None
+
         return {
             "name": self.name,
             "kind": self.kind,
@@ -159,12 +167,12 @@ class Environment:
             "app_log": str(self.app_log) if self.app_log else None,
             "protected": self.protected,
             "health_path": self.health_path,
-            "start_command": self.start_command,
-            "stop_command": self.stop_command,
+            "start_command": command(self.start_command),
+            "stop_command": command(self.stop_command),
             "compose_file": str(self.compose_file) if self.compose_file else None,
             "cleanup_after_run": self.cleanup_after_run,
             "seed_sql": str(self.seed_sql) if self.seed_sql else None,
-            "seed_command": self.seed_command,
+            "seed_command": command(self.seed_command),
             "seed_scale": self.seed_scale,
             "working_dir": str(self.working_dir) if self.working_dir else None,
             "artillery": str(self.artillery_bin) if self.artillery_bin else None,
@@ -401,7 +409,15 @@ def _string_table(r: _Reader, table: str, key: str, raw: Any) -> dict[str, str]:
     return dict(raw)
 
 
+# A profile's name becomes part of file names in the run directory (`k6-<profile>.json`) and of the
+# results directory's own name: a plain name cannot point anywhere else.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> Profile:
+    if not _PLAIN_NAME.fullmatch(name):
+        raise SettingsError(f"{r.where('profiles')}: the profile name {name!r} is not a plain name; "
+                            "rename it using only letters, digits, '_', '-' and '.' (not first).")
     table = f"profiles.{name}"
     r.known(data, table, _PROFILE_KEYS)
     mode = r.str_(data, table, "mode", "parallel")
@@ -528,9 +544,11 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     if kind not in ("demo", "external"):
         raise r.fail(table, "kind", f"unknown kind {kind!r}", 'use "demo" or "external"')
 
+    def var_of(key: str, default_var: str) -> str:
+        return r.str_(data, table, key, default_var) or default_var
+
     def from_env(key: str, default_var: str) -> str | None:
-        var = r.str_(data, table, key, default_var) or default_var
-        return values.get(var) or None
+        return values.get(var_of(key, default_var)) or None
 
     base_url = r.str_(data, table, "base_url")
     if kind == "external" and not base_url:
@@ -590,6 +608,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         artillery_bin=(project / artillery) if artillery else None,
         hosts=hosts,
         prometheus_url=prometheus.rstrip("/") if prometheus else None,
+        database_url_env=var_of("database_url_env", "PERF_DATABASE_URL"),
     )
 
 

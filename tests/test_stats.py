@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from perfdash.analyze.judge import Rule, decide
-from perfdash.analyze.stats import Shift, adjust, block_length, median_shift, rate_change
+from perfdash.analyze.stats import MIN_BLOCKS, Shift, adjust, block_length, median_shift, rate_change
 
 
 def series(seed: int, n: int = 30, loc: float = 30.0, scale: float = 4.0) -> list[float]:
@@ -131,3 +131,55 @@ def test_min_effect_ms_and_confidence_come_from_the_rule() -> None:
     assert Rule(confidence=0.99).alpha == pytest.approx(0.01)
     higher = decide(_clear(-20.0, 100.0), 1e-6, "/s", "higher", Rule(), 100.0, 80.0, 20.0)
     assert higher.verdict == "regressed"  # less throughput is worse
+
+
+def _slow_spells(n: int, seed: int = 11) -> list[float]:
+    """A drifting series (a run warming up): autocorrelated over most of its length, so its
+    block length is as long as a series of n windows allows."""
+    rng = np.random.default_rng(seed)
+    return list(30 + np.linspace(0, 20, n) + rng.normal(0, 0.5, n))
+
+
+@pytest.mark.parametrize(("short", "long"), [(8, 90), (12, 90), (20, 90), (21, 99), (9, 400)])
+def test_runs_of_different_lengths_are_judged_or_called_too_few_never_a_crash(
+        short: int, long: int) -> None:
+    """The block length of the longer run is longer than the shorter run: that pair cannot hold
+    enough blocks, in either direction, and says so instead of resampling past its end."""
+    drifting = _slow_spells(long)
+    assert block_length(drifting) > short // MIN_BLOCKS
+    for base, new in ((series(1, short), drifting), (drifting, series(1, short))):
+        f = median_shift(base, new)
+        assert not f.decided
+        assert "too few windows to decide" in f.reason
+        assert f"({len(base)} and {len(new)} windows" in f.reason
+        assert math.isnan(f.p_value)
+        assert not f.excludes_zero
+
+
+@pytest.mark.parametrize("short", [8, 9, 16, 20, 33])
+def test_a_short_independent_run_against_a_long_one_is_judged(short: int) -> None:
+    """What both runs can support is judged: independent windows make blocks of one, and a short
+    run of at least MIN_WINDOWS of them is enough."""
+    long = series(5, 300)
+    f = median_shift(long, [v + 12 for v in series(6, short)])
+    g = median_shift([v + 12 for v in series(6, short)], long)
+    for shift in (f, g):
+        assert shift.decided, shift.reason
+        assert shift.low <= shift.high
+    assert f.estimate > 0 > g.estimate
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_very_short_runs_against_long_ones_are_too_few_windows(n: int) -> None:
+    for base, new in ((series(2, n), _slow_spells(90)), (_slow_spells(90), series(2, n))):
+        f = median_shift(base, new)
+        assert not f.decided
+        assert "too few windows to decide" in f.reason
+
+
+def test_a_block_longer_than_the_series_still_resamples_it() -> None:
+    from perfdash.analyze.stats import _block_bootstrap_medians
+
+    medians = np.asarray(_block_bootstrap_medians([1.0, 2.0, 3.0], 22, 50, 0))
+    assert medians.shape == (50,)
+    assert set(np.round(medians, 6)) <= {1.0, 2.0, 3.0}

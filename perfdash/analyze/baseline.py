@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfdash.analyze.checks import Check
 from perfdash.analyze.compare import Comparison
 from perfdash.artifacts import read_json
 from perfdash.events import Status
 from perfdash.settings import Profile
+
+if TYPE_CHECKING:
+    from perfdash.analyze.history import History, RunEntry
 
 
 class BaselineError(ValueError):
@@ -75,12 +79,18 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
                         "run once without --baseline first")
 
 
+def auto_pool(runs: History) -> list[RunEntry]:
+    """The runs `--baseline auto` pools: those since the last change point, the newest
+    AUTO_MAX_RUNS of them (what `history` announces, and what a run then uses)."""
+    return runs.since_last_change()[-AUTO_MAX_RUNS:]
+
+
 def _auto(results_dir: Path, profile: str, environment: str | None,
           exclude: Path | None) -> Baseline:
     from perfdash.analyze.history import history, list_runs
 
     runs = list_runs(results_dir, profile=profile, environment=environment, exclude=exclude)
-    pool = history(runs).since_last_change()[-AUTO_MAX_RUNS:]
+    pool = auto_pool(history(runs))
     if not pool:
         env = f" in environment {environment!r}" if environment else ""
         raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in "

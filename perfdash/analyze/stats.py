@@ -84,6 +84,7 @@ def _block_bootstrap_medians(x: Sequence[float], length: int, resamples: int, se
 
     data = np.asarray(x, dtype=float)
     n = len(data)
+    length = max(1, min(length, n))  # a block longer than the series has no place to start
     blocks = math.ceil(n / length)
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, n - length + 1, size=(resamples, blocks))
@@ -110,16 +111,19 @@ def median_shift(base: Sequence[float], new: Sequence[float], *, confidence: flo
                      len(b), len(n), base_med, decided=False,
                      reason=f"too few windows to decide ({len(b)} and {len(n)}; at least "
                             f"{min_windows} in each run)")
+    # The block length comes from whichever series stays correlated longest, and it applies to both:
+    # a short run cannot hold MIN_BLOCKS blocks of a long run's length, so the check comes before
+    # any resampling, and the shorter run decides what the pair can support.
     length = block_length(*(base_parts or [b]), n)
+    if min(len(b), len(n)) // length < MIN_BLOCKS:
+        return Shift(estimate, math.nan, math.nan, confidence, math.nan, "median of windows",
+                     len(b), len(n), base_med, decided=False,
+                     reason=f"too few windows to decide ({len(b)} and {len(n)} windows make "
+                            f"fewer than {MIN_BLOCKS} independent blocks of {length})")
     diffs = np.asarray(_block_bootstrap_medians(n, length, resamples, seed)) - np.asarray(
         _block_bootstrap_medians(b, length, resamples, seed + 1))
     tail = (1 - confidence) / 2 * 100
     low, high = (float(v) for v in np.percentile(diffs, [tail, 100 - tail]))
-    if min(len(b), len(n)) // length < MIN_BLOCKS:
-        return Shift(estimate, low, high, confidence, math.nan, "median of windows", len(b), len(n),
-                     base_med, decided=False,
-                     reason=f"too few windows to decide ({len(b)} and {len(n)} windows make "
-                            f"fewer than {MIN_BLOCKS} independent blocks)")
     if len(set(b) | set(n)) == 1:
         p_value = 1.0  # every window equal on both sides: nothing to rank
     elif length == 1:

@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def to_json(h: History) -> dict[str, Any]:
+    from perfdash.analyze.baseline import auto_pool
+
     return {
         "runs": [{"run_id": r.run_id, "path": str(r.path), "profile": r.profile,
                   "environment": r.environment, "status": r.status, "figures": r.values}
@@ -82,7 +84,7 @@ def to_json(h: History) -> dict[str, Any]:
         "change_points": {key: [{"first_run": h.runs[c.index].run_id, "index": c.index,
                                  "before": c.before, "after": c.after, "p_value": c.p_value}
                                 for c in points] for key, points in h.changes.items()},
-        "baseline_auto": [r.run_id for r in h.since_last_change()],
+        "baseline_auto": [r.run_id for r in auto_pool(h)],
     }
 
 
@@ -100,6 +102,7 @@ def _print(h: History, results: Path) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from perfdash.analyze.baseline import auto_pool
     from perfdash.analyze.history import FIGURES, sparkline
 
     out = console()
@@ -128,7 +131,9 @@ def _print(h: History, results: Path) -> None:
                       *(_fmt(r.values.get(f.key), f.unit) for f in FIGURES),
                       Text(", ".join(marks.get(i, [])), style="bold magenta"))
     out.print(table)
-    pool = h.since_last_change()
+    pool = auto_pool(h)
     if pool:
+        since = len(h.since_last_change())
         out.print(f"--baseline auto would pool {len(pool)} run(s): {pool[0].run_id} … "
-                  f"{pool[-1].run_id}")
+                  f"{pool[-1].run_id}" + (f" (the newest {len(pool)} of the {since} since the last "
+                                           "change point)" if since > len(pool) else ""))

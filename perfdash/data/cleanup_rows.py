@@ -39,7 +39,7 @@ def plan_seeded_data(env: Environment, url: Secret | None,
             return None
         return RemoveSeededData(env.name, {}, (), env.protected, None, False,
                                 f"environment {env.name!r} has no database URL, so perfdash cannot "
-                                "read its ledger; set PERF_DATABASE_URL in .env.performance")
+                                f"read its ledger; set {env.database_url_env} in .env.performance")
     try:
         with psycopg.connect(url.reveal(), connect_timeout=10, autocommit=True) as conn:
             run_ids, loose = _ledger_runs(conn, env.name, include_unattributed)

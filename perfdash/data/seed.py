@@ -288,7 +288,7 @@ def _seed_command(url: Secret, run_id: str, env: Environment, command: str, scal
     result = run_process(
         "seed-command", ["/bin/sh", "-c", command], cwd=cwd, timeout_s=timeout_s, out_dir=out_dir,
         env={"PERF_DATABASE_URL": url.reveal(), "PERF_SEED_SCALE": str(scale), "PERF_RUN_ID": run_id},
-        shown=command,
+        shown=command, secrets=[url],
     )
     try:
         with _connect(url) as conn, conn.transaction():

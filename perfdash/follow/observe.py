@@ -112,7 +112,8 @@ class Observer:
         if before is not None:
             write_json_atomic(paths.db_snapshot_start, asdict(before))
         if url is None:
-            record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+            record.not_measured["database"] = \
+                f"no database URL configured ({self.env.database_url_env})"
         timeline = TimelineRecorder(self.bus, paths.root)
         timeline.start()
         self.bus.publish(PhaseChanged("load", f"watching {self.env.name}" if self.prometheus is None
@@ -192,9 +193,11 @@ class Observer:
         try:
             return take_snapshot(url)
         except DbStatsError as exc:
-            record.not_measured["database"] = str(exc)
-            record.problem(f"database statistics unavailable: {exc}",
-                           "check PERF_DATABASE_URL and the database")
+            var = self.env.database_url_env  # the statistics reader names the default variable
+            why = str(exc).replace("PERF_DATABASE_URL", var)
+            record.not_measured["database"] = why
+            record.problem(f"database statistics unavailable: {why}",
+                           f"check {var} and the database")
             return None
 
     def _finish(self, paths: RunPaths, profile: Profile, record: RunRecord,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Supervisor
+from perfdash.secret import Redactor, Secret
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,20 @@ class ProcessResult:
 
 
 def run_process(name: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-                timeout_s: float, out_dir: Path | None = None, shown: str = "") -> ProcessResult:
+                timeout_s: float, out_dir: Path | None = None, shown: str = "",
+                secrets: Sequence[Secret] = ()) -> ProcessResult:
     """Run a command in its own process group, stop it (INT, TERM, KILL) after `timeout_s`.
 
     Output goes to `<name>.stdout.log`/`.stderr.log` in `out_dir` (kept there for the run's
-    artifacts) or in a temporary directory. Whatever is left of its process group afterwards is
-    killed, so a command that backgrounds a helper never leaves it behind.
+    artifacts) or in a temporary directory, redacted of `secrets` (and of any URL's password) on
+    the way, like every child's output a run keeps. Whatever is left of its process group
+    afterwards is killed, so a command that backgrounds a helper never leaves it behind.
     """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="perfdash-") as tmp:
         where = out_dir or Path(tmp)
         stdout, stderr = where / f"{name}.stdout.log", where / f"{name}.stderr.log"
-        supervisor = Supervisor()
+        supervisor = Supervisor(redact=Redactor(list(secrets)))
         try:
             child = supervisor.start(LaunchRequest(name, list(argv), cwd, stdout, stderr, env, shown))
         except OSError as exc:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from perfdash.launch import LaunchRequest
+from perfdash.proc.redacted_copy import Redact, RedactedCopy
 
 # INT first (k6 and Artillery finish their summaries on it), then TERM, then KILL.
 _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
@@ -35,6 +36,7 @@ _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
 
 
 _PR_SET_PDEATHSIG = 1
+DRAIN_S = 2.0  # how long an exited child's output may take to reach its files
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -80,11 +82,13 @@ class Outcome:
 class Child:
     """A running child in its own process group (pgid == pid)."""
 
-    def __init__(self, request: LaunchRequest, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, request: LaunchRequest, proc: subprocess.Popen[bytes],
+                 copies: tuple[RedactedCopy, ...] = ()) -> None:
         self.request = request
         self.proc = proc
         self.started = time.monotonic()
         self.stopped_by: str | None = None
+        self._copies = copies
 
     @property
     def pid(self) -> int:
@@ -98,6 +102,10 @@ class Child:
         return self.outcome(code)
 
     def outcome(self, code: int) -> Outcome:
+        """How the child ended, once its log files hold everything it wrote (callers read them
+        next). A helper it left behind may hold its output open: that is waited for briefly."""
+        for copy in self._copies:
+            copy.join(DRAIN_S)
         return Outcome(self.request.name, code, time.monotonic() - self.started, self.stopped_by)
 
     def stop(self, deadline_s: float = 5.0, log: Callable[[str], None] | None = None) -> Outcome:
@@ -135,26 +143,52 @@ def _group_alive(pgid: int) -> bool:
 class Supervisor:
     """Registry of the children a run started; `stop_all` is called from `finally` and signal paths."""
 
-    def __init__(self, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, log: Callable[[str], None] | None = None, redact: Redact | None = None) -> None:
+        """`redact`: the run's redactor, which every child's output passes through on its way to
+        the child's log files; without one (a probe whose output is parsed, never kept) the child
+        writes to its files directly."""
         self._children: list[Child] = []
         self._lock = threading.Lock()
         self._log = log
+        self._redact = redact
 
     def start(self, request: LaunchRequest) -> Child:
         env = {**os.environ, **request.env}
         request.stdout.parent.mkdir(parents=True, exist_ok=True)
-        with request.stdout.open("wb") as out, request.stderr.open("wb") as err:
+        out = request.stdout.open("wb")
+        piped = self._redact is not None
+        try:
+            err = request.stderr.open("wb")
+        except BaseException:
+            out.close()
+            raise
+        try:
             proc = subprocess.Popen(
                 list(request.argv),
                 cwd=request.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
+                stdout=subprocess.PIPE if piped else out,
+                stderr=subprocess.PIPE if piped else err,
                 start_new_session=True,
                 preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs between fork and exec
             )
-        child = Child(request, proc)
+        except BaseException:
+            out.close()
+            err.close()
+            raise
+        copies: tuple[RedactedCopy, ...] = ()
+        if self._redact is not None:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            copies = (RedactedCopy(proc.stdout, out, self._redact, self._log),
+                      RedactedCopy(proc.stderr, err, self._redact, self._log))
+            for copy in copies:
+                copy.start()
+        else:
+            out.close()  # the child holds its own copies of the descriptors
+            err.close()
+        child = Child(request, proc, copies)
         with self._lock:
             self._children.append(child)
         if self._log:

@@ -25,7 +25,7 @@ def seed_step(env: Environment, url: Secret | None, paths: RunPaths, project_dir
                                f"environment {env.name!r} names no seed step")
     if url is None:
         return PreflightResult("test data seeded", "fail", "no database URL to seed",
-                               "set PERF_DATABASE_URL in .env.performance")
+                               f"set {env.database_url_env} in .env.performance")
     try:
         seeded = seed(url, paths.run_id, env, cwd=project_dir, out_dir=paths.root)
         present = seeded_rows(url)

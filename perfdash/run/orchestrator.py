@@ -49,6 +49,7 @@ from perfdash.events import (
     RunFinished,
     RunStarted,
     ToolExited,
+    redact_value,
 )
 from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Child, Supervisor
@@ -58,7 +59,7 @@ from perfdash.run.liveness import RunLock
 from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
-from perfdash.secret import Secret, scrub
+from perfdash.secret import Redactor, Secret, scrub
 from perfdash.settings import Environment, Profile, Settings
 from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import TOOL_NAMES, tools_for
@@ -140,7 +141,7 @@ class Orchestrator:
         secrets = self._secrets = self.env.secrets()
         # The one redaction point: every event is redacted on the bus before anyone sees it; the
         # demo's token and URL are appended to this list later and redacted from then on.
-        self.bus.redact_with(secrets)
+        redactor = self.bus.redact_with(secrets)
         log = RunLog(paths.perfdash_log, secrets, self._verbose)
         recorder = EventRecorder(paths.events, secrets)
         self.bus.listen(recorder)
@@ -150,7 +151,9 @@ class Orchestrator:
         # the summary too, not only of the screen that happened to be open.
         self.bus.listen(lambda e: st.record.problem(e.what, e.fix)
                         if isinstance(e, ProblemDetected) else None)
-        self.supervisor = Supervisor(log)
+        # Child output reaches its log files through the bus's own redactor: the same secrets, the
+        # same forms, for the files `serve` hands out as for the events.
+        self.supervisor = Supervisor(log, redact=redactor)
         previous = self._install_sigterm()
         try:
             self._steps(st)
@@ -201,7 +204,8 @@ class Orchestrator:
             if st.before is not None:
                 write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
         else:
-            st.record.not_measured["database"] = "no database URL configured (PERF_DATABASE_URL)"
+            st.record.not_measured["database"] = \
+                f"no database URL configured ({self.env.database_url_env})"
         # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
         # its first.
         timeline = TimelineRecorder(self.bus, st.paths.root, hosts=[
@@ -335,10 +339,12 @@ class Orchestrator:
         try:
             return take_snapshot(st.target.database_url)
         except DbStatsError as exc:
-            st.record.not_measured["database"] = str(exc)
-            st.record.problem(f"database statistics unavailable: {exc}",
-                              "check PERF_DATABASE_URL and the database")
-            st.log(f"database snapshot failed: {exc}")
+            # The statistics reader names the default variable; this environment may read another.
+            why = str(exc).replace("PERF_DATABASE_URL", self.env.database_url_env)
+            st.record.not_measured["database"] = why
+            st.record.problem(f"database statistics unavailable: {why}",
+                              f"check {self.env.database_url_env} and the database")
+            st.log(f"database snapshot failed: {why}")
             return None
 
     def _planned_seconds(self, st: _RunState) -> float:
@@ -500,6 +506,9 @@ class Orchestrator:
         if self.env.kind == "external" and self.env.app_log:
             summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
                                                    "exists": self.env.app_log.exists()}
+        # The summary goes through the same redactor as the events: it is served to attachers,
+        # and the configuration, the problems and the tools' last lines all hold text from outside.
+        summary = dict(redact_value(summary, Redactor(self._secrets)))
         try:
             write_json_atomic(st.paths.summary, summary)
         except OSError as exc:
@@ -508,22 +517,40 @@ class Orchestrator:
         return summary
 
     def _compare_with_baseline(self, st: _RunState, summary: dict[str, Any]) -> dict[str, Any]:
-        """Compare with the baseline (which reads this run's summary), then add the verdict."""
+        """Compare with the baseline (which reads this run's summary), then add the verdict.
+
+        The load has run by now, so nothing here may cost the run its reports or its RunFinished.
+        A comparison that fails is a problem, and its check is "not measured": the run asked to be
+        judged against its baseline, so it cannot pass without that judgement."""
         assert self.baseline is not None
         try:
             comparison = compare_runs(self.baseline.runs, st.paths.root,
                                       tolerance_pct=self.profile.regression_tolerance_pct)
+            check = regression_check(comparison, self.profile, self.baseline)
         except CompareError as exc:
-            st.record.problem(f"cannot compare with the baseline: {exc}")
-            return self._write_summary(st)
-        check = regression_check(comparison, self.profile, self.baseline)
+            return self._baseline_not_measured(st, str(exc))
+        except Exception as exc:  # a defect in the comparison must not take the run's reports with it
+            st.log("the comparison with the baseline failed:\n" + traceback.format_exc())
+            return self._baseline_not_measured(
+                st, f"the comparison failed ({type(exc).__name__}: {exc}); see "
+                    f"{st.paths.perfdash_log.name} and run `perfdash compare` on the two directories")
         summary = self._write_summary(st, [check])
-        summary["baseline"] = {"run_dir": str(self.baseline.newest),
-                               "runs": [str(r) for r in self.baseline.runs],
-                               **comparison.to_json()}
+        summary["baseline"] = redact_value({"run_dir": str(self.baseline.newest),
+                                            "runs": [str(r) for r in self.baseline.runs],
+                                            **comparison.to_json()}, Redactor(self._secrets))
         write_json_atomic(st.paths.summary, summary)
-        write_text_atomic(st.paths.root / "comparison.md", comparison_markdown(comparison))
+        write_text_atomic(st.paths.root / "comparison.md",
+                          scrub(comparison_markdown(comparison), self._secrets))
         return summary
+
+    def _baseline_not_measured(self, st: _RunState, why: str) -> dict[str, Any]:
+        assert self.baseline is not None
+        st.record.problem(f"cannot compare with the baseline: {why}")
+        check = Check.not_measured("baseline.regressions",
+                                   f"Regressions against {self.baseline.describe}",
+                                   f"cannot compare with the baseline: {why}",
+                                   source=f"profile {self.profile.name} [baseline]")
+        return self._write_summary(st, [check])
 
     def _finish(self, st: _RunState) -> RunOutcome:
         paths, record, log = st.paths, st.record, st.log

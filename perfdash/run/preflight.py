@@ -136,11 +136,12 @@ def check_socketio(base_url: str | None, uses: bool) -> PreflightResult:
         "check that the backend serves Socket.IO at /socket.io/ (Artillery would hang on it)")
 
 
-def check_database(url: Secret | None) -> list[PreflightResult]:
+def check_database(url: Secret | None, var: str = "PERF_DATABASE_URL") -> list[PreflightResult]:
+    """`var`: the variable the environment reads its database URL from, which the fix names."""
     if url is None:
         return [PreflightResult(
-            "database reachable", "warn", "PERF_DATABASE_URL is not set: the database report "
-            "will be not measured", "set PERF_DATABASE_URL in .env.performance")]
+            "database reachable", "warn", f"{var} is not set: the database report "
+            "will be not measured", f"set {var} in .env.performance")]
     try:
         with psycopg.connect(url.reveal(), connect_timeout=5, autocommit=True) as conn:
             conn.execute("SELECT count(*) FROM pg_stat_user_tables").fetchone()
@@ -161,7 +162,7 @@ def check_database(url: Secret | None) -> list[PreflightResult]:
                       [url])
         return [PreflightResult(
             "database reachable", "fail", f"cannot connect: {first}",
-            "check PERF_DATABASE_URL (host, port, user, password) and that PostgreSQL is running")]
+            f"check {var} (host, port, user, password) and that PostgreSQL is running")]
 
 
 ToolPlans = dict[str, tuple[ToolLocation, ToolPlan]]
@@ -234,7 +235,7 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
         add(log_check)
     if profile is not None:
         add(check_socketio(target.base_url, uses_socketio))
-    for result in check_database(target.database_url):
+    for result in check_database(target.database_url, env.database_url_env):
         add(result)
     return results
 

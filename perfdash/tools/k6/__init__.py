@@ -3,6 +3,7 @@ code are part of the verdict, and progress comes from k6's REST API."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -185,8 +186,10 @@ def _generators_request(ctx: LaunchContext) -> LaunchRequest:
     spec = generators.write_spec(ctx.run_dir, ctx.profile, argvs, ctx.project_dir, testid,
                                  ctx.env.prometheus_url, thresholds)
     argv = [sys.executable, "-m", "perfdash.tools.k6.launcher", str(spec)]
+    secrets = [s.reveal() for s in (ctx.target.database_url, ctx.target.token) if s]
     return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
-                         ctx.run_dir / "k6.stderr.log", _child_env(_token(ctx.target)),
+                         ctx.run_dir / "k6.stderr.log",
+                         _child_env({**_token(ctx.target), genspec.SECRETS_ENV: json.dumps(secrets)}),
                          shown=f"{n} k6 generators: " + " | ".join(" ".join(a) for a in argvs))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -26,11 +27,20 @@ from pathlib import Path
 
 from perfdash.artifacts import write_json_atomic
 from perfdash.net import free_port
-from perfdash.proc.supervisor import die_with_parent
+from perfdash.proc.redacted_copy import RedactedCopy
+from perfdash.proc.supervisor import DRAIN_S, die_with_parent
+from perfdash.secret import Redactor, Secret
 from perfdash.settings import Profile
 from perfdash.thresholds import Threshold
 from perfdash.tools.k6 import command
-from perfdash.tools.k6.genspec import SPEC_NAME, Spec, generator_name, rw_env, summary_path
+from perfdash.tools.k6.genspec import (
+    SECRETS_ENV,
+    SPEC_NAME,
+    Spec,
+    generator_name,
+    rw_env,
+    summary_path,
+)
 
 MERGE_FAILED = 120  # the generators ran but their results could not be merged
 
@@ -136,19 +146,30 @@ def launch(spec: Spec) -> int:
 
     stop = _Stop()
     run_dir = Path(spec.run_dir)
-    env = {**os.environ, **spec.env}
+    # Each generator's output passes through the run's redactor on its way to its log files, as a
+    # single k6's does in the supervisor.
+    redactor = Redactor([Secret(v) for v in json.loads(os.environ.get(SECRETS_ENV) or "[]")])
+    env = {k: v for k, v in {**os.environ, **spec.env}.items() if k != SECRETS_ENV}
     procs = stop.procs
+    copies: list[RedactedCopy] = []
     started = time.time()
     for i, argv in enumerate(spec.argvs):
         if stop.signal is not None:
             break  # asked to stop while starting them: the rest would run the whole test
         name = generator_name(i)
-        with (run_dir / f"k6.{name}.stdout.log").open("ab") as out, \
-                (run_dir / f"k6.{name}.stderr.log").open("ab") as err:
-            procs.append(subprocess.Popen(argv, cwd=spec.cwd, env=env, stdout=out, stderr=err,
-                                          stdin=subprocess.DEVNULL,
-                                          preexec_fn=die_with_parent()))  # noqa: PLW1509 (one thread)
+        proc = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                preexec_fn=die_with_parent())  # noqa: PLW1509 (one thread)
+        procs.append(proc)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        copies += [RedactedCopy(proc.stdout, (run_dir / f"k6.{name}.stdout.log").open("ab"), redactor),
+                   RedactedCopy(proc.stderr, (run_dir / f"k6.{name}.stderr.log").open("ab"), redactor)]
+        for copy in copies[-2:]:
+            copy.start()
     codes = [p.wait() for p in procs]
+    for copy in copies:
+        copy.join(DRAIN_S)
     for i, code in enumerate(codes):
         print(f"perfdash: k6 {generator_name(i)} exited with {code}", file=sys.stderr, flush=True)
     if not procs:

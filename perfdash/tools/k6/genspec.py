@@ -12,6 +12,9 @@ from typing import Any
 from perfdash.artifacts import write_json_atomic
 
 SPEC_NAME = "k6-generators.json"
+# The run's secrets for the launcher's redactor (a JSON list), in its environment like the token:
+# never in the spec, which is a file of the run directory, nor in the generators' environment.
+SECRETS_ENV = "PERFDASH_REDACT_SECRETS"
 PUSH_INTERVAL = "1s"
 
 
