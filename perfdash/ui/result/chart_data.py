@@ -47,7 +47,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("db", "DB connections", (("db_active", "active", GREEN, 1.0),
                                        ("db_idle", "idle", BLUE, 1.0),
                                        ("db_idle_in_tx", "idle in tx", YELLOW, 1.0),
-                                       ("db_total", "total", WHITE, 1.0))),
+                                       ("db_total", "total", WHITE, 1.0),
+                                       ("db_lock_waits", "lock waiters", RED, 1.0))),
     ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),)),
 )
 # One CPU line per backend host when the run measured hosts through node_exporter: cycled, memory
