@@ -99,7 +99,8 @@ class Observers:
         every = {
             "system": lambda: SystemCollector(bus, out / "metrics.csv"),
             "applog": lambda: AppLogTail(bus, self._app_log),
-            "database": lambda: DatabaseSampler(bus, self._db_url, out / "db-connections.csv"),
+            "database": lambda: DatabaseSampler(bus, self._db_url, out / "db-connections.csv",
+                                                activity_path=out / "db-activity.ndjson"),
             "health": lambda: BackendWatcher(bus, self._base_url + "/health"),
             "k6": lambda: self._poller,
             "timeline": lambda: TimelineRecorder(bus, out),

@@ -141,6 +141,9 @@ class Environment:
     # access-log app log: which preset wrote it and the unit of its request time (None: inferred)
     access_log_format: str | None = None
     access_log_time_unit: str | None = None
+    # a regular expression for the application's own "pool exhausted" lines, beside the wordings of
+    # the common pools perfdash knows (perfdash.collect.pool_lines)
+    pool_log_pattern: str | None = None
     # machines measured through node_exporter (backend first); empty: this machine through psutil
     hosts: tuple[HostSpec, ...] = ()
     prometheus_url: str | None = None
@@ -289,7 +292,7 @@ _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_en
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
              "working_dir", "artillery", "log_fields", "hosts", "prometheus_url",
-             "access_log_format", "access_log_time_unit"}
+             "access_log_format", "access_log_time_unit", "pool_log_pattern"}
 _HOST_KEYS = {"role", "node_exporter", "instance"}
 _LOG_FIELD_KEYS = {"route", "status", "latency_ms"}
 # What perfdash.collect.access_log can read (its FORMAT_UNITS and TIME_UNITS; a test keeps them equal).
@@ -518,6 +521,20 @@ def _hosts(r: _Reader, table: str, data: Mapping[str, Any], prometheus: str | No
     return tuple(sorted(hosts, key=lambda h: h.role != "backend"))
 
 
+def _pattern(r: _Reader, table: str, data: Mapping[str, Any], key: str) -> str | None:
+    """A regular expression setting, compiled once here so a typo is one sentence, not a traceback."""
+    value = r.str_(data, table, key)
+    if value is None:
+        return None
+    try:
+        re.compile(value.encode())
+    except re.error as exc:
+        raise r.fail(table, key, f"{value!r} is not a regular expression ({exc})",
+                     "fix the pattern (Python re syntax; use single quotes in TOML to keep "
+                     "backslashes)") from None
+    return value
+
+
 def _access_log(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The access log's preset and request-time unit, each one of the values the counter knows."""
     found: list[str | None] = []
@@ -604,6 +621,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         log_fields=log_fields,
         access_log_format=access_format,
         access_log_time_unit=time_unit,
+        pool_log_pattern=_pattern(r, table, data, "pool_log_pattern"),
         working_dir=workdir,
         artillery_bin=(project / artillery) if artillery else None,
         hosts=hosts,

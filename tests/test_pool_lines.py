@@ -30,3 +30,13 @@ def test_a_log_without_pool_lines_says_nothing() -> None:
     lines = PoolLines()
     lines.feed(b"INFO started\nGET /api 200 2ms\n")
     assert lines.to_json() is None
+
+
+def test_the_applications_own_wording_is_counted_too() -> None:
+    lines = PoolLines(pattern=r"db pool exhausted")
+    lines.feed(b"12:00:01 WARN db pool exhausted, 7 waiting\n12:00:02 INFO ok\n"
+               b"12:00:03 WARN db pool exhausted\n")
+    found = lines.to_json()
+    assert found is not None
+    assert found["by_library"] == {"pool_log_pattern": 2}
+    assert found["example"] == "12:00:01 WARN db pool exhausted, 7 waiting"

@@ -161,3 +161,13 @@ def test_bad_access_log_settings_are_one_sentence(project: Path, lines: str, mes
     _local_env(project, lines)
     with pytest.raises(SettingsError, match=message):
         load_settings(project)
+
+
+def test_pool_log_pattern_is_checked_once(project: Path) -> None:
+    original = (project / "profiles.toml").read_text()
+    _local_env(project, "pool_log_pattern = 'pool exhausted \\(waiting=\\d+\\)'")
+    assert load_settings(project).environment("local").pool_log_pattern == r"pool exhausted \(waiting=\d+\)"
+    (project / "profiles.toml").write_text(original)
+    _local_env(project, "pool_log_pattern = 'pool ('")
+    with pytest.raises(SettingsError, match=r"pool_log_pattern\): 'pool \(' is not a regular expression"):
+        load_settings(project)

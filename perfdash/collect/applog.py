@@ -117,7 +117,8 @@ class AppLogTail:
     """
 
     def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
-                 from_start: bool = False, endpoints: EndpointCounter | None = None) -> None:
+                 from_start: bool = False, endpoints: EndpointCounter | None = None,
+                 pool_pattern: str | None = None) -> None:
         if batch_interval_s <= 0 or keep_lines < 0:
             raise ValueError("batch_interval_s must be > 0 and keep_lines >= 0")
         self._bus = bus
@@ -149,7 +150,8 @@ class AppLogTail:
         self.problem: str | None = None
         # Requests per route and status class, counted from every whole line (access_log.py).
         self.endpoints = endpoints
-        self.pool_lines = PoolLines()  # the application's own words about its connection pool
+        # the application's own words about its connection pool
+        self.pool_lines = PoolLines(pattern=pool_pattern)
 
     def _count_requests(self, block: bytes) -> None:
         self.pool_lines.feed(block)

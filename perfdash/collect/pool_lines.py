@@ -31,13 +31,20 @@ EXAMPLE_CHARS: Final = 240
 
 @dataclass
 class PoolLines:
-    """Counts of pool-exhaustion lines per library, the most waiters one reported, one example."""
+    """Counts of pool-exhaustion lines per library, the most waiters one reported, one example.
+    `pattern` adds the application's own wording (the environment's `pool_log_pattern`)."""
 
     by_library: Counter[str] = field(default_factory=Counter)
     max_waiting: int = 0
     example: str | None = None
+    pattern: str | None = None
 
     def feed(self, block: bytes) -> None:
+        if self.pattern is not None:
+            own = re.compile(self.pattern.encode(), re.M)
+            for m in own.finditer(block):
+                self.by_library["pool_log_pattern"] += 1
+                self._keep_example(block, m.start(), m.end())
         for m in _ANY.finditer(block):
             index = next(i for i, g in enumerate(m.groups()) if g is not None)
             library = self._library_of(index)
@@ -46,11 +53,14 @@ class PoolLines:
                 value = m.group(name)
                 if value:
                     self.max_waiting = max(self.max_waiting, int(value))
-            if self.example is None:
-                start = block.rfind(b"\n", 0, m.start()) + 1
-                end = block.find(b"\n", m.end())
-                line = block[start:end if end >= 0 else len(block)]
-                self.example = line.decode("utf-8", "replace")[:EXAMPLE_CHARS]
+            self._keep_example(block, m.start(), m.end())
+
+    def _keep_example(self, block: bytes, at: int, until: int) -> None:
+        if self.example is None:
+            start = block.rfind(b"\n", 0, at) + 1
+            end = block.find(b"\n", until)
+            line = block[start:end if end >= 0 else len(block)]
+            self.example = line.decode("utf-8", "replace")[:EXAMPLE_CHARS]
 
     @staticmethod
     def _library_of(group_index: int) -> str:

@@ -128,7 +128,8 @@ class Observer:
             tail = AppLogTail(self.bus, self.env.app_log,
                               endpoints=EndpointCounter(
                                   self.env.log_fields, log_format=self.env.access_log_format,
-                                  time_unit=self.env.access_log_time_unit))
+                                  time_unit=self.env.access_log_time_unit),
+                              pool_pattern=self.env.pool_log_pattern)
             collectors.append(tail)
             record.app_log = {"path": str(self.env.app_log)}
         if url is not None:

@@ -231,7 +231,8 @@ class Orchestrator:
             tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None,
                               endpoints=EndpointCounter(
                                   self.env.log_fields, log_format=self.env.access_log_format,
-                                  time_unit=self.env.access_log_time_unit))
+                                  time_unit=self.env.access_log_time_unit),
+                              pool_pattern=self.env.pool_log_pattern)
             tail.start()
             st.collectors.append(tail)
             st.record.app_log = {"path": str(app_log)}
