@@ -261,3 +261,25 @@ def test_memory_that_grows_and_stays_is_a_leak_and_a_sawtooth_is_not() -> None:
     assert "memory-growth" not in _by_id(run_rules(sawtooth))
     short = run_rules(Facts(backend_rss_mb=[100.0, 400.0]))
     assert any(g["rule"] == "memory-growth" for g in short["not_measured"])
+
+
+def test_artifacts_of_the_wrong_shape_never_cost_the_summary(tmp_path: Path) -> None:
+    """Wrong types where numbers and tables belong: the diagnosis reads what it can and never raises."""
+    bad_values: list[object] = ["x", None, [], {}, -1, 1e308, True, 2, float("nan")]
+    for bad in bad_values:
+        sample = {"at": 1.0, "apps": {"a|b|c": {"active": bad}}, "waits": {"CPU": bad},
+                  "lock_waits": [{"query": bad, "blockers": bad, "relation": bad, "app": bad}]}
+        (tmp_path / "db-activity.ndjson").write_text(json.dumps(sample) + "\n")
+        (tmp_path / "query-analysis.json").write_text(json.dumps({
+            "database": {"max_connections": bad}, "database_counters": {"deadlocks": bad},
+            "workload": {"statements": [{"query": bad, "calls": bad, "total_ms": bad, "rank": bad,
+                                         "rows": bad, "kind": bad}]},
+            "index_advice": [{"create_index": bad, "cost_before": bad, "cost_after": bad}],
+            "slow_queries": [{"query": bad}], "sequential_scans": [{"table": bad, "hint": bad}]}))
+        (tmp_path / "applog-endpoints.json").write_text(json.dumps(
+            {"time_unit": bad, "routes": {"/x": {"buckets": bad, "latency_n": bad, "status_429": bad,
+                                                 "count": bad}}}))
+        (tmp_path / "metrics.csv").write_text(f"backend_cpu_pct,backend_rss_mb\n{bad},{bad}\n")
+        endpoints = {"rows": [{"endpoint": bad, "sources": {"log": {"requests": bad, "p50_ms": bad}}}]}
+        result = diagnose(tmp_path, endpoints, {"pool_lines": bad})
+        assert not any(g["rule"] == "diagnosis" for g in result["not_measured"]), (bad, result)

@@ -22,8 +22,16 @@ from perfdash.diagnose.rules import RULES
 def diagnose(run_dir: Path, endpoints: Mapping[str, Any] | None,
              app_log: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """summary.json's `diagnosis`: findings, most impact first, and what could not be looked at.
-    `app_log` is what the log tail counted (summary.json's `app_log`)."""
-    return run_rules(gather(run_dir, endpoints, app_log))
+    `app_log` is what the log tail counted (summary.json's `app_log`).
+
+    An artifact of an unexpected shape (a hand-edited or truncated file) must not cost the run its
+    summary: the diagnosis then says it could not be made and why, and the checks stand.
+    """
+    try:
+        return run_rules(gather(run_dir, endpoints, app_log))
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
+        return {"findings": [], "time_by_endpoint": [], "not_measured": [Gap(
+            "diagnosis", f"artifacts it can read: {type(exc).__name__}: {exc}").to_json()]}
 
 
 def run_rules(facts: Facts) -> dict[str, Any]:

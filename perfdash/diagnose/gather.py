@@ -5,6 +5,7 @@ summary, the backend process's CPU from metrics.csv."""
 from __future__ import annotations
 
 import csv
+import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,7 +47,10 @@ def _dict(v: Any) -> dict[str, Any]:
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    """A finite number, or None: NaN would make summary.json invalid JSON."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return None
+    return float(v)
 
 
 def _workload(path: Path, facts: Facts) -> None:
@@ -72,7 +76,8 @@ def _workload(path: Path, facts: Facts) -> None:
                 query=str(raw.get("query", "")), kind=str(raw.get("kind", "statement")),
                 calls=int(calls), total_ms=total, mean_ms=total / calls,
                 rows=int(_num(raw.get("rows")) or 0), share=_num(raw.get("share_of_time")) or 0.0,
-                rank={k: int(v) for k, v in (raw.get("rank") or {}).items() if isinstance(v, int)},
+                rank={k: v for k, v in _dict(raw.get("rank")).items()
+                      if isinstance(v, int) and not isinstance(v, bool)},
                 merged=raw.get("merged") if isinstance(raw.get("merged"), str) else None,
                 temp_blks_written=int(_num(raw.get("temp_blks_written")) or 0)))
     facts.counters = {str(k): int(v) for k, v in _dict(data.get("database_counters")).items()
@@ -124,7 +129,8 @@ def _lock_waits(n: int, waiters: list[tuple[float, list[dict[str, Any]]]],
             apps[str(w.get("app", ""))] += 1
             if w.get("relation"):
                 relations[str(w["relation"])] += 1
-            first = (w.get("blockers") or [{}])[0]
+            found = w.get("blockers")
+            first = found[0] if isinstance(found, list) and found else {}
             if isinstance(first, dict):
                 blockers[str(first.get("state", "unknown"))] += 1
     top, count = queries.most_common(1)[0]
