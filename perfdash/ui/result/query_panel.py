@@ -142,7 +142,11 @@ class QueryPanel(Vertical):
     def watch_data(self, run: RunData | None) -> None:
         if run is None or not self.is_mounted:
             return
-        table = self.query_one(DataTable)
+        tables = self.query(DataTable)
+        if not tables:  # mounted, its children not yet: fill it once they are
+            self.call_after_refresh(self.watch_data, run)
+            return
+        table = tables.first()
         table.clear(columns=True)
         table.add_columns("kind", "what", "calls/scans", "mean ms/rows", "hint")
         self.rows = [("query", q) for q in run.slow_queries] + [("scan", t) for t in run.seq_scans]
