@@ -29,9 +29,10 @@ EVENTS = "GET /api/accounts/{id}/events"
 EVERY_ROUTE = (TRANSFERS, SEARCH, ORDERS, EVENTS, "GET /api/accounts/{id}", QUOTE, REPORT)
 
 
-def _measure(lab: LabInstance, tmp: Path) -> Truth:
+def _measure(lab: LabInstance, tmp: Path, k6_env: dict[str, str] | None = None) -> Truth:
     truth = measure(lab.database_url.reveal(), lab.access_log, lab.base_url, DURATION,
-                    pid=lab.process.pid, settle_s=1.0, k6_log=tmp / f"k6-{lab.pathologies}.log")
+                    pid=lab.process.pid, settle_s=1.0, k6_log=tmp / f"k6-{lab.pathologies}.log",
+                    k6_env=k6_env)
     print(f"\n[lab truth: {lab.pathologies}]\n{render(truth)}", file=sys.stderr)
     return truth
 
@@ -39,6 +40,13 @@ def _measure(lab: LabInstance, tmp: Path) -> Truth:
 @pytest.fixture(scope="module")
 def truth_all(lab_all: LabInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
     return _measure(lab_all, tmp_path_factory.mktemp("truth-all"))
+
+
+@pytest.fixture(scope="module")
+def truth_cpu(lab_cpu: LabInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
+    """The CPU-bound report alone, loaded as the cpu-quick profile loads it."""
+    return _measure(lab_cpu, tmp_path_factory.mktemp("truth-cpu"),
+                    {"REPORT_USERS": "3", "REPORT_THINK_S": "0.1"})
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +180,15 @@ def test_perfdash_reads_the_access_log_per_route(lab_all: LabInstance, truth_all
     assert routes["/api/orders/{}"]["count"] >= truth_all.route(ORDERS).requests
     assert routes["/api/quote"]["by_class"].get("5xx", 0) >= truth_all.route(QUOTE).status_5xx
     assert routes["/api/report"]["latency_avg_ms"] >= 15, "request time read as seconds, shown in ms"
+
+
+def test_cpu_report_pins_the_event_loop_at_one_core(truth_cpu: Truth) -> None:
+    """The cpu instance's ground truth: the backend's process near one core, the report's own time
+    (100 ms a request) a floor under its latency, and nothing wrong in the database."""
+    assert truth_cpu.backend_cpu_pct is not None
+    assert truth_cpu.backend_cpu_pct >= 80, render(truth_cpu)
+    report = truth_cpu.route(REPORT)
+    p10 = report.percentile_ms(10)
+    assert p10 is not None
+    assert p10 >= 90, render(truth_cpu)
+    assert truth_cpu.samples_with_waiters == 0, render(truth_cpu)

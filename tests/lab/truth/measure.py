@@ -328,9 +328,11 @@ def default_k6() -> Path:
     return beside if beside.is_file() else Path("k6")
 
 
-def run_k6(k6: Path, script: Path, url: str, duration: str, log_to: Path | None) -> int:
+def run_k6(k6: Path, script: Path, url: str, duration: str, log_to: Path | None,
+           extra_env: dict[str, str] | None = None) -> int:
+    extra = [arg for k, v in (extra_env or {}).items() for arg in ("-e", f"{k}={v}")]
     cmd = [str(k6), "run", "--no-usage-report", "--quiet", "-e", f"LAB_URL={url}",
-           "-e", f"DURATION={duration}", str(script)]
+           "-e", f"DURATION={duration}", *extra, str(script)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600,
                           env={**os.environ, "K6_NO_USAGE_REPORT": "true"})
     if log_to is not None:
@@ -342,8 +344,8 @@ def run_k6(k6: Path, script: Path, url: str, duration: str, log_to: Path | None)
 
 def measure(db_url: str, access_log: Path, url: str, duration: str = "30s", *,
             k6: Path | None = None, script: Path = DEFAULT_SCRIPT, pid: int | None = None,
-            sample_interval: float = 1.0, settle_s: float = SETTLE_S, k6_log: Path | None = None
-            ) -> Truth:
+            sample_interval: float = 1.0, settle_s: float = SETTLE_S, k6_log: Path | None = None,
+            k6_env: dict[str, str] | None = None) -> Truth:
     """One k6 run of the lab's mix against `url`, with everything around it measured.
 
     `settle_s`: how long to wait after k6 before the table counters are read (see SETTLE_S)."""
@@ -357,7 +359,7 @@ def measure(db_url: str, access_log: Path, url: str, duration: str = "30s", *,
         sampler = ActivitySampler(db_url, sample_interval)
         sampler.start()
         start = time.monotonic()
-        code = run_k6(k6 or default_k6(), script, url, duration, k6_log)
+        code = run_k6(k6 or default_k6(), script, url, duration, k6_log, k6_env)
         elapsed = time.monotonic() - start
         samples = sampler.stop()
         time.sleep(max(settle_s, 0.3))  # the last access-log lines, the backends' table counters
@@ -469,14 +471,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=SETTLE_S,
                         help=f"seconds to wait for the table counters after k6 (default {SETTLE_S:g})")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure here")
+    parser.add_argument("-e", dest="k6_env", action="append", default=[], metavar="NAME=VALUE",
+                        help="more k6 variables for the mix (e.g. -e REPORT_USERS=3)")
     args = parser.parse_args(argv)
     db_url = os.environ.get("LAB_DB_URL", "")
     if not db_url:
         print("measure: LAB_DB_URL is not set; export the lab database's URL first.", file=sys.stderr)
         return 2
     try:
+        bad = [pair for pair in args.k6_env if "=" not in pair]
+        if bad:
+            print(f"measure: -e {bad[0]} is not NAME=VALUE.", file=sys.stderr)
+            return 2
         truth = measure(db_url, args.access_log, args.url.rstrip("/"), args.duration, k6=args.k6,
-                        script=args.script, pid=args.pid, settle_s=args.settle)
+                        script=args.script, pid=args.pid, settle_s=args.settle,
+                        k6_env=dict(pair.split("=", 1) for pair in args.k6_env))
     except MeasureError as exc:
         print(f"measure: {exc}", file=sys.stderr)
         return 1
