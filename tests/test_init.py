@@ -220,15 +220,21 @@ def test_k6_only_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert local["working_dir"] == "."
     assert local["health_path"] == "/health"
     assert "start_command" not in local
-    assert '# start_command = "npm run start"' in text
+    assert '# start_command = "make start"' in text
     assert "app_log" not in local
     assert "compose_file" not in local
-    assert '# env = { API_URL = "" }' in text
+    # the base URL is passed under API_URL by perfdash: no second copy of it in profiles.toml
+    assert "API_URL =" not in text
+    assert "the environment's base URL is passed as BASE_URL and API_URL" in text
     assert "[profiles.smoke.artillery]" not in text
-    assert "PERF_BASE_URL=http://127.0.0.1:3000" in (tmp_path / ".env.performance.example").read_text()
+    example = (tmp_path / ".env.performance.example").read_text()
+    assert "PERF_BASE_URL=http://127.0.0.1:3000" in example
+    assert "3000 is a placeholder" in example
+    assert "Node" not in example
     assert "not found  an Artillery YAML" in out
-    assert "not found  a package.json" in out
-    assert "reads __ENV.API_URL, not BASE_URL" in out
+    assert "not found  a start command" in out
+    assert "not found  a port" in out
+    assert "API_URL" not in out.split("still to do:")[1]
     assert "no .gitignore" in out
     assert load_settings(tmp_path).environment("local").working_dir == tmp_path.resolve()
 
@@ -240,7 +246,7 @@ def test_empty_project_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 2
     assert "not found  a k6 script" in out
     assert "not found  an Artillery YAML" in out
-    assert "found      backend         service/package.json: start `npm run dev`" in out
+    assert 'found      backend         service/package.json "dev" script: start `npm run dev`' in out
     assert "no k6 script" in err
     assert "nothing was written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "service"]
