@@ -71,7 +71,7 @@ def found_lines(d: Discovery) -> list[str]:
     if d.port.port:
         agree = f"; also {len(d.port.agree)} more place(s) agree" if d.port.agree else ""
         found.append(("port", f"{d.port.port} from {d.port.source}{agree}"))
-        found += [("port conflict", why) for why in d.port.disagree]
+        found += [("port conflict" if d.port.conflict else "port note", why) for why in d.port.disagree]
     else:
         missing.append("a port (start command, Makefile, compose ports, .env, code default, load scripts)")
     for log in (d.app_log, d.access_log):
@@ -96,7 +96,7 @@ def todo_lines(d: Discovery) -> list[str]:
             else "a placeholder: nothing in the project names a port")
     todo = [f"cp {ENV_EXAMPLE} .env.performance, then fill in PERF_DATABASE_URL (and PERF_API_TOKEN "
             f"if endpoints need one); check PERF_BASE_URL={base_url(d)} ({port})"]
-    if d.port.disagree:
+    if d.port.conflict:
         todo.append("the project names more than one port (see .env.performance.example): check "
                     f"that {d.port.port} is the one the backend listens on")
     svc = d.service

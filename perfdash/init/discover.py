@@ -193,8 +193,12 @@ def _port_claims(service: Service | None, sources: list[Path], env_files: list[P
 
 
 def _line_with(service: Service, port: str) -> str:
-    line = next((ln for ln in service.command_lines if port in ln), service.command_lines[0])
-    return line if len(line) <= 90 else line[:87] + "..."
+    """The words of the start command that name the port (`--bind 127.0.0.1:5000`)."""
+    for line in service.command_lines:
+        m = re.search(rf"(?:--?[\w-]+[= ]+)?['\"]?[\w.:*\[\]-]*\b{port}\b", line)
+        if m:
+            return m[0]
+    return port
 
 
 def _logs(service: Service | None, sources: list[Path], configs: list[Path], files: list[Path],
@@ -274,7 +278,8 @@ def discover(root: Path) -> Discovery:
     service = services[0] if services else None
     workdir = root / service.working_dir if service else root
     k6_paths = {root / s.path for s in k6}
-    in_scope = [f for f in files if f.is_relative_to(workdir) and f not in k6_paths and not _is_test(f)]
+    in_scope = [f for f in files if f.is_relative_to(workdir) and f not in k6_paths
+                and not _is_test(f.relative_to(root))]
     sources = [f for f in in_scope if f.suffix in SOURCE_EXT]
     configs = [f for f in in_scope if f.suffix in CONFIG_EXT and f.name not in COMPOSE_NAMES
                and f.name not in ("package.json", "package-lock.json", "tsconfig.json")

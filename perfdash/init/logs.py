@@ -19,11 +19,9 @@ from pathlib import Path, PurePosixPath
 from perfdash.init.commands import CommandFacts, gunicorn_time_unit, read_command
 
 LOG_EXT = (".log", ".jsonl", ".ndjson", ".txt", ".out")
-_HANDLER = re.compile(r"\b(?:Rotating|TimedRotating|Watched)?FileHandler\(\s*(?:filename\s*=\s*)?"
-                      r"([^,)\n]+(?:\([^)\n]*\))?[^,)\n]*)")
+_HANDLER = re.compile(r"\b(?:Rotating|TimedRotating|Watched)?FileHandler\(")
 _FILENAME_KW = re.compile(r"""\b(?:filename|destination|dest|logfile|log_file)\s*[=:]\s*([^,}\n)]+)""")
-_JS_STREAM = re.compile(r"""\b(?:pino\.destination|createWriteStream|SonicBoom)\("""
-                        r"""\s*([^,)\n{]+(?:\([^)\n]*\))?)""")
+_JS_STREAM = re.compile(r"""\b(?:pino\.destination|createWriteStream|SonicBoom)\(""")
 _INI_ARGS = re.compile(r"""^\s*args\s*=\s*\(\s*(['"][^'"]+['"])""", re.MULTILINE)
 _GUNICORN_CONF = re.compile(r"""^\s*(accesslog|errorlog|access_log_format)\s*=\s*(['"])(.*?)\2""",
                             re.MULTILINE)
@@ -165,18 +163,38 @@ def _resolve(path: str, here: Path, cwd: Path) -> Path:
     return (cwd / Path(path).expanduser()).resolve()
 
 
-def paths_in_source(text: str, env: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(path expression's value, kind, why) for each log a source file configures."""
+def _first_arg(text: str, open_at: int) -> str:
+    """The first argument of the call whose `(` ends at open_at, brackets balanced."""
+    depth = 1
+    i = open_at
+    while i < len(text) and depth:
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        i += 1
+    args = _split_args(text[open_at:i - 1])
+    first = args[0] if args else ""
+    kw = re.match(r"(?:filename|dest|destination)\s*=\s*(.*)$", first, re.DOTALL)
+    if kw:
+        return kw[1]
+    obj = re.match(r"\{.*?\b(?:dest|destination|filename)\s*:\s*([^,}]+)", first, re.DOTALL)
+    return obj[1] if obj else first
+
+
+def paths_in_source(text: str, env: dict[str, str]) -> list[tuple[str, str, str, str | None]]:
+    """(path expression's value, kind, why, access format) for each log a source file configures."""
     names = _names(text, env)
-    found: list[tuple[str, str, str]] = []
-    for pattern, why in ((_HANDLER, "a logging FileHandler"), (_FILENAME_KW, "a logging filename"),
-                         (_JS_STREAM, "a log stream"), (_INI_ARGS, "a logging config's handler args")):
-        for m in pattern.finditer(text):
-            value = evaluate(m[1], names, env)
-            if value and (value.endswith(LOG_EXT) or "log" in value.lower()):
-                line = text[text.rfind("\n", 0, m.start()) + 1:text.find("\n", m.end())]
-                kind = "access" if ("access" in value.lower() or "morgan" in line) else "app"
-                found.append((value, kind, why))
+    found: list[tuple[str, str, str, str | None]] = []
+    calls = [(m.start(), _first_arg(text, m.end()), why) for pattern, why in (
+        (_HANDLER, "a logging FileHandler"), (_JS_STREAM, "a log stream")) for m in pattern.finditer(text)]
+    assigned = [(m.start(), m[1], why) for pattern, why in (
+        (_FILENAME_KW, "a logging filename"), (_INI_ARGS, "a logging config's handler args"))
+        for m in pattern.finditer(text)]
+    for start, expr, why in sorted([*calls, *assigned]):
+        value = evaluate(expr, names, env)
+        if value and (value.endswith(LOG_EXT) or "log" in value.lower()):
+            line = text[text.rfind("\n", 0, start) + 1:text.find("\n", start)]
+            morgan = re.search(r"""\bmorgan\(\s*['"](combined|common)['"]""", line)
+            kind = "access" if ("access" in value.lower() or "morgan" in line) else "app"
+            found.append((value, kind, why, morgan[1] if morgan else None))
     return found
 
 
@@ -221,13 +239,13 @@ class LogSearch:
     def from_source(self, file: Path, text: str, env: dict[str, str], cwd: Path,
                     container: tuple[tuple[str, str], ...] = (), workdir: str | None = None) -> None:
         rel = file.relative_to(self.root).as_posix()
-        for value, kind, why in paths_in_source(text, env):
+        for value, kind, why, fmt in paths_in_source(text, env):
             if value.startswith(_HERE):
                 host: Path | None = _resolve(value, file.parent, cwd)
             else:
                 host = self._host_path(value, cwd, container, workdir)
             if host:
-                self.add(host, kind, f"{why} in {rel}")
+                self.add(host, kind, f"{why} in {rel}", fmt)
 
     def _host_path(self, path: str, cwd: Path, container: tuple[tuple[str, str], ...],
                    workdir: str | None) -> Path | None:

@@ -44,6 +44,7 @@ class PortDecision:
     source: str | None  # where the chosen port was read
     agree: tuple[str, ...]  # other places naming the same port
     disagree: tuple[str, ...]  # sentences: which place says what, and why it lost
+    conflict: bool = False  # a place other than a load script's fallback disagrees
 
     @property
     def value(self) -> str:
@@ -80,6 +81,7 @@ def decide(claims: list[PortClaim], published: dict[str, str] | None = None) -> 
     best = ranked[0]
     agree: list[str] = []
     disagree: list[str] = []
+    conflict = False
     for c in claims:
         if c is best:
             continue
@@ -91,6 +93,8 @@ def decide(claims: list[PortClaim], published: dict[str, str] | None = None) -> 
             disagree.append(f"{c.source} defaults to port {c.port}; perfdash passes the base URL to it, "
                             "so that default is not used")
         else:
+            conflict = True
             disagree.append(f"{c.source} ({ROLE_WORDS[c.role]}) says port {c.port}, but {best.source} "
                             f"({ROLE_WORDS[best.role]}) says {best.port}, and that is trusted first")
-    return PortDecision(best.port, best.source, tuple(dict.fromkeys(agree)), tuple(dict.fromkeys(disagree)))
+    return PortDecision(best.port, best.source, tuple(dict.fromkeys(agree)), tuple(dict.fromkeys(disagree)),
+                        conflict)

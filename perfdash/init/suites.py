@@ -79,7 +79,7 @@ def read_k6(rel_path: str, text: str, with_imports: list[str]) -> K6Script | Non
     if not _K6_IMPORT.search(text):
         return None
     env: dict[str, str | None] = {}
-    for m in _K6_ENV.finditer(text):
+    for m in (m for t in with_imports for m in _K6_ENV.finditer(t)):
         name = m[1] or m[2]
         fallback = m[4] if m[3] else m[5]
         if env.get(name) is None:

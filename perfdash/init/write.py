@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import textwrap
 from pathlib import Path
 
 from perfdash.init.discover import Discovery
@@ -23,6 +24,11 @@ GITIGNORE_WANTED = {
     ".env.performance": {".env.performance", "/.env.performance", ".env*", ".env.*"},
     "results/": {"results", "results/", "/results", "/results/"},
 }
+
+
+def comment(text: str) -> list[str]:
+    """A long comment as `# ` lines of at most 100 characters."""
+    return ["# " + line for line in textwrap.wrap(text, 98, break_on_hyphens=False)]
 
 
 def q(text: str) -> str:
@@ -164,9 +170,9 @@ def _negative_profile(suite: K6Script | ArtilleryScript, commented: bool) -> lis
     name = f"negative-{slug(suite.path)}"
     prefix = "# " if commented else ""
     tool = "k6" if isinstance(suite, K6Script) else "Artillery"
-    lines = [f"# A negative test ({suite.negative}): every request in {suite.path} is meant to fail,",
-             "# so its run is FAIL by design and the failures are what it checks. Kept out of the smoke",
-             "# profile" + ("; uncomment to run it on purpose:" if commented else ":"),
+    lines = [*comment(f"A negative test ({suite.negative}): every request in {suite.path} is meant to "
+                      "fail, so its run is FAIL by design and the failures are what it checks. Kept out "
+                      "of the smoke profile" + ("; uncomment to run it on purpose:" if commented else ":")),
              f"{prefix}[profiles.{name}]",
              f"{prefix}description = {q(f'Negative {tool} test: every request is meant to fail.')}",
              f'{prefix}mode = "parallel"', ""]
@@ -241,13 +247,13 @@ def _logs(d: Discovery, workdir: str) -> list[str]:
         state = "" if log.exists else ", not written yet"
         what = "the app log" if log.kind == "app" else "the access log (per-endpoint server latency)"
         if log is chosen:
-            lines += [f"# {what}, relative to working_dir, tailed during the run",
-                      f"# ({log.path}: {log.why}{state})", f"app_log = {q(rel)}"]
+            lines += [*comment(f"{what}, relative to working_dir, tailed during the run ({log.path}: "
+                               f"{log.why}{state})"), f"app_log = {q(rel)}"]
             if log.kind == "access" and log.access_format:
                 lines += _access_keys(log, commented=False)
         else:
-            lines += [f"# {what} ({log.path}: {log.why}{state}); app_log reads one file, so to read this",
-                      "# one instead of the app log:", f"# app_log = {q(rel)}"]
+            lines += [*comment(f"{what} ({log.path}: {log.why}{state}); app_log reads one file, so to "
+                               "read this one instead of the app log:"), f"# app_log = {q(rel)}"]
             if log.access_format:
                 lines += _access_keys(log, commented=True)
     return lines
@@ -288,10 +294,11 @@ def port_comment(d: Discovery) -> list[str]:
         return ["# Where the backend listens, HTTP and Socket.IO. Nothing in the project names a port",
                 "# (start command, Makefile, compose, .env, code, load scripts): "
                 f"{p.value} is a placeholder, set yours."]
-    lines = [f"# Where the backend listens, HTTP and Socket.IO: port {p.port} from {p.source}."]
+    lines = comment(f"Where the backend listens, HTTP and Socket.IO: port {p.port} from {p.source}.")
     if p.agree:
-        lines.append("# Also named there: " + "; ".join(p.agree) + ".")
-    lines += [f"# Not used: {why}." for why in p.disagree]
+        lines += comment("The same port in: " + "; ".join(p.agree) + ".")
+    for why in p.disagree:
+        lines += comment(f"Not used: {why}.")
     return lines
 
 
