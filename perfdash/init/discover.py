@@ -176,7 +176,9 @@ def _port_claims(service: Service | None, sources: list[Path], env_files: list[P
         hit = next(((f, m) for f in sources for m in [pattern.search(_read(f))] if m), None)
         if hit:
             f, m = hit
-            claims.append(PortClaim(m[1], f"{_rel(f, root)} (`{m[0].strip()}`)", "code",
+            end = m.string.find("\n", m.end())
+            line = m.string[m.string.rfind("\n", 0, m.start()) + 1:end if end >= 0 else None]
+            claims.append(PortClaim(m[1], f"{_rel(f, root)} (`{line.strip()[:70]}`)", "code",
                                     container=service is not None and service.compose is not None))
             break
     for s in k6:

@@ -19,4 +19,4 @@ def items():
 
 
 if __name__ == "__main__":
-    app.run(port=int(os.environ.get("PORT", 5000)))
+    app.run(port=int(os.environ.get("PORT", "5000")))
