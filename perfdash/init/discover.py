@@ -1,9 +1,10 @@
 """What an existing backend project already holds that perfdash can use, found by reading files only.
 
-`perfdash init` runs in someone else's repository: nothing here executes a script, a package manager
-or a parser that is not already a dependency. k6 scripts and Artillery YAMLs are recognised by their
-imports and top-level keys, everything else by names and a few regular expressions, so a wrong guess
-costs one edited line in the generated profiles.toml, never a side effect.
+`perfdash init` runs in someone else's repository, in any stack: nothing here executes a script, a
+package manager or a build. Suites come from perfdash.init.suites, the start/stop commands from
+perfdash.init.service, the port from perfdash.init.ports and the logs from perfdash.init.logs; this
+module walks the tree once and hands each the files it needs, so a wrong guess costs one edited line
+in the generated profiles.toml, never a side effect.
 """
 
 from __future__ import annotations
@@ -11,10 +12,30 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from perfdash.init.yamlish import artillery_info
+from perfdash.init.commands import read_command
+from perfdash.init.logs import LogFound, LogSearch
+from perfdash.init.ports import (
+    CODE_PATTERNS,
+    ENV_FILE_PORT,
+    PortClaim,
+    PortDecision,
+    decide,
+    local_url,
+    url_port,
+)
+from perfdash.init.service import COMPOSE_NAMES, Service, find_services
+from perfdash.init.suites import (
+    ArtilleryScript,
+    K6Script,
+    main_first_artillery,
+    main_first_k6,
+    read_artillery,
+    read_k6,
+)
+from perfdash.tools.k6.baseurl import script_texts
 
 SKIP_DIRS = {"node_modules", ".git", "results", "dist", "build", ".venv", "venv", "env", ".tox",
              "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "coverage", ".next",
@@ -22,57 +43,15 @@ SKIP_DIRS = {"node_modules", ".git", "results", "dist", "build", ".venv", "venv"
 MAX_DEPTH = 8
 MAX_FILES = 50_000
 READ_LIMIT = 256 * 1024
-SCRIPT_EXT = (".js", ".ts", ".mjs", ".cjs", ".py")
-LOG_EXT = (".log", ".jsonl", ".ndjson")
-COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
-HEALTH_ROUTES = ("/healthz", "/health", "/api/health", "/status")
-START_SCRIPTS = ("start", "start:prod", "dev")  # a production start beats a dev server with watchers
+SOURCE_EXT = (".js", ".ts", ".mjs", ".cjs", ".py")
+CONFIG_EXT = (".ini", ".cfg", ".conf", ".yaml", ".yml", ".json", ".toml")
+LOG_DIRS = ("logs", "log")
+HEALTH_ROUTES = ("/healthz", "/health", "/api/health", "/status", "/ping", "/livez", "/readyz")
 ENV_FILES = (".env", ".env.local", ".env.development", ".env.example")
 
-_K6_IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*|\brequire\(\s*)['"]k6(?:/[\w./-]*)?['"]""")
-_K6_DEFAULT = re.compile(r"\bexport\s+default\s+(?:async\s+)?function\b")
-_K6_ENV = re.compile(r"""__ENV(?:\.([A-Za-z_]\w*)|\[\s*['"]([A-Za-z_]\w*)['"]\s*\])"""
-                     r"""(?:\s*(?:\|\||\?\?)\s*(?:(['"])([^'"\n]*)\3|(\d+(?:\.\d+)?)))?""")
-_HEALTH = re.compile(r"""['"`](""" + "|".join(re.escape(r) for r in HEALTH_ROUTES) + r""")['"`]""")
-_PORT_PATTERNS = (
-    re.compile(r"process\.env\.PORT\s*(?:\|\||\?\?)\s*['\"]?(\d{2,5})"),
-    re.compile(r"""(?:os\.environ\.get|os\.getenv)\(\s*['"]PORT['"]\s*,\s*['"]?(\d{2,5})"""),
-    re.compile(r"^\s*PORT\s*=\s*['\"]?(\d{2,5})\b", re.MULTILINE),
-    re.compile(r"\bPORT=(\d{2,5})\b"),
-    re.compile(r"\.listen\(\s*(\d{2,5})\b"),
-)
-_LOG_MENTION = re.compile(r"""\b\w*LOG\w*(?:FILE|PATH)\w*\s*=\s*['"]?([^\s'"&;|#]+)"""
-                          r"""|>>?\s*([^\s'"&;|>]+\.(?:log|jsonl|ndjson))\b""")
-
-
-@dataclass(frozen=True)
-class K6Script:
-    path: str  # relative to the project, with forward slashes
-    default_function: bool
-    scenarios: bool
-    stages: bool
-    thresholds: bool
-    env: tuple[tuple[str, str | None], ...]  # (__ENV name, the script's fallback value if visible)
-
-
-@dataclass(frozen=True)
-class ArtilleryScript:
-    path: str
-    phases: bool
-    ensure: bool
-    environments: tuple[str, ...]
-    plugins: tuple[str, ...]
-    target: str | None
-
-
-@dataclass(frozen=True)
-class Service:
-    package_json: str
-    working_dir: str  # "." or a directory relative to the project
-    start_command: str
-    start_script: str
-    stop_command: str | None
-    runner: str  # npm, yarn or pnpm
+_HEALTH = re.compile(r"""['"`](""" + "|".join(re.escape(r) for r in HEALTH_ROUTES) + r""")/?['"`]""")
+_LOG_MENTION = re.compile(r"""\b\w*LOG\w*(?:FILE|PATH)\w*\s*=\s*['"]?([^\s'"&;|#]+)""")
+_DOTENV = re.compile(r"""^\s*(?:export\s+)?([A-Za-z_]\w*)\s*=\s*['"]?([^'"\n#]*)""", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -86,15 +65,30 @@ class Found:
 @dataclass(frozen=True)
 class Discovery:
     root: Path
-    k6: tuple[K6Script, ...]
+    k6: tuple[K6Script, ...]  # main suite first, helpers and negative tests last
     artillery: tuple[ArtilleryScript, ...]
     service: Service | None
+    other_services: tuple[Service, ...]  # other ways the project can be started, shown, not used
     health: Found | None
-    port: Found | None
-    app_log: Found | None  # value relative to the project; source says why it was chosen
+    port: PortDecision
+    app_log: LogFound | None
+    access_log: LogFound | None
     compose_file: str | None
     artillery_bin: str | None  # a project-local Artillery, relative to the project
     gitignore: bool
+
+    @property
+    def main_k6(self) -> K6Script | None:
+        return next((s for s in self.k6 if s.negative is None and s.runnable), None)
+
+    @property
+    def main_artillery(self) -> ArtilleryScript | None:
+        return next((a for a in self.artillery if a.negative is None), None)
+
+    @property
+    def negative(self) -> list[K6Script | ArtilleryScript]:
+        suites: list[K6Script | ArtilleryScript] = [*self.k6, *self.artillery]
+        return [s for s in suites if s.negative is not None]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -123,102 +117,132 @@ def walk(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: (len(p.relative_to(root).parts), p.as_posix()))
 
 
-def read_k6(path: Path, root: Path, text: str) -> K6Script | None:
-    if not _K6_IMPORT.search(text):
-        return None
-    env: dict[str, str | None] = {}
-    for m in _K6_ENV.finditer(text):
-        name = m[1] or m[2]
-        fallback = m[4] if m[3] else m[5]
-        if env.get(name) is None:
-            env[name] = fallback
-    return K6Script(
-        path=_rel(path, root), default_function=bool(_K6_DEFAULT.search(text)),
-        scenarios=bool(re.search(r"\bscenarios\s*:", text)),
-        stages=bool(re.search(r"\bstages\s*:", text)),
-        thresholds=bool(re.search(r"\bthresholds\s*:", text)),
-        env=tuple(env.items()),
-    )
-
-
-def _package_scripts(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(_read(path))
-    except ValueError:
-        return {}
-    scripts = data.get("scripts") if isinstance(data, dict) else None
-    if not isinstance(scripts, dict):
-        return {}
-    return {str(k): str(v) for k, v in scripts.items() if isinstance(v, str)}
-
-
-def _runner(directory: Path, root: Path) -> str:
-    for d in (directory, root):
-        if (d / "pnpm-lock.yaml").exists():
-            return "pnpm"
-        if (d / "yarn.lock").exists():
-            return "yarn"
-    return "npm"
-
-
-def find_service(packages: list[Path], root: Path) -> Service | None:
-    """The package.json (root, or one or two levels down) that starts the backend."""
-    best: tuple[tuple[int, int, int], Service] | None = None
-    for pkg in packages:
-        scripts = _package_scripts(pkg)
-        start = next((s for s in START_SCRIPTS if s in scripts), None)
-        if start is None:
-            continue
-        runner = _runner(pkg.parent, root)
-        service = Service(
-            package_json=_rel(pkg, root), working_dir=_rel(pkg.parent, root),
-            start_command=f"{runner} run {start}", start_script=start,
-            stop_command=f"{runner} run stop" if "stop" in scripts else None, runner=runner)
-        rank = (int("stop" not in scripts), START_SCRIPTS.index(start),
-                len(pkg.relative_to(root).parts))
-        if best is None or rank < best[0]:
-            best = (rank, service)
-    return best[1] if best else None
-
-
-def _first_match(files: list[Path], root: Path, pattern: re.Pattern[str],
-                 prefer: tuple[str, ...] = ()) -> Found | None:
-    hits: list[tuple[int, Found]] = []
-    for f in files:
-        for m in pattern.finditer(_read(f)):
-            value = next(g for g in m.groups() if g)
-            rank = prefer.index(value) if value in prefer else 0
-            hits.append((rank, Found(value, _rel(f, root))))
-            if not prefer:
-                break
-    return min(hits, key=lambda h: h[0])[1] if hits else None
-
-
 def _is_test(path: Path) -> bool:
     return any(p in ("test", "tests", "__tests__", "spec") for p in path.parts) or ".test." in path.name
 
 
-def find_log(files: list[Path], root: Path, mentions: list[Path]) -> Found | None:
-    """The newest log under logs/, log/ or var/log/, or a path a script or .env file names."""
-    candidates: list[tuple[Path, str]] = []
+def _suites(files: list[Path], root: Path) -> tuple[list[K6Script], list[ArtilleryScript]]:
+    k6: list[K6Script] = []
+    artillery: list[ArtilleryScript] = []
     for f in files:
-        parts = f.relative_to(root).parts
-        if f.suffix in LOG_EXT and any(p in ("logs", "log") and i <= 3 and len(parts) - 1 - i <= 3
-                                       for i, p in enumerate(parts[:-1])):
-            candidates.append((f, "the newest log file under a logs directory"))
+        if f.suffix in (".js", ".ts", ".mjs"):
+            text = _read(f)
+            if "k6" in text:
+                script = read_k6(_rel(f, root), text, script_texts(f) if "__ENV" in text or "import" in text
+                                 else [text])
+                if script is not None:
+                    k6.append(script)
+        elif f.suffix in (".yml", ".yaml") and f.name not in COMPOSE_NAMES:
+            a = read_artillery(_rel(f, root), _read(f))
+            if a is not None:
+                artillery.append(a)
+    return main_first_k6(k6), main_first_artillery(artillery)
+
+
+def _env_files(root: Path, workdir: Path) -> tuple[list[Path], dict[str, str]]:
+    files = [d / n for d in dict.fromkeys((root, workdir)) for n in ENV_FILES if (d / n).is_file()]
+    env: dict[str, str] = {}
+    for f in reversed(files):  # .env beats .env.example
+        env.update({m[1]: m[2].strip() for m in _DOTENV.finditer(_read(f))})
+    return files, env
+
+
+def _port_claims(service: Service | None, sources: list[Path], env_files: list[Path],
+                 k6: list[K6Script], artillery: list[ArtilleryScript], root: Path) -> list[PortClaim]:
+    claims: list[PortClaim] = []
+    if service is not None:
+        facts = read_command(list(service.command_lines))
+        if service.compose:
+            containers = {c for _, c in service.compose.ports}
+            claims += [PortClaim(h, f"{service.source} (ports \"{h}:{c}\")", "start")
+                       for h, c in service.compose.ports]
+            claims += [PortClaim(p, f"{service.source} service \"{service.compose.service}\"", "start",
+                                 container=p in containers) for p in facts.ports]
+        else:
+            claims += [PortClaim(p, f"{service.start_why} (`{_line_with(service, p)}`)", "start")
+                       for p in facts.ports]
+        mk = service.makefile
+        if mk and mk.value("PORT") and (mk.value("PORT") or "").isdigit():
+            op_line = f"PORT = {mk.value('PORT')}"
+            claims.append(PortClaim(mk.value("PORT") or "", f"{service.source} ({op_line})", "start"))
+        if (service.env.get("PORT") or "").isdigit():
+            claims.append(PortClaim(service.env["PORT"], f"{service.source} (PORT={service.env['PORT']})",
+                                    "start", container=service.compose is not None))
+    for f in env_files:
+        m = ENV_FILE_PORT.search(_read(f))
+        if m:
+            claims.append(PortClaim(m[1], f"{_rel(f, root)} (PORT={m[1]})", "env"))
+    for pattern in CODE_PATTERNS:
+        hit = next(((f, m) for f in sources for m in [pattern.search(_read(f))] if m), None)
+        if hit:
+            f, m = hit
+            end = m.string.find("\n", m.end())
+            line = m.string[m.string.rfind("\n", 0, m.start()) + 1:end if end >= 0 else None]
+            claims.append(PortClaim(m[1], f"{_rel(f, root)} (`{line.strip()[:70]}`)", "code",
+                                    container=service is not None and service.compose is not None))
+            break
+    for s in k6:
+        for url in s.default_urls:
+            port = url_port(url)
+            if port and local_url(url):
+                claims.append(PortClaim(port, f"{s.path} ({url})", "script"))
+                break
+    for a in artillery:
+        port = url_port(a.target) if a.target else None
+        if port and a.target and local_url(a.target):
+            claims.append(PortClaim(port, f"{a.path} (target {a.target})", "script"))
+    return claims
+
+
+def _line_with(service: Service, port: str) -> str:
+    """The words of the start command that name the port (`--bind 127.0.0.1:5000`)."""
+    for line in service.command_lines:
+        m = re.search(rf"(?:--?[\w-]+[= ]+)?['\"]?[\w.:*\[\]-]*\b{port}\b", line)
+        if m:
+            return m[0]
+    return port
+
+
+def _logs(service: Service | None, sources: list[Path], configs: list[Path], files: list[Path],
+          env: dict[str, str], root: Path, mentions: list[Path]) -> LogSearch:
+    search = LogSearch(root, [])
+    cwd = root / service.working_dir if service else root
+    compose = service.compose if service else None
+    volumes = compose.volumes if compose else ()
+    workdir = (compose.workdir or "/") if compose else None
+    facts = read_command(list(service.command_lines)) if service else None
+    app_env = {**env, **(service.env if service else {}), **(facts.env if facts else {})}
+    for f in sources:
+        search.from_source(f, _read(f), app_env, cwd, volumes, workdir)
+    for f in configs:
+        text = _read(f)
+        if "handler" in text.lower() or "filename" in text:
+            search.from_source(f, _quote_values(text), app_env, cwd, volumes, workdir)
+    if facts is not None:
+        conf_names = [*facts.log_configs, "gunicorn.conf.py", "gunicorn_config.py"]
+        for name in dict.fromkeys(conf_names):
+            conf = (cwd / name).resolve()
+            if conf.is_file() and conf.is_relative_to(root.resolve()):
+                text = _read(conf)
+                search.from_gunicorn_conf(text, cwd, _rel(conf, root.resolve()))
+                search.from_source(conf, _quote_values(text), app_env, cwd, volumes, workdir)
+        assert service is not None
+        search.from_command(facts, cwd, service.start_why, volumes, workdir)
     for text_file in mentions:
         for m in _LOG_MENTION.finditer(_read(text_file)):
-            target = (text_file.parent / (m[1] or m[2])).resolve()
-            if target.suffix in LOG_EXT and target.is_relative_to(root.resolve()):
-                candidates.append((target, f"named in {_rel(text_file, root)}"))
-    existing = [(p, why) for p, why in candidates if p.is_file()]
-    if existing:
-        path, why = max(existing, key=lambda c: c[0].stat().st_mtime)
-    elif candidates:
-        path, why = candidates[0][0], candidates[0][1] + " (not written yet)"
-    else:
-        return None
-    return Found(_rel(path.resolve(), root.resolve()), why)
+            search.add((text_file.parent / m[1]).resolve(), "access" if "access" in m[1].lower() else "app",
+                       f"named in {_rel(text_file, root)}")
+    existing = [f for f in files if f.suffix in (".log", ".jsonl", ".ndjson")
+                and any(p in LOG_DIRS or p == "var" for p in f.relative_to(root).parts[:-1])]
+    for f in sorted(existing, key=lambda p: -p.stat().st_mtime):
+        search.add(f.resolve(), "access" if "access" in f.name.lower() else "app",
+                   "the newest log file under a logs directory")
+    return search
+
+
+def _quote_values(text: str) -> str:
+    """Config files write `filename: logs/app.log` unquoted; quote such values for the evaluator."""
+    return re.sub(r"""(\b(?:filename|args)\s*[=:]\s*)(?![('"\[])([^\s,#)]+)""", r"\1'\2'", text)
 
 
 def _artillery_bin(packages: list[Path], root: Path) -> str | None:
@@ -234,40 +258,46 @@ def _artillery_bin(packages: list[Path], root: Path) -> str | None:
     return None
 
 
+def _with_port(service: Service | None, port: str | None) -> Service | None:
+    """A Procfile `web:` line reads $PORT, which nobody sets when perfdash runs it: set it in front."""
+    if service and port and service.kind == "Procfile" and re.search(r"\$\{?PORT\b", service.start_command):
+        return replace(service, start_command=f"PORT={port} {service.start_command}")
+    return service
+
+
+def _first(files: list[Path], root: Path, pattern: re.Pattern[str], prefer: tuple[str, ...]) -> Found | None:
+    hits: list[tuple[int, Found]] = []
+    for f in files:
+        for m in pattern.finditer(_read(f)):
+            hits.append((prefer.index(m[1]), Found(m[1], _rel(f, root))))
+    return min(hits, key=lambda h: h[0])[1] if hits else None
+
+
 def discover(root: Path) -> Discovery:
     files = walk(root)
-    k6: list[K6Script] = []
-    artillery: list[ArtilleryScript] = []
-    for f in files:
-        if f.suffix in (".js", ".ts", ".mjs"):
-            script = read_k6(f, root, _read(f))
-            if script is not None:
-                k6.append(script)
-        elif f.suffix in (".yml", ".yaml") and f.name not in COMPOSE_NAMES:
-            info = artillery_info(_read(f))
-            if info is not None:
-                artillery.append(ArtilleryScript(_rel(f, root), *info))
-    # a k6 script with a default function is a test; one without is probably a shared helper
-    k6.sort(key=lambda s: (not (s.default_function or s.scenarios), s.path.count("/"), s.path))
-    packages = [f for f in files if f.name == "package.json" and len(f.relative_to(root).parts) <= 3]
-    service = find_service(packages, root)
+    k6, artillery = _suites(files, root)
+    services = find_services(files, root)
+    service = services[0] if services else None
     workdir = root / service.working_dir if service else root
     k6_paths = {root / s.path for s in k6}
-    sources = sorted((f for f in files if f.suffix in SCRIPT_EXT and f.is_relative_to(workdir)
-                      and f not in k6_paths), key=_is_test)
-    env_files = [d / n for d in dict.fromkeys((root, workdir)) for n in ENV_FILES if (d / n).is_file()]
-    port_sources = [*sources, *env_files, *([workdir / "package.json"] if service else [])]
-    port = None
-    for pattern in _PORT_PATTERNS:  # in order of trust: an explicit PORT default beats a literal
-        port = _first_match(port_sources, root, pattern)
-        if port:
-            break
+    in_scope = [f for f in files if f.is_relative_to(workdir) and f not in k6_paths
+                and not _is_test(f.relative_to(root))]
+    sources = [f for f in in_scope if f.suffix in SOURCE_EXT]
+    configs = [f for f in in_scope if f.suffix in CONFIG_EXT and f.name not in COMPOSE_NAMES
+               and f.name not in ("package.json", "package-lock.json", "tsconfig.json")
+               and root / f.relative_to(root) not in {root / a.path for a in artillery}]
+    env_files, env = _env_files(root, workdir)
+    port = decide(_port_claims(service, sources, env_files, k6, artillery, root),
+                  {c: h for h, c in service.compose.ports} if service and service.compose else None)
+    packages = [f for f in files if f.name == "package.json" and len(f.relative_to(root).parts) <= 3]
+    logs = _logs(service, sources, configs, files, env, root, [*packages, *env_files])
     compose = next((f for f in files if f.name in COMPOSE_NAMES
                     and len(f.relative_to(root).parts) <= 3), None)
     return Discovery(
-        root=root, k6=tuple(k6), artillery=tuple(artillery), service=service,
-        health=_first_match(sources, root, _HEALTH, HEALTH_ROUTES),
-        port=port, app_log=find_log(files, root, [*packages, *env_files]),
+        root=root, k6=tuple(k6), artillery=tuple(artillery), service=_with_port(service, port.port),
+        other_services=tuple(services[1:]),
+        health=_first(sources or in_scope, root, _HEALTH, HEALTH_ROUTES),
+        port=port, app_log=logs.best("app"), access_log=logs.best("access"),
         compose_file=_rel(compose, root) if compose else None,
         artillery_bin=_artillery_bin(packages, root),
         gitignore=(root / ".gitignore").is_file(),

@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+import textwrap
 from pathlib import Path
 
-from perfdash.init.discover import Discovery, K6Script
+from perfdash.init.discover import Discovery
+from perfdash.init.logs import LogFound
+from perfdash.init.suites import ArtilleryScript, K6Script
 
-DEFAULT_BASE_URL = "http://127.0.0.1:3000"
 DATABASE_PLACEHOLDER = "postgresql://USER:PASSWORD@127.0.0.1:5432/DBNAME"
 GITIGNORE_WANTED = {
     ".env.performance": {".env.performance", "/.env.performance", ".env*", ".env.*"},
     "results/": {"results", "results/", "/results", "/results/"},
 }
+
+
+def comment(text: str) -> list[str]:
+    """A long comment as `# ` lines of at most 100 characters."""
+    return ["# " + line for line in textwrap.wrap(text, 98, break_on_hyphens=False)]
 
 
 def q(text: str) -> str:
@@ -29,7 +37,7 @@ def q(text: str) -> str:
 
 
 def base_url(d: Discovery) -> str:
-    return f"http://127.0.0.1:{d.port.value}" if d.port else DEFAULT_BASE_URL
+    return f"http://127.0.0.1:{d.port.value}"
 
 
 def _k6_features(s: K6Script) -> str:
@@ -40,10 +48,19 @@ def _k6_features(s: K6Script) -> str:
 
 
 def _k6_env_line(s: K6Script) -> str | None:
-    extra = [(name, value) for name, value in s.env if name != "BASE_URL"]
+    """The script's other variables (load knobs, not its base URL) with their fallbacks."""
+    extra = [(name, value) for name, value in s.env if name != "BASE_URL" and name not in s.url_env]
     if not extra:
         return None
     return "env = { " + ", ".join(f"{name} = {q(value or '')}" for name, value in extra) + " }"
+
+
+def url_names(s: K6Script) -> str:
+    return " and ".join(dict.fromkeys(["BASE_URL", *s.url_env]))
+
+
+def slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", Path(path).stem.lower()).strip("-") or "suite"
 
 
 def _header(d: Discovery) -> list[str]:
@@ -51,6 +68,8 @@ def _header(d: Discovery) -> list[str]:
         "# perfdash settings for this project, written by `perfdash init`; edit freely.",
         "# No secrets here: URLs with passwords and tokens go in .env.performance (copy "
         ".env.performance.example).",
+        "# The backend's URL lives there only (PERF_BASE_URL): perfdash hands it to k6 under every name",
+        "# the script reads (BASE_URL, API_URL, ...) and to Artillery as --target.",
         "#",
         "#   perfdash doctor --env local              checks tools, scripts, backend and database",
         "#   perfdash run --profile smoke --env local  runs your own k6 and Artillery suites once",
@@ -58,7 +77,9 @@ def _header(d: Discovery) -> list[str]:
         "# Threshold expressions are \"<stat> <op> <number>\": k6 syntax for k6 metrics (\"p(95)<500\",",
         "# \"rate>=0.99\"), the report's names for Artillery (\"http.response_time\" = [\"p95<800\"]).",
     ]
-    others = [s.path for s in d.k6[1:] if s.default_function] + [a.path for a in d.artillery[1:]]
+    main = {getattr(d.main_k6, "path", None), getattr(d.main_artillery, "path", None)}
+    others = [s.path for s in d.k6 if s.runnable and s.negative is None and s.path not in main] + [
+        a.path for a in d.artillery if a.negative is None and a.path not in main]
     if others:
         lines += ["#", "# Other suites found (copy the smoke profile, e.g. as [profiles.checkout], to run "
                   "them):"]
@@ -68,70 +89,95 @@ def _header(d: Discovery) -> list[str]:
             'results_dir = "results/perf"', ""]
 
 
-def _profile(d: Discovery) -> list[str]:
-    tools = " and ".join(t for t, found in (("k6", d.k6), ("Artillery", d.artillery)) if found)
-    description = f"Your own {tools} suite, run as written, with the scripts' own load shape."
+def _k6_table(name: str, s: K6Script) -> list[str]:
+    names = ", ".join(f"__ENV.{n}" for n, _ in s.env) or "no __ENV variables"
     lines = [
-        "# " + "-" * 85 + " profiles", "",
-        "[profiles.smoke]",
-        "# one line shown in the dashboard and the report",
-        f"description = {q(description)}",
-        '# "parallel": k6 and Artillery at the same time; "sequential": k6 first, then Artillery',
-        'mode = "parallel"', "",
+        f"[profiles.{name}.k6]",
+        f"# the k6 script, relative to this file ({_k6_features(s)})",
+        f"script = {q(s.path)}",
+        "# stages replace the script's own scenarios/stages with one ramping-VU run (k6 --stage);",
+        "# uncomment to shorten a run:",
+        '# stages = [{ duration = "10s", target = 2 }, { duration = "20s", target = 2 }]',
+        f"# the script reads {names}; the environment's base URL is passed as {url_names(s)}",
     ]
-    if d.k6:
-        s = d.k6[0]
-        lines += [
-            "[profiles.smoke.k6]",
-            f"# the k6 script, relative to this file ({_k6_features(s)})",
-            f"script = {q(s.path)}",
-            "# stages replace the script's own scenarios/stages with one ramping-VU run (k6 --stage);",
-            "# uncomment to shorten a run:",
-            '# stages = [{ duration = "10s", target = 2 }, { duration = "20s", target = 2 }]',
-        ]
-        env_line = _k6_env_line(s)
-        names = ", ".join(f"__ENV.{n}" for n, _ in s.env) or "no __ENV variables"
-        lines.append(f"# the script reads {names}; BASE_URL is passed from the environment automatically")
-        if env_line:
-            lines += ["# more k6 variables, each passed as -e KEY=value (values: the script's fallbacks):",
-                      f"# {env_line}"]
-        else:
-            lines += ['# more k6 variables, each passed as -e KEY=value:', '# env = { KEY = "value" }']
-        lines.append("")
-    if d.artillery:
-        a = d.artillery[0]
-        shape = ", ".join(n for n, on in (("config.phases", a.phases), ("ensure", a.ensure)) if on)
-        lines += [
-            "[profiles.smoke.artillery]",
-            f"# the Artillery scenario file, relative to this file ({shape or 'no phases of its own'})",
-            f"script = {q(a.path)}",
-            "# phases replace the file's config.phases (Artillery --overrides); uncomment to shorten a run:",
-            "# phases = [{ duration = 20, arrivalRate = 2 }]",
-        ]
-        if a.environments:
-            lines += [f"# one of the file's config.environments ({', '.join(a.environments)}), "
-                      "passed as -e NAME:",
-                      f"# environment = {q(a.environments[0])}"]
-        else:
-            lines += ["# one of the file's config.environments, passed as -e NAME (it defines none):",
-                      '# environment = "staging"']
-        lines += ["# a URL for Artillery instead of the environment's base URL (normally left unset):",
-                  f"# target = {q(base_url(d))}", ""]
-    lines += [
-        "# Pass/fail rules. The scripts' own k6 thresholds and Artillery ensure checks are already part",
-        "# of the verdict; rules written here are added to them, never instead of them.",
-        "[profiles.smoke.thresholds.k6]",
-        "# 95% of k6 requests faster than 500 ms:",
-        '# "http_req_duration" = ["p(95)<500"]',
-        "# fewer than 1% failed k6 requests:",
-        '# "http_req_failed" = ["rate<0.01"]', "",
-        "[profiles.smoke.thresholds.artillery]",
-        "# Artillery's p95 response time under 800 ms:",
-        '# "http.response_time" = ["p95<800"]',
-        "# no Artillery virtual user failed:",
-        '# "vusers.failed" = ["count==0"]', "",
+    env_line = _k6_env_line(s)
+    if env_line:
+        lines += ["# more k6 variables, each passed as -e KEY=value (values: the script's fallbacks):",
+                  f"# {env_line}"]
+    else:
+        lines += ["# more k6 variables, each passed as -e KEY=value:", '# env = { KEY = "value" }']
+    return [*lines, ""]
+
+
+def _artillery_table(name: str, a: ArtilleryScript, d: Discovery) -> list[str]:
+    shape = ", ".join(n for n, on in (("config.phases", a.phases), ("ensure", a.ensure)) if on)
+    lines = [
+        f"[profiles.{name}.artillery]",
+        f"# the Artillery scenario file, relative to this file ({shape or 'no phases of its own'})",
+        f"script = {q(a.path)}",
+        "# phases replace the file's config.phases (Artillery --overrides); uncomment to shorten a run:",
+        "# phases = [{ duration = 20, arrivalRate = 2 }]",
     ]
+    if a.environments:
+        lines += [f"# one of the file's config.environments ({', '.join(a.environments)}), "
+                  "passed as -e NAME:", f"# environment = {q(a.environments[0])}"]
+    else:
+        lines += ["# one of the file's config.environments, passed as -e NAME (it defines none):",
+                  '# environment = "staging"']
+    lines += ["# a URL for Artillery instead of the environment's base URL (normally left unset):",
+              f"# target = {q(base_url(d))}"]
+    return [*lines, ""]
+
+
+def _profile(d: Discovery) -> list[str]:
+    k6, art = d.main_k6 or next((s for s in d.k6 if s.negative is None), None), d.main_artillery
+    lines = ["# " + "-" * 85 + " profiles", ""]
+    if k6 or art:
+        tools = " and ".join(t for t, found in (("k6", k6), ("Artillery", art)) if found)
+        description = f"Your own {tools} suite, run as written, with the scripts' own load shape."
+        lines += [
+            "[profiles.smoke]",
+            "# one line shown in the dashboard and the report",
+            f"description = {q(description)}",
+            '# "parallel": k6 and Artillery at the same time; "sequential": k6 first, then Artillery',
+            'mode = "parallel"', "",
+        ]
+        if k6:
+            lines += _k6_table("smoke", k6)
+        if art:
+            lines += _artillery_table("smoke", art, d)
+        lines += [
+            "# Pass/fail rules. The scripts' own k6 thresholds and Artillery ensure checks are already part",
+            "# of the verdict; rules written here are added to them, never instead of them.",
+            "[profiles.smoke.thresholds.k6]",
+            "# 95% of k6 requests faster than 500 ms:",
+            '# "http_req_duration" = ["p(95)<500"]',
+            "# fewer than 1% failed k6 requests:",
+            '# "http_req_failed" = ["rate<0.01"]', "",
+            "[profiles.smoke.thresholds.artillery]",
+            "# Artillery's p95 response time under 800 ms:",
+            '# "http.response_time" = ["p95<800"]',
+            "# no Artillery virtual user failed:",
+            '# "vusers.failed" = ["count==0"]', "",
+        ]
+    for suite in d.negative:
+        lines += _negative_profile(suite, commented=bool(k6 or art))
     return lines
+
+
+def _negative_profile(suite: K6Script | ArtilleryScript, commented: bool) -> list[str]:
+    """A suite meant to fail gets a profile of its own: never mixed into the smoke profile's verdict."""
+    name = f"negative-{slug(suite.path)}"
+    prefix = "# " if commented else ""
+    tool = "k6" if isinstance(suite, K6Script) else "Artillery"
+    lines = [*comment(f"A negative test ({suite.negative}): every request in {suite.path} is meant to "
+                      "fail, so its run is FAIL by design and the failures are what it checks. Kept out "
+                      "of the smoke profile" + ("; uncomment to run it on purpose:" if commented else ":")),
+             f"{prefix}[profiles.{name}]",
+             f"{prefix}description = {q(f'Negative {tool} test: every request is meant to fail.')}",
+             f'{prefix}mode = "parallel"', ""]
+    table = f"profiles.{name}.{'k6' if isinstance(suite, K6Script) else 'artillery'}"
+    return [*lines, f"{prefix}[{table}]", f"{prefix}script = {q(suite.path)}", ""]
 
 
 def _key(comment: str, key: str, value: str | None, example: str) -> list[str]:
@@ -142,7 +188,6 @@ def _key(comment: str, key: str, value: str | None, example: str) -> list[str]:
 def _local(d: Discovery) -> list[str]:
     svc = d.service
     workdir = svc.working_dir if svc else "."
-    app_log = posixpath.relpath(d.app_log.value, workdir) if d.app_log else None
     lines = [
         "# " + "-" * 81 + " environments", "",
         "[environments.local]",
@@ -152,24 +197,22 @@ def _local(d: Discovery) -> list[str]:
         "# external: your backend, at PERF_BASE_URL from .env.performance; perfdash never owns its data",
         'kind = "external"',
         f"# where start, stop and seed commands run, relative to this file"
-        f"{f' (holds {svc.package_json})' if svc else ''}",
+        f"{f' (holds {svc.source})' if svc else ''}",
         f"working_dir = {q(workdir)}",
     ]
-    start_why = f'package.json "{svc.start_script}" script' if svc else "no package.json start script found"
+    start_why = svc.start_why if svc else ("nothing found: no Makefile start target, package.json or "
+                                           "pyproject start script, compose app or Procfile")
     lines += _key(f"starts the backend when it is not answering yet ({start_why})", "start_command",
-                  svc.start_command if svc else None, "npm run start")
-    stop_why = ('package.json "stop" script' if svc and svc.stop_command else
-                "no stop script found: perfdash stops the process it started")
+                  svc.start_command if svc else None, "make start")
+    stop_why = (svc.stop_why if svc and svc.stop_why else
+                "no stop command found: perfdash stops the process it started")
     lines += _key(f"stops the backend for cleanup ({stop_why})", "stop_command",
-                  svc.stop_command if svc else None, "npm run stop")
+                  svc.stop_command if svc else None, "make stop")
     health_why = f"found in {d.health.source}" if d.health else "not found in the sources: the default"
     lines += [f"# the route perfdash polls to see the backend is up ({health_why})",
               f"health_path = {q(d.health.value if d.health else '/health')}"]
-    log_why = (f"{d.app_log.value}, {d.app_log.source}" if d.app_log
-               else "none found: name it to see ERROR/WARN lines live")
-    lines += _key(f"the backend's log, relative to working_dir, tailed during the run ({log_why})",
-                  "app_log", app_log, "logs/app.log")
-    lines += _key("docker compose file of the backend's dependencies, relative to this file",
+    lines += _logs(d, workdir)
+    lines += _key("docker compose file of the backend or its dependencies, relative to this file",
                   "compose_file", d.compose_file, "docker-compose.yml")
     if d.artillery_bin:
         lines += _key("the Artillery binary to use, relative to this file (a package.json depends "
@@ -185,6 +228,46 @@ def _local(d: Discovery) -> list[str]:
         "# true: delete the seeded data and stop the backend after every run",
         "# cleanup_after_run = false", "",
     ]
+    return lines
+
+
+def _logs(d: Discovery, workdir: str) -> list[str]:
+    """app_log takes one file: the app log (errors, warnings) if found, else the access log."""
+    app, access = d.app_log, d.access_log
+    chosen = app or access
+    lines: list[str] = []
+    if chosen is None:
+        return _key("the backend's log, relative to working_dir, tailed during the run (none found in "
+                    "the code, config or start command: name it to see ERROR/WARN lines live)",
+                    "app_log", None, "logs/app.log")
+    for log in (app, access):
+        if log is None:
+            continue
+        rel = posixpath.relpath(log.path, workdir)
+        state = "" if log.exists else ", not written yet"
+        what = "the app log" if log.kind == "app" else "the access log (per-endpoint server latency)"
+        if log is chosen:
+            lines += [*comment(f"{what}, relative to working_dir, tailed during the run ({log.path}: "
+                               f"{log.why}{state})"), f"app_log = {q(rel)}"]
+            if log.kind == "access" and log.access_format:
+                lines += _access_keys(log, commented=False)
+        else:
+            lines += [*comment(f"{what} ({log.path}: {log.why}{state}); app_log reads one file, so to "
+                               "read this one instead of the app log:"), f"# app_log = {q(rel)}"]
+            if log.access_format:
+                lines += _access_keys(log, commented=True)
+    return lines
+
+
+def _access_keys(log: LogFound, commented: bool) -> list[str]:
+    fmt, unit = log.access_format, log.time_unit
+    c = "# " if commented else ""
+    lines = ["# its format (the start command's gunicorn --access-logformat)" if unit else
+             "# its format (gunicorn's default: no request time)", f"{c}access_log_format = {q(fmt or '')}"]
+    if unit:
+        field_name = {"ms": "%(M)s", "us": "%(D)s", "s": "%(L)s"}.get(unit, unit)
+        lines += [f"# the request time's unit ({field_name} in the format)",
+                  f"{c}access_log_time_unit = {q(unit)}"]
     return lines
 
 
@@ -205,14 +288,26 @@ def render_profiles(d: Discovery) -> str:
     return "\n".join([*_header(d), *_profile(d), *_local(d), *_staging()]) + "\n"
 
 
+def port_comment(d: Discovery) -> list[str]:
+    p = d.port
+    if p.port is None:
+        return ["# Where the backend listens, HTTP and Socket.IO. Nothing in the project names a port",
+                "# (start command, Makefile, compose, .env, code, load scripts): "
+                f"{p.value} is a placeholder, set yours."]
+    lines = comment(f"Where the backend listens, HTTP and Socket.IO: port {p.port} from {p.source}.")
+    if p.agree:
+        lines += comment("The same port in: " + "; ".join(p.agree) + ".")
+    for why in p.disagree:
+        lines += comment(f"Not used: {why}.")
+    return lines
+
+
 def render_env_example(d: Discovery) -> str:
-    port_why = (f"guessed from {d.port.source}, PORT {d.port.value}" if d.port
-                else "no PORT default found; the usual Node port")
     return "\n".join([
         "# Copy to .env.performance (never commit that file) and fill in.",
         "# Read by perfdash for [environments.local]; variables set in the shell take precedence.",
         "",
-        f"# Where the backend listens, HTTP and Socket.IO ({port_why}).",
+        *port_comment(d),
         f"PERF_BASE_URL={base_url(d)}",
         "# The backend's PostgreSQL: perfdash reads pg_stat_statements and pg_stat_user_tables, and seeds "
         "test data.",

@@ -3,7 +3,9 @@
 Without profile stages the script's own options (scenarios, stages, vus/duration) run; with them,
 `--stage` outranks the script. Profile thresholds go in a `--config` file (below the script's own
 options in k6's precedence), `[k6] env` becomes `-e KEY=value`, and the environment's base URL
-reaches the script as `-e BASE_URL=...` unless the profile sets BASE_URL itself. The API token
+reaches the script as `-e BASE_URL=...` and under every other name the script reads its base from
+(`API_URL`, `TARGET`, ...: perfdash.tools.k6.baseurl), unless the profile sets that name itself,
+so the URL is written once, in the environment. The API token
 travels in the child's environment only, never on a command line that `ps` or a log could show.
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from perfdash.artifacts import write_json_atomic
 from perfdash.settings import Profile
+from perfdash.tools.k6.baseurl import base_url_env
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 
@@ -32,8 +35,9 @@ def write_config(profile: Profile, run_dir: Path) -> Path:
 
 def env_args(profile: Profile, base_url: str | None) -> list[str]:
     values = dict(profile.k6_env)
-    if base_url and "BASE_URL" not in values:
-        values["BASE_URL"] = base_url
+    if base_url:
+        for key, value in base_url_env(profile.k6_script, base_url).items():
+            values.setdefault(key, value)
     return [a for key, value in values.items() for a in ("-e", f"{key}={value}")]
 
 

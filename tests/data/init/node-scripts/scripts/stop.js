@@ -1,0 +1,2 @@
+const fs = require('fs');
+process.kill(Number(fs.readFileSync('ledger.pid', 'utf8')), 'SIGTERM');
