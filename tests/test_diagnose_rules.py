@@ -140,7 +140,8 @@ def test_deadlocks_spills_and_churn_from_the_database_counters() -> None:
     assert "40P01" in str(found["deadlocks"]["fix"])
     assert "104.9 MB" in str(found["disk-spill"]["title"])
     assert "work_mem" in str(found["disk-spill"]["fix"])
-    assert "390 database sessions for 400 requests" in str(found["connection-churn"]["title"])
+    assert "390 database sessions for 400 requests of /api/report" in str(
+        found["connection-churn"]["title"])
 
 
 def test_quiet_counters_say_nothing() -> None:
@@ -283,3 +284,12 @@ def test_artifacts_of_the_wrong_shape_never_cost_the_summary(tmp_path: Path) -> 
         endpoints = {"rows": [{"endpoint": bad, "sources": {"log": {"requests": bad, "p50_ms": bad}}}]}
         result = diagnose(tmp_path, endpoints, {"pool_lines": bad})
         assert not any(g["rule"] == "diagnosis" for g in result["not_measured"]), (bad, result)
+
+
+def test_under_a_saturated_loop_the_route_with_the_highest_affordable_floor_is_named() -> None:
+    """Every route waits for the loop, so a busy cheap route's floor times its count can rival the
+    CPU: the route doing the work has the highest floor among those the CPU could pay for."""
+    facts = Facts(endpoints=[_endpoint("/api/report", 150, 110.0), _endpoint("/api/accounts/{}", 900, 25.0)],
+                  backend_cpu_pct=[99.0] * 16,
+                  route_floor_ms={"/api/report": (150, 100.0), "/api/accounts/{}": (900, 15.0)})
+    assert _by_id(run_rules(facts))["cpu-bound-app"]["endpoint"] == "/api/report"

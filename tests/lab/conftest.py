@@ -120,9 +120,11 @@ def lab_instances(pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPa
         # the CPU-bound report on its own: saturating the event loop beside the other problems
         # would hide them (every request waits for the loop, the pool no longer fills)
         labs["cpu"] = _start("cpu", pg_cluster, base, {"LAB_REPORT_CPU_MS": "100"})
+        labs["catalogue"] = _start("catalogue", pg_cluster, base)
         for lab in labs.values():
             _wait_healthy(lab, started)
-        print(f"[lab] all, clean and cpu up after {time.monotonic() - started:.1f} s", file=sys.stderr)
+        print(f"[lab] all, clean, cpu and catalogue up after {time.monotonic() - started:.1f} s",
+              file=sys.stderr)
         yield labs
     finally:
         for lab in labs.values():
@@ -137,6 +139,11 @@ def lab_all(lab_instances: dict[str, LabInstance]) -> LabInstance:
 @pytest.fixture(scope="session")
 def lab_cpu(lab_instances: dict[str, LabInstance]) -> LabInstance:
     return lab_instances["cpu"]
+
+
+@pytest.fixture(scope="session")
+def lab_catalogue(lab_instances: dict[str, LabInstance]) -> LabInstance:
+    return lab_instances["catalogue"]
 
 
 @pytest.fixture(scope="session")

@@ -218,7 +218,61 @@ def test_all_endpoint_errors_on_the_quote(run_all: PerfdashRun) -> None:
 
 # ------------------------------------------------------------------------------------- clean
 
+def test_clean_has_no_finding_at_all(run_clean: PerfdashRun) -> None:
+    assert run_clean.findings == [], [f["title"] for f in run_clean.findings]
+
+
 @pytest.mark.parametrize("finding_id", CLEAN_ABSENT)
 def test_clean_has_no_finding(run_clean: PerfdashRun, finding_id: str) -> None:
     found = run_clean.with_id(finding_id)
     assert found == [], f"{finding_id} on the clean lab: {[f.get('title') for f in found]}"
+
+
+# ------------------------------------------------------------------------------------- the catalogue
+
+@pytest.fixture(scope="module")
+def run_catalogue(user_venv: Path, lab_catalogue: LabInstance, tmp_path_factory: pytest.TempPathFactory
+                  ) -> PerfdashRun:
+    return _run(user_venv, lab_catalogue, tmp_path_factory.mktemp("results-catalogue"), "catalogue")
+
+
+@pytest.fixture(scope="module")
+def run_catalogue_clean(user_venv: Path, lab_clean: LabInstance,
+                        tmp_path_factory: pytest.TempPathFactory) -> PerfdashRun:
+    return _run(user_venv, lab_clean, tmp_path_factory.mktemp("results-catalogue-clean"), "catalogue")
+
+
+def test_catalogue_deadlocks(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("deadlocks")
+    assert found, f"no deadlocks finding; ids: {run_catalogue.ids()}"
+    assert "40P01" in found[0]["fix"] or "40P01" in found[0]["title"]
+
+
+def test_catalogue_sort_spilled_to_disk(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("disk-spill")
+    assert found, f"no disk-spill finding; ids: {run_catalogue.ids()}"
+    assert "GROUP BY account_id" in (found[0].get("statement") or ""), found[0]
+    assert "work_mem" in found[0]["fix"]
+
+
+def test_catalogue_connection_per_request(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("connection-churn")
+    assert found, f"no connection-churn finding; ids: {run_catalogue.ids()}"
+    assert found[0].get("endpoint") == "/api/ping-db", found[0]
+
+
+def test_catalogue_memory_growth(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("memory-growth")
+    assert found, f"no memory-growth finding; ids: {run_catalogue.ids()}"
+
+
+def test_catalogue_rate_limit_is_not_a_failure(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("throttled")
+    assert found, f"no throttled finding; ids: {run_catalogue.ids()}"
+    assert found[0].get("endpoint") == "/api/suggest", found[0]
+    assert not any(f.get("endpoint") == "/api/suggest" for f in run_catalogue.with_id("endpoint-errors"))
+
+
+def test_catalogue_routes_on_the_clean_lab_have_no_finding(run_catalogue_clean: PerfdashRun) -> None:
+    assert run_catalogue_clean.proc.returncode == 0, run_catalogue_clean.output
+    assert run_catalogue_clean.findings == [], [f["title"] for f in run_catalogue_clean.findings]

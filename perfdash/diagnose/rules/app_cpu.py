@@ -5,7 +5,8 @@ A single-threaded backend saturates at 100% of one core whatever the machine has
 is per core. Which route burns it is found by accounting: a route's fastest requests (p10 of the
 access log) times its requests is time it spent on every request; a route whose total exceeds the
 CPU the backend used cannot be computing (it waits: for a lock, a connection, another service),
-and among the others, the one that accounts for most of the backend's CPU time is named.
+and among the others that account for a fair share of it, the one with the highest floor is named
+(waiting for a saturated loop raises every route's floor, but never above the work itself).
 """
 
 from __future__ import annotations
@@ -76,8 +77,7 @@ def _burner(facts: Facts, cpu_s: float) -> tuple[str, tuple[int, float]] | None:
     if cpu_s <= 0:
         return None
     fits = [(r, v) for r, v in facts.route_floor_ms.items()
-            if v[1] >= MIN_FLOOR_MS and v[0] * v[1] / 1000 <= FITS * cpu_s]
-    best = max(fits, key=lambda rv: rv[1][0] * rv[1][1], default=None)
-    if best is None or best[1][0] * best[1][1] / 1000 < MIN_SHARE * cpu_s:
-        return None
-    return best
+            if v[1] >= MIN_FLOOR_MS and MIN_SHARE * cpu_s <= v[0] * v[1] / 1000 <= FITS * cpu_s]
+    # Under a saturated loop every route's floor rises by the wait for the loop; the route doing
+    # the work has the highest floor of those whose floor time the CPU could have paid for.
+    return max(fits, key=lambda rv: rv[1][1], default=None)

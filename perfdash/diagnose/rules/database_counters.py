@@ -11,6 +11,7 @@ SOURCE = "query-analysis.json"
 BLOCK_BYTES = 8192
 CHURN_MIN_SESSIONS = 50
 CHURN_PER_REQUEST = 0.5
+CHURN_MATCH = 0.3  # sessions within 30% of one endpoint's requests
 
 
 def find(facts: Facts) -> list[Finding] | Gap:
@@ -56,17 +57,30 @@ def _spills(facts: Facts) -> list[Finding]:
 
 
 def _churn(facts: Facts) -> list[Finding]:
+    """Sessions opened close to one endpoint's requests (one connection per request of it), or
+    to half of all requests or more."""
     sessions = facts.counters.get("sessions")
     requests = facts.total_requests
-    if sessions is None or sessions < CHURN_MIN_SESSIONS or not requests \
-            or sessions < CHURN_PER_REQUEST * requests:
+    if sessions is None or sessions < CHURN_MIN_SESSIONS or not requests:
         return []
+    near = [e for e in facts.endpoints
+            if e.requests and abs(sessions - e.requests) <= CHURN_MATCH * e.requests]
+    route = min(near, key=lambda e: abs(sessions - (e.requests or 0)), default=None)
+    if route is None and sessions < CHURN_PER_REQUEST * requests:
+        return []
+    served = route.requests if route is not None and route.requests else requests
+    where = f" of {route.endpoint}" if route is not None else ""
+    evidence = [Evidence(f"pg_stat_database.sessions rose by {sessions:,} during the load", SOURCE)]
+    evidence.append(Evidence(
+        f"{route.endpoint} served {served:,} requests" if route is not None
+        else f"{requests:,} requests in all endpoints", "summary.json"))
     return [Finding(
         "connection-churn", f"The application opened {sessions:,} database sessions for "
-        f"{requests:,} requests: about one connection per request", min(1.0, sessions / requests),
+        f"{served:,} requests{where}: about one connection per request",
+        min(1.0, served / requests),
         "each request connects to PostgreSQL and disconnects: a new backend process, "
         "authentication and TLS every time, several milliseconds each",
         "use a connection pool in the application (or PgBouncer in front of PostgreSQL) and keep "
         "connections open across requests",
-        "medium", [Evidence(f"pg_stat_database.sessions rose by {sessions:,} during the load", SOURCE),
-                   Evidence(f"{requests:,} requests in all endpoints", "summary.json")])]
+        "high" if route is not None else "medium", evidence,
+        endpoint=route.endpoint if route is not None else None)]

@@ -10,7 +10,7 @@ from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 
 ID = "memory-growth"
-MIN_SAMPLES = 30
+MIN_SAMPLES = 15
 MIN_GROWTH_MB = 50.0
 MIN_GROWTH_SHARE = 0.25  # of the memory at the start
 KEPT = 0.9  # at the end, still this share of the peak: it did not come back

@@ -9,6 +9,14 @@ Healthy: `GET /health`, `GET /api/accounts/{id}`. Planted (on when named in LAB_
 - composite `GET /api/accounts/{id}/events`: account_id + created_at with no index on both.
 - flaky     `GET /api/quote`: the pricing upstream fails on about 20% of requests (502).
 - cpu       `GET /api/report`: ~25 ms (LAB_REPORT_CPU_MS) of pure-Python work on the event loop per request.
+The catalogue (LAB_PATHOLOGIES=catalogue):
+- deadlock  `POST /api/swap`: moves money between two accounts, updating them in the order given, so
+            two opposite swaps deadlock (clean: in id order).
+- spill     `GET /api/leaderboard`: a GROUP BY over all events with work_mem at 64 kB, so the hash
+            spills to disk (clean: the server's work_mem).
+- churn     `GET /api/ping-db`: a new database connection per request (clean: the pool).
+- leak      `GET /api/profile`: keeps 400 kB per request in a process-wide list (clean: nothing kept).
+- throttle  `GET /api/suggest`: a 5-a-second rate limit answering 429 beyond it (clean: no limit).
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ FLAKY_SHARE = 0.2
 REPORT_CPU_S = float(os.environ.get("LAB_REPORT_CPU_MS", "25")) / 1000
 REPORT_CACHE_S = 10.0
 POOL_WAIT_WARN_S = 0.05
+SWAP_STEP_S = 0.02  # between the two updates of a swap: room for the opposite swap to lock
+LEAK_BYTES = 400_000
+SUGGEST_PER_S = 5.0
 
 
 @dataclass
@@ -57,6 +68,9 @@ class State:
     last_pool_warning: float = 0.0
     report: dict[str, Any] | None = None
     report_at: float = 0.0
+    kept: list[bytes] = field(default_factory=list)  # the leak
+    bucket: float = SUGGEST_PER_S
+    bucket_at: float = 0.0
 
 
 class TransferIn(BaseModel):
@@ -200,6 +214,73 @@ def create_app(cfg: Config) -> FastAPI:
             state.report = {"checksum": await asyncio.to_thread(crunch, REPORT_CPU_S)}
             state.report_at = now
         return {**state.report, "cached": True}
+
+    @app.post("/api/swap")
+    async def swap(request: Request, first: int, second: int, cents: int = 1) -> Any:
+        state = _state(request)
+        planted = state.cfg.has("deadlock")
+        # planted: the order given, with a pause between the two updates; clean: id order, no pause
+        order = (first, second) if planted else tuple(sorted((first, second)))
+        try:
+            async with connection(state) as conn, conn.transaction():
+                for n, account_id in enumerate(order):
+                    delta = -cents if account_id == first else cents
+                    await conn.execute(
+                        "UPDATE accounts SET balance_cents = balance_cents + $2 WHERE id = $1",
+                        account_id, delta)
+                    if n == 0 and planted:
+                        await asyncio.sleep(SWAP_STEP_S)
+        except asyncpg.exceptions.DeadlockDetectedError:
+            log.error("swap %d -> %d: deadlock detected, transaction aborted", first, second)
+            return JSONResponse({"error": "deadlock, try again"}, status_code=500)
+        return {"swapped": [first, second], "cents": cents}
+
+    @app.get("/api/leaderboard")
+    async def leaderboard(request: Request) -> dict[str, Any]:
+        state = _state(request)
+        async with connection(state) as conn, conn.transaction():
+            if state.cfg.has("spill"):
+                await conn.execute("SET LOCAL work_mem = '64kB'")
+            rows = await conn.fetch(
+                "SELECT account_id, count(*) AS n, max(created_at) AS last FROM events "
+                "GROUP BY account_id ORDER BY n DESC, account_id LIMIT 10")
+        return {"top": [dict(r) for r in rows]}
+
+    @app.get("/api/ping-db")
+    async def ping_db(request: Request) -> dict[str, Any]:
+        state = _state(request)
+        if state.cfg.has("churn"):
+            conn = await asyncpg.connect(state.cfg.db_url,
+                                         server_settings={"application_name": db.APPLICATION_NAME})
+            try:
+                value = await conn.fetchval("SELECT count(*) FROM accounts WHERE id <= $1", 10)
+            finally:
+                await conn.close()
+        else:
+            async with connection(state) as pooled:
+                value = await pooled.fetchval("SELECT count(*) FROM accounts WHERE id <= $1", 10)
+        return {"ok": True, "accounts": value}
+
+    @app.get("/api/profile")
+    async def profile(request: Request) -> dict[str, Any]:
+        state = _state(request)
+        page = os.urandom(LEAK_BYTES)  # the rendered profile, say
+        if state.cfg.has("leak"):
+            state.kept.append(page)  # "cached" forever
+        return {"bytes": len(page), "kept": len(state.kept)}
+
+    @app.get("/api/suggest")
+    async def suggest(request: Request, q: str = "a") -> Any:
+        state = _state(request)
+        if state.cfg.has("throttle"):
+            now = time.monotonic()
+            state.bucket = min(SUGGEST_PER_S, state.bucket + (now - state.bucket_at) * SUGGEST_PER_S)
+            state.bucket_at = now
+            if state.bucket < 1.0:
+                return JSONResponse({"error": "slow down"}, status_code=429,
+                                    headers={"Retry-After": "1"})
+            state.bucket -= 1.0
+        return {"q": q, "suggestions": [q + s for s in ("bc", "de", "fg")]}
 
     return app
 

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Every planted problem by name; LAB_PATHOLOGIES switches each on (see tests/lab/README.md).
-PATHOLOGIES = ("lock", "pool", "nplus1", "expr", "composite", "flaky", "cpu")
+# `all` is the first group (the database-and-application story the diagnosis tells as one);
+# `catalogue` the second (what pg_stat_database, the process and the access log count).
+ALL = ("lock", "pool", "nplus1", "expr", "composite", "flaky", "cpu")
+CATALOGUE = ("deadlock", "spill", "churn", "leak", "throttle")
+PATHOLOGIES = ALL + CATALOGUE
 DEFAULT_PORT = 8300
 
 
@@ -39,10 +43,13 @@ def parse_pathologies(raw: str) -> frozenset[str]:
     if not words or words == ["clean"]:
         return frozenset()
     if words == ["all"]:
-        return frozenset(PATHOLOGIES)
+        return frozenset(ALL)
+    if words == ["catalogue"]:
+        return frozenset(CATALOGUE)
     unknown = [w for w in words if w not in PATHOLOGIES]
     if unknown:
-        raise ConfigError(f"LAB_PATHOLOGIES names unknown problems {unknown}; use `clean`, `all` or a "
+        raise ConfigError(f"LAB_PATHOLOGIES names unknown problems {unknown}; use `clean`, `all`, "
+                          "`catalogue` or a "
                           f"comma list of {', '.join(PATHOLOGIES)}.")
     return frozenset(words)
 
