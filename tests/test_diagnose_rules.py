@@ -293,3 +293,15 @@ def test_under_a_saturated_loop_the_route_with_the_highest_affordable_floor_is_n
                   backend_cpu_pct=[99.0] * 16,
                   route_floor_ms={"/api/report": (150, 100.0), "/api/accounts/{}": (900, 15.0)})
     assert _by_id(run_rules(facts))["cpu-bound-app"]["endpoint"] == "/api/report"
+
+
+def test_a_backend_starved_on_a_saturated_machine_is_cpu_bound_when_a_route_accounts_for_it() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/report", 80, 110.0)],
+                  backend_cpu_pct=[50.0] * 16, host_cpu_pct=[100.0] * 16,
+                  route_floor_ms={"/api/report": (80, 100.0), "/api/ping": (900, 1.0)})
+    found = _by_id(run_rules(facts))["cpu-bound-app"]
+    assert found["endpoint"] == "/api/report"
+    assert "on a saturated machine" in str(found["title"])
+    assert "it got what was left" in str(found["evidence"][0]["text"])  # type: ignore[index]
+    no_route = Facts(backend_cpu_pct=[50.0] * 16, host_cpu_pct=[100.0] * 16)
+    assert "cpu-bound-app" not in _by_id(run_rules(no_route))

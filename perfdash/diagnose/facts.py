@@ -99,6 +99,7 @@ class Facts:
     seq_scans: list[dict[str, Any]] = field(default_factory=list)
     backend_cpu_pct: list[float] = field(default_factory=list)
     backend_rss_mb: list[float] = field(default_factory=list)  # one a second, metrics.csv
+    host_cpu_pct: list[float] = field(default_factory=list)  # the machine's CPU, metrics.csv
     counters: dict[str, int] = field(default_factory=dict)  # pg_stat_database over the window
     log_time_unit: str | None = None  # the unit the access log's request times were read in
     throttled: dict[str, tuple[int, int]] = field(default_factory=dict)  # route: (429s, requests)

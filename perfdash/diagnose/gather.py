@@ -30,7 +30,7 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     _workload(run_dir / "query-analysis.json", facts)
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
-    facts.backend_cpu_pct, facts.backend_rss_mb = _backend(run_dir / "metrics.csv")
+    facts.backend_cpu_pct, facts.backend_rss_mb, facts.host_cpu_pct = _backend(run_dir / "metrics.csv")
     counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
@@ -213,10 +213,12 @@ def _floors(routes: dict[str, Any]) -> dict[str, tuple[int, float]]:
     return out
 
 
-def _backend(path: Path) -> tuple[list[float], list[float]]:
-    """The backend process's CPU (% of one core) and resident memory (MB), second by second."""
+def _backend(path: Path) -> tuple[list[float], list[float], list[float]]:
+    """The backend process's CPU (% of one core) and resident memory (MB), and the machine's CPU
+    (%), second by second."""
     cpu: list[float] = []
     rss: list[float] = []
+    host: list[float] = []
     try:
         with open_regular(path, newline="") as f:
             for r in csv.DictReader(f):
@@ -224,6 +226,8 @@ def _backend(path: Path) -> tuple[list[float], list[float]]:
                     cpu.append(float(r["backend_cpu_pct"]))
                 if r.get("backend_rss_mb") not in (None, ""):
                     rss.append(float(r["backend_rss_mb"]))
+                if r.get("cpu_pct") not in (None, ""):
+                    host.append(float(r["cpu_pct"]))
     except (OSError, ValueError, csv.Error):
-        return [], []
-    return cpu, rss
+        return [], [], []
+    return cpu, rss, host

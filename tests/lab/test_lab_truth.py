@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import psutil
+import psycopg
 import pytest
 
 from perfdash.collect.access_log import count_file
@@ -46,7 +48,7 @@ def truth_all(lab_all: LabInstance, tmp_path_factory: pytest.TempPathFactory) ->
 def truth_cpu(lab_cpu: LabInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
     """The CPU-bound report alone, loaded as the cpu-quick profile loads it."""
     return _measure(lab_cpu, tmp_path_factory.mktemp("truth-cpu"),
-                    {"REPORT_USERS": "3", "REPORT_THINK_S": "0.1"})
+                    {"REPORT_USERS": "6", "REPORT_THINK_S": "0.05"})
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +194,49 @@ def test_cpu_report_pins_the_event_loop_at_one_core(truth_cpu: Truth) -> None:
     assert p10 is not None
     assert p10 >= 90, render(truth_cpu)
     assert truth_cpu.samples_with_waiters == 0, render(truth_cpu)
+
+
+# ------------------------------------------------------------------------------------- the catalogue
+
+CATALOGUE_SCRIPT = Path(__file__).resolve().parent / "loadtests" / "k6" / "lab-catalogue.js"
+DATABASE_COUNTERS = "SELECT deadlocks, temp_files, temp_bytes, sessions FROM pg_stat_database " \
+                    "WHERE datname = current_database()"
+
+
+def _catalogue_truth(lab: LabInstance, tmp: Path) -> tuple[Truth, dict[str, int], float, float]:
+    """The catalogue's load measured without perfdash: pg_stat_database before and after, the
+    backend's resident memory before and after, and the access log (through `measure`)."""
+    with psycopg.connect(lab.database_url.reveal(), autocommit=True) as conn:
+        before = conn.execute(DATABASE_COUNTERS).fetchone()
+        rss_before = psutil.Process(lab.process.pid).memory_info().rss / 1e6
+        truth = measure(lab.database_url.reveal(), lab.access_log, lab.base_url, DURATION,
+                        script=CATALOGUE_SCRIPT, pid=lab.process.pid, settle_s=1.0,
+                        k6_log=tmp / f"k6-catalogue-{lab.pathologies}.log")
+        after = conn.execute(DATABASE_COUNTERS).fetchone()
+        rss_after = psutil.Process(lab.process.pid).memory_info().rss / 1e6
+    assert before is not None
+    assert after is not None
+    counters = {k: int(a) - int(b) for k, a, b in
+                zip(("deadlocks", "temp_files", "temp_bytes", "sessions"), after, before, strict=True)}
+    print(f"\n[lab truth: catalogue on {lab.pathologies}] {counters}, RSS {rss_before:.0f} -> "
+          f"{rss_after:.0f} MB\n{render(truth)}", file=sys.stderr)
+    return truth, counters, rss_before, rss_after
+
+
+def test_catalogue_problems_show_in_the_database_and_the_process(
+        lab_catalogue: LabInstance, lab_clean: LabInstance, tmp_path: Path) -> None:
+    sick, counts, rss0, rss1 = _catalogue_truth(lab_catalogue, tmp_path)
+    assert counts["deadlocks"] >= 1, counts
+    assert counts["temp_files"] >= 1, counts
+    pings = sick.route("GET /api/ping-db").requests
+    assert pings > 50
+    assert abs(counts["sessions"] - pings) <= 0.3 * pings, (counts, pings)
+    assert rss1 - rss0 >= 50, (rss0, rss1)
+    suggest = sick.route("GET /api/suggest")
+    assert suggest.statuses.get("429", 0) >= 0.3 * suggest.requests, suggest.statuses
+    clean, clean_counts, c0, c1 = _catalogue_truth(lab_clean, tmp_path)
+    assert clean_counts["deadlocks"] == 0, clean_counts
+    assert clean_counts["temp_files"] == 0, clean_counts
+    assert clean_counts["sessions"] < 0.3 * clean.route("GET /api/ping-db").requests, clean_counts
+    assert c1 - c0 < 30, (c0, c1)
+    assert clean.route("GET /api/suggest").statuses.get("429", 0) == 0

@@ -12,8 +12,8 @@ Healthy: `GET /health`, `GET /api/accounts/{id}`. Planted (on when named in LAB_
 The catalogue (LAB_PATHOLOGIES=catalogue):
 - deadlock  `POST /api/swap`: moves money between two accounts, updating them in the order given, so
             two opposite swaps deadlock (clean: in id order).
-- spill     `GET /api/leaderboard`: a GROUP BY over all events with work_mem at 64 kB, so the hash
-            spills to disk (clean: the server's work_mem).
+- spill     `GET /api/leaderboard`: page 500 of a GROUP BY over all events with work_mem at 64 kB,
+            so its sort spills to disk (clean: the server's work_mem).
 - churn     `GET /api/ping-db`: a new database connection per request (clean: the pool).
 - leak      `GET /api/profile`: keeps 400 kB per request in a process-wide list (clean: nothing kept).
 - throttle  `GET /api/suggest`: a 5-a-second rate limit answering 429 beyond it (clean: no limit).
@@ -241,10 +241,11 @@ def create_app(cfg: Config) -> FastAPI:
         async with connection(state) as conn, conn.transaction():
             if state.cfg.has("spill"):
                 await conn.execute("SET LOCAL work_mem = '64kB'")
+            # page 500 of the leaderboard: the sort keeps 5,010 rows, ~200 kB
             rows = await conn.fetch(
                 "SELECT account_id, count(*) AS n, max(created_at) AS last FROM events "
-                "GROUP BY account_id ORDER BY n DESC, account_id LIMIT 10")
-        return {"top": [dict(r) for r in rows]}
+                "GROUP BY account_id ORDER BY n DESC, account_id LIMIT 10 OFFSET $1", 5000)
+        return {"page": 500, "rows": [dict(r) for r in rows]}
 
     @app.get("/api/ping-db")
     async def ping_db(request: Request) -> dict[str, Any]:

@@ -60,6 +60,11 @@ ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("GET", "/api/quote", r"^/api/quote$"),
         ("GET", "/api/report", r"^/api/report$"),
         ("GET", "/health", r"^/health$"),
+        ("POST", "/api/swap", r"^/api/swap$"),
+        ("GET", "/api/leaderboard", r"^/api/leaderboard$"),
+        ("GET", "/api/ping-db", r"^/api/ping-db$"),
+        ("GET", "/api/profile", r"^/api/profile$"),
+        ("GET", "/api/suggest", r"^/api/suggest$"),
     ))
 # What each pathology's statement looks like in pg_stat_statements.
 STATEMENT_MARKS = {
