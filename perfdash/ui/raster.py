@@ -29,17 +29,13 @@ from perfdash.ui.cell_glyphs import RGB, draw_glyph, is_drawn
 
 FONT_PX = 18
 FC_TIMEOUT_S = 5
-# Checked before asking fontconfig: the fonts Debian, Fedora and Arch put there most often.
+# Checked before asking fontconfig: where Debian, Fedora and Arch put these fonts, and the name
+# stems of their bold, italic and bold italic faces.
 KNOWN_MONO = (
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"),
-    ("/usr/share/fonts/dejavu-sans-mono-fonts/DejaVuSansMono.ttf",
-     "/usr/share/fonts/dejavu-sans-mono-fonts/DejaVuSansMono-Bold.ttf"),
-    ("/usr/share/fonts/TTF/DejaVuSansMono.ttf", "/usr/share/fonts/TTF/DejaVuSansMono-Bold.ttf"),
-    ("/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
-     "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf"),
-    ("/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf",
-     "/usr/share/fonts/truetype/noto/NotoSansMono-Bold.ttf"),
+    ("/usr/share/fonts/truetype/dejavu", "DejaVuSansMono", ("-Bold", "-Oblique", "-BoldOblique")),
+    ("/usr/share/fonts/dejavu-sans-mono-fonts", "DejaVuSansMono", ("-Bold", "-Oblique", "-BoldOblique")),
+    ("/usr/share/fonts/TTF", "DejaVuSansMono", ("-Bold", "-Oblique", "-BoldOblique")),
+    ("/usr/share/fonts/truetype/liberation", "LiberationMono", ("-Bold", "-Italic", "-BoldItalic")),
 )
 UNMAPPED = "\U0010fffd"  # a private-use code point no text font maps: renders as the font's .notdef
 BLANK = frozenset(" \xa0")
@@ -51,6 +47,7 @@ class Cell:
     fg: RGB
     bg: RGB
     bold: bool = False
+    italic: bool = False
     underline: bool = False
     strike: bool = False
     width: int = 1  # columns: 2 for a wide (East Asian, emoji) character
@@ -69,7 +66,9 @@ class Grid:
 @dataclass(frozen=True)
 class FontFiles:
     regular: Path
-    bold: Path | None
+    bold: Path | None = None
+    italic: Path | None = None
+    bold_italic: Path | None = None
 
 
 def _rgb(color: ColorTriplet) -> RGB:
@@ -104,6 +103,7 @@ def cells_from_lines(lines: Iterable[list[Segment]]) -> list[list[Cell]]:
             style = segment.style
             fg, bg = _colours(style)
             bold = bool(style and style.bold)
+            italic = bool(style and style.italic)
             underline = bool(style and style.underline)
             strike = bool(style and style.strike)
             for ch in segment.text:
@@ -111,10 +111,10 @@ def cells_from_lines(lines: Iterable[list[Segment]]) -> list[list[Cell]]:
                 if width == 0:
                     if row:
                         last = row[-1]
-                        row[-1] = Cell(last.text + ch, last.fg, last.bg, last.bold, last.underline,
-                                       last.strike, last.width)
+                        row[-1] = Cell(last.text + ch, last.fg, last.bg, last.bold, last.italic,
+                                       last.underline, last.strike, last.width)
                     continue
-                row.append(Cell(ch, fg, bg, bold, underline, strike, width))
+                row.append(Cell(ch, fg, bg, bold, italic, underline, strike, width))
         rows.append(row)
     return rows
 
@@ -137,14 +137,17 @@ def _fc_match(pattern: str, want_mono: bool) -> Path | None:
 
 
 def find_fonts() -> FontFiles | None:
-    """A monospace TrueType/OpenType font (and its bold when there is one), or None."""
-    for regular, bold in KNOWN_MONO:
-        if Path(regular).is_file():
-            return FontFiles(Path(regular), Path(bold) if Path(bold).is_file() else None)
+    """A monospace TrueType/OpenType font and whichever of its bold and italic faces exist, or None."""
+    for folder, stem, (bold, italic, bold_italic) in KNOWN_MONO:
+        regular = Path(folder) / f"{stem}.ttf"
+        if regular.is_file():
+            faces = [Path(folder) / f"{stem}{suffix}.ttf" for suffix in (bold, italic, bold_italic)]
+            return FontFiles(regular, *(face if face.is_file() else None for face in faces))
     regular_path = _fc_match("monospace", want_mono=True)
     if regular_path is None:
         return None
-    return FontFiles(regular_path, _fc_match("monospace:bold", want_mono=True))
+    styled = [_fc_match(f"monospace:{style}", want_mono=True) for style in ("bold", "italic", "bold:italic")]
+    return FontFiles(regular_path, *(face if face != regular_path else None for face in styled))
 
 
 class _FontSet:
@@ -153,7 +156,10 @@ class _FontSet:
     def __init__(self, files: FontFiles, px: int) -> None:
         self.px = px
         self.regular = ImageFont.truetype(str(files.regular), px)
-        self.bold = ImageFont.truetype(str(files.bold), px) if files.bold else self.regular
+        self.faces = {(False, False): self.regular}
+        for key, path in (((True, False), files.bold), ((False, True), files.italic),
+                          ((True, True), files.bold_italic or files.bold)):
+            self.faces[key] = ImageFont.truetype(str(path), px) if path else self.regular
         ascent, descent = self.regular.getmetrics()
         self.ascent = ascent
         self.cell_h = ascent + descent
@@ -164,8 +170,8 @@ class _FontSet:
     def _has(font: ImageFont.FreeTypeFont, text: str) -> bool:
         return _mask_key(font, text) != _mask_key(font, UNMAPPED)
 
-    def face(self, text: str, bold: bool) -> ImageFont.FreeTypeFont:
-        font = self.bold if bold else self.regular
+    def face(self, text: str, bold: bool, italic: bool) -> ImageFont.FreeTypeFont:
+        font = self.faces[bold, italic]
         if text in self._fallback:
             return self._fallback[text]
         if self._has(font, text):
@@ -210,8 +216,8 @@ def rasterise(rows: list[list[Cell]], fonts: FontFiles, px: int = FONT_PX) -> tu
             if is_drawn(cell.text):
                 draw_glyph(draw, cell.text, box, cell.fg, cell.bg)
             elif cell.text not in BLANK:
-                draw.text((x, top + faces.ascent), cell.text, font=faces.face(cell.text, cell.bold),
-                          fill=cell.fg, anchor="ls")
+                font = faces.face(cell.text, cell.bold, cell.italic)
+                draw.text((x, top + faces.ascent), cell.text, font=font, fill=cell.fg, anchor="ls")
             if cell.underline:
                 y = min(top + grid.cell_h - 1, top + faces.ascent + 2)
                 draw.line((x, y, x + width - 1, y), fill=cell.fg)

@@ -10,10 +10,15 @@ outline, which no braille pattern with few dots does.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from PIL import Image
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -169,3 +174,27 @@ async def test_box_lines_meet_their_neighbours(tmp_path: Path) -> None:
                            for y in range(y0, y0 + shot.cell_h)), f"a gap in the line at row {r}"
             c = max(end, c + 1)
     assert runs >= 5
+
+
+def test_a_character_the_monospace_font_lacks_comes_from_a_font_that_has_it() -> None:
+    """😀 is in DejaVu Sans, not DejaVu Sans Mono: drawn from the first, over two columns, not as
+    the mono font's empty rectangle; 中 is in neither here and shows that rectangle, as a terminal would."""
+    fonts = raster.find_fonts()
+    assert fonts is not None
+    if "DejaVuSansMono" not in fonts.regular.name or shutil.which("fc-match") is None:
+        pytest.skip("needs DejaVu Sans Mono and fontconfig")
+    white, black = (255, 255, 255), (0, 0, 0)
+
+    def drawn(text: str) -> tuple[bytes, raster.Grid]:
+        image, grid = raster.rasterise([raster.cells_from_lines([[Segment(text)]])[0]], fonts)
+        return image.convert("L").point(lambda v: 255 if v > 128 else 0).tobytes(), grid
+
+    cells = raster.cells_from_lines([[Segment("😀", Style(color="#ffffff", bgcolor="#000000"))]])
+    assert [(c.text, c.width, c.fg, c.bg) for c in cells[0]] == [("😀", 2, white, black)]
+    face, grid = drawn("😀")
+    assert grid.columns == 2
+    assert face != drawn(raster.UNMAPPED + " ")[0], "not the missing-glyph rectangle"
+    assert any(face), "something is drawn"
+    if shutil.which("fc-list") and not subprocess.run(["fc-list", ":charset=4e2d"], capture_output=True,
+                                                      text=True, check=False).stdout.strip():
+        assert drawn("中")[0] == drawn(raster.UNMAPPED + " ")[0]
