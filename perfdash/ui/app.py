@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeGuard
 
+from rich.segment import Segment
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -33,7 +34,7 @@ from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
 from perfdash.ui.modals.help_screen import HelpScreen
 from perfdash.ui.modals.quit_screen import QuitScreen
 from perfdash.ui.replay import Replayer, events_path, load_events
-from perfdash.ui.screenshot import svg_to_png
+from perfdash.ui.screenshot import screen_lines, write_png
 
 if TYPE_CHECKING:
     # The result view and the cleanup dialog (with its database driver) are imported when first
@@ -375,13 +376,13 @@ class PerfdashApp(App[int | None]):
             self.notify(f"cannot write a screenshot into {target}: {exc.strerror}",
                         title="screenshot", severity="error", markup=False)
             return
-        self._convert_screenshot(svg)
+        self._convert_screenshot(svg, screen_lines(self))
 
     @work(thread=True, group="screenshot", exit_on_error=False)
-    def _convert_screenshot(self, svg: Path) -> None:
-        png, how = svg_to_png(svg)
+    def _convert_screenshot(self, svg: Path, lines: list[list[Segment]]) -> None:
+        png, how = write_png(lines, svg.with_suffix(".png"))
         if png is not None:
-            message, severity = f"{svg}\n{png} (PNG by {how})", "information"
+            message, severity = f"{svg}\n{png} ({how})", "information"
         else:
             message, severity = f"{svg}\nno PNG: {how}", "warning"
         self.call_from_thread(self.notify, message, title="screenshot saved", severity=severity,

@@ -1,68 +1,55 @@
-"""An SVG screenshot turned into a PNG with whatever converter this machine has.
+"""The screen as a PNG beside Textual's SVG: what goes into a ticket must show what the terminal showed.
 
-Textual writes SVG; a PNG is what goes into a ticket or a chat. cairosvg (Python), rsvg-convert
-(librsvg2-bin) and ImageMagick's convert are tried in that order, and each result is checked for
-the PNG signature, because a `convert` on PATH is not always ImageMagick. No Textual here.
+SVG converters draw the text with whatever fonts match (cairosvg turned every braille chart into a
+row of empty rectangles), so the PNG is drawn from the screen's own cells instead (perfdash.ui.raster).
+The cells are taken on the UI thread, the same way Textual's `export_screenshot` takes them; drawing
+and writing the file can then run in a worker. Without a monospace font there is no PNG, and the
+reason says how to get one: never a PNG that shows boxes.
 """
 
 from __future__ import annotations
 
-import importlib
-import shutil
-import subprocess
-from collections.abc import Callable
+import io
 from pathlib import Path
+from typing import Any
 
-MONO_FAMILY = "font-family: Fira Code, monospace"
+from rich.console import Console
+from rich.segment import Segment
+from textual.app import App
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TIMEOUT_S = 60
-NO_CONVERTER = ("no SVG-to-PNG converter found (pip install cairosvg, or apt-get install "
-                "librsvg2-bin or imagemagick); the SVG is kept")
+NO_FONT = ("no monospace TrueType font found to draw the PNG with (apt-get install fonts-dejavu-core, "
+           "or scripts/install.sh); the SVG is kept")
+NO_PILLOW = "Pillow is not installed (pip install pillow); the SVG is kept"
 
 
-def _is_png(path: Path) -> bool:
+def screen_lines(app: App[Any]) -> list[list[Segment]]:
+    """The current screen, modals over their background included, as one list of segments per line.
+
+    Call on the UI thread: it renders the compositor as `App.export_screenshot` does (that method
+    returns only SVG text), into a console of the screen's size."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", legacy_windows=False, safe_box=False)
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    if update is None:  # only for a partial update; a full one always renders
+        return []
+    segments = Segment.filter_control(console.render(update, console.options))
+    return list(Segment.split_and_crop_lines(segments, width, pad=True))[:height]
+
+
+def write_png(lines: list[list[Segment]], png: Path) -> tuple[Path | None, str]:
+    """(png, how) when the PNG was written, else (None, why not and how to get one)."""
     try:
-        with path.open("rb") as f:
-            return f.read(8) == PNG_SIGNATURE
-    except OSError:
-        return False
-
-
-def _cairosvg(svg: Path, png: Path) -> bool:
+        from perfdash.ui import raster
+    except ImportError:
+        return None, NO_PILLOW
+    fonts = raster.find_fonts()
+    if fonts is None:
+        return None, NO_FONT
     try:
-        module = importlib.import_module("cairosvg")
-    except (ImportError, OSError):  # OSError: the module is there but libcairo is not
-        return False
-    try:
-        # cairosvg takes only the first family and cannot load Textual's web font, so it would
-        # fall back to a proportional font and columns would drift; ask for any monospace.
-        text = svg.read_text(encoding="utf-8").replace(MONO_FAMILY, "font-family: monospace")
-        module.svg2png(bytestring=text.encode("utf-8"), write_to=str(png))
-    except Exception:  # any failure inside the converter means: try the next one
-        return False
-    return True
-
-
-def _command(argv: list[str]) -> bool:
-    if shutil.which(argv[0]) is None:
-        return False
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def svg_to_png(svg: Path) -> tuple[Path | None, str]:
-    """(png, how) when a converter produced a real PNG beside the SVG, else (None, why not)."""
-    png = svg.with_suffix(".png")
-    attempts: tuple[tuple[str, Callable[[], bool]], ...] = (
-        ("cairosvg", lambda: _cairosvg(svg, png)),
-        ("rsvg-convert", lambda: _command(["rsvg-convert", "-o", str(png), str(svg)])),
-        ("convert", lambda: _command(["convert", str(svg), str(png)])),
-    )
-    for name, attempt in attempts:
-        if attempt() and _is_png(png):
-            return png, name
-        png.unlink(missing_ok=True)  # a stand-in may leave a file that is not a PNG
-    return None, NO_CONVERTER
+        grid = raster.write_png(raster.cells_from_lines(lines), png, fonts)
+    except OSError as exc:
+        png.unlink(missing_ok=True)
+        return None, f"cannot write {png}: {exc.strerror or exc}; the SVG is kept"
+    return png, f"{grid.columns}×{grid.rows} cells in {fonts.regular.stem}"

@@ -15,8 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from perfdash.events import Bus, RunFinished
-from perfdash.ui import app as app_module
-from perfdash.ui import screenshot
+from perfdash.ui import raster, screenshot
 from perfdash.ui.app import make_app
 from perfdash.ui.modals.artifacts_screen import ArtifactsScreen
 from perfdash.ui.modals.file_viewer_screen import FileViewerScreen
@@ -71,7 +70,6 @@ async def test_screenshot_goes_into_the_run_directory(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = tmp_path / "run"
     shutil.copytree(PASS_RUN, run_dir)
-    monkeypatch.setattr(app_module, "svg_to_png", lambda svg: (None, screenshot.NO_CONVERTER))
     app = make_app(summary_dir=run_dir)
     notes: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append((message, kw)))
@@ -82,32 +80,33 @@ async def test_screenshot_goes_into_the_run_directory(tmp_path: Path,
     svgs = list(run_dir.glob("screenshot-result-*.svg"))
     assert len(svgs) == 1
     assert "PASS" in svgs[0].read_text()
+    png = svgs[0].with_suffix(".png")
+    assert png.read_bytes().startswith(screenshot.PNG_SIGNATURE)
     message, kw = notes[-1]
     assert kw["title"] == "screenshot saved"
     assert str(svgs[0]) in message
-    assert "no PNG: no SVG-to-PNG converter found" in message
+    assert f"{png} (80×24 cells in " in message
+    assert kw["severity"] == "information"
+
+
+async def test_without_a_font_the_svg_is_kept_and_the_reason_given(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(PASS_RUN, run_dir)
+    monkeypatch.setattr(raster, "find_fonts", lambda: None)
+    app = make_app(summary_dir=run_dir)
+    notes: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append((message, kw)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert len(list(run_dir.glob("screenshot-result-*.svg"))) == 1
+    assert not list(run_dir.glob("screenshot-*.png")), "no PNG rather than a broken one"
+    message, kw = notes[-1]
+    assert message.endswith("no PNG: " + screenshot.NO_FONT)
+    assert "apt-get install fonts-dejavu-core" in message
     assert kw["severity"] == "warning"
-
-
-def test_png_conversion_checks_what_the_converter_wrote(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    svg = tmp_path / "shot.svg"
-    svg.write_text("<svg xmlns='http://www.w3.org/2000/svg' width='2' height='2'/>")
-    monkeypatch.setattr(screenshot, "_cairosvg", lambda svg, png: False)
-    # A `convert` that exits 0 but writes no PNG (a stand-in, not ImageMagick) does not count.
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "convert").write_text('#!/bin/sh\necho "not a png" > "$2"\n')
-    (fake / "convert").chmod(0o755)
-    monkeypatch.setenv("PATH", str(fake))
-    png, why = screenshot.svg_to_png(svg)
-    assert png is None
-    assert why == screenshot.NO_CONVERTER
-    assert not (tmp_path / "shot.png").exists()
-    (fake / "convert").write_text('#!/bin/sh\nprintf "\\211PNG\\r\\n\\032\\n" > "$2"\n')
-    png, how = screenshot.svg_to_png(svg)
-    assert png == tmp_path / "shot.png"
-    assert how == "convert"
 
 
 @dataclass(frozen=True)
