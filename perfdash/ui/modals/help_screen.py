@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
-    ("s", "screenshot: SVG into the run directory, and a PNG next to it where a converter exists"),
+    ("s", "screenshot: SVG into the run directory, and a PNG of the same cells next to it"),
     ("o", "artifacts of the run directory with their sizes; Enter shows a file's first lines"),
     ("c", "cleanup: seeded rows, backend, compose project perfdash created; removes the checked "
           "ones after a second yes (not while a run uses them)"),
