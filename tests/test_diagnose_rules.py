@@ -291,7 +291,8 @@ def test_under_a_saturated_loop_the_route_with_the_highest_affordable_floor_is_n
     CPU: the route doing the work has the highest floor among those the CPU could pay for."""
     facts = Facts(endpoints=[_endpoint("/api/report", 150, 110.0), _endpoint("/api/accounts/{}", 900, 25.0)],
                   backend_cpu_pct=[99.0] * 16,
-                  route_floor_ms={"/api/report": (150, 100.0), "/api/accounts/{}": (900, 15.0)})
+                  route_floor_ms={"/api/report": (150, 100.0), "/api/accounts/{}": (900, 15.0),
+                                  "/api/orders/{}": (4, 3_600.0)})  # 4 requests stuck behind the loop
     assert _by_id(run_rules(facts))["cpu-bound-app"]["endpoint"] == "/api/report"
 
 
@@ -305,3 +306,18 @@ def test_a_backend_starved_on_a_saturated_machine_is_cpu_bound_when_a_route_acco
     assert "it got what was left" in str(found["evidence"][0]["text"])  # type: ignore[index]
     no_route = Facts(backend_cpu_pct=[50.0] * 16, host_cpu_pct=[100.0] * 16)
     assert "cpu-bound-app" not in _by_id(run_rules(no_route))
+
+
+def test_a_route_that_always_waits_on_something_else_is_a_slow_dependency() -> None:
+    facts = Facts(route_floor_ms={"/api/rates": (200, 300.0), "/api/ping": (900, 1.0)},
+                  route_p50_ms={"/api/rates": 310.0, "/api/ping": 2.0},
+                  backend_cpu_pct=[12.0] * 20, activity_samples=20)
+    found = _by_id(run_rules(facts))["slow-dependency"]
+    assert found["endpoint"] == "/api/rates"
+    assert "waits on something outside the application and the database" in str(found["title"])
+    queued = Facts(route_floor_ms={"/api/rates": (200, 120.0)}, route_p50_ms={"/api/rates": 400.0},
+                   backend_cpu_pct=[12.0] * 20)
+    assert "slow-dependency" not in _by_id(run_rules(queued))  # a queue, not the same wait each time
+    busy = Facts(route_floor_ms=facts.route_floor_ms, route_p50_ms=facts.route_p50_ms,
+                 backend_cpu_pct=[95.0] * 20)
+    assert "slow-dependency" not in _by_id(run_rules(busy))

@@ -104,6 +104,7 @@ class Facts:
     log_time_unit: str | None = None  # the unit the access log's request times were read in
     throttled: dict[str, tuple[int, int]] = field(default_factory=dict)  # route: (429s, requests)
     route_floor_ms: dict[str, tuple[int, float]] = field(default_factory=dict)  # route: (requests, p10)
+    route_p50_ms: dict[str, float] = field(default_factory=dict)  # route: p50 of the access log
     pool_lines: dict[str, Any] | None = None  # the app log's pool-exhaustion lines (pool_lines.py)
 
     @property

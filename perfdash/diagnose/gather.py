@@ -36,6 +36,7 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     facts.log_time_unit = unit if isinstance(unit, str) else None
     routes = _dict(_dict(counted).get("routes"))
     facts.route_floor_ms = _floors(routes)
+    facts.route_p50_ms = _floors(routes, 50)
     facts.throttled = {str(r): (int(v["status_429"]), int(v.get("count") or 0))
                        for r, v in routes.items() if isinstance(v, dict)
                        and isinstance(v.get("status_429"), int) and v["status_429"] > 0}
@@ -196,7 +197,7 @@ def _endpoints(endpoints: Mapping[str, Any] | None) -> list[EndpointLoad]:
 FLOOR_PERCENTILE = 10
 
 
-def _floors(routes: dict[str, Any]) -> dict[str, tuple[int, float]]:
+def _floors(routes: dict[str, Any], q: float = FLOOR_PERCENTILE) -> dict[str, Any]:
     """Per route, its request count and the time its fastest requests take (p10 of the access
     log's histogram): the work a route does on every request, whatever else it waits for."""
     out = {}
@@ -206,10 +207,10 @@ def _floors(routes: dict[str, Any]) -> dict[str, tuple[int, float]]:
             buckets = {int(k): int(v) for k, v in _dict(entry.get("buckets")).items()}
         except (TypeError, ValueError):
             continue
-        floor = percentile(buckets, FLOOR_PERCENTILE)
+        floor = percentile(buckets, q)
         count = entry.get("latency_n") if isinstance(entry.get("latency_n"), int) else None
         if floor is not None and count:
-            out[str(route)] = (count, floor)
+            out[str(route)] = (count, floor) if q == FLOOR_PERCENTILE else floor
     return out
 
 

@@ -273,6 +273,12 @@ def test_catalogue_rate_limit_is_not_a_failure(run_catalogue: PerfdashRun) -> No
     assert not any(f.get("endpoint") == "/api/suggest" for f in run_catalogue.with_id("endpoint-errors"))
 
 
+def test_catalogue_slow_dependency_on_the_rates(run_catalogue: PerfdashRun) -> None:
+    found = run_catalogue.with_id("slow-dependency")
+    assert found, f"no slow-dependency finding; ids: {run_catalogue.ids()}"
+    assert [f.get("endpoint") for f in found] == ["/api/rates"], [f.get("title") for f in found]
+
+
 def test_catalogue_routes_on_the_clean_lab_have_no_finding(run_catalogue_clean: PerfdashRun) -> None:
     assert run_catalogue_clean.proc.returncode == 0, run_catalogue_clean.output
     assert run_catalogue_clean.findings == [], [f["title"] for f in run_catalogue_clean.findings]

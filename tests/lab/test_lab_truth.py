@@ -188,7 +188,8 @@ def test_cpu_report_pins_the_event_loop_at_one_core(truth_cpu: Truth) -> None:
     """The cpu instance's ground truth: the backend's process near one core, the report's own time
     (100 ms a request) a floor under its latency, and nothing wrong in the database."""
     assert truth_cpu.backend_cpu_pct is not None
-    assert truth_cpu.backend_cpu_pct >= 80, render(truth_cpu)
+    # of the whole measured time, k6's start and graceful stop included
+    assert truth_cpu.backend_cpu_pct >= 70, render(truth_cpu)
     report = truth_cpu.route(REPORT)
     p10 = report.percentile_ms(10)
     assert p10 is not None
@@ -234,9 +235,17 @@ def test_catalogue_problems_show_in_the_database_and_the_process(
     assert rss1 - rss0 >= 50, (rss0, rss1)
     suggest = sick.route("GET /api/suggest")
     assert suggest.statuses.get("429", 0) >= 0.3 * suggest.requests, suggest.statuses
+    rates_p10 = sick.route("GET /api/rates").percentile_ms(10)
+    assert rates_p10 is not None
+    assert rates_p10 >= 290, rates_p10
+    assert sick.backend_cpu_pct is not None
+    assert sick.backend_cpu_pct < 80, render(sick)
     clean, clean_counts, c0, c1 = _catalogue_truth(lab_clean, tmp_path)
     assert clean_counts["deadlocks"] == 0, clean_counts
     assert clean_counts["temp_files"] == 0, clean_counts
     assert clean_counts["sessions"] < 0.3 * clean.route("GET /api/ping-db").requests, clean_counts
     assert c1 - c0 < 30, (c0, c1)
     assert clean.route("GET /api/suggest").statuses.get("429", 0) == 0
+    clean_rates = clean.route("GET /api/rates").percentile_ms(50)
+    assert clean_rates is not None
+    assert clean_rates < 50, clean_rates

@@ -21,6 +21,7 @@ from perfdash.diagnose.rules import (
     missing_index,
     n_plus_one,
     pool,
+    slow_dependency,
     slow_statement,
     throttling,
     waits,
@@ -41,4 +42,5 @@ RULES: Final[tuple[Rule, ...]] = (
     waits.find,
     throttling.find,
     memory.find,
+    slow_dependency.find,
 )

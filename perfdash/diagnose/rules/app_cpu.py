@@ -22,6 +22,7 @@ BUSY_PCT = 80.0  # of one core
 MIN_SAMPLES = 10
 SLOW_SERVER_MS = 10.0
 MIN_FLOOR_MS = 5.0
+MIN_REQUESTS = 20  # a route hit a few times, each stuck behind the loop, proves nothing
 FITS = 1.1  # a route's floor time may exceed the CPU measured by sampling error, not more
 MIN_SHARE = 0.3  # of the backend's CPU time
 HOST_SATURATED_PCT = 90.0
@@ -87,7 +88,8 @@ def _burner(facts: Facts, cpu_s: float) -> tuple[str, tuple[int, float]] | None:
     if cpu_s <= 0:
         return None
     fits = [(r, v) for r, v in facts.route_floor_ms.items()
-            if v[1] >= MIN_FLOOR_MS and MIN_SHARE * cpu_s <= v[0] * v[1] / 1000 <= FITS * cpu_s]
+            if v[0] >= MIN_REQUESTS and v[1] >= MIN_FLOOR_MS
+            and MIN_SHARE * cpu_s <= v[0] * v[1] / 1000 <= FITS * cpu_s]
     # Under a saturated loop every route's floor rises by the wait for the loop; the route doing
     # the work has the highest floor of those whose floor time the CPU could have paid for.
     return max(fits, key=lambda rv: rv[1][1], default=None)

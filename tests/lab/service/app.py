@@ -17,6 +17,8 @@ The catalogue (LAB_PATHOLOGIES=catalogue):
 - churn     `GET /api/ping-db`: a new database connection per request (clean: the pool).
 - leak      `GET /api/profile`: keeps 400 kB per request in a process-wide list (clean: nothing kept).
 - throttle  `GET /api/suggest`: a 5-a-second rate limit answering 429 beyond it (clean: no limit).
+- slowdep   `GET /api/rates`: asks a slow exchange-rate service (300 ms) on every request (clean:
+            its answer is cached for 10 s).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ POOL_WAIT_WARN_S = 0.05
 SWAP_STEP_S = 0.02  # between the two updates of a swap: room for the opposite swap to lock
 LEAK_BYTES = 400_000
 SUGGEST_PER_S = 5.0
+RATES_SERVICE_S = 0.3
+RATES_CACHE_S = 10.0
 
 
 @dataclass
@@ -71,6 +75,8 @@ class State:
     kept: list[bytes] = field(default_factory=list)  # the leak
     bucket: float = SUGGEST_PER_S
     bucket_at: float = 0.0
+    rates: dict[str, float] | None = None
+    rates_at: float = 0.0
 
 
 class TransferIn(BaseModel):
@@ -282,6 +288,15 @@ def create_app(cfg: Config) -> FastAPI:
                                     headers={"Retry-After": "1"})
             state.bucket -= 1.0
         return {"q": q, "suggestions": [q + s for s in ("bc", "de", "fg")]}
+
+    @app.get("/api/rates")
+    async def rates(request: Request) -> dict[str, Any]:
+        state = _state(request)
+        now = time.monotonic()
+        if state.cfg.has("slowdep") or state.rates is None or now - state.rates_at >= RATES_CACHE_S:
+            await asyncio.sleep(RATES_SERVICE_S)  # the exchange-rate service's answer
+            state.rates, state.rates_at = {"EUR/USD": 1.08, "GBP/USD": 1.27}, now
+        return {"rates": state.rates}
 
     return app
 

@@ -11,7 +11,7 @@ from pathlib import Path
 # `all` is the first group (the database-and-application story the diagnosis tells as one);
 # `catalogue` the second (what pg_stat_database, the process and the access log count).
 ALL = ("lock", "pool", "nplus1", "expr", "composite", "flaky", "cpu")
-CATALOGUE = ("deadlock", "spill", "churn", "leak", "throttle")
+CATALOGUE = ("deadlock", "spill", "churn", "leak", "throttle", "slowdep")
 PATHOLOGIES = ALL + CATALOGUE
 DEFAULT_PORT = 8300
 

@@ -65,6 +65,7 @@ ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("GET", "/api/ping-db", r"^/api/ping-db$"),
         ("GET", "/api/profile", r"^/api/profile$"),
         ("GET", "/api/suggest", r"^/api/suggest$"),
+        ("GET", "/api/rates", r"^/api/rates$"),
     ))
 # What each pathology's statement looks like in pg_stat_statements.
 STATEMENT_MARKS = {

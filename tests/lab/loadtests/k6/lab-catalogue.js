@@ -1,5 +1,5 @@
 // The lab's catalogue routes: deadlocking swaps, a spilling leaderboard, a connection per ping, a
-// leaking profile page and a rate-limited suggest box, each a few users.
+// leaking profile page, a rate-limited suggest box and a slow rates service, each a few users.
 //
 //   k6 run --no-usage-report -e LAB_URL=http://127.0.0.1:8300 loadtests/k6/lab-catalogue.js
 //
@@ -24,6 +24,7 @@ export const options = {
     pings: users('pings', 2),
     profiles: users('profiles', 2),
     suggest: users('suggest', 2),
+    rates: users('rates', 2),
   },
   thresholds: {
     'http_req_duration{route:ping}': ['p(95)<500'],
@@ -60,5 +61,11 @@ export function profiles() {
 export function suggest() {
   const res = http.get(`${LAB_URL}/api/suggest?q=ab`, { tags: { route: 'suggest', name: '/api/suggest' } });
   check(res, { 'suggest answered': (r) => r.status === 200 || r.status === 429 });
+  sleep(0.05);
+}
+
+export function rates() {
+  const res = http.get(`${LAB_URL}/api/rates`, { tags: { route: 'rates', name: '/api/rates' } });
+  check(res, { 'rates ok': (r) => r.status === 200 });
   sleep(0.05);
 }
