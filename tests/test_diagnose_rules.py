@@ -321,3 +321,12 @@ def test_a_route_that_always_waits_on_something_else_is_a_slow_dependency() -> N
     busy = Facts(route_floor_ms=facts.route_floor_ms, route_p50_ms=facts.route_p50_ms,
                  backend_cpu_pct=[95.0] * 20)
     assert "slow-dependency" not in _by_id(run_rules(busy))
+
+
+def test_deadlocks_that_are_a_routes_server_errors_are_one_story() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/swap", 755, 40.0, five=408), _endpoint("/api/ping", 900, 2.0)],
+                  counters={"deadlocks": 396, "xact_rollback": 400, "sessions": 3})
+    found = _by_id(run_rules(facts))
+    assert found["deadlocks"]["links"] == ["endpoint-errors"]
+    assert found["deadlocks"]["endpoint"] == "/api/swap"
+    assert str(found["endpoint-errors"]["title"]).endswith(": the 396 deadlocks")

@@ -50,7 +50,9 @@ def run_rules(facts: Facts) -> dict[str, Any]:
 
 
 def link(findings: list[Finding], facts: Facts) -> None:
-    """Join the findings that are one story: lock waiters holding the pool's connections."""
+    """Join the findings that are one story: lock waiters holding the pool's connections, and
+    deadlocks that are a route's server errors."""
+    _link_deadlocks(findings, facts)
     locks = [f for f in findings if f.id == "lock-contention"]
     pools = [f for f in findings if f.id == "pool-saturation"]
     if locks and pools and facts.locks is not None:
@@ -62,3 +64,27 @@ def link(findings: list[Finding], facts: Facts) -> None:
                 pool.title += ", many of them held by transactions waiting on the lock"
                 # the pool's queue is the lock's doing: the lock explains the pool's share too
                 locks[0].impact = max(locks[0].impact, pool.impact)
+
+
+DEADLOCK_MATCH = 0.25  # a route's 5xx within 25% of the deadlocks counted
+
+
+def _link_deadlocks(findings: list[Finding], facts: Facts) -> None:
+    deadlocks = next((f for f in findings if f.id == "deadlocks"), None)
+    n = facts.counters.get("deadlocks", 0)
+    if deadlocks is None or n <= 0:
+        return
+    for f in findings:
+        if f.id == "lock-contention":
+            f.links.append("deadlocks")
+            deadlocks.links.append("lock-contention")
+        if f.id != "endpoint-errors" or f.endpoint is None:
+            continue
+        ep = next((e for e in facts.endpoints if e.endpoint == f.endpoint), None)
+        failed = ep.status_5xx if ep is not None and ep.status_5xx is not None else (
+            ep.errors if ep is not None else None)
+        if failed and abs(failed - n) <= DEADLOCK_MATCH * n:
+            f.links.append("deadlocks")
+            deadlocks.links.append("endpoint-errors")
+            f.title += f": the {n:,} deadlocks"
+            deadlocks.endpoint = f.endpoint
