@@ -9,7 +9,9 @@ from pathlib import Path
 
 from perfdash.diagnose import run_rules
 from perfdash.ui.app import make_app
+from perfdash.ui.result.checks_table import ChecksTable
 from perfdash.ui.result.diagnosis_panel import DiagnosisPanel
+from perfdash.ui.result.latency_table import LatencyTable
 from perfdash.ui.result.result_screen import ResultScreen
 from tests.test_diagnose_rules import sick_facts
 from tests.ui.conftest import PASS_RUN
@@ -37,7 +39,9 @@ async def test_the_diagnosis_is_the_first_thing_shown(tmp_path: Path) -> None:
         assert "fix: commit before the slow work" in text
         assert "N+1 in /api/orders/{}" in text
         assert "not looked at (database-counters): needs pg_stat_database" in text
-        assert panel.region.y < 12  # above the checks, on the first screen
+        checks = screen.query_one(ChecksTable)
+        assert checks.region.y < panel.region.y < screen.query_one(LatencyTable).region.y
+        assert panel.region.y < 48  # on the first screen, right under the verdict's checks
 
 
 async def test_an_older_run_without_a_diagnosis_hides_the_panel() -> None:

@@ -73,9 +73,10 @@ class ResultScreen(Screen[None]):
         yield StatusBanner(id="banner")
         with VerticalScroll(id="result-body"):
             with Vertical(id="result-main"):
-                yield DiagnosisPanel(id="diagnosis")
                 yield ChecksTable(id="checks")
                 yield CheckDetail(id="check-detail")
+                # the verdict first (what a reader checks on an 80x24 terminal), then why
+                yield DiagnosisPanel(id="diagnosis")
                 yield LatencyTable(id="latency")
                 yield ProblemsList(id="problems")
                 yield FindingsPanel(id="findings")
