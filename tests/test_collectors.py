@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.system import SystemCollector
@@ -36,6 +37,7 @@ def collect(sub: Subscription, until: Callable[[list[Event]], bool], timeout: fl
     return seen
 
 
+@pytest.mark.slow  # starts its own PostgreSQL cluster
 def test_database_sampler_survives_a_restart(tmp_path: Path) -> None:
     with ThrowawayPostgres(database="sampled") as pg:
         bus = Bus()
