@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from perfdash.launch import LaunchRequest
+from perfdash.proc.forking import starting_child
 
 # INT first (k6 and Artillery finish their summaries on it), then TERM, then KILL.
 _STOP_SIGNALS: tuple[tuple[signal.Signals, float], ...] = (
@@ -143,7 +144,9 @@ class Supervisor:
     def start(self, request: LaunchRequest) -> Child:
         env = {**os.environ, **request.env}
         request.stdout.parent.mkdir(parents=True, exist_ok=True)
-        with request.stdout.open("wb") as out, request.stderr.open("wb") as err:
+        # A stop signal arriving while the child starts is raised once it is registered (below),
+        # never inside an at-fork hook (perfdash.proc.forking), so stop_all always finds it.
+        with starting_child(), request.stdout.open("wb") as out, request.stderr.open("wb") as err:
             proc = subprocess.Popen(
                 list(request.argv),
                 cwd=request.cwd,
@@ -154,9 +157,9 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs between fork and exec
             )
-        child = Child(request, proc)
-        with self._lock:
-            self._children.append(child)
+            child = Child(request, proc)
+            with self._lock:
+                self._children.append(child)
         if self._log:
             self._log(f"started {request.name} (pid {proc.pid}): {request.display()}")
         return child
