@@ -14,8 +14,9 @@ from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.secret import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
-# Real Prometheus and node_exporter processes; perfdash's wheel in a fresh venv (session fixtures)
-pytest_plugins = ["tests.prom_fixtures", "tests.installed_perfdash"]
+# Real Prometheus and node_exporter processes; perfdash's wheel in a fresh venv (session fixtures);
+# the fast and slow tiers (marks and the fast tier's guard)
+pytest_plugins = ["tests.prom_fixtures", "tests.installed_perfdash", "tests.tiers"]
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from perfdash.collect import applog
 from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.applog import MAX_LINE_BYTES, AppLogTail, count_levels
 from perfdash.events import Bus, LogLinesRead, ProblemDetected, Subscription
@@ -308,8 +309,9 @@ def test_an_unreadable_file_is_reported_once_and_retried_quietly(
         return real_open(path, flags, *args)
 
     monkeypatch.setattr(os, "open", guarded_open)
+    monkeypatch.setattr(applog, "FALLBACK_POLL_S", 0.2)  # the retries, at a test's pace
     t = tailing()
-    t.quiet_for(2.5)  # more than two fallback polls
+    t.quiet_for(0.7)  # more than two fallback polls
     assert len(t.problems) == 1
     assert "Permission denied" in t.problems[0].what
     assert "chmod" in t.problems[0].fix

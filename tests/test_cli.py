@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from perfdash.net import free_port
 
 from .conftest import ROOT
@@ -59,6 +61,7 @@ def test_missing_env_file_names_the_example(tmp_path: Path) -> None:
     assert "copy .env.performance.example" in out.stderr
 
 
+@pytest.mark.slow  # the CLI runs k6 and node (its tool checks)
 def test_unreachable_backend_stops_in_preflight_before_any_load(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     env = {"PERF_BASE_URL": f"http://127.0.0.1:{port}",
@@ -80,6 +83,7 @@ def test_unreachable_backend_stops_in_preflight_before_any_load(tmp_path: Path) 
     assert "not-the-password" not in everything
 
 
+@pytest.mark.slow  # the CLI runs k6 and node (its tool checks)
 def test_doctor_checks_the_tools() -> None:
     out = perfdash("doctor")
     assert out.returncode == 0, out.stdout + out.stderr

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.system import SystemCollector
@@ -36,6 +37,7 @@ def collect(sub: Subscription, until: Callable[[list[Event]], bool], timeout: fl
     return seen
 
 
+@pytest.mark.slow  # starts its own PostgreSQL cluster
 def test_database_sampler_survives_a_restart(tmp_path: Path) -> None:
     with ThrowawayPostgres(database="sampled") as pg:
         bus = Bus()
@@ -73,12 +75,15 @@ def test_system_collector_writes_one_row_per_second(tmp_path: Path) -> None:
     bus = Bus()
     sub = bus.subscribe()
     path = tmp_path / "metrics.csv"
-    collector = SystemCollector(bus, path, interval_s=0.5)
+    collector = SystemCollector(bus, path, interval_s=0.25)
+    started = time.monotonic()
     collector.start()
-    time.sleep(3.2)
+    time.sleep(1.5)
     collector.stop()
+    elapsed = time.monotonic() - started  # a busy machine oversleeps: count against what passed
     rows = list(csv.DictReader(path.open()))
-    assert 5 <= len(rows) <= 7
+    assert len(rows) >= 4
+    assert abs(len(rows) - elapsed / 0.25) <= 1.5, (len(rows), elapsed)
     assert {"cpu_pct", "mem_pct", "load1", "swap_pct", "cpu0_pct"} <= set(rows[0])
     events = [e for e in sub.drain() if isinstance(e, SystemSampled)]
     assert events, "samples were published"

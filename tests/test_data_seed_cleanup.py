@@ -494,6 +494,7 @@ def test_compose_down_without_docker_says_so(tmp_path: Path, monkeypatch: pytest
     assert (result.ok, result.detail) == (False, down.reason)
 
 
+@pytest.mark.slow  # starts its own docker CLI
 @pytest.mark.skipif(not any((Path(d) / "docker").exists()
                             for d in os.environ.get("PATH", "").split(os.pathsep)),
                     reason="the docker CLI is not installed here")

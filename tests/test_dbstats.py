@@ -242,6 +242,7 @@ def test_database_without_the_extension_is_reported_not_raised(
     json.dumps(report)
 
 
+@pytest.mark.slow  # starts its own PostgreSQL cluster
 def test_extension_not_preloaded_is_reported_not_raised() -> None:
     # A cluster of its own: the shared one must keep the library loaded.
     with ThrowawayPostgres() as pg:

@@ -56,6 +56,7 @@ def test_a_marker_naming_a_foreign_directory_never_deletes_it(tmp_path: Path) ->
     assert foreign.exists()
 
 
+@pytest.mark.slow  # starts its own PostgreSQL cluster
 def test_a_cluster_writes_its_marker_and_a_clean_stop_removes_it() -> None:
     from perfdash.demo.pgcluster import ThrowawayPostgres
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from perfdash.launch import LaunchRequest
+from perfdash.proc.forking import starting_child
 from perfdash.proc.redacted_copy import Redact, RedactedCopy
 
 # INT first (k6 and Artillery finish their summaries on it), then TERM, then KILL.
@@ -162,35 +163,38 @@ class Supervisor:
         except BaseException:
             out.close()
             raise
-        try:
-            proc = subprocess.Popen(
-                list(request.argv),
-                cwd=request.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if piped else out,
-                stderr=subprocess.PIPE if piped else err,
-                start_new_session=True,
-                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs between fork and exec
-            )
-        except BaseException:
-            out.close()
-            err.close()
-            raise
-        copies: tuple[RedactedCopy, ...] = ()
-        if self._redact is not None:
-            assert proc.stdout is not None
-            assert proc.stderr is not None
-            copies = (RedactedCopy(proc.stdout, out, self._redact, self._log),
-                      RedactedCopy(proc.stderr, err, self._redact, self._log))
-            for copy in copies:
-                copy.start()
-        else:
-            out.close()  # the child holds its own copies of the descriptors
-            err.close()
-        child = Child(request, proc, copies)
-        with self._lock:
-            self._children.append(child)
+        # A stop signal arriving while the child starts is raised once it is registered (below),
+        # never inside an at-fork hook (perfdash.proc.forking), so stop_all always finds it.
+        with starting_child():
+            try:
+                proc = subprocess.Popen(
+                    list(request.argv),
+                    cwd=request.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if piped else out,
+                    stderr=subprocess.PIPE if piped else err,
+                    start_new_session=True,
+                    preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs between fork and exec
+                )
+            except BaseException:
+                out.close()
+                err.close()
+                raise
+            copies: tuple[RedactedCopy, ...] = ()
+            if self._redact is not None:
+                assert proc.stdout is not None
+                assert proc.stderr is not None
+                copies = (RedactedCopy(proc.stdout, out, self._redact, self._log),
+                          RedactedCopy(proc.stderr, err, self._redact, self._log))
+                for copy in copies:
+                    copy.start()
+            else:
+                out.close()  # the child holds its own copies of the descriptors
+                err.close()
+            child = Child(request, proc, copies)
+            with self._lock:
+                self._children.append(child)
         if self._log:
             self._log(f"started {request.name} (pid {proc.pid}): {request.display()}")
         return child

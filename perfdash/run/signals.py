@@ -27,6 +27,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from perfdash.proc import forking
+
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 Previous = dict[signal.Signals, Any]
@@ -60,6 +62,12 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
         return
     _state.shielded = True  # before raising: a second signal must not abort what this one starts
     _state.raised = name
+    if forking.defer(lambda: _raise(name)):
+        return  # the main thread is starting a child: raised once it is registered
+    raise Interrupted(name)
+
+
+def _raise(name: str) -> None:
     raise Interrupted(name)
 
 
@@ -87,8 +95,8 @@ def raised() -> str | None:
     """The stop signal the handler raised `Interrupted` for, or None.
 
     Python runs the handler wherever the main thread is, and a few places print an exception and
-    go on instead of raising it: the at-fork hooks `subprocess` runs while starting a child
-    (logging registers one), `__del__`, weakref callbacks. A loop that is still waiting after
+    go on instead of raising it: at-fork hooks (the supervisor's starts defer the signal instead,
+    see perfdash.proc.forking), `__del__`, weakref callbacks. A loop that is still waiting after
     this says a signal was raised lost it there, and raises it again."""
     return _state.raised
 

@@ -1,6 +1,6 @@
-"""Screenshots of the result screen passing and failing and of the help screen, at 80×24 and
-160×48 (the live screen's: test_live_snapshots.py). The recorded runs are fixed and no cursor
-blinks, so a snapshot changes only when what the screen shows changes."""
+"""Screenshots of the help screen at 80×24 and 160×48 (the result screen's: test_result_snapshots.py,
+the live screen's: test_live_snapshots.py). The recorded runs are fixed and no cursor blinks, so a
+snapshot changes only when what the screen shows changes."""
 
 from __future__ import annotations
 
@@ -9,20 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from perfdash.ui.app import make_app
-from tests.ui.conftest import FAIL_RUN, PASS_RUN
+from tests.ui.conftest import PASS_RUN
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 Compare = Callable[..., bool]
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_result_passing(snap_compare: Compare, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(summary_dir=PASS_RUN), terminal_size=size)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_result_failing(snap_compare: Compare, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(summary_dir=FAIL_RUN), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
