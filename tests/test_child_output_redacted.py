@@ -69,6 +69,7 @@ def _hits(text: str, forms: dict[str, str]) -> dict[str, int]:
     return {name: text.count(form) for name, form in forms.items() if form in text}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("log_format", ["default", "raw", "json"])
 def test_k6_setup_printing_every_form_leaves_none_in_its_logs(log_format: str, tmp_path: Path) -> None:
     k6 = find_k6()
@@ -89,6 +90,7 @@ def test_k6_setup_printing_every_form_leaves_none_in_its_logs(log_format: str, t
     assert _hits(text, secret_forms(PW, url, TOKEN)) == {}
 
 
+@pytest.mark.slow
 def test_without_the_redactor_the_same_k6_run_leaks_every_form(tmp_path: Path) -> None:
     """The fixture is not toothless: the same script, written straight to a file, holds each form."""
     k6 = find_k6()

@@ -113,6 +113,7 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow  # doctor runs k6 and node to check them
 def test_a_database_error_names_the_environments_own_variable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"postgresql://perf:pw-1234@127.0.0.1:{_closed_port()}/shop"
