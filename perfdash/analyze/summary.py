@@ -17,6 +17,7 @@ from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.endpoints import endpoints_for
 from perfdash.analyze.findings import findings
 from perfdash.analyze.host import analyse_host
+from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
 from perfdash.diagnose import diagnose
@@ -239,7 +240,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     stored, problem = read_json(run_dir / "summary.json")
     if not isinstance(stored, dict):
         return None, problem or "summary.json is not an object"
-    if (version_problem := schema_problem(stored)) is not None:
+    if (version_problem := schema_problem(stored) or shape_problem(stored)) is not None:
         return None, version_problem
     try:
         profile = profile_from_json(stored["configuration"]["profile"], "summary.json")
