@@ -175,3 +175,25 @@ def test_latest_passes_over_a_directory_locked_by_another_program(tmp_path: Path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_an_attacher_with_nothing_recorded_yet_says_what_it_waits_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfdash.follow import source
+    from perfdash.follow.source import LocalSource
+
+    monkeypatch.setattr(source, "QUIET_NOTE_S", 0.3)
+    lock = RunLock(tmp_path)  # this process: a run starting, nothing recorded yet
+    try:
+        src = LocalSource(tmp_path, poll_s=0.05)
+        notes: list[str] = []
+        deadline = time.monotonic() + 5
+        while not notes and time.monotonic() < deadline:
+            batch = src.next_batch(0.2)
+            assert not batch.ended
+            notes = batch.notes
+        src.close()
+    finally:
+        lock.release()
+    assert notes == [f"nothing recorded in {tmp_path} yet: waiting for the run holding its lock "
+                     f"(pid {os.getpid()}) to start (q or Ctrl-C detaches)"]

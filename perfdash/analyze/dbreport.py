@@ -8,7 +8,8 @@ import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular, read_json
+from perfdash.artifacts import open_regular
+from perfdash.collect.report_files import read_query_analysis
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather_activity
 from perfdash.diagnose.rules.pool import saturated
@@ -65,7 +66,7 @@ def _saturated_pool(run_dir: Path, max_connections: int) -> str | None:
 
 
 def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:
-    data, problem = read_json(path)
+    data, problem = read_query_analysis(path)
     slow_t = f"mean <= {profile.slow_query_ms:.0f} ms"
     src = "guide: queries slower than 100 ms"
     if not isinstance(data, dict):
