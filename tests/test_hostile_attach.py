@@ -67,8 +67,8 @@ def test_a_line_past_the_bound_is_skipped_with_a_sentence(tmp_path: Path) -> Non
     path.write_bytes(b'{"a": 1}\n' + b"x" * 5000 + b'\n{"b": 2}\n')
     reader = LineReader(path, max_line=1000)
     seen: list[str] = []
-    while lines := reader.read(max_bytes=700):
-        seen += lines
+    for _ in range(20):  # a read stops at each line's end, the skipped one's too
+        seen += reader.read(max_bytes=700)
     assert seen == ['{"a": 1}', '{"b": 2}']
     assert reader.offset == path.stat().st_size
     notes = reader.take_notes()

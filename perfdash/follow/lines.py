@@ -66,16 +66,16 @@ class LineReader:
             data = f.read(max(1, max_bytes))
             if not data:
                 return []
+            skipped = False
             if self._skipping:
                 data = self._skip(data)
-                if not data:
-                    continue
+                skipped = not self._skipping
             buf = self._partial + data
             *whole, self._partial = buf.split(b"\n")
             self.offset += len(buf) - len(self._partial)
-            lines = [line.decode("utf-8", errors="replace") for line in whole if line]
-            if lines:
-                return lines
+            if whole or skipped:  # a line ended: never read past it for more (serve's own
+                # readers stop at the shared tail's offset, a line boundary)
+                return [line.decode("utf-8", errors="replace") for line in whole if line]
             if len(self._partial) > self._max_line:
                 self._note_skipped()
 
