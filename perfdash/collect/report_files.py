@@ -10,6 +10,7 @@ report as "not measured" and the diagnosis as a gap, never a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,4 +76,4 @@ def read_applog_endpoints(run_dir: Path) -> tuple[dict[str, Any] | None, str | N
 
 
 def _bucket(key: str) -> bool:
-    return key.lstrip("-").isdigit() and len(key) < 6
+    return re.fullmatch(r"-?[0-9]{1,5}", key) is not None  # ASCII digits: "¹" is a digit to isdigit
