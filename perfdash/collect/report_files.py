@@ -40,7 +40,7 @@ QUERY_ANALYSIS = Obj({
                                 "cost_after": _COUNT}), nullable=True),
 })
 
-APPLOG_ROUTE = Obj({"count": _COUNT, "by_class": MapOf(NUMBER, nullable=True),
+APPLOG_ROUTE = Obj({"count": NUMBER, "by_class": MapOf(NUMBER, nullable=True),
                     "buckets": MapOf(NUMBER, nullable=True), "status_429": _COUNT})
 APPLOG = Obj({"routes": MapOf(APPLOG_ROUTE, nullable=True), "time_unit": (str, NONE),
               "format": (str, NONE), "note": (str, NONE)})
