@@ -148,3 +148,17 @@ def test_sequential_scans_have_their_own_source_when_not_measured(
     assert checks["db.seq_scans"]["status"] == "not measured"
     assert checks["db.seq_scans"]["source"] == "guide: sequential scans"
     assert checks["db.slow_queries"]["source"] == "guide: queries slower than 100 ms"
+
+
+@pytest.mark.parametrize("key", ["99999", "¹", "x"])
+def test_an_app_log_bucket_that_is_no_bucket_number_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str) -> None:
+    run = Path(shutil.copytree(ROOT / "tests" / "data" / "smoke-full", tmp_path / "run"))
+    counted = json.loads((run / "applog-endpoints.json").read_text())
+    route = next(iter(counted["routes"].values()))
+    route["buckets"][key] = 1
+    (run / "applog-endpoints.json").write_text(json.dumps(counted))
+    code = main(["show", "--json", str(run)])
+    out = json.loads(capsys.readouterr().out)
+    assert code in (0, 1, 3)
+    assert f"buckets has the key {key!r}, not a bucket number" in out["endpoints"]["missing"]["log"]
