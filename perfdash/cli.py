@@ -394,11 +394,13 @@ def _show_screen(args: argparse.Namespace) -> int:
     screen showed last: the fresh one once computed, else the stored one (quitting never waits;
     `show --headless` always computes it)."""
     from perfdash.analyze.summary import schema_problem
+    from perfdash.analyze.summary_shape import shape_problem
     from perfdash.artifacts import read_json
     from perfdash.ui.app import make_app
 
     stored, problem = read_json(args.run_dir / "summary.json")
-    if not isinstance(stored, dict) or (problem := problem or schema_problem(stored)):
+    if not isinstance(stored, dict) or (
+            problem := problem or schema_problem(stored) or shape_problem(stored)):
         _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; pass a "
                "results/perf/<timestamp> directory of a finished run")
         return EXIT_USAGE

@@ -8,6 +8,7 @@ the fix, because a user staring at a traceback mid-incident fixes nothing.
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
@@ -646,6 +647,11 @@ def read_text_utf8(path: Path) -> str:
     except OSError as exc:
         raise SettingsError(f"{path} cannot be read ({exc.strerror}); make it a readable file."
                             ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        # Editors on Windows add it; TOML and dotenv read it as part of the first key.
+        raise SettingsError(f"{path.name} starts with a UTF-8 byte order mark (BOM), which "
+                            "would be read as part of its first line; save it as UTF-8 without "
+                            "BOM.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -703,6 +709,10 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path.name} is not valid TOML: {exc}; fix the syntax there.") from None
+    except RecursionError:
+        raise SettingsError(f"{path.name} nests arrays or tables hundreds of levels deep, more "
+                            "than TOML can be read with and far more than any setting has; fix "
+                            "the file.") from None
     r = _Reader(path, text)
     r.known(data, "", {"defaults", "profiles", "environments"})
     defaults = r.table(data, "defaults", "defaults") if "defaults" in data else {}

@@ -5,6 +5,7 @@ end, and a half-written last line never sent. The two-process tests are in test_
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -127,3 +128,47 @@ def test_the_stream_catches_up_ends_and_never_sends_half_a_line(
     assert not any('"type": "Phase' in line and "data: " not in line for line in received)
     assert received[-1] == "event: end"
     assert server.streams == 0
+
+
+def test_a_hard_link_to_a_file_outside_the_run_is_not_served(
+        served: tuple[EventServer, Path, str], tmp_path: Path) -> None:
+    _server, run_dir, url = served
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"secret": "from outside the run"}')
+    os.link(outside, run_dir / "linked.json")
+    status, body = _get(url + "/files", TOKEN)
+    assert status == 200
+    assert "linked.json" not in json.loads(body)
+    assert _get(url + "/files/linked.json", TOKEN)[0] == 404
+
+
+def test_a_symlink_swapped_in_after_the_listing_is_never_followed(
+        served: tuple[EventServer, Path, str], tmp_path: Path) -> None:
+    """The name flips between a result file and a symlink to a file outside the run as fast as
+    renames go, while the file is fetched again and again: the outside file is never sent."""
+    _server, run_dir, url = served
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"OUTSIDE")
+    stop = threading.Event()
+
+    def flip() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            tmp = run_dir / f".flip{n}"
+            if n % 2:
+                os.symlink(outside, tmp)
+            else:
+                tmp.write_bytes(b"inside")
+            os.replace(tmp, run_dir / "victim.json")
+
+    (run_dir / "victim.json").write_bytes(b"inside")
+    flipper = threading.Thread(target=flip, daemon=True)
+    flipper.start()
+    try:
+        answers = [_get(url + "/files/victim.json", TOKEN) for _ in range(1500)]
+    finally:
+        stop.set()
+        flipper.join()
+    assert not [body for _status, body in answers if body == b"OUTSIDE"]
+    assert (200, b"inside") in answers  # the file itself was served between the flips

@@ -54,6 +54,7 @@ from perfdash.analyze.judge import (
 )
 from perfdash.analyze.reports import parse_threshold
 from perfdash.analyze.stats import Shift, adjust
+from perfdash.analyze.summary_shape import shape_problem
 from perfdash.artifacts import read_json
 from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
@@ -197,6 +198,8 @@ def _load(run_dir: Path) -> _Run:
         raise CompareError(f"{run_dir} cannot be compared: its summary.json has schema_version "
                            f"{version!r}, which this perfdash cannot read; compare it with the "
                            "perfdash version that wrote it.")
+    if (shape := shape_problem(data)) is not None:
+        raise CompareError(f"{run_dir} cannot be compared: {shape}.")
     summary: dict[str, Any] | None = data
     run = _Run(str(summary.get("run_id") or run_dir.name) if summary else run_dir.name, summary,
                problem or "summary.json is not a summary", {}, {})

@@ -8,25 +8,40 @@ import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular, read_json
+from perfdash.artifacts import open_regular
+from perfdash.collect.report_files import read_query_analysis
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather_activity
 from perfdash.diagnose.rules.pool import saturated
 from perfdash.settings import Profile
 
+# A sampler that answered for fewer than this share of the load's seconds saw too little of it:
+# a database frozen for most of the load leaves a handful of quiet samples that would pass.
+MIN_SAMPLED_SHARE = 0.5
+SEQ_SCANS_SOURCE = "guide: sequential scans"
 
-def analyse_connections(path: Path, reason_absent: str | None = None) -> Check:
-    """Peak connections against max_connections from db-connections.csv (warn above 80%)."""
+
+def analyse_connections(path: Path, reason_absent: str | None = None,
+                        load_s: float | None = None) -> Check:
+    """Peak connections against max_connections from db-connections.csv (warn above 80%), over
+    samples that cover at least half the seconds of a load of `load_s` seconds."""
     name, threshold = "Database connections peak", "<= 80% of max_connections"
     try:
-        with open_regular(path, newline="") as f:
+        with open_regular(path, newline="", errors="replace") as f:
             rows = [(int(r["total"]), int(r["max_connections"])) for r in csv.DictReader(f)
-                    if r.get("total", "").isdigit() and r.get("max_connections", "").isdigit()]
-    except OSError:
+                    if str(r.get("total") or "").isdigit()
+                    and str(r.get("max_connections") or "").isdigit()]
+    except (OSError, csv.Error):
         rows = []
     if not rows:
         return Check.not_measured("db.connections", name,
                                   reason_absent or f"{path.name} has no samples", threshold)
+    if load_s and len(rows) < MIN_SAMPLED_SHARE * load_s:
+        return Check.not_measured(
+            "db.connections", name,
+            f"only {len(rows)} samples in {path.name} over {load_s:.0f} s of load (fewer than one "
+            "every two seconds): the database did not answer the sampler for most of the load, so "
+            "its peak is unknown", threshold)
     peak, most = max(rows)
     share = peak / most if most else 0.0
     detail = f"peak {peak} of {most} ({share:.0%}) over {len(rows)} samples"
@@ -51,14 +66,15 @@ def _saturated_pool(run_dir: Path, max_connections: int) -> str | None:
 
 
 def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:
-    data, problem = read_json(path)
+    data, problem = read_query_analysis(path)
     slow_t = f"mean <= {profile.slow_query_ms:.0f} ms"
     src = "guide: queries slower than 100 ms"
     if not isinstance(data, dict):
         reason = reason_absent or problem or "no database report"
         return [
             Check.not_measured("db.slow_queries", "Database slow queries", reason, slow_t, src),
-            Check.not_measured("db.seq_scans", "Database sequential scans", reason, "none", src),
+            Check.not_measured("db.seq_scans", "Database sequential scans", reason,
+                               "none on large tables", SEQ_SCANS_SOURCE),
         ]
     checks: list[Check] = []
     missing = {m.get("what"): m.get("reason") for m in data.get("not_measured") or []}
@@ -77,5 +93,5 @@ def analyse_database(path: Path, profile: Profile, reason_absent: str | None = N
     scans = data.get("sequential_scans") or []
     detail = "; ".join(s.get("hint") or s["table"] for s in scans[:3])
     checks.append(Check("db.seq_scans", "Database sequential scans", "warn" if scans else "pass",
-                        len(scans), "none on large tables", "guide: sequential scans", detail))
+                        len(scans), "none on large tables", SEQ_SCANS_SOURCE, detail))
     return checks

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import read_json
 from perfdash.collect.access_log import ARTIFACT, normalise_route, percentile
+from perfdash.collect.report_files import read_applog_endpoints
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import EndpointRow
 
@@ -161,7 +161,7 @@ def read_endpoints(run_dir: Path, profile_name: str, tools: list[str] | None = N
                 "no per-endpoint metric in the export: k6 exports a tagged submetric only when a "
                 "threshold names it" if tool.name == "k6" else
                 "no metrics-by-endpoint figures (the plugin is not enabled in the YAML)")
-    data, problem = read_json(run_dir / ARTIFACT)
+    data, problem = read_applog_endpoints(run_dir)
     log = log_sides(data) if isinstance(data, dict) else {}
     if not isinstance(data, dict):
         missing["log"] = problem or f"no {ARTIFACT}"

@@ -6,6 +6,7 @@ Reads the CSV (never in-memory samples) so an old run's `perfdash show` agrees w
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,19 @@ def read_metrics(path: Path) -> HostSeries:
         with open_regular(path, newline="") as f:
             for row in csv.DictReader(f):
                 try:
-                    cpu.append(float(row["cpu_pct"]))
-                    mem.append(float(row["mem_pct"]))
-                    load.append(float(row["load1"]))
+                    values = [float(row["cpu_pct"]), float(row["mem_pct"]), float(row["load1"])]
                 except (KeyError, TypeError, ValueError):
                     continue  # a row cut short by a kill
+                if all(math.isfinite(v) for v in values):
+                    cpu.append(values[0])
+                    mem.append(values[1])
+                    load.append(values[2])
     except FileNotFoundError:
         return HostSeries(0, [], [], [], f"{path.name} is missing")
     except OSError as exc:
         return HostSeries(0, [], [], [], f"{path.name} cannot be read: {exc.strerror}")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return HostSeries(0, [], [], [], f"{path.name} is damaged ({exc}); the host was not judged")
     return HostSeries(len(cpu), cpu, mem, load, None if cpu else f"{path.name} has no samples")
 
 

@@ -92,7 +92,7 @@ def read_host_groups(path: Path) -> list[HostColumns] | None:
                         value = _num(row[index[f"{h.name}.{fld}"]])
                         if value is not None:
                             series.append(value)
-    except (FileNotFoundError, OSError, StopIteration):
+    except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
         return None
     return hosts
 

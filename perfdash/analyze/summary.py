@@ -17,6 +17,7 @@ from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.endpoints import endpoints_for
 from perfdash.analyze.findings import findings
 from perfdash.analyze.host import analyse_host
+from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
 from perfdash.diagnose import diagnose
@@ -64,10 +65,22 @@ def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
     if paths.db_connections.exists() or "database" not in record.not_measured:
         checks.append(analyse_connections(paths.db_connections,
-                                          record.not_measured.get("database")))
+                                          record.not_measured.get("database"),
+                                          load_seconds(profile, record)))
     if record.app_log is not None and "errors" in record.app_log:
         checks.append(_app_log_check(record.app_log))
     return checks
+
+
+def load_seconds(profile: Profile, record: RunRecord) -> float | None:
+    """How long the load ran: the tools' own elapsed time (one after the other in a sequential
+    profile), or None when no tool says."""
+    elapsed = [float(t["elapsed_s"]) for t in record.tools.values()
+               if isinstance(t, dict) and isinstance(t.get("elapsed_s"), int | float)
+               and not isinstance(t.get("elapsed_s"), bool) and t["elapsed_s"] > 0]
+    if not elapsed:
+        return None
+    return sum(elapsed) if profile.mode == "sequential" else max(elapsed)
 
 
 def _app_log_check(app_log: dict[str, Any]) -> Check:
@@ -239,7 +252,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     stored, problem = read_json(run_dir / "summary.json")
     if not isinstance(stored, dict):
         return None, problem or "summary.json is not an object"
-    if (version_problem := schema_problem(stored)) is not None:
+    if (version_problem := schema_problem(stored) or shape_problem(stored)) is not None:
         return None, version_problem
     try:
         profile = profile_from_json(stored["configuration"]["profile"], "summary.json")

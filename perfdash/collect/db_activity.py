@@ -26,6 +26,7 @@ from typing import Any, Final
 from perfdash.artifacts import read_regular_text
 from perfdash.collect.dbstats import MARKER
 from perfdash.secret import redact_sql
+from perfdash.shape import NUMBER, ListOf, MapOf, Obj, mistyped
 
 ARTIFACT: Final = "db-activity.ndjson"
 QUERY_CHARS: Final = 400
@@ -148,6 +149,12 @@ def append_sample(path: Path, sample: ActivitySample) -> None:
         f.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
 
 
+# One sample as the diagnosis reads it; a line of another shape is skipped like a torn one.
+SAMPLE = Obj({"at": NUMBER, "apps": MapOf(MapOf((object,)), nullable=True),
+              "waits": MapOf((object,), nullable=True),
+              "lock_waits": ListOf((object,), nullable=True)}, required=("at",))
+
+
 def read_samples(path: Path) -> list[dict[str, Any]]:
     """Every whole sample of a run's db-activity.ndjson; a torn last line (a crash) is skipped."""
     out: list[dict[str, Any]] = []
@@ -160,7 +167,7 @@ def read_samples(path: Path) -> list[dict[str, Any]]:
             item = json.loads(line)
         except ValueError:
             continue
-        if isinstance(item, dict) and isinstance(item.get("at"), int | float):
+        if isinstance(item, dict) and mistyped(item, SAMPLE) is None:
             out.append(item)
     return out
 

@@ -292,16 +292,38 @@ def _conclude(outcome: FollowOutcome | None, source: Source, *, print_result: bo
         error(outcome.message)
         return EXIT_COULD_NOT_RUN
     out = console()
-    if print_result and outcome.summary_path:
-        from perfdash.artifacts import read_json
+    local = getattr(source, "run_dir", None) is not None
+    summary, problem = _stored_summary(outcome.summary_path)
+    if local and outcome.summary_path and summary is None:
+        # The directory's own summary is the run's result; a recording alone cannot stand in
+        # for it (a copy whose summary.json broke would otherwise pass on the original's verdict).
+        verdict = outcome.message.rsplit(": ", 1)[-1]
+        error(f"{Path(outcome.summary_path).parent}: {problem}; the verdict its recording holds "
+              f"({verdict}) is not taken without it (restore summary.json or run the suite again)")
+        return EXIT_COULD_NOT_RUN
+    if print_result and summary is not None:
         from perfdash.console import result_table
 
-        summary, problem = read_json(Path(outcome.summary_path))
-        if isinstance(summary, dict):
-            out.print()
-            out.print(result_table(summary))
-        elif problem:
-            out.print(f"[yellow]{problem}[/yellow]")
+        out.print()
+        out.print(result_table(summary))
+    elif print_result and problem:
+        out.print(f"[yellow]{problem}[/yellow]")
     if outcome.summary_path:
         print(f"results: {Path(outcome.summary_path).parent}")
-    return int(outcome.exit_code if outcome.exit_code is not None else EXIT_COULD_NOT_RUN)
+    code = summary.get("exit_code") if summary is not None and local else outcome.exit_code
+    return int(code if isinstance(code, int) else EXIT_COULD_NOT_RUN)
+
+
+def _stored_summary(path: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The summary a finished run wrote, checked as `show` checks it, or (None, why not)."""
+    if not path:
+        return None, None
+    from perfdash.analyze.summary import schema_problem
+    from perfdash.analyze.summary_shape import shape_problem
+    from perfdash.artifacts import read_json
+
+    summary, problem = read_json(Path(path))
+    if not isinstance(summary, dict):
+        return None, problem or "summary.json is not a JSON object"
+    problem = schema_problem(summary) or shape_problem(summary)
+    return (None, problem) if problem else (summary, None)

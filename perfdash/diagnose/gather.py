@@ -12,11 +12,11 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from perfdash.artifacts import open_regular, read_json
-from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
+from perfdash.artifacts import open_regular
 from perfdash.collect.access_log import percentile
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
+from perfdash.collect.report_files import read_applog_endpoints, read_query_analysis
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
 
 MIN_APP_SAMPLES = 5
@@ -31,7 +31,7 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
     facts.backend_cpu_pct, facts.backend_rss_mb, facts.host_cpu_pct = _backend(run_dir / "metrics.csv")
-    counted, _ = read_json(run_dir / APPLOG_ENDPOINTS)
+    counted, _ = read_applog_endpoints(run_dir)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
     routes = _dict(_dict(counted).get("routes"))
@@ -55,7 +55,7 @@ def _num(v: Any) -> float | None:
 
 
 def _workload(path: Path, facts: Facts) -> None:
-    data, problem = read_json(path)
+    data, problem = read_query_analysis(path)
     if not isinstance(data, dict):
         facts.statements_gap = problem or "query-analysis.json was not written (no database URL)"
         return

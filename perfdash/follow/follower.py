@@ -112,6 +112,8 @@ class Follower:
                 lines, skipped = compact(lines)
                 self.skipped += skipped
             self._publish(lines)
+            for note in batch.notes:
+                self.bus.publish(ProblemDetected(note, severity="warning"))
             if self.complete:  # the recording's last event: no need to wait for the lock
                 break
             if batch.ended:

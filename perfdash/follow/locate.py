@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfdash.follow.source import EVENTS_FILE
-from perfdash.run.liveness import run_alive
+from perfdash.run.liveness import foreign_holder, run_alive
 
 
 class NoRunError(Exception):
@@ -18,7 +18,8 @@ def running_runs(results_dir: Path) -> list[Path]:
         dirs = [p for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
     except OSError:
         return []
-    return sorted((p for p in dirs if run_alive(p) is True), key=lambda p: p.name)
+    return sorted((p for p in dirs if run_alive(p) is True and foreign_holder(p) is None),
+                  key=lambda p: p.name)
 
 
 def resolve_run(target: str | None, results_dir: Path) -> Path:

@@ -9,6 +9,7 @@ fits the same seam.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,12 +17,19 @@ from pathlib import Path
 from typing import Protocol
 
 from perfdash.follow.lines import LineReader
-from perfdash.run.liveness import holder_pid, run_alive
+from perfdash.follow.records import record_type
+from perfdash.run.liveness import LOCK_FILE, foreign_holder, holder_pid, run_alive
 
 # More than this many bytes already waiting after a read: the follower is catching up (or lagging)
 # and keeps only the newest samples of what is waiting.
 BEHIND_BYTES = 64 * 1024
 EVENTS_FILE = "events.ndjson"
+SUMMARY_FILE = "summary.json"
+# Nothing recorded this long after attaching: say what is being waited for.
+QUIET_NOTE_S = 5.0
+# Checks in a row that find the lock held by something other than perfdash before believing it
+# (a run writes its PID a moment after taking the lock).
+FOREIGN_CHECKS = 2
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Batch:
     behind: bool = False
     ended: bool = False
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # what the source skipped, one sentence each
 
 
 class Source(Protocol):
@@ -47,7 +56,12 @@ class Source(Protocol):
 
 
 class LocalSource:
-    """A run directory on this machine, followed through its events.ndjson and its lock."""
+    """A run directory on this machine, followed through its events.ndjson and its lock.
+
+    The recording names the directory it was written in; a copied or moved run is followed where
+    it is now, so the paths in RunStarted and RunFinished are rewritten to this directory (as the
+    HTTP source rewrites them to its mirror), and the verdict is read from this copy's summary.
+    """
 
     def __init__(self, run_dir: Path, *, poll_s: float = 0.2, alive_every_s: float = 1.0) -> None:
         self.run_dir = run_dir
@@ -56,6 +70,9 @@ class LocalSource:
         self._alive_every_s = alive_every_s
         self._next_alive_check = 0.0
         self._closed = threading.Event()
+        self._foreign = 0  # alive checks in a row that found the lock held by something else
+        self._quiet_since = time.monotonic()
+        self._quiet_said = False  # a line arrived, or the wait was already said
 
     @property
     def where(self) -> str:
@@ -69,22 +86,64 @@ class LocalSource:
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
             lines = self._reader.read()
-            if lines:
-                return Batch(lines, behind=self._reader.pending() > BEHIND_BYTES)
+            notes = self._reader.take_notes()
+            if lines or notes:
+                self._quiet_said = True
+                return Batch(self._relocated(lines), behind=self._reader.pending() > BEHIND_BYTES,
+                             notes=notes)
             now = time.monotonic()
             if now >= self._next_alive_check:
                 self._next_alive_check = now + self._alive_every_s
-                if run_alive(self.run_dir) is not True:
-                    last = self._reader.read()  # what it wrote between the read and the check
-                    if last:
-                        return Batch(last)
-                    pid = holder_pid(self.run_dir)
-                    return Batch(ended=True, reason=(f"its process{f' (pid {pid})' if pid else ''}"
-                                                     " is gone"))
+                ended = self._ended()
+                if ended is not None:
+                    return ended
+            if not self._quiet_said and now - self._quiet_since >= QUIET_NOTE_S:
+                self._quiet_said = True
+                pid = holder_pid(self.run_dir)
+                return Batch(notes=[f"nothing recorded in {self.run_dir} yet: waiting for the run "
+                                    f"holding its lock{f' (pid {pid})' if pid else ''} to start "
+                                    "(q or Ctrl-C detaches)"])
             if now >= deadline:
                 return Batch()
             self._closed.wait(min(self._poll_s, max(0.0, deadline - now)))
         return Batch(ended=True, reason="detached")
+
+    def _ended(self) -> Batch | None:
+        """The last batch when the run is over (its lock free, or held by something that is not
+        perfdash), else None."""
+        alive = run_alive(self.run_dir)
+        foreign = foreign_holder(self.run_dir) if alive is True else None
+        self._foreign = self._foreign + 1 if foreign is not None else 0
+        if alive is True and self._foreign < FOREIGN_CHECKS:
+            return None
+        last = self._reader.read()  # what it wrote between the read and the check
+        notes = self._reader.take_notes()
+        if last or notes:
+            return Batch(self._relocated(last), notes=notes)
+        if foreign is not None:
+            return Batch(ended=True, reason=f"its {LOCK_FILE} is held by {foreign}, not by a "
+                                            "perfdash run")
+        pid = holder_pid(self.run_dir)
+        return Batch(ended=True, reason=f"its process{f' (pid {pid})' if pid else ''} is gone")
+
+    def _relocated(self, lines: list[str]) -> list[str]:
+        """The lines with the run's own paths pointing into this directory (see the class)."""
+        out = lines
+        for i, line in enumerate(lines):
+            kind = record_type(line)
+            if kind not in ("RunStarted", "RunFinished"):
+                continue
+            key, value = (("run_dir", self.run_dir) if kind == "RunStarted"
+                          else ("summary_path", self.run_dir / SUMMARY_FILE))
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and key in record and record[key] != str(value):
+                if out is lines:
+                    out = list(lines)
+                out[i] = json.dumps({**record, key: str(value)})
+        return out
 
     def close(self) -> None:
         self._closed.set()

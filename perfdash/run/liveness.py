@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 from pathlib import Path
 
@@ -69,3 +70,64 @@ def holder_pid(run_dir: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
+
+
+def foreign_holder(run_dir: Path) -> str | None:
+    """Who holds the lock when it is not a perfdash process (a sentence fragment), else None.
+
+    The lock says a process holds the file, not which: a backup tool, an editor or a stray
+    `flock` holding perfdash.lock would make a finished run look alive forever. The PID perfdash
+    wrote into the lock decides: a process that is gone is not the run, nor is one that neither
+    runs perfdash (its command line) nor has the lock file open (perfdash embedded in another
+    program still does). Where there is no /proc to ask, the lock is trusted as before.
+    """
+    pid = holder_pid(run_dir)
+    if pid is None:
+        return "a process that wrote no PID into it"
+    if pid == os.getpid():
+        return None  # this very process carries out the run (a run and its server, tests)
+    proc = Path(f"/proc/{pid}")
+    if not Path("/proc/self").is_dir():
+        return None  # no /proc here: trust the lock
+    try:
+        raw = (proc / "cmdline").read_bytes()
+    except FileNotFoundError:
+        return f"another process (the PID in it, {pid}, is gone)"
+    except OSError:
+        return None
+    words = [w.decode("utf-8", "replace") for w in raw.split(b"\0") if w]
+    if _runs_perfdash(words) or _has_open(proc, run_dir / LOCK_FILE):
+        return None
+    return f"another process (the PID in it, {pid}, is {' '.join(words)[:60] or '?'})"
+
+
+def _runs_perfdash(words: list[str]) -> bool:
+    """`perfdash ...`, `python .../perfdash ...`, `python -m perfdash ...`, `python -c` code
+    that uses perfdash."""
+    if any(Path(w).name == "perfdash" for w in words[:2]):
+        return True
+    for flag, arg in itertools.pairwise(words):
+        if flag == "-m" and (arg == "perfdash" or arg.startswith("perfdash.")):
+            return True
+        if flag == "-c" and "perfdash" in arg:
+            return True
+    return False
+
+
+def _has_open(proc: Path, path: Path) -> bool:
+    """Whether process `proc` has `path` open (unknown, e.g. another user's process: True)."""
+    try:
+        want = os.stat(path)
+        fds = list((proc / "fd").iterdir())
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(fd)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino):
+            return True
+    return False

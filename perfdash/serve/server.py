@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +36,7 @@ from perfdash.serve.token import Bind, ServeError
 
 POLL_S = 0.5  # how often the shared tail looks for new lines
 PING_EVERY_S = 5.0
+FILE_CHUNK = 256 * 1024
 # What an attacher needs for the result view; every one of them is written without secrets (the
 # run's logs are not served). events.ndjson itself goes through /events.
 SERVED = re.compile(r"^(?!events\.ndjson$)[A-Za-z0-9][A-Za-z0-9._-]*\.(json|csv|ndjson|md)$")
@@ -215,25 +218,56 @@ class EventServer:
                 return
             await asyncio.sleep(0.05)
 
-    def _served_files(self) -> dict[str, int]:
+    def _listing(self) -> dict[str, os.stat_result]:
+        """The result files and their identity: plain files of the run directory itself, never a
+        symlink, nor a hard link (a second name of a file that may live anywhere on the disk)."""
         if self._run_dir is None:
             return {}
-        out: dict[str, int] = {}
+        out: dict[str, os.stat_result] = {}
         try:
             for path in self._run_dir.iterdir():
-                if SERVED.match(path.name) and path.is_file() and not path.is_symlink():
-                    out[path.name] = path.stat().st_size
+                if not SERVED.match(path.name):
+                    continue
+                st = path.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                    out[path.name] = st
         except OSError:
             return {}
         return out
+
+    def _served_files(self) -> dict[str, int]:
+        return {name: st.st_size for name, st in self._listing().items()}
 
     async def _files(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text=json.dumps(self._served_files()),
                             content_type="application/json")
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
+        """One result file, opened without following a symlink and sent only when the opened
+        file is the one the listing saw: a name swapped for a symlink or a hard link between the
+        listing and the open is refused, not followed."""
         name = request.match_info["name"]
-        if name not in self._served_files():
+        listed = self._listing().get(name)
+        if listed is None or self._run_dir is None:
             return web.Response(status=404, text="no such result file\n")
-        assert self._run_dir is not None
-        return web.FileResponse(self._run_dir / name)
+        try:
+            fd = os.open(self._run_dir / name,
+                         os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return web.Response(status=404, text="no such result file\n")
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not (stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+                    and (st.st_dev, st.st_ino) == (listed.st_dev, listed.st_ino)):
+                return web.Response(status=404, text="no such result file\n")
+            resp = web.StreamResponse(headers={"Content-Type": _content_type(name)})
+            await resp.prepare(request)
+            while chunk := await asyncio.to_thread(f.read, FILE_CHUNK):
+                await resp.write(chunk)
+            await resp.write_eof()
+            return resp
+
+
+def _content_type(name: str) -> str:
+    return {"json": "application/json", "csv": "text/csv", "md": "text/markdown",
+            "ndjson": "application/x-ndjson"}.get(name.rsplit(".", 1)[-1], "application/octet-stream")

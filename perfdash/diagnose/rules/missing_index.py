@@ -21,6 +21,12 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def _count(v: Any) -> str:
+    """A count from the report, or ? when an edited report lacks it."""
+    n = _num(v)
+    return f"{n:,.0f}" if n is not None else "?"
+
+
 def _statement(facts: Facts, text: str) -> Statement | None:
     wanted = " ".join(text.split())
     return next((s for s in facts.statements if " ".join(s.query.split()) == wanted), None)
@@ -40,7 +46,8 @@ def _from_advice(facts: Facts, advice: dict[str, Any]) -> Finding | None:
     if scan is not None:
         evidence.append(Evidence(
             f"{table} was read sequentially {scan.get('seq_scan')} times "
-            f"({scan.get('seq_tup_read'):,} rows read, {scan.get('n_live_tup'):,} live rows)", SOURCE))
+            f"({_count(scan.get('seq_tup_read'))} rows read, {_count(scan.get('n_live_tup'))} live "
+            "rows)", SOURCE))
     if stmt is not None:
         evidence.append(Evidence(
             f"`{short(stmt.query, 80)}`: {stmt.calls:,} calls, mean {ms(stmt.mean_ms)}", SOURCE))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_json_member, read_regular_text
+from perfdash.shape import NONE, NUMBER, MapOf, Obj, file_problem
 from perfdash.tools.base import EndpointRow, LatencyRow
 
 # Socket.IO client failures surface as `errors.Error: <message>` (xhr poll error, websocket error,
@@ -29,6 +30,9 @@ _BY_ENDPOINT = "plugins.metrics-by-endpoint."
 # `<url> (<name>)` when the request has a `name`, else `<url>`; then `.codes.<n>` or `.errors.<E>`
 _ENDPOINT_COUNTER = re.compile(r"^(.*)\.(codes|errors)\.([^.]+(?:\..*)?)$")
 _NAMED = re.compile(r"^(.*) \(([^()]*)\)$")
+# What the checks, the endpoints and the result view read of the report's aggregate.
+REPORT = Obj({"aggregate": Obj({"counters": MapOf(NUMBER, nullable=True),
+                                "summaries": MapOf(MapOf((*NUMBER, NONE)), nullable=True)})})
 
 
 @dataclass(frozen=True)
@@ -146,8 +150,12 @@ def _read_cached(report: Path, progress: Path, _report_stamp: tuple[int, int] | 
     ensure = read_ensure(progress)
     aggregate, problem = read_json_member(report, "aggregate")
     if isinstance(aggregate, dict):
+        if (shape := file_problem(report.name, {"aggregate": aggregate}, REPORT)) is not None:
+            return None, shape
         return ArtilleryResults(aggregate, False, None, ensure), None
     partial = _from_progress(progress)
+    if partial is not None and file_problem(progress.name, {"aggregate": partial}, REPORT):
+        partial = None  # damaged progress lines: the report's own problem is the answer
     if partial is not None:
         why = f"{problem}; using the live progress lines recorded so far"
         return ArtilleryResults(partial, True, why, ensure), why

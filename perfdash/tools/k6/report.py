@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_json
+from perfdash.shape import NONE, NUMBER, Lazy, MapOf, Obj, file_problem
 from perfdash.tools.base import EndpointRow, LatencyRow
 
 _STAT_ALIASES = {"p(50)": "med", "median": "med", "mean": "avg"}
@@ -117,15 +118,28 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+# What the checks, the endpoints and the result view read of k6's --summary-export.
+_COUNTED = dict.fromkeys(("count", "passes", "fails", "rate", "value"), (*NUMBER, NONE))
+K6_METRIC = Obj({**_COUNTED, "thresholds": MapOf((object,))})
+K6_CHECK = Obj({"name": (str,), "passes": NUMBER, "fails": NUMBER},
+               required=("name", "passes", "fails"))
+K6_GROUP: Obj = Obj({"checks": MapOf(K6_CHECK, nullable=True),
+                     "groups": MapOf(Lazy(lambda: K6_GROUP), nullable=True)}, nullable=True)
+K6_EXPORT = Obj({"metrics": MapOf(K6_METRIC), "root_group": K6_GROUP}, required=("metrics",))
+
+
 def read_k6_summary(path: Path) -> tuple[K6Summary | None, str | None]:
     data, problem = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         return None, problem or f"{path.name} has no metrics"
+    if (problem := file_problem(path.name, data, K6_EXPORT)) is not None:
+        return None, problem
     return K6Summary(data["metrics"], data.get("root_group") or {}), None
 
 
 def _walk_checks(group: dict[str, Any]) -> list[dict[str, Any]]:
     found = list((group.get("checks") or {}).values())
     for sub in (group.get("groups") or {}).values():
-        found.extend(_walk_checks(sub))
+        if isinstance(sub, dict):  # an empty group may be written as null
+            found.extend(_walk_checks(sub))
     return found

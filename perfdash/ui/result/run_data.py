@@ -13,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from perfdash.analyze.summary_shape import shape_problem
 from perfdash.artifacts import open_regular, read_json
+from perfdash.collect.report_files import read_query_analysis
 from perfdash.timeline.reader import Timeline, read_timeline
 from perfdash.timeline.recorder import TIMELINE_CSV
 from perfdash.tools import TOOLS
@@ -130,6 +132,8 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
     summary, summary_problem = read_json(root / "summary.json")
     if not isinstance(summary, dict):
         summary, summary_problem = {}, summary_problem or "summary.json is not an object"
+    elif (shape := shape_problem(summary)) is not None:
+        summary, summary_problem = {}, shape
     profile = str(summary.get("profile") or "")
     latency: list[LatencyRow] = []
     latency_problems: list[str] = []
@@ -145,7 +149,7 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
     timeline_problem: str | None = READING_TIMELINE
     if timeline:
         timeline_data, timeline_problem = run_timeline(root, summary)
-    analysis, query_problem = read_json(
+    analysis, query_problem = read_query_analysis(
         artifact_path(root, summary, "query_analysis", "query-analysis.json"))
     slow: list[dict[str, Any]] = []
     scans: list[dict[str, Any]] = []
