@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import pytest
 
 from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.launch import LaunchRequest
+from perfdash.net import free_port
 from perfdash.proc.command import run_process
 from perfdash.proc.redacted_copy import MAX_PENDING, RedactedCopy
 from perfdash.proc.supervisor import Supervisor
@@ -206,7 +208,7 @@ results_dir = "results"
 description = "k6 only, 3 s"
 [profiles.leak.k6]
 script = {json.dumps(str(script))}
-stages = [{{ duration = "3s", target = 1 }}]
+stages = [{{ duration = "8s", target = 1 }}]
 
 [environments.ext]
 description = "the session's demo backend as an external environment"
@@ -219,10 +221,27 @@ start_command = {json.dumps(start)}
     env_file.write_text(f"PERF_BASE_URL={demo_service.base_url}\n"
                         f"PERF_DATABASE_URL='{url}'\nPERF_API_TOKEN={json.dumps(token)}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERF_")}
-    out = subprocess.run([sys.executable, "-m", "perfdash", "run", "--profile", "leak", "--env",
-                          "ext", "--headless", "--config", str(tmp_path / "profiles.toml"),
-                          "--env-file", str(env_file), "--results-dir", str(tmp_path / "results")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+    # served while it runs, and followed over HTTP by an attacher with a cache of its own: what
+    # the server sends and what the attacher mirrors must be as clean as the run directory
+    port, serve_token = free_port(), "serve-token-" + "x" * 24
+    running = subprocess.Popen(
+        [sys.executable, "-m", "perfdash", "run", "--profile", "leak", "--env", "ext", "--headless",
+         "--config", str(tmp_path / "profiles.toml"), "--env-file", str(env_file),
+         "--results-dir", str(tmp_path / "results"), "--serve", f"127.0.0.1:{port}"],
+        cwd=ROOT, env={**env, "PERFDASH_SERVE_TOKEN": serve_token}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cache = tmp_path / "cache"
+    _wait_for_port(port, running)
+    attacher = subprocess.run(
+        [sys.executable, "-m", "perfdash", "attach", "--headless", f"http://127.0.0.1:{port}"],
+        cwd=tmp_path, env={**env, "XDG_CACHE_HOME": str(cache), "PERFDASH_SERVE_TOKEN": serve_token},
+        capture_output=True, text=True, timeout=180, check=False)
+    stdout, stderr = running.communicate(timeout=180)
+    out = subprocess.CompletedProcess(running.args, running.returncode, stdout, stderr)
+    mirrored = [p for p in sorted(cache.rglob("*")) if p.is_file()]
+    assert {"summary.json", "events.ndjson"} <= {p.name for p in mirrored}, (
+        f"the attacher mirrored {[p.name for p in mirrored]}: {attacher.stdout[-2000:]}"
+        f"{attacher.stderr[-2000:]}")
     run_dir = next((tmp_path / "results").iterdir())
     assert (run_dir / "k6.stderr.log").is_file(), out.stdout[-3000:] + out.stderr[-3000:]
     assert "setup done" in (run_dir / "k6.stderr.log").read_text()
@@ -233,8 +252,21 @@ start_command = {json.dumps(start)}
     places = {"stdout": out.stdout, "stderr": out.stderr}
     places |= {str(p.relative_to(run_dir)): p.read_text(errors="replace")
                for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    places |= {f"attached: {p.relative_to(cache)}": p.read_text(errors="replace") for p in mirrored}
+    places |= {"attach stdout": attacher.stdout, "attach stderr": attacher.stderr}
     counts = {place: _hits(text, forms) for place, text in places.items()}
     assert {p: c for p, c in counts.items() if c} == {}
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        assert proc.poll() is None, "perfdash run ended before serving"
+        time.sleep(0.1)
+    raise AssertionError(f"nothing served on 127.0.0.1:{port}")
 
 
 def test_threads_of_a_finished_child_do_not_linger(tmp_path: Path) -> None:
