@@ -41,7 +41,8 @@ def sick_facts() -> Facts:
                         top_query_share=1.0, relation="accounts",
                         blocker_states=Counter({"idle in transaction": 50, "active": 5}),
                         apps=Counter({"lab-api": 55}), lock_share=0.45, from_s=3.0, to_s=38.0),
-        apps=[AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.9, 1.2, 1.0, 39.0)],
+        apps=[AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.5, 1.2, 1.0, 39.0,
+                             busy=0.87)],
         max_connections=100,
         index_advice=[{"queryid": "9", "statement": "SELECT * FROM transfers WHERE lower(memo) = lower($1)",
                        "table": "transfers", "create_index": "CREATE INDEX ON transfers (lower(memo))",
@@ -68,6 +69,7 @@ def test_every_planted_problem_is_named() -> None:
     assert any("2 queryids" in str(e["text"]) for e in nplus["evidence"])  # type: ignore[attr-defined]
     assert "ANY($1)" in str(nplus["fix"])
     assert "4 connections" in str(found["pool-saturation"]["title"])
+    assert "87% busy on average" in str(found["pool-saturation"]["title"])
     assert "cost 9,870 → 8.4" in str(found["missing-index"]["title"])
     assert found["endpoint-errors"]["endpoint"] == "/api/quote"
 
@@ -93,7 +95,8 @@ def test_a_healthy_run_has_no_finding() -> None:
 
 def test_a_pool_with_idle_connections_is_not_saturated() -> None:
     facts = sick_facts()
-    facts.apps = [AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.1, 0.0, 1.0, 39.0)]
+    facts.apps = [AppConnections("lab-api|lab|127.0.0.1", "lab-api", 40, 4, 0.95, 0.1, 0.0, 1.0, 39.0,
+                                 busy=0.4)]
     assert "pool-saturation" not in _by_id(run_rules(facts))
 
 
@@ -181,7 +184,7 @@ def test_the_connections_check_warns_on_a_full_pool_far_below_max_connections(tm
     (tmp_path / "db-activity.ndjson").write_text("".join(json.dumps(s) + "\n" for s in samples))
     check = analyse_connections(tmp_path / "db-connections.csv")
     assert check.status == "warn"
-    assert "api held 4 connections, all busy in 100% of the samples" in check.detail
+    assert "api held 4 connections in 100% of the samples, 100% of them busy on average" in check.detail
     (tmp_path / "db-activity.ndjson").write_text("".join(
         json.dumps({**s, "apps": {"api|u|127.0.0.1": {"active": 1, "idle": 3}}}) + "\n" for s in samples))
     assert analyse_connections(tmp_path / "db-connections.csv").status == "pass"
@@ -330,3 +333,19 @@ def test_deadlocks_that_are_a_routes_server_errors_are_one_story() -> None:
     assert found["deadlocks"]["links"] == ["endpoint-errors"]
     assert found["deadlocks"]["endpoint"] == "/api/swap"
     assert str(found["endpoint-errors"]["title"]).endswith(": the 396 deadlocks")
+
+
+def test_a_route_whose_errors_are_deadlocks_is_not_a_slow_dependency() -> None:
+    facts = Facts(endpoints=[_endpoint("/api/swap", 755, 124.0, five=408),
+                             _endpoint("/api/rates", 120, 307.0)],
+                  counters={"deadlocks": 396, "sessions": 3},
+                  route_floor_ms={"/api/swap": (755, 110.0), "/api/rates": (120, 300.0)},
+                  route_p50_ms={"/api/swap": 124.0, "/api/rates": 307.0}, backend_cpu_pct=[20.0] * 20)
+    slow = [f["endpoint"] for f in run_rules(facts)["findings"] if f["id"] == "slow-dependency"]
+    assert slow == ["/api/rates"]
+
+
+def test_a_pinned_pool_with_nothing_waiting_for_it_is_no_finding() -> None:
+    facts = Facts(apps=[AppConnections("api|u|h", "api", 40, 4, 0.95, 0.5, 0.0, 1.0, 39.0, busy=0.9)],
+                  endpoints=[_endpoint("/api/fast", 900, 3.0)], max_connections=100)
+    assert "pool-saturation" not in _by_id(run_rules(facts))

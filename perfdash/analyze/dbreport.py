@@ -60,8 +60,9 @@ def _saturated_pool(run_dir: Path, max_connections: int) -> str | None:
     gather_activity(run_dir, facts)
     for app in facts.apps:
         if saturated(app, max_connections):
-            return (f"{app.app or 'the application'} held {app.plateau} connections, all busy in "
-                    f"{app.all_busy:.0%} of the samples: its pool is full")
+            return (f"{app.app or 'the application'} held {app.plateau} connections in "
+                    f"{app.at_plateau:.0%} of the samples, {app.busy:.0%} of them busy on average: "
+                    "its pool is full")
     return None
 
 

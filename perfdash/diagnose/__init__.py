@@ -44,6 +44,7 @@ def run_rules(facts: Facts) -> dict[str, Any]:
         else:
             findings += result
     link(findings, facts)
+    findings = _without_contradictions(findings)
     findings.sort(key=lambda f: f.impact, reverse=True)
     return {"findings": [f.to_json() for f in findings], "not_measured": [g.to_json() for g in gaps],
             "time_by_endpoint": time_by_endpoint(facts, findings)}
@@ -64,6 +65,14 @@ def link(findings: list[Finding], facts: Facts) -> None:
                 pool.title += ", many of them held by transactions waiting on the lock"
                 # the pool's queue is the lock's doing: the lock explains the pool's share too
                 locks[0].impact = max(locks[0].impact, pool.impact)
+
+
+def _without_contradictions(findings: list[Finding]) -> list[Finding]:
+    """A route whose server errors are the database's deadlocks waits in the database, so it is
+    not also "waiting on something outside the application and the database"."""
+    in_database = {f.endpoint for f in findings
+                   if f.id in ("deadlocks", "endpoint-errors") and "deadlocks" in [f.id, *f.links]}
+    return [f for f in findings if not (f.id == "slow-dependency" and f.endpoint in in_database)]
 
 
 DEADLOCK_MATCH = 0.25  # a route's 5xx within 25% of the deadlocks counted

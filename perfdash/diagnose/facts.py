@@ -81,6 +81,7 @@ class AppConnections:
     idle_in_tx: float  # mean idle-in-transaction connections per sample
     from_s: float
     to_s: float
+    busy: float = 0.0  # mean share of the plateau's connections active or in a transaction
 
 
 @dataclass

@@ -158,6 +158,7 @@ def _app(group: str, samples: list[tuple[float, dict[str, int]]]) -> AppConnecti
     return AppConnections(
         group=group, app=group.split("|", 1)[0], samples=len(seen), plateau=plateau,
         at_plateau=len(at) / len(seen), all_busy=len(busy) / len(seen),
+        busy=mean(sum(n for k, n in st.items() if k != "idle") for _, st in seen) / plateau,
         idle_in_tx=mean(st.get("idle in transaction", 0) for _, st in seen),
         from_s=seen[0][0], to_s=seen[-1][0])
 

@@ -13,17 +13,20 @@ from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct
 
 ID = "pool-saturation"
-MIN_AT_PLATEAU = 0.5  # of the samples
-MIN_ALL_BUSY = 0.5  # of the samples: all N connections active or in a transaction
+MIN_AT_PLATEAU = 0.7  # of the samples
+MIN_BUSY = 0.7  # of the pool's connections active or in a transaction, on average
 HEADROOM = 0.8  # a plateau above this share of max_connections is the server's limit, not a pool's
 SLOW_SERVER_MS = 20.0
 MIN_LOG_LINES = 3
 
 
 def saturated(app: AppConnections, max_connections: int | None) -> bool:
+    """Pinned at one number well below the server's limit, and most of it busy on average. A
+    full pool under churn shows a connection idle for an instant in many samples (released, not
+    yet taken again), so "none idle" in every sample is too strict; the mean is what queues."""
     below_server = max_connections is None or app.plateau < HEADROOM * max_connections
     return (app.plateau >= 1 and below_server and app.at_plateau >= MIN_AT_PLATEAU
-            and app.all_busy >= MIN_ALL_BUSY)
+            and app.busy >= MIN_BUSY)
 
 
 def find(facts: Facts) -> list[Finding] | Gap:
@@ -31,14 +34,15 @@ def find(facts: Facts) -> list[Finding] | Gap:
         return Gap(ID, f"once-a-second database activity samples: {facts.activity_gap}")
     out = []
     for app in facts.apps:
-        if not saturated(app, facts.max_connections):
+        if not saturated(app, facts.max_connections) or not _queueing(facts, app):
             continue
         name = app.app or "the application"
         limit = f" of max_connections {facts.max_connections}" if facts.max_connections else ""
         evidence = [Evidence(
             f"{name} held exactly {app.plateau} connections in {pct(app.at_plateau)} of "
-            f"{app.samples} samples{limit}, and all {app.plateau} were busy (active or in a "
-            f"transaction, none idle) in {pct(app.all_busy)} of them", "db-activity.ndjson",
+            f"{app.samples} samples{limit}; on average {pct(app.busy)} of them were busy (active "
+            f"or in a transaction), and all {app.plateau} at once in {pct(app.all_busy)} of the "
+            "samples", "db-activity.ndjson",
             app.from_s, app.to_s)]
         evidence += _log_evidence(facts)
         if app.idle_in_tx >= 0.5:
@@ -64,7 +68,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
         out.append(Finding(
             ID,
             f"The application's connection pool ({app.plateau} connections, {name}) is the "
-            f"bottleneck: all {app.plateau} were busy in {pct(app.all_busy)} of the samples",
+            f"bottleneck: pinned at {app.plateau} and {pct(app.busy)} busy on average",
             impact,
             "every request that needs the database waits for one of the pool's connections; "
             "what holds them (long transactions, lock waits, slow calls inside a transaction) "
@@ -83,6 +87,14 @@ def find(facts: Facts) -> list[Finding] | Gap:
             "made inside a transaction), then size the pool for the concurrency you need",
             "medium", _log_evidence(facts)))
     return out
+
+
+def _queueing(facts: Facts, app: AppConnections) -> bool:
+    """Something says requests waited for those connections: endpoints slow on the server, lock
+    waiters of this application holding them, or the application's own pool lines."""
+    slow = any((e.server_p50_ms or 0) >= SLOW_SERVER_MS for e in facts.endpoints)
+    waiting = facts.locks is not None and facts.locks.apps.get(app.app, 0) > 0
+    return slow or waiting or bool(facts.pool_lines)
 
 
 def _log_evidence(facts: Facts) -> list[Evidence]:
