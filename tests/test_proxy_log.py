@@ -34,14 +34,16 @@ def test_request_and_upstream_times_are_read_per_route(tmp_path: Path) -> None:
     data = count_file(log)
     assert data["upstream_times"] is True
     orders = data["routes"]["/api/orders/{}"]
-    assert orders["count"] == 3 and orders["by_class"] == {"2xx": 2, "5xx": 1}
+    assert orders["count"] == 3
+    assert orders["by_class"] == {"2xx": 2, "5xx": 1}
     assert orders["upstream_n"] == 2
     assert orders["upstream_avg_ms"] == pytest.approx((12 + 30) / 2)
     assert orders["proxy_avg_ms"] == pytest.approx((170 + 70) / 2)
     assert orders["proxy_answered"] == {"5xx": 1}
     assert orders["latency_avg_ms"] == pytest.approx((182 + 100 + 0) / 3)  # the proxy's own time
     plain = data["routes"]["/api/plain"]
-    assert "upstream_n" not in plain and plain["latency_avg_ms"] == pytest.approx(31.0)
+    assert "upstream_n" not in plain
+    assert plain["latency_avg_ms"] == pytest.approx(31.0)
 
 
 def test_a_log_without_upstream_times_says_so(tmp_path: Path) -> None:
@@ -55,7 +57,8 @@ def test_the_artifact_with_upstream_fields_passes_its_schema(tmp_path: Path) -> 
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "applog-endpoints.json").write_text(json.dumps(count_file(log)))
     data, problem = read_applog_endpoints(tmp_path / "run")
-    assert problem is None and data is not None
+    assert problem is None
+    assert data is not None
     broken = json.loads((tmp_path / "run" / "applog-endpoints.json").read_text())
     broken["routes"]["/a"]["upstream_buckets"] = {"x": 1}
     (tmp_path / "run" / "applog-endpoints.json").write_text(json.dumps(broken))
@@ -74,7 +77,8 @@ def test_time_spent_in_the_proxy_is_named_with_both_times() -> None:
     found = [f for f in result["findings"] if f["id"] == "reverse-proxy"]
     assert len(found) == 1
     assert found[0]["endpoint"] == "/api/accounts/{}"
-    assert "140 ms" in found[0]["title"] and "4.0 ms" in found[0]["title"]
+    assert "140 ms" in found[0]["title"]
+    assert "4.0 ms" in found[0]["title"]
     assert "limit_req" in found[0]["fix"]
     row = next(r for r in result["time_by_endpoint"] if r["endpoint"] == "/api/accounts/{}")
     assert "reverse proxy" in row["stage"]
