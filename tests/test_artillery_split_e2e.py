@@ -74,19 +74,27 @@ def backend() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.mark.timeout(120)
-def test_a_split_artillery_suite_runs_with_its_config_file(backend: str, tmp_path: Path) -> None:
+def _project(tmp_path: Path, backend: str, *, split: bool = True) -> tuple[Path, dict[str, str]]:
+    """The split example as a project of its own, and the environment perfdash runs in."""
     artillery = find_artillery(None, ROOT)  # where perfdash itself finds it for this checkout
     if artillery.path is None:
         pytest.fail(f"{artillery.problem}; {artillery.fix}")
     project = tmp_path / "project"
     shutil.copytree(ROOT / "tests" / "data" / "artillery-split", project / "artillery")
-    (project / "profiles.toml").write_text(PROFILES % {"base_url": backend,
-                                                       "artillery": artillery.path})
+    text = PROFILES % {"base_url": backend, "artillery": artillery.path}
+    if not split:
+        text = text.replace('config = "artillery/common-config.yml"\n', "")
+    (project / "profiles.toml").write_text(text)
     env = {k: v for k, v in os.environ.items()
            if k not in _PROXY_VARS and not k.startswith("PERF_")}
     env.update(NO_PROXY="127.0.0.1,localhost", ARTILLERY_DISABLE_TELEMETRY="true",
                PYTHONPATH=str(ROOT))
+    return project, env
+
+
+@pytest.mark.timeout(120)
+def test_a_split_artillery_suite_runs_with_its_config_file(backend: str, tmp_path: Path) -> None:
+    project, env = _project(tmp_path, backend)
     results = tmp_path / "results"
     out = subprocess.run([*PERFDASH, "run", "--headless", "--profile", "zoo", "--env", "local",
                           "--results-dir", str(results)], cwd=project, env=env,
@@ -112,3 +120,17 @@ def test_a_split_artillery_suite_runs_with_its_config_file(backend: str, tmp_pat
     assert {c["source"] for c in ensure} == {"artillery/common-config.yml (config.ensure)"}
     # no database is configured: the database checks are "not measured", so the run is incomplete
     assert out.returncode == 3, text
+
+
+@pytest.mark.timeout(60)
+def test_a_scenario_file_named_alone_stops_in_preflight(backend: str, tmp_path: Path) -> None:
+    project, env = _project(tmp_path, backend, split=False)
+    out = subprocess.run([*PERFDASH, "run", "--headless", "--profile", "zoo", "--env", "local",
+                          "--results-dir", str(tmp_path / "results")], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=50, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 3, text
+    assert ("[FAIL] Artillery script accepted: dino.yml holds scenarios without a `config` section, "
+            "so Artillery needs the config file they were split from -> name it in "
+            '[profiles.zoo.artillery] with config = "path/to/common-config.yml"') in text
+    assert sum(_Zoo.seen.values()) == _Zoo.seen["/health"]  # no load: only preflight's health check
