@@ -146,3 +146,38 @@ def test_several_scenario_files_are_refused_in_one_sentence(project: Path) -> No
 def test_a_config_file_without_a_scenario_file_is_refused(project: Path) -> None:
     with pytest.raises(SettingsError, match=r"profiles.zoo.artillery.*sets config but no script"):
         zoo(project, 'config = "artillery/common-config.yml"')
+
+
+def test_init_wires_a_split_suite_with_its_config(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The example's layout in a project: `perfdash init` offers each scenario file with the config
+    file beside its directory, and the profile it writes runs (plan accepted, `--config` passed)."""
+    from perfdash.cli import main
+    from perfdash.init.discover import discover
+
+    shutil.copytree(SPLIT, tmp_path / "load")
+    (tmp_path / "load" / "app-settings.yml").write_text("config:\n  debug: true\n")  # not Artillery's
+    (tmp_path / "load" / "scenarios" / "notes.yml").write_text("scenarios: just words\n")
+    found = discover(tmp_path)
+    assert {(a.path, a.config) for a in found.artillery} == {
+        ("load/scenarios/armadillo.yml", "load/common-config.yml"),
+        ("load/scenarios/dino.yml", "load/common-config.yml")}
+    armadillo = next(a for a in found.artillery if a.path.endswith("armadillo.yml"))
+    assert (armadillo.phases, armadillo.ensure, armadillo.target) == (True, True, "http://127.0.0.1:9")
+    assert main(["init", "--project", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "load/scenarios/armadillo.yml (phases; ensure; plugins: metrics-by-endpoint, ensure; " \
+           "runs with --config load/common-config.yml)" in " ".join(out.split())
+    smoke = load_settings(tmp_path, env_file=tmp_path / "none.env").profile("smoke")
+    assert smoke.artillery_config == tmp_path / "load/common-config.yml"
+    assert smoke.artillery_script == tmp_path / "load/scenarios/armadillo.yml"
+    assert read_plan(smoke, "http://127.0.0.1:8000").problem is None
+
+
+def test_a_scenario_file_with_no_config_above_it_is_not_offered(tmp_path: Path) -> None:
+    from perfdash.init.discover import discover
+
+    shutil.copytree(SPLIT / "scenarios", tmp_path / "scenarios")
+    (tmp_path / "other").mkdir()
+    shutil.copy(SPLIT / "common-config.yml", tmp_path / "other" / "common-config.yml")
+    assert discover(tmp_path).artillery == ()  # the config is in a sibling directory, not above
