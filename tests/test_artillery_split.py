@@ -106,7 +106,9 @@ def test_the_config_file_wins_over_the_scenario_file_as_in_artillery(project: Pa
     assert read_plan(profile).planned_s == 4 + 30
     assert merged({"a": [1, 2], "b": {"c": 1}}, {"a": [3], "b": {"d": 2}}) == {
         "a": [3, 2], "b": {"c": 1, "d": 2}}
-    assert merged({"a": 1}, {"a": None}) == {"a": 1}
+    # as node -e "_.merge({a:1,l:[1,2],d:{x:1}},{a:null,l:[{y:1}],d:null})" prints
+    assert merged({"a": 1, "l": [1, 2], "d": {"x": 1}}, {"a": None, "l": [{"y": 1}], "d": None}) == {
+        "a": None, "l": [{"y": 1}, 2], "d": None}
 
 
 def test_no_target_anywhere_stops_before_the_load(project: Path) -> None:

@@ -45,8 +45,9 @@ def ensure_lines(ensure: Any) -> list[str]:
 
 
 def merged(low: Any, high: Any) -> Any:
-    """`high` laid over `low` as Artillery combines its input files (lodash `merge`): tables merge
-    key by key, lists item by item, anything else is replaced."""
+    """`high` laid over `low` as Artillery combines its input files (lodash `merge`, checked against
+    lodash 4 in Artillery 2.0.34): tables merge key by key, lists item by item, anything else is
+    replaced."""
     if isinstance(low, Mapping) and isinstance(high, Mapping):
         out = dict(low)
         for key, value in high.items():
@@ -55,7 +56,7 @@ def merged(low: Any, high: Any) -> Any:
     if isinstance(low, list) and isinstance(high, list):
         return [merged(a, b) for a, b in zip(low, high, strict=False)] + low[len(high):] + \
             high[len(low):]
-    return low if high is None else high
+    return high  # a YAML `key:` with nothing after it (null) empties the key, as in lodash
 
 
 def _read_yaml(path: Path) -> tuple[Any, ToolPlan | None]:
