@@ -135,7 +135,8 @@ def _measured(results: ArtilleryResults | None, original: str) -> tuple[float | 
 def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResults | None,
                    profile: Profile, tool: Mapping[str, Any] | None, reason: str | None,
                    ) -> list[Check]:
-    script = script_source(profile.artillery_script, profile.project_dir, "the Artillery script")
+    script = script_source(profile.artillery_config or profile.artillery_script, profile.project_dir,
+                           "the Artillery script")
     source = f"{script} (config.ensure)"
     checks = []
     for i, (original, passed, strict) in enumerate(ensure):
