@@ -122,6 +122,13 @@ def test_a_passing_run_lists_no_check_and_every_secret_form_goes(tmp_path: Path)
     assert "p%40ss" not in written
 
 
+def test_a_multi_line_problem_stays_one_list_item() -> None:
+    summary = {"status": "incomplete", "checks": [],
+               "problems": [{"what": "k6 said:\n# not a heading\n| nor | a table |", "fix": "a\nb"}]}
+    text = step_summary_markdown(summary, Path("results/perf/x"))
+    assert "- k6 said: # not a heading | nor | a table | — fix: a b" in text.splitlines()
+
+
 def test_the_diagnosis_shows_its_first_findings_and_counts_the_rest() -> None:
     findings = [{"id": f"rule-{n}", "title": f"finding {n}", "impact": 0.1, "confidence": "high",
                  "fix": f"fix {n}", "evidence": [{"text": f"evidence {n}", "source": "x.json"}]}

@@ -39,13 +39,18 @@ def step_summary_markdown(summary: Mapping[str, Any], run_dir: Path) -> str:
     problems = [p for p in summary.get("problems") or [] if isinstance(p, Mapping)]
     if problems:
         lines += ["### Problems", ""]
-        lines += [f"- {p.get('what', '')}" + (f" — fix: {p['fix']}" if p.get("fix") else "")
+        # one line each: a tool's multi-line message must not start headings of its own on the page
+        lines += [f"- {_line(p.get('what', ''))}" + (f" — fix: {_line(p['fix'])}" if p.get("fix") else "")
                   for p in problems]
         lines.append("")
     if summary.get("diagnosis") is not None:
         lines += diagnosis_headlines_markdown(summary.get("diagnosis"))
     lines += [f"Run directory: `{_near(run_dir)}` (summary.md, junit.xml and every artifact)", ""]
     return "\n".join(lines) + "\n"
+
+
+def _line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def _near(run_dir: Path) -> Path:
