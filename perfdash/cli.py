@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
+    from perfdash.secret import Secret
     from perfdash.settings import Environment, Settings
 
 from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE
@@ -263,6 +264,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out.print(comparison_table(compare_runs(baseline.runs, outcome.paths.root,
                                                     tolerance_pct=profile.regression_tolerance_pct)))
         out.print(f"results: {outcome.paths.root}")
+        _step_summary(outcome.summary, outcome.paths.root, lambda: orch.secrets)
         return outcome.exit_code
 
 
@@ -294,6 +296,8 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
             print(f"results: {outcome.paths.root}")
         except OSError:  # the terminal is gone (closed: SIGHUP); the run's files say it all
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
+        if summary is not None:  # the verdict just printed, on the CI job's page as well
+            _step_summary(summary, outcome.paths.root, lambda: orch.secrets)
     elif app.run_error is not None:
         _error(f"the run stopped with an error: {app.run_error}")
     return int(code if code is not None else EXIT_COULD_NOT_RUN)
@@ -378,7 +382,36 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if problem:
             console.print(f"[yellow]{problem}[/yellow]")
         console.print(result_table(summary))
+    _step_summary(summary, args.run_dir, lambda: _known_secrets(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _step_summary(summary: dict[str, Any], run_dir: Path,
+                  secrets: Callable[[], Sequence[Secret]]) -> None:
+    """Append the verdict to GitHub's job page when GITHUB_STEP_SUMMARY names a file; a file that
+    cannot be written is a warning, never a different exit code. The secrets are looked up only
+    then (`show` reads the settings for them)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        return
+    from perfdash.analyze.step_summary import append_step_summary
+
+    warning = append_step_summary(summary, run_dir, secrets())
+    if warning is not None:
+        print(f"perfdash: warning: {warning}", file=sys.stderr)
+
+
+def _known_secrets(summary: dict[str, Any]) -> list[Secret]:
+    """The secrets `show` can know of: those of the run's environment as this directory's settings
+    and environment variables give them (in CI, the same ones the run had). Without readable
+    settings there are none by value, and URL passwords still go by pattern."""
+    from perfdash.commands.common import find_project
+    from perfdash.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(find_project(Path.cwd()))
+        return settings.environment(str(summary.get("environment"))).secrets()
+    except (SettingsError, OSError):
+        return []
 
 
 def _has_verdict(summary: dict[str, Any]) -> bool:
