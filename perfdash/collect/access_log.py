@@ -185,6 +185,9 @@ class EndpointCounter:
         self.request_lines = 0
         self.latency_sampled = 0  # request lines whose latency was not read (budget)
         self.note: str | None = None
+        # every route's request times since the last `drain_interval`: the timeline's per-second
+        # server percentiles (srv_p50_ms...)
+        self._interval: Counter[int] = Counter()
 
     @property
     def recognised(self) -> bool:
@@ -387,6 +390,12 @@ class EndpointCounter:
             rc.latency_n += n
             b = bucket_of(ms)
             rc.buckets[b] = rc.buckets.get(b, 0) + n
+            self._interval[b] += n
+
+    def drain_interval(self) -> dict[int, int]:
+        """The request times counted since the last call, as a bucket histogram, and start anew."""
+        got, self._interval = dict(self._interval), Counter()
+        return got
 
     def _add_upstream(self, lines: Counter[tuple[bytes, bytes, bytes, bytes]]) -> None:
         """nginx's request and upstream times, both decimal seconds (nginx writes no other unit).
