@@ -11,7 +11,14 @@ from rich.text import Text
 
 from perfdash.timeline.reader import Timeline
 from perfdash.ui.app import make_app
-from perfdash.ui.result.chart_data import CHARTS, Y_LABEL_WIDTH, Chart, charts_view, tick_label
+from perfdash.ui.result.chart_data import (
+    CHARTS,
+    Y_LABEL_WIDTH,
+    Chart,
+    chart_specs,
+    charts_view,
+    tick_label,
+)
 from perfdash.ui.result.timeline_charts import TimelineCharts, legend
 from tests.ui.conftest import PASS_RUN
 
@@ -123,3 +130,18 @@ async def test_at_80_columns_every_legend_fits_its_chart() -> None:
             assert chart.spec.short_source in title, title
             for series in chart.series:
                 assert series.label.replace("Artillery", "Art") in title.replace("Artillery", "Art")
+
+
+def test_host_charts_name_node_exporter_when_a_backend_host_was_measured() -> None:
+    present = frozenset({"cpu_pct", "load1", "host.api-1.cpu_pct"})
+    alone = {c.key: c.short_source for c in chart_specs([], present)}
+    assert (alone["host"], alone["load"]) == ("psutil", "psutil")
+    generators = {c.key: c.short_source for c in chart_specs([("gen-1", "generator")], present)}
+    assert generators["host"] == "psutil"
+    specs = {c.key: c for c in chart_specs([("api-1", "backend"), ("gen-1", "generator")], present)}
+    assert specs["host"].short_source == "node_exporter"
+    assert specs["host"].lines[0][1] == "api-1 CPU %"  # the per-host chart
+    assert specs["load"].source == "first backend host, node_exporter"
+    older = {c.key: c for c in chart_specs([("api-1", "backend")], frozenset({"cpu_pct"}))}
+    assert older["host"].lines == CHARTS[4].lines  # no per-host columns: the plain chart ...
+    assert older["host"].short_source == "node_exporter"  # ... of that host all the same

@@ -87,15 +87,17 @@ def host_chart(hosts: Sequence[tuple[str, str]], present: frozenset[str]) -> Cha
 
 def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
                 ) -> tuple[ChartSpec, ...]:
-    """`CHARTS`, with the host chart per backend host when the run has per-host columns (then
-    the load line is the first backend host's, through node_exporter too)."""
-    spec = host_chart(hosts, present)
-    if spec is None:
+    """`CHARTS`, with the host chart per backend host when the run has per-host columns. With a
+    backend host measured through node_exporter, the plain host columns are the first backend
+    host's too, and the host and load charts say so."""
+    if not any(role == "backend" for _, role in hosts):
         return CHARTS
-    load = dataclasses.replace(CHARTS[[c.key for c in CHARTS].index("load")],
-                               source="first backend host, node_exporter",
-                               short_source="node_exporter")
-    return tuple(spec if c.key == "host" else load if c.key == "load" else c for c in CHARTS)
+    per_host = host_chart(hosts, present)
+    return tuple(per_host if c.key == "host" and per_host is not None
+                 else dataclasses.replace(c, source="first backend host, node_exporter",
+                                          short_source="node_exporter")
+                 if c.key in ("host", "load") else c
+                 for c in CHARTS)
 
 
 MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YELLOW, "!"),
