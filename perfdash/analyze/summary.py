@@ -92,7 +92,17 @@ def _app_log_check(app_log: dict[str, Any]) -> Check:
     return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
                  "== 0", "perfdash default",
                  f"{errors} ERROR and {warnings} WARN lines of {app_log.get('lines', 0)} in "
-                 f"{Path(str(app_log.get('path', 'the app log'))).name}")
+                 f"{_app_log_names(app_log)}")
+
+
+def _app_log_names(app_log: dict[str, Any]) -> str:
+    """`app.log`, or `app.log and worker.log` when the counts add up several app logs."""
+    files = app_log.get("files")
+    names = [Path(str(f.get("path"))).name for f in files if isinstance(f, dict)
+             and f.get("kind") == "app" and f.get("path")] if isinstance(files, list) else []
+    if len(names) > 1:
+        return ", ".join(names[:-1]) + " and " + names[-1]
+    return Path(str(app_log.get("path", "the app log"))).name
 
 
 def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Follows the backend's log file while a run goes on, as `tail -F` would, and publishes what it reads as
-batched `LogLinesRead` events. The orchestrator starts it when the environment names an `app_log`.
+batched `LogLinesRead` events. The orchestrator starts one per log the environment names (`app_log` or
+`logs`, perfdash.collect.log_set); an access log's tail only counts its requests.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class AppLogTail:
 
     def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
                  from_start: bool = False, endpoints: EndpointCounter | None = None,
-                 pool_pattern: str | None = None) -> None:
+                 pool_pattern: str | None = None, label: str | None = None, levels: bool = True) -> None:
         if batch_interval_s <= 0 or keep_lines < 0:
             raise ValueError("batch_interval_s must be > 0 and keep_lines >= 0")
         self._bus = bus
@@ -139,7 +140,11 @@ class AppLogTail:
         self._unreadable = False
         self._partial = bytearray()  # a line without its newline yet, at most MAX_LINE_BYTES of it
         self._partial_cut = 0
-        self._kept: deque[str] = deque(maxlen=keep_lines)
+        # levels False: an access log, read for its requests only (no level counts, pool lines or pane)
+        self._levels = levels
+        # which file a line in the pane came from, when the pane follows more than one
+        self._prefix = f"[{label}] " if label else ""
+        self._kept: deque[str] = deque(maxlen=keep_lines if levels else 0)
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
         self.lines_total = 0
         self.errors_total = 0
@@ -153,8 +158,13 @@ class AppLogTail:
         # the application's own words about its connection pool
         self.pool_lines = PoolLines(pattern=pool_pattern)
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def _count_requests(self, block: bytes) -> None:
-        self.pool_lines.feed(block)
+        if self._levels:
+            self.pool_lines.feed(block)
         if self.endpoints is None:
             return
         try:
@@ -348,19 +358,21 @@ class AppLogTail:
         line, cut = bytes(self._partial), self._partial_cut
         self._partial.clear()
         self._partial_cut = 0
-        self._count(1, *count_levels(line))
+        self._count(1, *(count_levels(line) if self._levels else (0, 0)))
         self._count_requests(line + b"\n")
-        self._kept.append(_text(line, cut))
+        if self._levels:
+            self._kept.append(self._prefix + _text(line, cut))
 
     def _add_lines(self, block: bytes) -> None:
         """Count every line of `block` (which ends with a newline) but decode only the newest few."""
         lines = block.count(b"\n")
-        self._count(lines, *count_levels(block))
+        self._count(lines, *(count_levels(block) if self._levels else (0, 0)))
         self._count_requests(block)
         keep = self._kept.maxlen
         if keep:
             newest = block[:-1].rsplit(b"\n", keep)
-            self._kept.extend(_text(line) for line in (newest[1:] if lines > keep else newest))
+            prefix = self._prefix
+            self._kept.extend(prefix + _text(line) for line in (newest[1:] if lines > keep else newest))
 
     def _count(self, lines: int, errors: int, warnings: int) -> None:
         self._batch_lines += lines
@@ -371,6 +383,9 @@ class AppLogTail:
         self.warnings_total += warnings
 
     def _publish(self) -> None:
+        if not self._levels:  # an access log's lines are counted, not shown
+            self._batch_lines = 0
+            return
         lines = tuple(self._kept)
         self._bus.publish(LogLinesRead(lines, self._batch_errors, self._batch_warnings,
                                        dropped=self._batch_lines - len(lines)))
@@ -383,15 +398,19 @@ class AppLogTail:
         self._unreadable = True
         kind = "a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else (
             "not a regular file")
-        self.problem = f"the app log {self._path} is {kind}, not a log file"
-        self._bus.publish(ProblemDetected(self.problem, "point the environment's app_log at the "
-                                                        "backend's log file"))
+        self.problem = f"the {self._what} {self._path} is {kind}, not a log file"
+        self._bus.publish(ProblemDetected(self.problem, "point the environment's app_log (or its "
+                                                        "logs entry) at the backend's log file"))
 
     def unmeasured(self) -> str | None:
         """Why the log's errors could not be counted, or None when it was followed."""
         if self._followed and not self._unreadable:
             return None
-        return self.problem or f"the app log {self._path} was never created during the run"
+        return self.problem or f"the {self._what} {self._path} was never created during the run"
+
+    @property
+    def _what(self) -> str:
+        return "app log" if self._levels else "access log"
 
     def _cannot_read(self, exc: OSError) -> None:
         """Say it once; polling goes on quietly, so fixing the permission brings the lines back."""
@@ -402,8 +421,9 @@ class AppLogTail:
             fix = (f"let this user read it (ls -l {self._path}; chmod o+r, or run perfdash as the "
                    "backend's user); perfdash keeps trying")
         else:
-            fix = "check that the environment's app_log names the backend's log file; perfdash keeps trying"
-        what = f"cannot read the app log {self._path}: {exc.strerror or exc}"
+            fix = ("check that the environment's app_log (or its logs entry) names the backend's log file; "
+                   "perfdash keeps trying")
+        what = f"cannot read the {self._what} {self._path}: {exc.strerror or exc}"
         self.problem = what
         self._bus.publish(ProblemDetected(what, fix))
 
