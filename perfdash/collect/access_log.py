@@ -40,12 +40,16 @@ from perfdash.artifacts import write_json_atomic
 
 ARTIFACT = "applog-endpoints.json"
 DEFAULT_FIELDS: Mapping[str, str] = {"route": "route", "status": "status", "latency_ms": "ms"}
-# Tried when the configured name is not in the line.
+# Tried when the configured name is not in the line. A dotted name is a key inside an object
+# (pino-http's `"req":{"method":"GET","url":"/x"}`, `"res":{"statusCode":200}`); a line is searched
+# for its last part (`"url":`), which must then be the line's only key of that name.
 ALIASES: Mapping[str, tuple[str, ...]] = {
-    "route": ("route", "path", "url", "endpoint", "uri", "request_path"),
-    "status": ("status", "status_code", "statusCode", "code", "res_status"),
+    "route": ("route", "path", "url", "endpoint", "uri", "request_path", "req.url", "request.url",
+              "req.path"),
+    "status": ("status", "status_code", "statusCode", "code", "res_status", "res.statusCode",
+               "response.status_code", "res.status"),
     "latency_ms": ("ms", "duration_ms", "latency_ms", "response_time", "responseTime",
-                   "elapsed_ms", "took_ms"),
+                   "elapsed_ms", "took_ms", "duration"),
 }
 # Latencies are read from at most this much of one batch (about 2,000 JSON lines, 8k lines/s at
 # 4 batches a second); beyond it they are a sample, the counts stay exact.
@@ -130,6 +134,22 @@ def _field_re(raw_line: bytes, name: str, value: bytes) -> re.Pattern[bytes]:
     return re.compile(key + (b": " if spaced else b":") + value)
 
 
+_ABSENT = object()
+
+
+def _member(record: Mapping[str, Any], name: str) -> tuple[str, Any]:
+    """(the key the line writes, its value) for `name`: a key of the record, else the path into its
+    objects (`req.url`: the `url` of the `req` object, written `"url":`); value _ABSENT if neither."""
+    if name in record:
+        return name, record[name]
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return name, _ABSENT
+        value = value[part]
+    return name.rsplit(".", 1)[-1], value
+
+
 class EndpointCounter:
     """Counts request lines per (route, status class) from blocks of whole log lines."""
 
@@ -200,17 +220,24 @@ class EndpointCounter:
         if not isinstance(record, dict):
             return
         chosen: dict[str, str] = {}
+        values: dict[str, Any] = {}
         for role in ("route", "status", "latency_ms"):
             configured = self._fields.get(role, "")
             names = (configured, *ALIASES[role]) if configured else ALIASES[role]
-            name = next((n for n in names if n in record), None)
-            if name is not None:
-                chosen[role] = name
+            for n in names:
+                key, value = _member(record, n)
+                # a latency written as text ("12ms") is not read: the next alias may be a number
+                if value is not _ABSENT and (role != "latency_ms" or (
+                        isinstance(value, int | float) and not isinstance(value, bool))):
+                    chosen[role], values[role] = key, value
+                    break
         if "route" not in chosen or "status" not in chosen:
             return  # not a request line: a start-up message, say
-        if not isinstance(record[chosen["route"]], str):
+        if not isinstance(values["route"], str):
             return
-        quoted = isinstance(record[chosen["status"]], str)
+        if isinstance(values["status"], bool) or not isinstance(values["status"], int | str):
+            return
+        quoted = isinstance(values["status"], str)
         self._route = _field_re(line, chosen["route"], rb'"([^"\n]*)"')
         self._status = _field_re(line, chosen["status"], rb'"(\d+)"' if quoted else rb"(\d+)")
         if "latency_ms" in chosen:

@@ -36,6 +36,14 @@ _ERROR, _WARN = 1, 2
 _WORD_TOKENS = ((b"ERROR", _ERROR), (b"FATAL", _ERROR), (b"CRITICAL", _ERROR), (b"WARN", _WARN))
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _LEVEL_VALUE = re.compile(rb"""["']?[ \t]*[=:][ \t]*["']?(?i:(error|fatal|critical)|(warn(?:ing)?))\b""")
+# JSON loggers name the level under a key anywhere in the line (bunyan after name, hostname and pid;
+# structlog after the event), as a word or as pino/bunyan's number (40 warn, 50 error, 60 fatal). One
+# search with a literal prefix matches only the error and warning values, so the info lines of a JSON
+# log cost a failed match in C each and no Python; an escaped key inside a message (`\"level\":50`)
+# never matches. `levelname` is python-json-logger's key.
+_JSON_LEVEL = re.compile(
+    rb'"level(?:name)?": ?(?:"(?i:(error|fatal|critical|crit|alert|emerg|emergency|panic)'
+    rb'|(warn|warning))"|([56]0)(?![0-9.])|40(?![0-9.]))')
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # Control characters would move a terminal's cursor; tabs are harmless. Translating costs a dict
 # lookup per character, so only lines that hold one are translated (3.5 µs a line down to 0.7 µs).
@@ -62,6 +70,11 @@ def count_levels(block: bytes) -> tuple[int, int]:
         match = _LEVEL_VALUE.match(block, at + 5)
         if match and _starts_word(block, line, at):
             level = _ERROR if match.group(1) else _WARN
+            worst[line] = min(worst.get(line, level), level)
+    if b'"level' in block:
+        for match in _JSON_LEVEL.finditer(block):
+            line = block.rfind(b"\n", 0, match.start()) + 1
+            level = _WARN if match.group(2) or not (match.group(1) or match.group(3)) else _ERROR
             worst[line] = min(worst.get(line, level), level)
     errors = sum(1 for level in worst.values() if level == _ERROR)
     return errors, len(worst) - errors
