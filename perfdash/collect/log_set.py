@@ -44,7 +44,7 @@ class LogSet:
                        endpoints=EndpointCounter(fields, log_format=s.format, time_unit=s.time_unit)
                        if s.counts_requests else None,
                        pool_pattern=pool_pattern, levels=s.kind == "app",
-                       label=named[s.path] if len(app) > 1 else None)
+                       label=named.get(s.path) if len(app) > 1 else None)
             for s in self.specs]
 
     def start(self) -> None:
