@@ -113,7 +113,8 @@ def test_a_level_inside_a_message_or_a_larger_number_is_no_level() -> None:
 
 def test_a_line_with_two_level_marks_counts_once_as_the_worse() -> None:
     """winston-style `"level":"error"` near the start is seen by both readers: still one error."""
-    assert count_levels(block(['{"level":"error","message":"x"}', '{"level":"warn","message":"y"}'])) == (1, 1)
+    lines = ['{"level":"error","message":"x"}', '{"level":"warn","message":"y"}']
+    assert count_levels(block(lines)) == (1, 1)
 
 
 def test_plain_text_levels_are_unchanged() -> None:
@@ -142,9 +143,11 @@ def test_structlog_request_lines_with_status_code_and_duration() -> None:
     counter = EndpointCounter()
     counter.feed(block(STRUCTLOG))
     routes = counter.to_json()["routes"]
+    cart = routes["/api/users/{}/cart"]
     assert routes == {"/api/users/{}/cart": {
         "count": 2, "by_class": {"2xx": 1, "5xx": 1}, "status_429": 0, "latency_n": 2,
-        "latency_avg_ms": pytest.approx((7.5 + 30.1) / 2), "buckets": routes["/api/users/{}/cart"]["buckets"]}}
+        "latency_avg_ms": pytest.approx((7.5 + 30.1) / 2), "buckets": cart["buckets"]}}
+    assert sum(cart["buckets"].values()) == 2
 
 
 def test_a_configured_field_may_name_a_key_inside_an_object() -> None:
@@ -202,7 +205,8 @@ def test_app_logs_alone_hold_the_request_lines(project: Path) -> None:
 def test_app_log_stays_a_shorthand_for_one_log_with_requests(project: Path) -> None:
     _local_env(project, 'app_log = "logs/app.log"\naccess_log_format = "gunicorn"')
     env = load_settings(project).environment("local")
-    assert [(log.kind, log.requests, log.format) for log in env.followed_logs()] == [("app", True, "gunicorn")]
+    assert [(log.kind, log.requests, log.format) for log in env.followed_logs()] == [
+        ("app", True, "gunicorn")]
     assert env.logs == ()
 
 
@@ -226,14 +230,16 @@ def test_app_log_stays_a_shorthand_for_one_log_with_requests(project: Path) -> N
      r'is an app log with format set; drop format, or make it kind = "access"'),
     ('logs = [{ path = "a.log", kind = "access", format = "combined", time_unit = "ms" }]',
      r'has format = "combined", which has no request time, and a time_unit; drop time_unit'),
-    ('logs = "a.log"', r'\(environments.local.logs\): expected a list of tables, got \'a.log\'; write logs = \['),
+    ('logs = "a.log"',
+     r"\(environments.local.logs\): expected a list of tables, got 'a.log'; write logs = \["),
     ("logs = []", r"expected a list of tables, got \[\]"),
     ('logs = ["a.log"]', r"logs entry 1 is 'a.log', not a table; write it as \{ path = "),
     ('app_log = "a.log"\nlogs = [{ path = "b.log", kind = "access" }]',
      r'\(environments.local.app_log\): both app_log and logs name log files; move app_log into logs '
      r'as \{ path = "a.log", kind = "app" \}\.$'),
 ])
-def test_bad_logs_are_one_sentence_naming_the_key_and_the_fix(project: Path, lines: str, message: str) -> None:
+def test_bad_logs_are_one_sentence_naming_the_key_and_the_fix(project: Path, lines: str,
+                                                              message: str) -> None:
     _local_env(project, lines)
     with pytest.raises(SettingsError, match=message):
         load_settings(project)
@@ -242,7 +248,8 @@ def test_bad_logs_are_one_sentence_naming_the_key_and_the_fix(project: Path, lin
 def test_logs_as_an_array_of_tables(project: Path) -> None:
     path = project / "profiles.toml"
     path.write_text(path.read_text() + '\n[[environments.local.logs]]\npath = "app.log"\nkind = "app"\n'
-                    '\n[[environments.local.logs]]\npath = "access.log"\nkind = "access"\nformat = "apache"\n')
+                    '\n[[environments.local.logs]]\npath = "access.log"\nkind = "access"\n'
+                    'format = "apache"\n')
     env = load_settings(project).environment("local")
     assert [(log.path.name, log.kind, log.format) for log in env.followed_logs()] == [
         ("app.log", "app", None), ("access.log", "access", "apache")]
@@ -364,3 +371,13 @@ def test_a_watch_reads_every_log_of_the_environment(tmp_path: Path) -> None:
     assert endpoints["format"] == "combined"
     assert endpoints["request_lines"] == 3
     assert endpoints["routes"]["/api/orders"]["by_class"] == {"5xx": 1}
+
+
+def test_the_log_pane_colours_json_levels_behind_a_file_name() -> None:
+    from perfdash.ui.live.log_view import level_style
+
+    assert level_style("[app.log] " + PINO[1]) == "bold red"
+    assert level_style("[app.log] " + PINO[2]) == "yellow"
+    assert level_style("[worker.log] " + STRUCTLOG[1]) == "bold red"
+    assert level_style(PYTHON_JSON_LOGGER[2]) == "yellow"
+    assert level_style("[app.log] " + PINO[0]) == ""

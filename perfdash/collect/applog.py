@@ -44,6 +44,8 @@ _LEVEL_VALUE = re.compile(rb"""["']?[ \t]*[=:][ \t]*["']?(?i:(error|fatal|critic
 _JSON_LEVEL = re.compile(
     rb'"level(?:name)?": ?(?:"(?i:(error|fatal|critical|crit|alert|emerg|emergency|panic)'
     rb'|(warn|warning))"|([56]0)(?![0-9.])|40(?![0-9.]))')
+# The same for a decoded line (the log pane's colours).
+JSON_LEVEL_TEXT = re.compile(_JSON_LEVEL.pattern.decode())
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # Control characters would move a terminal's cursor; tabs are harmless. Translating costs a dict
 # lookup per character, so only lines that hold one are translated (3.5 µs a line down to 0.7 µs).
