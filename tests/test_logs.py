@@ -21,7 +21,8 @@ from perfdash.follow.observe import Observer
 from perfdash.net import free_port
 from perfdash.settings import LogSpec, SettingsError, load_settings
 
-from .conftest import ROOT
+from .conftest import ROOT, DemoService
+from .test_faults import local_env, start
 
 # --------------------------------------------------------------------------- real-shaped lines
 
@@ -381,3 +382,73 @@ def test_the_log_pane_colours_json_levels_behind_a_file_name() -> None:
     assert level_style("[worker.log] " + STRUCTLOG[1]) == "bold red"
     assert level_style(PYTHON_JSON_LOGGER[2]) == "yellow"
     assert level_style("[app.log] " + PINO[0]) == ""
+
+
+RUN_CONFIG = """
+[profiles.tiny]
+description = "k6 only, a few seconds"
+[profiles.tiny.k6]
+script = "{script}"
+stages = [{{ duration = "5s", target = 2 }}]
+
+[environments.local]
+kind = "external"
+logs = [
+    {{ path = "{demo_log}", kind = "app" }},
+    {{ path = "{dir}/worker.log", kind = "app" }},
+    {{ path = "{dir}/access.log", kind = "access", format = "nginx" }},
+]
+"""
+
+
+@pytest.mark.slow
+def test_a_run_reads_every_log_of_the_environment(demo_service: DemoService, tmp_path: Path) -> None:
+    """A real headless run against the demo backend: its own log and a worker's pino log both counted
+    for errors, requests taken from the access log alone (the demo log's request lines are not)."""
+    logs_dir = tmp_path / "logs"
+    logs_dir.mkdir()
+    config = tmp_path / "profiles.toml"
+    config.write_text(RUN_CONFIG.format(script=ROOT / "k6" / "demo-api.js",
+                                        demo_log=demo_service.log_file, dir=logs_dir))
+    results = tmp_path / "results"
+    live = start(["run", "--profile", "tiny", "--env", "local", "--config", str(config)], results,
+                 local_env(demo_service))
+    run_dir = live.run_dir()
+    done = threading.Event()
+
+    def worker() -> None:
+        # The files appear once the load runs (so they are read from their first line) and grow.
+        while not (run_dir / "timeline.csv").exists() and not done.is_set():
+            time.sleep(0.05)
+        time.sleep(0.5)
+        for i in range(20):
+            _write(logs_dir / "worker.log", [PINO[1], PINO[2]])
+            _write(logs_dir / "access.log", [NGINX[0].replace("/api/products/7", f"/from-access/{i}")])
+            time.sleep(0.1)
+
+    writer = threading.Thread(target=worker)
+    writer.start()
+    try:
+        code, out = live.finish(timeout=180)
+    finally:
+        done.set()
+        writer.join()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    app_log = summary["app_log"]
+    files = {Path(f["path"]).name: f for f in app_log["files"]}
+    assert files["worker.log"]["errors"] == 20, (out[-3000:], files)
+    assert files["worker.log"]["warnings"] == 20
+    assert files["app.log"]["lines"] > 0  # the demo backend logged its requests
+    assert app_log["errors"] == sum(f["errors"] for f in files.values() if f["kind"] == "app")
+    assert files["access.log"]["lines"] == 20
+    check = next(c for c in summary["checks"] if c["id"] == "app_log.errors")
+    assert check["detail"].startswith(f"{app_log['errors']} ERROR and {app_log['warnings']} WARN lines of "
+                                      f"{app_log['lines']} ")
+    assert "in app.log and worker.log" in check["detail"]
+    endpoints = json.loads((run_dir / "applog-endpoints.json").read_text())
+    assert set(endpoints["routes"]) == {"/from-access/{}"}
+    assert endpoints["request_lines"] == 20
+    # preflight looked at every file: the two the run creates did not exist yet
+    assert "[warn] app log readable (worker.log)" in out, out[:3000]
+    assert "[warn] access log readable (access.log)" in out
+    assert code in (0, 1), out[-3000:]
