@@ -92,16 +92,10 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
     return PreflightResult(name, "pass", f"{url} answered {status}")
 
 
-def check_app_log(env: Environment) -> PreflightResult | None:
-    """The backend's log is followed during the run: say now if it cannot be (never a hang on a
-    FIFO, never an error count of 0 from a file nobody could read). The first log the environment
-    names; check_logs covers every one."""
-    logs = env.followed_logs()
-    return check_log(env, logs[0].path, logs[0].kind, several=False) if logs else None
-
-
 def check_logs(env: Environment) -> list[PreflightResult]:
-    """check_app_log for every log of the environment, each named by its file when there are several."""
+    """The backend's logs are followed during the run: say now which cannot be (never a hang on a
+    FIFO, never an error count of 0 from a file nobody could read), each named by its file when
+    there are several."""
     logs = env.followed_logs()
     return [r for log in logs
             if (r := check_log(env, log.path, log.kind, several=len(logs) > 1)) is not None]
