@@ -452,3 +452,18 @@ def test_a_run_reads_every_log_of_the_environment(demo_service: DemoService, tmp
     assert "[warn] app log readable (worker.log)" in out, out[:3000]
     assert "[warn] access log readable (access.log)" in out
     assert code in (0, 1), out[-3000:]
+
+
+def test_an_app_log_never_created_is_named_beside_the_counted_ones(tmp_path: Path) -> None:
+    """Errors counted from the logs that were there; the check says which one was not."""
+    logs = LogSet(Bus(), [LogSpec(tmp_path / "app.log", "app"), LogSpec(tmp_path / "worker.log", "app")],
+                  batch_interval_s=0.05)
+    logs.start()
+    _write(tmp_path / "app.log", PINO)
+    logs.stop()
+    from perfdash.analyze.summary import _app_log_check
+
+    check = _app_log_check(logs.record())
+    assert check.status == "warn"
+    assert check.detail == (f"2 ERROR and 1 WARN lines of 5 in app.log (worker.log not measured: the app "
+                            f"log {tmp_path / 'worker.log'} was never created during the run)")
