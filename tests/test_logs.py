@@ -151,6 +151,33 @@ def test_structlog_request_lines_with_status_code_and_duration() -> None:
     assert sum(cart["buckets"].values()) == 2
 
 
+def test_a_duration_in_seconds_is_told_from_one_in_ms() -> None:
+    """structlog-style `duration` says no unit: typically below 1 it is seconds (a request under a
+    millisecond is rarer than one under a second), and the artifact says it was inferred."""
+    seconds = EndpointCounter()
+    seconds.feed(block([STRUCTLOG[0].replace('"duration": 7.5', f'"duration": {d}') for d in
+                        ("0.0123", "0.0301", "0.0087")]))
+    data = seconds.to_json()
+    assert data["time_unit"] == "s"
+    assert data["time_unit_source"].startswith(
+        "inferred: the 'duration' field, typically 0.0123, is read as seconds")
+    assert data["routes"]["/api/users/{}/cart"]["latency_avg_ms"] == pytest.approx(
+        (12.3 + 30.1 + 8.7) / 3, abs=0.001)  # rounded to µs in the artifact
+    ms = EndpointCounter()
+    ms.feed(block(STRUCTLOG))
+    assert (ms.to_json()["time_unit"], ms.to_json()["routes"]["/api/users/{}/cart"]["latency_avg_ms"]) == (
+        "ms", pytest.approx((7.5 + 30.1) / 2))
+
+
+def test_a_time_unit_setting_applies_to_a_json_log() -> None:
+    counter = EndpointCounter(time_unit="s")
+    counter.feed(block(['{"path":"/a","status":200,"responseTime":0.25}']))
+    data = counter.to_json()
+    assert data["routes"]["/a"]["latency_avg_ms"] == 250
+    assert (data["time_unit"], data["time_unit_source"]) == ("s", "setting: the time unit of the "
+                                                                  "'responseTime' field")
+
+
 def test_a_configured_field_may_name_a_key_inside_an_object() -> None:
     line = '{"http":{"target":"/api/things/9","code":201},"took":3}'
     counter = EndpointCounter({"route": "http.target", "status": "http.code", "latency_ms": "took"})

@@ -135,6 +135,27 @@ def _field_re(raw_line: bytes, name: str, value: bytes) -> re.Pattern[bytes]:
 
 
 _ABSENT = object()
+# JSON latency keys that do not say their unit: milliseconds or seconds, told apart by the times.
+UNITLESS_KEYS = frozenset({"duration"})
+
+
+def guess_json_unit(key: str, times: list[tuple[bytes, int]]) -> tuple[str, str]:
+    """(unit, why) for a JSON latency whose key does not name its unit, from (raw time, count) pairs.
+
+    A request typically under a millisecond is rarer than one under a second, so a typical time
+    below 1 is seconds (structlog's and many middlewares' `duration`), else milliseconds."""
+    values = sorted((float(raw), n) for raw, n in times)
+    half, seen, median = sum(n for _, n in values) / 2, 0, 0.0
+    for value, n in values:
+        seen += n
+        if seen >= half:
+            median = value
+            break
+    if median < 1:
+        return "s", (f"inferred: the {key!r} field, typically {median:g}, is read as seconds; if it is "
+                     'ms set time_unit = "ms" for this log')
+    return "ms", (f"inferred: the {key!r} field, typically {median:g}, is read as ms; if it is seconds "
+                  'set time_unit = "s" for this log')
 
 
 def _member(record: Mapping[str, Any], name: str) -> tuple[str, Any]:
@@ -240,10 +261,38 @@ class EndpointCounter:
         quoted = isinstance(values["status"], str)
         self._route = _field_re(line, chosen["route"], rb'"([^"\n]*)"')
         self._status = _field_re(line, chosen["status"], rb'"(\d+)"' if quoted else rb"(\d+)")
-        if "latency_ms" in chosen:
-            # Whole milliseconds and one decimal: enough for 4% buckets, and few distinct values.
-            self._latency = _field_re(line, chosen["latency_ms"], rb"(\d+(?:\.\d)?)")
+        # The unit of the latency: the setting's; decided by the first times for a key that does not
+        # say it (UNITLESS_KEYS); else ms, as `log_fields.latency_ms` is documented.
+        self._json_unit: str | None = "ms"
+        self._json_unit_source: str | None = None
+        self._json_latency_key = key = chosen.get("latency_ms", "")
+        if key:
+            if self.time_unit_source == "setting: access_log_time_unit":
+                self._json_unit = self.time_unit
+                self._json_unit_source = f"setting: the time unit of the {key!r} field"
+            elif key in UNITLESS_KEYS and key != self._fields["latency_ms"]:
+                self._json_unit = None
+            else:
+                self._json_unit_source = f"json: the {key!r} field is read as ms"
+            # Whole milliseconds and one decimal: enough for 4% buckets, and few distinct values;
+            # seconds keep four decimals (a tenth of a millisecond).
+            digits = rb"(\d+(?:\.\d)?)" if self._json_unit == "ms" else rb"(\d+(?:\.\d{1,4})?)"
+            self._latency = _field_re(line, key, digits)
         self.format = "json"
+
+    def _add_json_latencies(self, pairs: Counter[tuple[bytes, bytes]]) -> None:
+        if not pairs:
+            return
+        if self._json_unit is None:
+            self._json_unit, self._json_unit_source = guess_json_unit(
+                self._json_latency_key, [(raw, n) for (_, raw), n in pairs.items()])
+        self._add_latencies(pairs, TIME_UNITS[self._json_unit])
+
+    def _json_unit_fields(self) -> dict[str, str | None]:
+        if self._latency is None:
+            return {"time_unit": "ms", "time_unit_source": "json: no latency field in the request lines"}
+        return {"time_unit": self._json_unit or "ms",
+                "time_unit_source": self._json_unit_source or "json: no request time read"}
 
     # ------------------------------------------------------------------ counting
     def feed(self, block: bytes) -> None:
@@ -283,9 +332,9 @@ class EndpointCounter:
             self.latency_sampled += len(routes) - len(head)
         latencies = self._latency.findall(block, 0, cut)
         if len(latencies) == len(head):
-            self._add_latencies(Counter(zip(head, latencies, strict=True)))
+            self._add_json_latencies(Counter(zip(head, latencies, strict=True)))
         else:
-            self._add_latencies(Counter(self._line_latencies(block[:cut])))
+            self._add_json_latencies(Counter(self._line_latencies(block[:cut])))
 
     def _feed_json_lines(self, block: bytes) -> None:
         assert self._route is not None
@@ -299,7 +348,7 @@ class EndpointCounter:
         self._add_counts(pairs)
         self.request_lines += sum(pairs.values())
         if self._latency is not None:
-            self._add_latencies(Counter(self._line_latencies(block)))
+            self._add_json_latencies(Counter(self._line_latencies(block)))
 
     def _line_latencies(self, block: bytes) -> list[tuple[bytes, bytes]]:
         assert self._route is not None
@@ -398,9 +447,7 @@ class EndpointCounter:
     def _unit_fields(self) -> dict[str, str | None]:
         """The unit the latencies were read in, and why: the one guess in this artifact."""
         if self.format == "json":
-            return {"time_unit": "ms", "time_unit_source": (
-                f"json: the {self._fields['latency_ms']!r} field (or an alias) is read as ms"
-                if self._latency is not None else "json: no latency field in the request lines")}
+            return self._json_unit_fields()
         if self.format == "plain":
             return {"time_unit": "ms", "time_unit_source": "the log writes ms after each time"}
         if self._no_time:
