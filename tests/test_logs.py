@@ -378,7 +378,11 @@ def test_a_watch_reads_every_log_of_the_environment(tmp_path: Path) -> None:
 
     def backend() -> None:
         assert loading.wait(20)
-        time.sleep(0.5)  # the tails start right after the phase: files made now are read from the top
+        # Files created once the three tails run are read from their first line.
+        deadline = time.monotonic() + 20
+        while sum(t.name == "applog-tail" for t in threading.enumerate()) < 3:
+            assert time.monotonic() < deadline, "the watch never started its tails"
+            time.sleep(0.02)
         _write(logs_dir / "app.log", PINO + PINO_HTTP)
         _write(logs_dir / "worker.log", BUNYAN)
         _write(logs_dir / "access.log", NGINX)
