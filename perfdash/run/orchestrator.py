@@ -33,12 +33,11 @@ from perfdash.artifacts import (
     write_text_atomic,
 )
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import AppLogTail
 from perfdash.collect.backend_process import BackendByPort
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
+from perfdash.collect.log_set import LogSet
 from perfdash.collect.remote_hosts import RemoteHostsCollector, host_roles, prometheus_preflight
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
@@ -60,7 +59,7 @@ from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_pre
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
 from perfdash.secret import Redactor, Secret, scrub
-from perfdash.settings import Environment, Profile, Settings
+from perfdash.settings import Environment, LogSpec, Profile, Settings
 from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import TOOL_NAMES, tools_for
 from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
@@ -232,16 +231,16 @@ class Orchestrator:
                 backend_pid=lambda: stack.backend_pid if stack else by_port())
         system.start()
         st.collectors.append(system)
-        app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
-        if app_log is not None:
-            tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None,
-                              endpoints=EndpointCounter(
-                                  self.env.log_fields, log_format=self.env.access_log_format,
-                                  time_unit=self.env.access_log_time_unit),
-                              pool_pattern=self.env.pool_log_pattern)
-            tail.start()
-            st.collectors.append(tail)
-            st.record.app_log = {"path": str(app_log)}
+        # The demo backend writes its one log into the run's directory, from the run's start.
+        specs = (LogSpec(st.paths.root / "app.log", "app", requests=True,
+                         format=self.env.access_log_format, time_unit=self.env.access_log_time_unit),
+                 ) if st.stack is not None else self.env.followed_logs()
+        if specs:
+            logs = LogSet(self.bus, specs, fields=self.env.log_fields, from_start=st.stack is not None,
+                          pool_pattern=self.env.pool_log_pattern)
+            logs.start()
+            st.collectors.append(logs)
+            st.record.app_log = {"path": str(specs[0].path)}
         if st.target.database_url:
             sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections,
                                       activity_path=st.paths.db_activity)
@@ -479,16 +478,13 @@ class Orchestrator:
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, TimelineRecorder) and c.error:
                 st.record.problem(c.error, "free disk space or fix permissions")
-            if isinstance(c, AppLogTail) and st.record.app_log is not None:
-                st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
-                                         warnings=c.warnings_total, unmeasured=c.unmeasured(),
-                                         pool_lines=c.pool_lines.to_json())
-                if c.endpoints is not None:
-                    try:
-                        c.endpoints.write(st.paths.root / APPLOG_ENDPOINTS)
-                    except OSError as exc:
-                        st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
-                                          "free disk space or fix permissions")
+            if isinstance(c, LogSet) and st.record.app_log is not None:
+                st.record.app_log.update(c.record())
+                try:
+                    c.write_endpoints(st.paths.root / APPLOG_ENDPOINTS)
+                except OSError as exc:
+                    st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
+                                      "free disk space or fix permissions")
         st.collectors.clear()
 
     def _query_analysis(self, st: _RunState) -> None:
@@ -513,6 +509,10 @@ class Orchestrator:
         if self.env.kind == "external" and self.env.app_log:
             summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
                                                    "exists": self.env.app_log.exists()}
+        if self.env.kind == "external" and len(self.env.followed_logs()) > 1:
+            summary["artifacts"]["backend_logs"] = [
+                {"path": str(log.path), "kind": log.kind, "exists": log.path.exists()}
+                for log in self.env.followed_logs()]
         # The summary goes through the same redactor as the events: it is served to attachers,
         # and the configuration, the problems and the tools' last lines all hold text from outside.
         summary = dict(redact_value(summary, Redactor(self._secrets)))
