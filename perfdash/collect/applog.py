@@ -19,7 +19,7 @@ import watchfiles
 
 from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.pool_lines import PoolLines
-from perfdash.events import Bus, LogLinesRead, ProblemDetected
+from perfdash.events import Bus, LogLinesRead, ProblemDetected, RequestTimesRead
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4096
@@ -398,13 +398,15 @@ class AppLogTail:
         self.warnings_total += warnings
 
     def _publish(self) -> None:
+        times = self.endpoints.drain_interval() if self.endpoints is not None else None
+        if times:
+            self._bus.publish(RequestTimesRead(tuple(sorted(times.items()))))
         if not self._levels:  # an access log's lines are counted, not shown
             self._batch_lines = 0
             return
         lines = tuple(self._kept)
-        times = tuple(sorted(self.endpoints.drain_interval().items())) if self.endpoints else ()
         self._bus.publish(LogLinesRead(lines, self._batch_errors, self._batch_warnings,
-                                       dropped=self._batch_lines - len(lines), request_ms=times))
+                                       dropped=self._batch_lines - len(lines)))
         self._kept.clear()
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
 

@@ -136,11 +136,14 @@ def merge_endpoints(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
             into["latency_n"] += r["latency_n"]
             into["latency_sum"] += (r["latency_avg_ms"] or 0.0) * r["latency_n"]
             into["buckets"].update(r["buckets"])
+            if r.get("upstream_n") or r.get("proxy_answered"):
+                _add_upstream(into, r)
     merged = {route: {"count": r["count"], "by_class": dict(sorted(r["by_class"].items())),
                       "status_429": r["status_429"], "latency_n": r["latency_n"],
                       "latency_avg_ms": round(r["latency_sum"] / r["latency_n"], 3)
                       if r["latency_n"] else None,
-                      "buckets": dict(sorted(r["buckets"].items(), key=lambda i: int(i[0])))}
+                      "buckets": dict(sorted(r["buckets"].items(), key=lambda i: int(i[0]))),
+                      **_upstream_json(r)}
               for route, r in sorted(routes.items())}
     names = labels([p for p, _ in parts])
     formats = list(dict.fromkeys(str(part["format"]) for _, part in parts if part["format"]))
@@ -149,6 +152,7 @@ def merge_endpoints(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
     notes = [f"{name}: {part['note']}" for name, (_, part) in zip(names, parts, strict=True)
              if part["note"]]
     return {"format": "+".join(formats) or None,
+            "upstream_times": any(part.get("upstream_times") for _, part in parts),
             "request_lines": sum(int(part["request_lines"]) for _, part in parts),
             "latency_not_read": sum(int(part["latency_not_read"]) for _, part in parts),
             "time_unit": unit_of["time_unit"] if unit_of else None,
@@ -159,3 +163,24 @@ def merge_endpoints(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
                       "request_lines": part["request_lines"], "time_unit": part["time_unit"],
                       "time_unit_source": part["time_unit_source"], "note": part["note"]}
                      for path, part in parts]}
+
+
+def _add_upstream(into: dict[str, Any], r: Mapping[str, Any]) -> None:
+    """A reverse proxy's figures for a route (access_log.py): sums, so several logs add up."""
+    n = int(r.get("upstream_n") or 0)
+    into["upstream_n"] = into.get("upstream_n", 0) + n
+    into["upstream_sum"] = into.get("upstream_sum", 0.0) + (r.get("upstream_avg_ms") or 0.0) * n
+    into["proxy_sum"] = into.get("proxy_sum", 0.0) + (r.get("proxy_avg_ms") or 0.0) * n
+    into.setdefault("upstream_buckets", Counter()).update(r.get("upstream_buckets") or {})
+    into.setdefault("proxy_answered", Counter()).update(r.get("proxy_answered") or {})
+
+
+def _upstream_json(r: Mapping[str, Any]) -> dict[str, Any]:
+    if "upstream_n" not in r:
+        return {}
+    n = r["upstream_n"]
+    return {"upstream_n": n,
+            "upstream_avg_ms": round(r["upstream_sum"] / n, 3) if n else None,
+            "proxy_avg_ms": round(r["proxy_sum"] / n, 3) if n else None,
+            "upstream_buckets": dict(sorted(r["upstream_buckets"].items(), key=lambda i: int(i[0]))),
+            "proxy_answered": dict(sorted(r["proxy_answered"].items()))}

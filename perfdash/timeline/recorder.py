@@ -50,6 +50,7 @@ from perfdash.events import (
     LogLinesRead,
     PhaseChanged,
     ProblemDetected,
+    RequestTimesRead,
     SystemSampled,
     TimelineTicked,
     ToolExited,
@@ -173,7 +174,8 @@ class TimelineRecorder(Background):
             self._log_seen = True
             v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped
             v["log_errors"] = (v.get("log_errors") or 0) + e.errors
-            self._server.update(dict(e.request_ms))
+        elif isinstance(e, RequestTimesRead):
+            self._server.update(dict(e.buckets))
         elif isinstance(e, K6Progressed):
             v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
             if e.failed_rate is not None:
