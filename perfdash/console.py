@@ -39,6 +39,7 @@ from perfdash.events import (
     Subscription,
     SystemSampled,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.prom.node import HostSample
 
@@ -105,8 +106,9 @@ class HeadlessConsole:
                 self._latest[type(e)] = e
             elif isinstance(e, RunStarted):
                 self._run_started = e
-                self._line(f"run {e.run_id}: profile {e.profile}, environment {e.environment}, "
-                           f"about {e.planned_seconds:.0f} s of load -> {e.run_dir}")
+                self._line(run_line(e))
+            elif isinstance(e, ToolStarted):
+                self._line(f"{e.tool} started: {e.plan or 'length unknown'} planned")
             elif isinstance(e, PhaseChanged):
                 self._phase = e.phase
                 if e.phase not in ("done",):
@@ -197,6 +199,16 @@ class HeadlessConsole:
         left = max(0.0, planned - elapsed)
         self._progress.update(self._tasks[tool], completed=min(elapsed, planned),
                               left=f"{left:.0f}s left")
+
+
+def run_line(e: RunStarted) -> str:
+    """The run's first line: which run, and how much load it plans (read from the tools' own
+    plans before it started); a run perfdash only watches has no plan to give."""
+    length = e.plan or (f"about {e.planned_seconds:.0f} s of load" if e.planned_seconds > 0
+                        else "")
+    how = ", ".join(part for part in (e.mode, length) if part)
+    return (f"run {e.run_id}: profile {e.profile}, environment {e.environment}"
+            + (f", {how}" if how else "") + f" -> {e.run_dir}")
 
 
 def _pct0(value: float | None) -> str:
