@@ -200,15 +200,7 @@ class Orchestrator:
         return outcome
 
     def _steps(self, st: _RunState) -> None:
-        # The tools' plans are read first, so the run's first line gives the real load time.
-        st.early = plan_tools(self.profile, self.env, st.target, st.paths.root,
-                              self.settings.project_dir)
-        st.early_target = st.target
-        plan = self._load_plan(st.early)
-        self.bus.publish(RunStarted(st.paths.run_id, str(st.paths.root), self.profile.name,
-                                    self.env.name, plan.seconds, plan=plan.words(),
-                                    mode=self.profile.mode,
-                                    tools=tuple(t.name for t in tools_for(self.profile))))
+        self.bus.publish(self._run_started(st))
         st.log(f"run {st.paths.run_id}: profile {self.profile.name}, environment {self.env.name}")
         if self.env.kind == "demo" and not self._start_demo(st):
             return
@@ -269,6 +261,17 @@ class Orchestrator:
         self._stop_collectors(st)
         self._phase("analysis")
         self._query_analysis(st)
+
+    def _run_started(self, st: _RunState) -> RunStarted:
+        """The run's first word, with its real planned load: the tools' plans are read first
+        (preflight reuses them), and the tools it declares, so no screen guesses which will come."""
+        st.early = plan_tools(self.profile, self.env, st.target, st.paths.root,
+                              self.settings.project_dir)
+        st.early_target = st.target
+        plan = self._load_plan(st.early)
+        return RunStarted(st.paths.run_id, str(st.paths.root), self.profile.name, self.env.name,
+                          plan.seconds, plan=plan.words(), mode=self.profile.mode,
+                          tools=tuple(t.name for t in tools_for(self.profile)))
 
     def _start_demo(self, st: _RunState) -> bool:
         from perfdash.demo.stack import DemoStack

@@ -45,6 +45,7 @@ class HeaderView:
     run_id: str = ""
     profile: str = ""
     environment: str = ""
+    plan: str = ""  # the planned load in words, from RunStarted
     phase: str = "starting"
     phase_detail: str = ""
     elapsed_s: int = 0
@@ -245,7 +246,8 @@ class LiveState:
                 # The axis starts with the load; tools often end a second or two late.
                 self.timeline.horizon_s = e.planned_seconds + 5
                 self._started_at = self._stamp(e)
-                h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment)
+                h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment,
+                            plan=e.plan)
             elif isinstance(e, ToolStarted):
                 self._tool_starts[e.tool] = (self._stamp(e), e.planned_s, e.plan)
             elif isinstance(e, PhaseChanged):
