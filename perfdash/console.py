@@ -60,6 +60,8 @@ class HeadlessConsole:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console", daemon=True)
         self._latest: dict[type[Event], Event] = {}
+        self._exited: set[str] = set()  # tools whose figures are final: their lines stop there
+        self._plans: dict[str, str] = {}  # each started tool's plan in words (ToolStarted)
         self._run_started: RunStarted | None = None
         self._phase = "starting"
         self._last_plain = 0.0
@@ -108,6 +110,7 @@ class HeadlessConsole:
                 self._run_started = e
                 self._line(run_line(e))
             elif isinstance(e, ToolStarted):
+                self._plans[e.tool] = e.plan
                 self._line(f"{e.tool} started: {e.plan or 'length unknown'} planned")
             elif isinstance(e, PhaseChanged):
                 self._phase = e.phase
@@ -123,6 +126,7 @@ class HeadlessConsole:
                     line.append(f" -> {e.fix}", style="italic")
                 self._line(line)
             elif isinstance(e, ToolExited):
+                self._exited.add(e.tool)
                 self._line(f"{e.tool} exited with code {e.returncode} after {e.elapsed_s:.1f} s"
                            + (f" (stopped by {e.stopped_by})" if e.stopped_by else ""))
             elif isinstance(e, ProblemDetected):
@@ -144,14 +148,15 @@ class HeadlessConsole:
     def _plain_status(self) -> str:
         parts: list[str] = []
         k6 = self._latest.get(K6Progressed)
-        if isinstance(k6, K6Progressed):
-            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else "s (plan unknown)"
+        if isinstance(k6, K6Progressed) and "k6" not in self._exited:
+            plan = self._plans.get("k6") or "plan unknown"
+            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else f"s ({plan})"
             parts.append(f"k6 {k6.elapsed_s:.0f}{length} vus={k6.vus} "
                          f"req/s={k6.req_per_s:.0f} p95={_ms(k6.p95_ms)} "
                          f"checks={_pct(k6.checks_rate)}" + (" THRESHOLD CROSSED"
                                                              if k6.tainted else ""))
         art = self._latest.get(ArtilleryProgressed)
-        if isinstance(art, ArtilleryProgressed):
+        if isinstance(art, ArtilleryProgressed) and "artillery" not in self._exited:
             errs = sum(art.errors.values())
             parts.append(f"artillery req/s={art.req_per_s:.0f} p95={_ms(art.http_p95_ms)} "
                          f"sio_p95={_ms(art.socketio_p95_ms)} vusers={art.vusers_created} "

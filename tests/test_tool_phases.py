@@ -27,6 +27,7 @@ from perfdash.events import (
     ArtilleryProgressed,
     Bus,
     Event,
+    K6Progressed,
     ProblemDetected,
     RunStarted,
     ToolExited,
@@ -312,3 +313,24 @@ def test_declared_tools_survive_the_recording() -> None:
                                       "planned_seconds": 0.0, "at": 1.0}))
     assert isinstance(old, RunStarted)
     assert old.tools is None
+
+
+def _k6_progress(elapsed: float, planned: float) -> K6Progressed:
+    return K6Progressed(vus=1, vus_max=1, iterations=0, requests=3, req_per_s=1.0, p95_ms=4.0,
+                        checks_rate=None, failed_rate=0.0, tainted=False, elapsed_s=elapsed,
+                        planned_s=planned)
+
+
+def test_the_ci_status_line_names_k6s_iterations_and_drops_a_tool_that_ended() -> None:
+    bus = Bus()
+    out = io.StringIO()
+    console = HeadlessConsole(bus, Console(file=out, width=200, force_terminal=False))
+    bus.publish(ToolStarted("k6", 0.0, "1 iteration"))
+    bus.publish(_k6_progress(3.0, 0.0))
+    console._handle(console._sub.drain())
+    assert console._plain_status().startswith("k6 3s (1 iteration) vus=1")
+    bus.publish(ToolExited("k6", 0, 3.2))
+    bus.publish(ToolStarted("artillery", 30.0, "about 30 s"))
+    console._handle(console._sub.drain())
+    assert "k6 3s" not in console._plain_status(), "k6's last figures are not shown as live"
+    assert "artillery started: about 30 s planned" in out.getvalue()
