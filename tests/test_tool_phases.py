@@ -183,6 +183,13 @@ def test_one_k6_iteration_then_artillery() -> None:
         "1 iteration of load"
 
 
+def test_a_plan_preflight_will_refuse_is_no_length() -> None:
+    rejected = ToolPlan(0.0, problem="k6 rejects it", fix="fix it")
+    plan = load_plan("sequential", [("k6", rejected), ("Artillery", ToolPlan(30.0))])
+    assert plan.words() == "about 30 s of load (k6 length unknown, then Artillery about 30 s)"
+    assert load_plan("parallel", [("k6", rejected)]).words() == "load length unknown"
+
+
 # ------------------------------------------------------------------ the orchestrator
 
 

@@ -36,7 +36,8 @@ class LoadPlan:
 
     def words(self) -> str:
         """`about 45 s of load (k6 about 15 s, then Artillery about 30 s)`."""
-        head = f"{describe_load(self.seconds, self.iterations)} of load"
+        head = (f"{describe_load(self.seconds, self.iterations)} of load"
+                if self.seconds or self.iterations else "load length unknown")
         if len(self.tools) < 2:
             return head
         each = [f"{label} {plan.describe() if plan is not None else 'length unknown'}"
@@ -46,4 +47,7 @@ class LoadPlan:
 
 
 def load_plan(mode: str, tools: Sequence[tuple[str, ToolPlan | None]]) -> LoadPlan:
-    return LoadPlan(mode, tuple(tools))
+    """A plan that names a problem (a script the tool rejects) counts as unknown: its length is a
+    fallback, not what the tool would do."""
+    return LoadPlan(mode, tuple((label, None if plan is not None and plan.problem else plan)
+                                for label, plan in tools))

@@ -178,10 +178,13 @@ def plan_tools(profile: Profile, env: Environment, target: Target, run_dir: Path
         script = profile.script_for(tool.name)
         if script is None or not script.is_file():
             continue
-        loc = tool.locate(env, project_dir)
-        if loc.path is None or not loc.ok:
+        try:
+            loc = tool.locate(env, project_dir)
+            if loc.path is None or not loc.ok:
+                continue
+            plans[tool.name] = (loc, tool.plan(loc.path, profile, project_dir, run_dir, target))
+        except Exception:  # preflight asks again, and says what went wrong
             continue
-        plans[tool.name] = (loc, tool.plan(loc.path, profile, project_dir, run_dir, target))
     return plans
 
 

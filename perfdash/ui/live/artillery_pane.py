@@ -36,11 +36,11 @@ def artillery_lines(view: ArtilleryView | None, width: int, height: int,
         return []
     rate = view.req_per_s[-1] if view.req_per_s else 0.0
     # Its own phase's clock moves every second; its reports only every 10 s.
-    timed = phase is not None and phase.started
+    own = phase if phase is not None and phase.started else None
     lines = [
-        progress_line(phase.elapsed_s if timed and phase else view.elapsed_s,
-                      view.planned_s or (phase.planned_s if phase else 0.0), view.ended, width,
-                      phase.plan if phase else ""),
+        progress_line(own.elapsed_s if own else view.elapsed_s,
+                      view.planned_s or (own.planned_s if own else 0.0), view.ended, width,
+                      own.plan if own else ""),
         Text.assemble(("req/s ", "bold"), f"{rate:,.0f}  ", ("p95 ", "bold"), ms(view.http_p95_ms),
                       "  ", ("p99 ", "bold"), ms(view.http_p99_ms)),
         Text.assemble(("Socket.IO p95 ", "bold"), ms(view.socketio_p95_ms), "  ",
