@@ -173,7 +173,7 @@ class HeadlessConsole:
         art = self._latest.get(ArtilleryProgressed)
         sysm = self._latest.get(SystemSampled)
         if isinstance(k6, K6Progressed):
-            self._bar("k6", k6.elapsed_s, k6.planned_s)
+            self._bar("k6", k6.elapsed_s, k6.planned_s, self._plans.get("k6", ""))
         if isinstance(art, ArtilleryProgressed):
             self._bar("Artillery", art.elapsed_s, art.planned_s)
         table = Table.grid(padding=(0, 2))
@@ -198,9 +198,13 @@ class HeadlessConsole:
                           else Text(f"{host.role}  not answering", style="bold red"))
         return Group(Text(f"phase: {self._phase}", style="dim"), self._progress, table)
 
-    def _bar(self, tool: str, elapsed: float, planned: float) -> None:
+    def _bar(self, tool: str, elapsed: float, planned: float, plan: str = "") -> None:
         if tool not in self._tasks:
             self._tasks[tool] = self._progress.add_task(tool, total=max(planned, 1.0), left="")
+        if planned <= 0:  # iterations: no time to count down, only what is planned
+            self._progress.update(self._tasks[tool], completed=0,
+                                  left=f"{elapsed:.0f}s, {plan or 'plan unknown'}")
+            return
         left = max(0.0, planned - elapsed)
         self._progress.update(self._tasks[tool], completed=min(elapsed, planned),
                               left=f"{left:.0f}s left")

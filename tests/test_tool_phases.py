@@ -341,3 +341,15 @@ def test_the_ci_status_line_names_k6s_iterations_and_drops_a_tool_that_ended() -
     console._handle(console._sub.drain())
     assert "k6 3s" not in console._plain_status(), "k6's last figures are not shown as live"
     assert "artillery started: about 30 s planned" in out.getvalue()
+
+
+def test_the_terminal_status_gives_k6s_iterations_not_a_countdown_from_zero() -> None:
+    bus = Bus()
+    console = HeadlessConsole(bus, Console(file=io.StringIO(), width=120, force_terminal=False))
+    bus.publish(ToolStarted("k6", 0.0, "1 iteration"))
+    bus.publish(_k6_progress(3.0, 0.0))
+    console._handle(console._sub.drain())
+    shown = io.StringIO()
+    Console(file=shown, width=120, force_terminal=False).print(console._status())
+    assert "3s, 1 iteration" in shown.getvalue()
+    assert "0s left" not in shown.getvalue()
