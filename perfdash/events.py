@@ -32,11 +32,31 @@ class Event:
 
 @dataclass(frozen=True)
 class RunStarted(Event):
+    """`planned_seconds`: the load's planned length (sequential: the tools' plans added up,
+    parallel: the longest), 0 when unknown; `plan` says it in words ("about 30 s", "1 iteration").
+    `tools`: the load tools the run declares, so a screen knows which panes stay empty for good;
+    None in a recording made before runs declared them. `mode`: the profile's, "" when perfdash
+    only watches a run started by hand."""
+
     run_id: str
     run_dir: str
     profile: str
     environment: str
     planned_seconds: float
+    plan: str = ""
+    mode: str = ""
+    tools: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ToolStarted(Event):
+    """A load tool's process started: its phase's clock starts here, not with the run (the second
+    tool of a sequential profile starts when the first has exited). `plan` is its plan from
+    preflight in words; `planned_s` 0 when only the run tells its length (iterations)."""
+
+    tool: str
+    planned_s: float
+    plan: str = ""
 
 
 @dataclass(frozen=True)

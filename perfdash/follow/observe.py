@@ -104,7 +104,9 @@ class Observer:
         self.bus.listen(lambda e: record.problem(e.what, e.fix)
                         if isinstance(e, ProblemDetected) else None)
         profile = observed_profile(self.settings, self.env)
-        self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0))
+        # What it follows is a k6 run started by hand: k6 is the one tool in it, its plan unknown.
+        self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0,
+                                    tools=("k6",)))
         log(f"watching environment {self.env.name} ({self._k6_where()})")
         url = self.env.database_url
         before = self._snapshot(url, record) if url else None

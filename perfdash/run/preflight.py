@@ -177,12 +177,36 @@ def check_database(url: Secret | None, var: str = "PERF_DATABASE_URL") -> list[P
 ToolPlans = dict[str, tuple[ToolLocation, ToolPlan]]
 
 
+def plan_tools(profile: Profile, env: Environment, target: Target, run_dir: Path,
+               project_dir: Path) -> ToolPlans:
+    """Each configured tool found and its script's plan read, before the run says anything: the
+    run's first line gives the real length of its load. Silent: a tool that cannot be found or
+    planned is left out here and reported by preflight."""
+    plans: ToolPlans = {}
+    for tool in tools_for(profile):
+        script = profile.script_for(tool.name)
+        if script is None or not script.is_file():
+            continue
+        try:
+            loc = tool.locate(env, project_dir)
+            if loc.path is None or not loc.ok:
+                continue
+            plans[tool.name] = (loc, tool.plan(loc.path, profile, project_dir, run_dir, target))
+        except Exception:  # preflight asks again, and says what went wrong
+            continue
+    return plans
+
+
 def run_preflight(profile: Profile | None, env: Environment, target: Target, run_dir: Path,
                   project_dir: Path, env_file: Path,
                   on_result: Callable[[PreflightResult], None] | None = None,
-                  plans: ToolPlans | None = None) -> list[PreflightResult]:
+                  plans: ToolPlans | None = None, known: ToolPlans | None = None,
+                  replan: bool = False) -> list[PreflightResult]:
     """Every checklist item; with `profile` None (doctor --env), the environment and every tool.
-    Each configured tool's plan (what its script will do) is put in `plans` for the run."""
+    Each configured tool's plan (what its script will do) is put in `plans` for the run.
+
+    `known`: tools already found and planned (`plan_tools`) are not asked again; with `replan` their
+    plans are read again (the target changed since: the demo's URL exists once its stack is up)."""
     results: list[PreflightResult] = []
 
     def add(result: PreflightResult) -> None:
@@ -220,18 +244,20 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                                 f"[profiles.{profile.name}.{tool.name}] of profiles.toml"))
             if not ok:
                 continue
-        loc = tool.locate(env, project_dir)
+        earlier = (known or {}).get(tool.name)
+        loc = earlier[0] if earlier is not None else tool.locate(env, project_dir)
         add(_tool(loc))
         if profile is None or loc.path is None or not loc.ok:
             continue
-        plan = tool.plan(loc.path, profile, project_dir, run_dir, target)
+        plan = (earlier[1] if earlier is not None and not replan
+                else tool.plan(loc.path, profile, project_dir, run_dir, target))
         if plan.problem:
             add(PreflightResult(f"{tool.label} script accepted", "fail", plan.problem, plan.fix))
         else:
             own = [t for t in plan.script_thresholds if (t.metric, t.expression) not in
                    {(p.metric, p.expression) for p in profile.thresholds_for(tool.name)}]
             add(PreflightResult(f"{tool.label} script accepted", "pass",
-                                f"about {plan.planned_s:.0f} s of load"
+                                f"{plan.describe()} of load"
                                 + (f"; {len(own)} threshold(s) of its own" if own else "")))
         for warning in plan.warnings:
             add(PreflightResult(f"{tool.label} script", "warn", warning))

@@ -54,6 +54,7 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
 
@@ -208,6 +209,8 @@ class TimelineRecorder(Background):
             self._mark("phase", e.phase)
         elif isinstance(e, ProblemDetected):
             self._mark("problem", e.what)
+        elif isinstance(e, ToolStarted):  # the second tool of a sequential profile starts late
+            self._mark("phase", f"{e.tool} started")
         elif isinstance(e, ToolExited):
             self._mark("tool_exit", f"{e.tool} exited {e.returncode}")
 
