@@ -107,9 +107,11 @@ def ignored() -> list[str]:
 
 
 def restore(previous: Previous) -> None:
-    """Put back what `install` replaced (tests call the CLI in their own process)."""
+    """Put back what `install` replaced (tests call the CLI in their own process); the run's
+    raised signal ends with it, so a later wait in this process does not raise it again."""
     if threading.current_thread() is not threading.main_thread():
         return
+    _state.raised = None
     for sig, handler in previous.items():
         signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
