@@ -31,7 +31,8 @@ def test_readme_gives_the_install_command_perfdash_checks() -> None:
     assert f"\n{command}\n" in readme  # on a line of its own, ready to paste
     # no older form of it, without the variable, is left anywhere in README
     assert readme.count("npm install --prefix") == readme.count(command)
-    assert "Node.js 20" in readme and "22.18" in readme
+    assert "runs on\nNode.js 20" in readme
+    assert "declares Node.js 22.18 or newer" in readme
 
 
 def test_doctors_fix_gives_the_same_command_for_perfdash_s_own_copy(tmp_path: Path) -> None:
@@ -73,3 +74,28 @@ def test_the_install_command_installs_artillery_into_an_empty_prefix(
                              timeout=120, check=False, env={**os.environ,
                                                             "ARTILLERY_DISABLE_TELEMETRY": "true"})
     assert f"Artillery: {PINNED_VERSION}" in version.stdout, version.stdout + version.stderr
+
+
+@pytest.mark.parametrize(("node", "ok"), [("v18.19.1", False), ("v20.20.2", True),
+                                          ("v22.18.0", True)])
+def test_artillery_on_a_node_older_than_20_is_refused_with_the_versions_that_work(
+        node: str, ok: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfdash.tools.artillery import locate
+    from perfdash.tools.base import ToolLocation
+
+    binary = tmp_path / "node_modules" / ".bin" / "artillery"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    monkeypatch.delenv("PERFDASH_ARTILLERY", raising=False)
+    # which node is installed is the question here, not running it (the fast tier starts no node)
+    monkeypatch.setattr(locate, "find_node", lambda: ToolLocation(
+        "node", Path("/usr/bin/node"), node, None, None, "PATH"))
+    loc = find_artillery(None, tmp_path)
+    assert loc.ok is ok
+    if ok:
+        assert loc.how == f"the project's node_modules, on Node.js {node}"
+    else:
+        assert loc.problem == f"Artillery {PINNED_VERSION} needs Node.js 20 or newer; " \
+                              f"/usr/bin/node is {node}"
+        assert loc.fix is not None
+        assert "22.18 or newer" in loc.fix

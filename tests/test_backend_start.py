@@ -183,3 +183,19 @@ def test_doctor_counts_a_backend_the_run_will_start_as_no_failure(tmp_path: Path
     assert check_backend(env, f"http://127.0.0.1:{port}").status == "fail"
     without = _env(tmp_path, None, port=port)
     assert check_backend(without, f"http://127.0.0.1:{port}", start_when_down=True).status == "fail"
+
+
+def test_the_runs_cleanup_leaves_a_backend_the_run_started_to_the_run(tmp_path: Path) -> None:
+    """With cleanup_after_run the cleanup would run stop_command too: not for a backend the run
+    started, which backend_stop stops once (after the cleanup, whose rows may need its database)."""
+    from dataclasses import replace
+
+    from perfdash.run.datasteps import cleanup_step
+
+    env = replace(_env(tmp_path, "./scripts/start.sh", "echo x >> stops"),
+                  cleanup_after_run=True)
+    lines: list[str] = []
+    assert cleanup_step(env, None, tmp_path, lines.append, stop_backend=False) == []
+    assert not (tmp_path / "stops").exists(), lines
+    assert cleanup_step(env, None, tmp_path, lines.append) == []
+    assert (tmp_path / "stops").read_text() == "x\n"
