@@ -199,3 +199,20 @@ def test_the_runs_cleanup_leaves_a_backend_the_run_started_to_the_run(tmp_path: 
     assert not (tmp_path / "stops").exists(), lines
     assert cleanup_step(env, None, tmp_path, lines.append) == []
     assert (tmp_path / "stops").read_text() == "x\n"
+
+
+def test_a_secret_in_the_start_command_is_in_no_line_and_no_problem(
+        tmp_path: Path, supervisor: Supervisor) -> None:
+    project = make_daemon_project(tmp_path / "app", escape=True)
+    env = _env(project.root, "API_KEY=k3y-secret-1234 ./scripts/start.sh", None, project.port)
+    lines: list[str] = []
+    try:
+        started = start_backend_if_down(env, project.base_url, supervisor, tmp_path, lines.append)
+        assert started is not None
+        wait_until_healthy(started, lines.append, timeout_s=15)
+        [problem] = stop_started_backend(started, lines.append)
+        assert "`API_KEY=*** ./scripts/start.sh`" in problem.what
+        assert started.child.request.display() == "API_KEY=*** ./scripts/start.sh"
+        assert "k3y-secret-1234" not in " ".join([*lines, problem.what, problem.fix])
+    finally:
+        project.kill_server()

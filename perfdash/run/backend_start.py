@@ -19,6 +19,7 @@ from pathlib import Path
 from perfdash.launch import LaunchRequest
 from perfdash.net import probe
 from perfdash.proc.supervisor import Child, Supervisor
+from perfdash.secret import redact_command
 from perfdash.settings import Environment
 
 START_TIMEOUT_S = 60.0
@@ -43,7 +44,12 @@ class StartedBackend:
 
     @property
     def command(self) -> str:
-        return self.env.start_command or ""
+        """The start command as it may be shown: secrets written into it are `***`."""
+        return _shown(self.env)
+
+
+def _shown(env: Environment) -> str:
+    return redact_command(env.start_command or "", env.secrets())
 
 
 def start_backend_if_down(env: Environment, base_url: str, supervisor: Supervisor, run_dir: Path,
@@ -54,11 +60,11 @@ def start_backend_if_down(env: Environment, base_url: str, supervisor: Superviso
     if env.start_command is None or probe(health, timeout_s=2)[0] is not None:
         return None
     cwd = env.working_dir or Path.cwd()
-    log(f"{health} does not answer: starting the backend with `{env.start_command}` in {cwd}")
+    log(f"{health} does not answer: starting the backend with `{_shown(env)}` in {cwd}")
     child = supervisor.start(LaunchRequest(
         "backend", ["/bin/sh", "-c", env.start_command], cwd,
         run_dir / "backend.stdout.log", run_dir / "backend.stderr.log",
-        shown=env.start_command))
+        shown=_shown(env)))
     return StartedBackend(env, child, health, cwd, run_dir)
 
 

@@ -58,7 +58,7 @@ def stop_started_backend(started: StartedBackend, log: Callable[[str], None],
         log(f"the backend perfdash started is stopped ({started.health_url} no longer answers)")
         return problems
     where = _listeners(started)
-    shown = redact_command(started.command, secrets)
+    shown = started.command
     name = f"[environments.{env.name}]"
     if ran_stop_command:
         stop = redact_command(env.stop_command or "", secrets)
