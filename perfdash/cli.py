@@ -350,7 +350,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         target = Target("http://127.0.0.1:9", None, Secret("doctor-stand-in-token"))
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.results_dir, prefix=".doctor-") as tmp:
-        results = run_preflight(profile, env, target, Path(tmp), settings.project_dir, env_file)
+        results = run_preflight(profile, env, target, Path(tmp), settings.project_dir, env_file,
+                                start_when_down=True)
     failed = 0
     for r in results:
         if env.kind == "demo" and r.name in ("backend reachable", "Socket.IO endpoint",

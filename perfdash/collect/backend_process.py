@@ -19,13 +19,30 @@ LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 RETRY_S: Final = 5.0
 
 
+def local_port(base_url: str) -> int | None:
+    """The TCP port of a base URL on this machine; None when the URL names another host."""
+    parts = urlsplit(base_url)
+    if (parts.hostname or "") not in LOCAL_HOSTS:
+        return None
+    try:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+
+
+def listening_pids(port: int) -> list[int]:
+    """Every process listening on a TCP port on this machine (those this user may see)."""
+    try:
+        return sorted({c.pid for c in psutil.net_connections(kind="tcp")
+                       if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                       and c.pid})
+    except (psutil.Error, OSError):
+        return []
+
+
 def listening_pid(port: int) -> int | None:
     """The root of the processes listening on a TCP port on this machine, or None."""
-    try:
-        pids = {c.pid for c in psutil.net_connections(kind="tcp")
-                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
-    except (psutil.Error, OSError):
-        return None
+    pids = set(listening_pids(port))
     for pid in sorted(pids):
         try:
             parent = psutil.Process(pid).ppid()
@@ -41,9 +58,7 @@ class BackendByPort:
     has gone, and at most every few seconds while none is found."""
 
     def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        local = (parts.hostname or "") in LOCAL_HOSTS
-        self._port = (parts.port or (443 if parts.scheme == "https" else 80)) if local else None
+        self._port = local_port(base_url)
         self._pid: int | None = None
         self._next_try = 0.0
 

@@ -212,7 +212,8 @@ def _local(d: Discovery) -> list[str]:
                   svc.start_command if svc else None, "make start")
     stop_why = (svc.stop_why if svc and svc.stop_why else
                 "no stop command found: perfdash stops the process it started")
-    lines += _key(f"stops the backend for cleanup ({stop_why})", "stop_command",
+    lines += _key(f"stops the backend for cleanup, and after a run whose start command left it running "
+                  f"in the background ({stop_why})", "stop_command",
                   svc.stop_command if svc else None, "make stop")
     health_why = f"found in {d.health.source}" if d.health else "not found in the sources: the default"
     lines += [f"# the route perfdash polls to see the backend is up ({health_why})",

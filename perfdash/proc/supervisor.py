@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from perfdash.launch import LaunchRequest
@@ -203,9 +203,11 @@ class Supervisor:
         with self._lock:
             return [c for c in self._children if c.poll() is None]
 
-    def stop_all(self, deadline_s: float = 5.0) -> list[Outcome]:
-        """Stop every child still running, in parallel, all within one deadline."""
-        children = self.running()
+    def stop_all(self, deadline_s: float = 5.0, keep: Collection[Child] = ()) -> list[Outcome]:
+        """Stop every child still running, in parallel, all within one deadline. `keep`: children
+        (and their groups) the caller stops later in its own way (a backend perfdash started,
+        stopped after the run's cleanup, with its stop command)."""
+        children = [c for c in self.running() if c not in keep]
         outcomes: list[Outcome] = []
         threads = [
             threading.Thread(target=lambda c=c: outcomes.append(c.stop(deadline_s, self._log)))
@@ -218,6 +220,6 @@ class Supervisor:
         # A child may have exited on its own while its group lives on (a worker it forked).
         with self._lock:
             for child in self._children:
-                if _group_alive(child.pid):
+                if child not in keep and _group_alive(child.pid):
                     _signal_group(child.pid, signal.SIGKILL)
         return outcomes

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from perfdash.artifacts import RunPaths
-from perfdash.data.cleanup import execute, plan_cleanup
+from perfdash.data.cleanup import BACKEND, execute, plan_cleanup
 from perfdash.data.ledger import LedgerError
 from perfdash.data.seed import SeedError, seed, seeded_rows
 from perfdash.run.preflight import PreflightResult
@@ -42,10 +42,11 @@ def seed_step(env: Environment, url: Secret | None, paths: RunPaths, project_dir
 
 
 def cleanup_step(env: Environment, url: Secret | None, project_dir: Path,
-                 log: Callable[[str], None]) -> list[str]:
+                 log: Callable[[str], None], stop_backend: bool = True) -> list[str]:
     """Cleanup after a run, only where the environment asks for it (the setting is the
     confirmation); data on a protected environment is refused by the plan itself. Returns the
-    failures, each one sentence."""
+    failures, each one sentence. `stop_backend` False: the run started the backend and stops it
+    itself (perfdash.run.backend_stop), so the stop command is not run twice."""
     if not env.cleanup_after_run or env.kind == "demo":
         return []
     try:
@@ -53,7 +54,8 @@ def cleanup_step(env: Environment, url: Secret | None, project_dir: Path,
         for action in plan.actions:
             if not action.available:
                 log(f"cleanup: {action.describe()}: skipped: {action.reason}")
-        results = execute(plan, plan.available(), confirmed=True,
+        selected = plan.available() - (set() if stop_backend else {BACKEND})
+        results = execute(plan, selected, confirmed=True,
                           progress=lambda name, msg: log(f"cleanup {name}: {msg}"))
     except Exception as exc:  # cleanup must never hide the verdict
         return [f"cleanup after the run failed: {exc}"]

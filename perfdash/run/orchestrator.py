@@ -68,6 +68,7 @@ from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
 
 if TYPE_CHECKING:
     from perfdash.demo.stack import DemoStack
+    from perfdash.run.backend_start import StartedBackend
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class _RunState:
     recorder: EventRecorder
     target: Target
     stack: DemoStack | None = None
+    backend: StartedBackend | None = None  # an external backend this run started
     before: DbSnapshot | None = None
     collectors: list[Any] = field(default_factory=list)
     watcher: BackendWatcher | None = None
@@ -194,8 +196,13 @@ class Orchestrator:
             self._stop_children(st.record)
             self._stop_collectors(st)
         finally:
-            self.supervisor.stop_all(5.0)
-            outcome = self._finish(st)
+            # A backend this run started outlives the tools: it is stopped after the cleanup,
+            # whose seeded rows may live in a database its stop command takes down.
+            self.supervisor.stop_all(5.0, keep=[st.backend.child] if st.backend else [])
+            try:
+                outcome = self._finish(st)
+            finally:
+                self.supervisor.stop_all(5.0)  # whatever the finish could not stop
             if signals.ignored():
                 log("received while stopping (not aborting the cleanup): "
                     + ", ".join(signals.ignored()))
@@ -298,22 +305,44 @@ class Orchestrator:
         return True
 
     def _start_backend(self, st: _RunState) -> bool:
-        """The environment's start_command when its backend does not answer yet."""
-        from perfdash.run.backend_start import BackendStartError, start_backend_if_down
+        """The environment's start_command when its backend does not answer yet; what it starts
+        is kept in `st.backend` before it is waited for, so the finish stops it either way."""
+        from perfdash.run.backend_start import (
+            BackendStartError,
+            start_backend_if_down,
+            wait_until_healthy,
+        )
 
         if not self.env.start_command or not st.target.base_url:
             return True
         assert self.supervisor is not None
         self._phase("stack", "starting the backend")
         try:
-            start_backend_if_down(self.env, st.target.base_url, self.supervisor, st.paths.root,
-                                  st.log)
+            st.backend = start_backend_if_down(self.env, st.target.base_url, self.supervisor,
+                                               st.paths.root, st.log)
+            if st.backend is not None:
+                wait_until_healthy(st.backend, st.log)
         except BackendStartError as exc:
             st.record.could_not_run = True
             st.record.problem(f"the backend could not start: {exc}",
                               f"fix start_command of [environments.{self.env.name}]")
             return False
         return True
+
+    def _stop_backend(self, st: _RunState) -> None:
+        """Stop the backend this run started, if it did; what stays up is one of its problems."""
+        from perfdash.run.backend_stop import stop_started_backend
+
+        if st.backend is None:
+            return
+        try:
+            for problem in stop_started_backend(st.backend, st.log):
+                st.record.problem(problem.what, problem.fix)
+        except Exception as exc:  # stopping must never cost the run its summary
+            st.log("stopping the backend failed:\n" + traceback.format_exc())
+            st.record.problem(f"the backend perfdash started could not be stopped: "
+                              f"{type(exc).__name__}: {exc}",
+                              f"see {st.paths.perfdash_log.name}; stop it yourself")
 
     def _seed(self, st: _RunState) -> bool:
         """The environment's seed step before the load; a failed seed ends the run (exit 3)."""
@@ -596,8 +625,10 @@ class Orchestrator:
         self._phase("cleanup")
         if record.load_started and not self.skip_cleanup:
             for problem in cleanup_step(self.env, st.target.database_url,
-                                        self.settings.project_dir, log):
+                                        self.settings.project_dir, log,
+                                        stop_backend=st.backend is None):
                 record.problem(problem, f"run `perfdash cleanup --env {self.env.name}`")
+        self._stop_backend(st)
         if st.stack is not None:
             try:
                 st.stack.stop()

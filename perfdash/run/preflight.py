@@ -20,7 +20,7 @@ import psycopg
 
 from perfdash.net import probe
 from perfdash.run.capacity import capacity_warnings
-from perfdash.secret import MIN_SECRET_CHARS, Secret, scrub, unredactable
+from perfdash.secret import MIN_SECRET_CHARS, Secret, redact_command, scrub, unredactable
 from perfdash.settings import Environment, Profile
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import Target, ToolLocation, ToolPlan
@@ -65,7 +65,10 @@ HEALTH_TRIES = 3
 HEALTH_RETRY_S = 1.0
 
 
-def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
+def check_backend(env: Environment, base_url: str | None,
+                  start_when_down: bool = False) -> PreflightResult:
+    """`start_when_down`: asked ahead of a run (doctor), where a backend that is down is started
+    by the run with the environment's start_command: "down" is then no failure."""
     name = "backend reachable"
     if not base_url:
         return PreflightResult(name, "fail", "no base URL is configured",
@@ -79,6 +82,11 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
         time.sleep(HEALTH_RETRY_S)
         status, detail = probe(url, timeout_s=5)
         tries += 1
+    if status is None and start_when_down and env.start_command:
+        shown = redact_command(env.start_command, env.secrets())
+        where = f" in {env.working_dir}" if env.working_dir else ""
+        return PreflightResult(name, "skip", f"down at {url}; run will start it with `{shown}`"
+                               f"{where}")
     if status is None:
         return PreflightResult(name, "fail", f"nothing answers at {url} ({detail})",
                                "start the backend, or fix PERF_BASE_URL in .env.performance")
@@ -201,12 +209,13 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                   project_dir: Path, env_file: Path,
                   on_result: Callable[[PreflightResult], None] | None = None,
                   plans: ToolPlans | None = None, known: ToolPlans | None = None,
-                  replan: bool = False) -> list[PreflightResult]:
+                  replan: bool = False, start_when_down: bool = False) -> list[PreflightResult]:
     """Every checklist item; with `profile` None (doctor --env), the environment and every tool.
     Each configured tool's plan (what its script will do) is put in `plans` for the run.
 
     `known`: tools already found and planned (`plan_tools`) are not asked again; with `replan` their
-    plans are read again (the target changed since: the demo's URL exists once its stack is up)."""
+    plans are read again (the target changed since: the demo's URL exists once its stack is up).
+    `start_when_down`: checked ahead of a run (doctor), which starts a backend that is down."""
     results: list[PreflightResult] = []
 
     def add(result: PreflightResult) -> None:
@@ -267,10 +276,14 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
     if profile is not None:
         for w in capacity_warnings(profile):
             add(PreflightResult(w.name, "warn", w.detail, w.fix))
-    add(check_backend(env, target.base_url))
+    backend = check_backend(env, target.base_url, start_when_down)
+    add(backend)
     for log_check in check_logs(env):
         add(log_check)
-    if profile is not None:
+    if profile is not None and backend.status == "skip" and uses_socketio:
+        add(PreflightResult("Socket.IO endpoint", "skip", "the backend is down; the run starts it "
+                            "before it checks Socket.IO"))
+    elif profile is not None:
         add(check_socketio(target.base_url, uses_socketio))
     for result in check_database(target.database_url, env.database_url_env):
         add(result)

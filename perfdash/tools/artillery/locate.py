@@ -1,12 +1,15 @@
 """Where Artillery is, in the order a user would expect: $PERFDASH_ARTILLERY, the environment's
 `artillery` setting, the project's own `node_modules/.bin`, PATH, and last perfdash's own pinned
-copy. Never npx, which may download. The fix sentence fits the case at hand.
+copy. Never npx, which may download. The fix sentence fits the case at hand, and its install
+commands are the ones README gives (tests/test_artillery_install.py runs one from an empty prefix).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -15,6 +18,22 @@ from perfdash.tools.base import ToolLocation
 from perfdash.tools.locate import find_node, first_existing
 
 PINNED_VERSION = "2.0.34"
+# Artillery depends on Playwright, whose install script downloads a browser (hundreds of MB, and a
+# failed install where the download cannot finish); perfdash never drives a browser.
+SKIP_BROWSER = "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1"
+# Artillery 2.0.34 declares Node >= 22.18 (npm warns EBADENGINE on older ones) and runs on Node 20:
+# perfdash's tests run it on 20.20. Older than 20 is refused here.
+NODE_DECLARED = "22.18"
+NODE_MIN_MAJOR = 20
+README_PREFIX = "~/.local/share/perfdash/artillery"  # the data directory, as a shell expands it
+NPM_QUIET = "--no-audit --no-fund"
+
+
+def own_install_command(prefix: Path | None = None) -> str:
+    """The shell command that installs perfdash's own pinned copy into `prefix` (default: the
+    README's `~/.local/share/perfdash/artillery`, left for the shell to expand)."""
+    where = shlex.quote(str(prefix)) if prefix is not None else README_PREFIX
+    return f"{SKIP_BROWSER} npm install --prefix {where} {NPM_QUIET} artillery@{PINNED_VERSION}"
 
 
 def own_install_dirs() -> list[Path]:
@@ -28,11 +47,11 @@ def own_install_dirs() -> list[Path]:
 def fix_sentence(project_dir: Path) -> str:
     own = own_install_dirs()[0]
     if (project_dir / "package.json").is_file():
-        first = f"`npm i -D artillery@{PINNED_VERSION}` in {project_dir}"
+        first = f"`{SKIP_BROWSER} npm install -D {NPM_QUIET} artillery@{PINNED_VERSION}` in {project_dir}"
     else:
-        first = f"`npm install -g artillery@{PINNED_VERSION}`"
-    return (f"install it with {first} (or `npm install --prefix {own} artillery@{PINNED_VERSION}` "
-            "for perfdash's own copy), or point PERFDASH_ARTILLERY at an artillery binary")
+        first = f"`{SKIP_BROWSER} npm install -g {NPM_QUIET} artillery@{PINNED_VERSION}`"
+    return (f"install it with {first} (or `{own_install_command(own)}` for perfdash's own copy; "
+            f"Node.js {NODE_MIN_MAJOR} or newer), or point PERFDASH_ARTILLERY at an artillery binary")
 
 
 def find_artillery(env: Environment | None, project_dir: Path) -> ToolLocation:
@@ -67,7 +86,19 @@ def find_artillery(env: Environment | None, project_dir: Path) -> ToolLocation:
     if not node.ok:
         return ToolLocation("artillery", path, None, f"Artillery needs Node.js: {node.problem}",
                             node.fix)
-    return ToolLocation("artillery", path, _version(path), None, None, how)
+    major = _major(node.version)
+    if major is not None and major < NODE_MIN_MAJOR:
+        return ToolLocation("artillery", path, None, f"Artillery {PINNED_VERSION} needs Node.js "
+                            f"{NODE_MIN_MAJOR} or newer; {node.path} is {node.version}",
+                            f"install Node.js {NODE_DECLARED} or newer (what Artillery declares; "
+                            f"{NODE_MIN_MAJOR} works too) and put it first on PATH")
+    on_node = f", on Node.js {node.version}" if node.version else ""
+    return ToolLocation("artillery", path, _version(path), None, None, how + on_node)
+
+
+def _major(version: str | None) -> int | None:
+    found = re.search(r"(\d+)\.\d+", version or "")
+    return int(found.group(1)) if found else None
 
 
 def _version(path: Path) -> str | None:
