@@ -7,7 +7,7 @@ Used at the end of a live run and by `perfdash show`, so both give the same answ
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,12 @@ from perfdash.analyze.checks import Check
 from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.endpoints import endpoints_for
 from perfdash.analyze.findings import findings
+from perfdash.analyze.health import health_check
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
+from perfdash.check import NOTHING_MEASURED
 from perfdash.diagnose import diagnose
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile
 from perfdash.thresholds import Threshold
@@ -44,6 +46,7 @@ class RunRecord:
     not_measured: dict[str, str] = field(default_factory=dict)
     preflight: list[dict[str, Any]] = field(default_factory=list)
     app_log: dict[str, Any] | None = None
+    health: dict[str, Any] | None = None  # the health route's answers during the load
 
     def problem(self, what: str, fix: str = "") -> None:
         """Each problem once: the live event and the sentence written at the end often say the
@@ -59,8 +62,8 @@ class RunRecord:
 def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list[Check]:
     checks: list[Check] = []
     for tool in tools_for(profile):
-        checks += tool.checks(paths.root, profile, record.tools.get(tool.name),
-                              record.not_measured.get(tool.name))
+        checks += [_with_app_log(c, record.app_log) for c in tool.checks(
+            paths.root, profile, record.tools.get(tool.name), record.not_measured.get(tool.name))]
     checks += analyse_host(paths.metrics_csv, profile, record.not_measured.get("metrics"))
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
     if paths.db_connections.exists() or "database" not in record.not_measured:
@@ -69,6 +72,8 @@ def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list
                                           load_seconds(profile, record)))
     if record.app_log is not None and "errors" in record.app_log:
         checks.append(_app_log_check(record.app_log))
+    if record.health is not None:
+        checks.append(health_check(record.health))
     return checks
 
 
@@ -83,16 +88,33 @@ def load_seconds(profile: Profile, record: RunRecord) -> float | None:
     return sum(elapsed) if profile.mode == "sequential" else max(elapsed)
 
 
+def _with_app_log(check: Check, app_log: dict[str, Any] | None) -> Check:
+    """A load tool whose every request failed although the backend answered: what the backend
+    wrote about it in the same window (its ERROR and WARN lines, the first one word for word) is
+    the other half of the story."""
+    if (not check.id.endswith(NOTHING_MEASURED) or check.status != "fail" or app_log is None
+            or app_log.get("unmeasured") or "errors" not in app_log):
+        return check
+    errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
+    first = [str(x) for x in [*(app_log.get("error_lines") or []),
+                               *(app_log.get("warning_lines") or [])]][:1]
+    said = f"the app log has {errors} ERROR and {warnings} WARN lines from the load" + (
+        f", the first: {first[0]}" if first else "")
+    return replace(check, detail=f"{check.detail}; {said}" if check.detail else said)
+
+
 def _app_log_check(app_log: dict[str, Any]) -> Check:
     """ERROR lines in the backend's log during the load: the first place to look after a breach."""
     if app_log.get("unmeasured"):
         return Check.not_measured("app_log.errors", "Backend log errors", str(app_log["unmeasured"]),
                                   "== 0", "perfdash default")
     errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
+    first = [str(x) for x in app_log.get("error_lines") or []][:1]
     return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
                  "== 0", "perfdash default",
                  f"{errors} ERROR and {warnings} WARN lines of {app_log.get('lines', 0)} in "
-                 f"{Path(str(app_log.get('path', 'the app log'))).name}")
+                 f"{Path(str(app_log.get('path', 'the app log'))).name}"
+                 + (f"; the first: {first[0]}" if first else ""))
 
 
 def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
@@ -139,6 +161,7 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "preflight": record.preflight,
         "tools": record.tools,
         "app_log": record.app_log,
+        "health": record.health,
         **endpoints_and_findings(paths, profile, record.load_started, record.app_log),
         # What only the orchestrator knew, kept so `perfdash show` can analyse the artifacts again.
         "run": {"interrupted": record.interrupted, "could_not_run": record.could_not_run,
@@ -265,6 +288,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
             load_started=bool(run.get("load_started", bool(stored.get("checks")))),
             not_measured=dict(run.get("not_measured", {})),
             app_log=stored.get("app_log"),
+            health=stored.get("health") if isinstance(stored.get("health"), dict) else None,
             tools=dict(stored.get("tools") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:

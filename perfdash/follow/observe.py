@@ -211,9 +211,7 @@ class Observer:
         if self.prometheus is not None:
             merged = self._merge(paths, record, record.started_at.timestamp())
         if tail is not None and record.app_log is not None:
-            record.app_log.update(lines=tail.lines_total, errors=tail.errors_total,
-                                  warnings=tail.warnings_total, unmeasured=tail.unmeasured(),
-                                  pool_lines=tail.pool_lines.to_json())
+            record.app_log.update(tail.totals())
             if tail.endpoints is not None:
                 tail.endpoints.write(paths.root / APPLOG_ENDPOINTS)
         url = self.env.database_url

@@ -242,7 +242,8 @@ class Orchestrator:
             sampler.start()
             st.collectors.append(sampler)
         assert st.target.base_url is not None
-        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path)
+        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path,
+                                 path=self.env.health_path)
         watcher.start()
         st.collectors.append(watcher)
         st.watcher = watcher
@@ -471,12 +472,12 @@ class Orchestrator:
             if isinstance(c, SystemCollector | RemoteHostsCollector) and c.error:
                 st.record.not_measured["metrics"] = c.error
                 st.record.problem(c.error, "free disk space or fix permissions")
+            if isinstance(c, BackendWatcher):
+                st.record.health = c.answers()
             if isinstance(c, TimelineRecorder) and c.error:
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, AppLogTail) and st.record.app_log is not None:
-                st.record.app_log.update(lines=c.lines_total, errors=c.errors_total,
-                                         warnings=c.warnings_total, unmeasured=c.unmeasured(),
-                                         pool_lines=c.pool_lines.to_json())
+                st.record.app_log.update(c.totals())
                 if c.endpoints is not None:
                     try:
                         c.endpoints.write(st.paths.root / APPLOG_ENDPOINTS)
