@@ -1,8 +1,12 @@
 """Rejects every Socket.IO handshake, answers HTTP /api/* with 401 and /health with 200."""
-import logging, sys
-import socketio, uvicorn
+import logging
+import sys
 
-logging.basicConfig(filename=sys.argv[2], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+import socketio
+import uvicorn
+
+logging.basicConfig(filename=sys.argv[2], level=logging.INFO,
+                    format="%(asctime)s %(levelname)s %(message)s")
 log = logging.getLogger("app")
 sio = socketio.AsyncServer(async_mode="asgi")
 
@@ -18,7 +22,8 @@ async def http(scope, receive, send):
     body = b"ok" if status == 200 else b'{"error":"unauthorized"}'
     if status != 200:
         log.error("GET %s 401 unauthorized", scope["path"])
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 app = socketio.ASGIApp(sio, other_asgi_app=http)
