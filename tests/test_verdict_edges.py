@@ -348,3 +348,30 @@ def test_app_log_lines_are_quoted_only_beside_a_failed_load_tool(run_dir: Path) 
     checks = {c.id: c for c in collect_checks(RunPaths(run_dir, "smoke"), profile, record)}
     assert checks["artillery.requests"].status == "pass"
     assert REJECTED_LINE not in checks["artillery.requests"].detail
+
+
+# --------------------------------------------------------------------------- k6's own log
+
+def test_k6_log_reasons_are_read_in_both_log_formats_and_counted_past_the_cap(tmp_path: Path) -> None:
+    from perfdash.tools.k6 import transport
+    from perfdash.tools.k6.transport import unanswered
+
+    assert unanswered(tmp_path) is None  # no k6 log: the caller falls back on the bytes received
+    logfmt = ('time="2026-12-04T23:27:25Z" level=warning msg="Request Failed" error="Get \\"http://'
+              '127.0.0.1:9/api\\": dial tcp 127.0.0.1:9: connect: connection refused"\n')
+    as_json = ('{"error":"Get \\"http://127.0.0.1:9/api\\": request timeout","level":"warning",'
+               '"msg":"Request Failed","time":"2026-12-04T23:27:25Z"}\n')
+    other = 'time="2026-12-04T23:27:27Z" level=error msg="thresholds on metrics \'checks\' crossed"\n'
+    (tmp_path / "k6.stderr.log").write_text(logfmt * 3 + as_json * 2 + other, encoding="utf-8")
+    (tmp_path / "k6.gen-2.stderr.log").write_text(logfmt, encoding="utf-8")  # a second generator
+    found = unanswered(tmp_path)
+    assert found is not None
+    assert found.count == 6
+    assert found.describe() == "connection refused ×4, request timeout ×2"
+    flood = tmp_path / "flood"
+    flood.mkdir()
+    (flood / "k6.stderr.log").write_text(logfmt * (transport.CLASSIFIED_LINES + 500), encoding="utf-8")
+    found = unanswered(flood)
+    assert found is not None
+    assert found.count == transport.CLASSIFIED_LINES + 500
+    assert f"(the first {transport.CLASSIFIED_LINES} of {found.count} read)" in found.describe()

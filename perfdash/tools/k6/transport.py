@@ -33,10 +33,16 @@ class Unanswered:
     reasons: Counter[str]
 
     def describe(self) -> str:
-        """`connection refused ×20` or `request timeout ×6, connection reset by peer ×1`."""
-        shown = ", ".join(f"{why} ×{n}" for why, n in self.reasons.most_common(3))
-        rest = self.count - sum(n for _, n in self.reasons.most_common(3))
-        return shown + (f" and {rest} more" if rest > 0 else "") if shown else f"{self.count}"
+        """`connection refused ×20`, `request timeout ×6, connection reset by peer ×1`, or for a
+        flood `connection refused ×10000 (the first 10000 of 200000 read)`."""
+        top = self.reasons.most_common(3)
+        shown = ", ".join(f"{why} ×{n}" for why, n in top)
+        if not shown:
+            return f"{self.count} without a reason"
+        others = self.reasons.total() - sum(n for _, n in top)
+        shown += f", {others} other" if others else ""
+        read = self.reasons.total()
+        return shown + (f" (the first {read} of {self.count} read)" if self.count > read else "")
 
 
 def unanswered(run_dir: Path) -> Unanswered | None:
