@@ -109,6 +109,8 @@ def test_every_handshake_rejected_is_a_fail_naming_the_errors_and_the_app_log(ru
     # the counter is in summary.md, in full, under its own heading
     assert "## Errors the load tools counted" in markdown
     assert "- Artillery errors: errors.Error: unauthorized ×10; 10 of 10 virtual users failed" in markdown
+    section = markdown.split("## Errors the load tools counted", 1)[1].split("\n## ", 1)[0]
+    assert REJECTED_LINE in section  # in full, where the checks table cuts long details
     assert markdown.startswith("# ❌ FAIL")
 
 

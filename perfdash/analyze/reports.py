@@ -18,6 +18,7 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.endpoints import endpoints_markdown
 from perfdash.analyze.findings import findings_markdown
 from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.check import NOTHING_MEASURED
 from perfdash.diagnose.render import diagnosis_markdown
 from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
@@ -192,9 +193,11 @@ TOOL_ERROR_CHECKS = ("artillery.errors",)
 
 
 def _tool_errors(checks: list[dict[str, Any]]) -> list[str]:
-    """Every error counter by name (`errors.Error: unauthorized ×10`), whatever the verdict: the
-    words the tool used are what a reader searches the backend's log for."""
-    counted = [c for c in checks if c.get("id") in TOOL_ERROR_CHECKS and c.get("value")]
+    """Every error counter by name (`errors.Error: unauthorized ×10`), whatever the verdict, and a
+    load tool that failed because the backend rejected all it sent, with the backend's own line:
+    the words the tool used are what a reader searches the backend's log for."""
+    counted = [c for c in checks if (c.get("id") in TOOL_ERROR_CHECKS and c.get("value")) or (
+        str(c.get("id", "")).endswith(NOTHING_MEASURED) and c.get("status") == "fail")]
     if not counted:
         return []
     lines = ["## Errors the load tools counted", ""]
