@@ -17,6 +17,12 @@ Textual dashboard stands on (`textual`: with a layout pass, `textual-lean`: with
 `textual-idle`: the same screen never redrawn). glances comes from `--glances`
 (pip install glances into a throwaway venv) and runs with `-t 1 --disable-check-update
 --disable-plugin ports`, so it stays on this machine.
+
+`--refresh SECONDS` is the dashboard's repaint interval (`perfdash run --refresh`); for the
+panes, flood and neighbours scenarios, the first of its values. `--scenario refresh --refresh
+1,2,5` runs one dashboard per interval beside `textual_floor.py` (and its idle form), all at the
+same size over the same windows, and reports each one's median CPU and the median of its
+per-window ratios to the floor: what a longer interval saves a constrained generator host.
 """
 
 from __future__ import annotations
@@ -131,13 +137,13 @@ class LoopFeed:
                 for e in self.loop]
 
 
-def child(events_file: Path, flood: bool, pid_file: Path) -> None:
+def child(events_file: Path, flood: bool, pid_file: Path, refresh_s: float) -> None:
     from perfdash.ui.app import make_app
 
     pid_file.write_text(str(os.getpid()))
     bus = Bus()
     feed = LoopFeed(load_events(events_file), bus, flood)
-    app = make_app(bus=bus, run=feed.run, stop=feed.stop)
+    app = make_app(bus=bus, run=feed.run, stop=feed.stop, refresh_s=refresh_s)
     app.run()
 
 
@@ -153,7 +159,8 @@ def measure(name: str, flood: bool, args: argparse.Namespace) -> dict[str, float
         pid_file = Path(tmp) / "pid"
         command = " ".join(shlex.quote(part) for part in (
             sys.executable, str(Path(__file__).resolve()), "--child", "--events", str(args.events),
-            "--pid-file", str(pid_file), *(["--flood"] if flood else [])))
+            "--pid-file", str(pid_file), "--refresh", str(args.refresh[0]),
+            *(["--flood"] if flood else [])))
         started = time.monotonic()
         subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(width),
                         "-y", str(height), f"exec {command}"], check=True)
@@ -201,7 +208,7 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
         commands = {
             "perfdash": " ".join(shlex.quote(p) for p in (
                 sys.executable, str(Path(__file__).resolve()), "--child", "--events",
-                str(args.events), "--pid-file", str(pid_file))),
+                str(args.events), "--pid-file", str(pid_file), "--refresh", str(args.refresh[0]))),
             "htop": "htop",
             "glances": f"{shlex.quote(str(args.glances))} -t 1 --disable-check-update "
                        "--disable-plugin ports",
@@ -252,6 +259,64 @@ def neighbours(args: argparse.Namespace) -> dict[str, float]:
             "first_paint_s": first_paint}
 
 
+def refresh_costs(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """One dashboard per `--refresh` value and the bare Textual floor, measured together."""
+    tag = f"perfdash-bench-{os.getpid()}"
+    floor = shlex.quote(str(Path(__file__).with_name("textual_floor.py")))
+    names = [f"refresh {r:g} s" for r in args.refresh]
+    with tempfile.TemporaryDirectory() as tmp:
+        pid_files = {n: Path(tmp) / f"pid{i}" for i, n in enumerate(names)}
+        commands = {n: " ".join(shlex.quote(p) for p in (
+            sys.executable, str(Path(__file__).resolve()), "--child", "--events", str(args.events),
+            "--pid-file", str(pid_files[n]), "--refresh", str(r)))
+            for n, r in zip(names, args.refresh, strict=True)}
+        commands["textual"] = f"{shlex.quote(sys.executable)} {floor}"
+        commands["textual-idle"] = f"{shlex.quote(sys.executable)} {floor} --idle"
+        sessions = {n: f"{tag}-{i}" for i, n in enumerate(commands)}
+        try:
+            for name, command in commands.items():
+                _start(sessions[name], command, args.size)
+            procs: dict[str, psutil.Process] = {}
+            for name in names:
+                while not pid_files[name].exists() or not pid_files[name].read_text():
+                    time.sleep(0.05)
+                procs[name] = psutil.Process(int(pid_files[name].read_text()))
+            for name in ("textual", "textual-idle"):
+                pane_pid = _tmux("display-message", "-p", "-t", sessions[name], "#{pane_pid}")
+                procs[name] = psutil.Process(int(pane_pid.strip()))
+            time.sleep(args.warmup)
+            cpu: dict[str, list[float]] = {name: [] for name in procs}
+            for w in range(args.windows):
+                before = {n: p.cpu_times() for n, p in procs.items()}
+                t0 = time.monotonic()
+                time.sleep(args.seconds)
+                after = {n: p.cpu_times() for n, p in procs.items()}
+                span = time.monotonic() - t0
+                for n in procs:
+                    busy = (after[n].user - before[n].user) + (after[n].system - before[n].system)
+                    cpu[n].append(100 * busy / span)
+                print(f"  window {w + 1}: " + ", ".join(f"{n} {cpu[n][-1]:.2f}%" for n in cpu),
+                      flush=True)
+            if args.show_screen:
+                for name in names:
+                    print(_tmux("capture-pane", "-p", "-t", sessions[name]))
+        finally:
+            for session in sessions.values():
+                _tmux("kill-session", "-t", session)
+    return {n: {"cpu_median": statistics.median(cpu[n]),
+                "ratio_textual": statistics.median(
+                    p / o for p, o in zip(cpu[n], cpu["textual"], strict=True) if o > 0)
+                if any(o > 0 for o in cpu["textual"]) else float("nan")}
+            for n in procs}
+
+
+def _refresh_list(text: str) -> list[float]:
+    values = [float(part) for part in text.split(",") if part.strip()]
+    if not values or not all(0 < v <= 60 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: pass seconds above 0 and at most 60, e.g. 1,2,5")
+    return values
+
+
 def _size(text: str) -> tuple[int, int]:
     w, h = text.lower().split("x")
     return int(w), int(h)
@@ -265,18 +330,21 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=3, help="windows per scenario (median)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--size", type=_size, default=(160, 48), help="terminal size, WxH")
-    parser.add_argument("--scenario", choices=("panes", "flood", "neighbours", "all"),
+    parser.add_argument("--scenario", choices=("panes", "flood", "neighbours", "refresh", "all"),
                         default="all")
     parser.add_argument("--glances", type=Path, default=Path("/tmp/glances-venv/bin/glances"),
                         help="the glances executable (pip install glances into a throwaway venv)")
     parser.add_argument("--show-screen", action="store_true",
                         help="print the tmux pane at the end of each scenario")
+    parser.add_argument("--refresh", type=_refresh_list, default=[1.0], metavar="SECONDS[,...]",
+                        help="the dashboard's repaint interval(s) (default 1); several, comma "
+                             "separated, with --scenario refresh")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--flood", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pid-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.events, args.flood, args.pid_file)
+        child(args.events, args.flood, args.pid_file, args.refresh[0])
         return 0
     if shutil.which("tmux") is None:
         print("tmux is needed: apt-get install tmux", file=sys.stderr)
@@ -286,6 +354,13 @@ def main() -> int:
         print("htop and glances are needed: apt-get install htop; python3 -m venv "
               "/tmp/glances-venv && /tmp/glances-venv/bin/pip install glances", file=sys.stderr)
         return 2
+    if args.scenario == "refresh":
+        print(f"terminal {args.size[0]}x{args.size[1]}, {args.windows} windows of "
+              f"{args.seconds:.0f} s, a dashboard per repaint interval beside bare Textual")
+        for name, r in refresh_costs(args).items():
+            print(f"{name:14} CPU median {r['cpu_median']:.2f}% of a core, "
+                  f"/ bare Textual {r['ratio_textual']:.2f}x (median of per-window ratios)")
+        return 0
     if args.scenario == "neighbours":
         print(f"terminal {args.size[0]}x{args.size[1]}, {args.windows} windows of "
               f"{args.seconds:.0f} s, perfdash beside htop and glances")

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
+    from perfdash.secret import Secret
     from perfdash.settings import Environment, Settings
 
-from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE
+from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE, add_refresh_flag
 from perfdash.commands.common import console as _console
 from perfdash.commands.common import error as _error
 from perfdash.commands.common import load_settings_for as _load
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "finished run of the same profile, or `auto`: every run of the profile "
                           "and environment since the last change point, pooled); the profile's "
                           "[baseline] says whether a regression fails the run")
+    add_refresh_flag(run)
 
     demo = sub.add_parser(
         "demo", help="run a profile against the bundled demo backend on a throwaway PostgreSQL",
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--baseline", metavar="DIR|last|auto", default=None,
                       help="compare with an earlier run (a results directory, `last`, or `auto`: "
                            "the runs since the last change point, pooled)")
+    add_refresh_flag(demo)
 
     doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
     common(doctor)
@@ -123,14 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "(recorded by an older perfdash), unless their seed run names "
                               "another environment")
 
-    show = sub.add_parser("show", help="print the verdict of an earlier run")
-    show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
-    show.add_argument("--json", action="store_true", help="print the summary as JSON")
-    show.add_argument("--headless", action="store_true",
-                      help="print the verdict instead of opening the result view")
-    show.add_argument("--replay", action="store_true",
-                      help="replay the live screen from the run's events.ndjson, then its result")
-    show.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
+    _show_parser(sub)
 
     compare = sub.add_parser(
         "compare", help="what got better or worse between two runs",
@@ -162,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_all(sub, common)
     return parser
+
+
+def _show_parser(sub: Any) -> None:
+    show = sub.add_parser("show", help="print the verdict of an earlier run")
+    show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+    show.add_argument("--headless", action="store_true",
+                      help="print the verdict instead of opening the result view")
+    show.add_argument("--replay", action="store_true",
+                      help="replay the live screen from the run's events.ndjson, then its result")
+    show.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
+    add_refresh_flag(show)  # the live screen of --replay
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,7 +250,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not serve_ok:  # `--serve HOST:PORT` could not listen (said why)
             return EXIT_USAGE
         if dashboard:
-            return _run_dashboard(orch, bus, settings, env)
+            return _run_dashboard(orch, bus, settings, env, args.refresh)
         if not args.headless:
             out.print("[dim]no terminal: using the headless output[/dim]")
         console = HeadlessConsole(bus, out, verbose=args.verbose)
@@ -263,10 +271,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out.print(comparison_table(compare_runs(baseline.runs, outcome.paths.root,
                                                     tolerance_pct=profile.regression_tolerance_pct)))
         out.print(f"results: {outcome.paths.root}")
+        _step_summary(outcome.summary, outcome.paths.root, lambda: orch.secrets)
         return outcome.exit_code
 
 
-def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Environment) -> int:
+def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Environment,
+                   refresh_s: float) -> int:
     """The live dashboard runs the suite in a worker and switches to the result view at the end;
     after it closes, the verdict is printed once more so it stays in the terminal's scrollback."""
     from perfdash.data.cleanup import CleanupPlan, plan_cleanup
@@ -276,7 +286,7 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
         return plan_cleanup(env, env.database_url, cwd=settings.project_dir)
 
     app = make_app(bus=bus, run=orch.run, stop=orch.request_stop,
-                   cleanup=cleanup if env.kind == "external" else None)
+                   cleanup=cleanup if env.kind == "external" else None, refresh_s=refresh_s)
     code = app.run()
     from perfdash.run import signals
 
@@ -294,6 +304,8 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
             print(f"results: {outcome.paths.root}")
         except OSError:  # the terminal is gone (closed: SIGHUP); the run's files say it all
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
+        if summary is not None:  # the verdict just printed, on the CI job's page as well
+            _step_summary(summary, outcome.paths.root, lambda: orch.secrets)
     elif app.run_error is not None:
         _error(f"the run stopped with an error: {app.run_error}")
     return int(code if code is not None else EXIT_COULD_NOT_RUN)
@@ -378,7 +390,36 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if problem:
             console.print(f"[yellow]{problem}[/yellow]")
         console.print(result_table(summary))
+    _step_summary(summary, args.run_dir, lambda: _known_secrets(summary))
     return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
+
+
+def _step_summary(summary: dict[str, Any], run_dir: Path,
+                  secrets: Callable[[], Sequence[Secret]]) -> None:
+    """Append the verdict to GitHub's job page when GITHUB_STEP_SUMMARY names a file; a file that
+    cannot be written is a warning, never a different exit code. The secrets are looked up only
+    then (`show` reads the settings for them)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        return
+    from perfdash.analyze.step_summary import append_step_summary
+
+    warning = append_step_summary(summary, run_dir, secrets())
+    if warning is not None:
+        print(f"perfdash: warning: {warning}", file=sys.stderr)
+
+
+def _known_secrets(summary: dict[str, Any]) -> list[Secret]:
+    """The secrets `show` can know of: those of the run's environment as this directory's settings
+    and environment variables give them (in CI, the same ones the run had). Without readable
+    settings there are none by value, and URL passwords still go by pattern."""
+    from perfdash.commands.common import find_project
+    from perfdash.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(find_project(Path.cwd()))
+        return settings.environment(str(summary.get("environment"))).secrets()
+    except (SettingsError, OSError):
+        return []
 
 
 def _has_verdict(summary: dict[str, Any]) -> bool:
@@ -404,7 +445,8 @@ def _show_screen(args: argparse.Namespace) -> int:
         _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; pass a "
                "results/perf/<timestamp> directory of a finished run")
         return EXIT_USAGE
-    app = (make_app(replay=args.run_dir, replay_speed=args.speed) if args.replay
+    app = (make_app(replay=args.run_dir, replay_speed=args.speed, refresh_s=args.refresh)
+           if args.replay
            else make_app(summary_dir=args.run_dir, reanalyse=True))
     app.run()
     shown = app.fresh_summary or stored

@@ -71,10 +71,15 @@ class SystemSampled(Event):
 
 @dataclass(frozen=True)
 class LogLinesRead(Event):
+    """A batch of the app log: its newest lines, its level counts, and, when its lines are
+    requests with a time (an access log), their times as a 4% bucket histogram (bucket -> count,
+    `perfdash.collect.access_log.bucket_of`): the timeline's per-second server percentiles."""
+
     lines: tuple[str, ...]
     errors: int
     warnings: int
     dropped: int = 0
+    request_ms: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ class Profile:
     k6_env: Mapping[str, str] = field(default_factory=dict)
     artillery_environment: str | None = None
     artillery_target: str | None = None
+    # Artillery's split form (`artillery run --config common.yml scenarios/x.yml`): the file with the
+    # `config` section; `artillery_script` is then the scenario file
+    artillery_config: Path | None = None
     project_dir: Path | None = None  # the directory of profiles.toml: scripts are named from it
     k6_generators: Generators = 1
     # k6's web dashboard output: per-second p50/p95/p99 and its HTML report, at a CPU cost to k6
@@ -114,6 +117,13 @@ class Profile:
 
     def script_for(self, tool: str) -> Path | None:
         return {"k6": self.k6_script, "artillery": self.artillery_script}.get(tool)
+
+    def files_for(self, tool: str) -> tuple[Path, ...]:
+        """Every file the tool reads from the project: the script, and Artillery's config file
+        first when the profile splits it from the scenarios."""
+        config = (self.artillery_config,) if tool == "artillery" and self.artillery_config else ()
+        script = self.script_for(tool)
+        return (*config, *((script,) if script else ()))
 
 
 @dataclass(frozen=True)
@@ -433,17 +443,24 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
     stages = _k6_stages(r, f"{table}.k6", k6.get("stages", []))
     k6_env = _string_table(r, f"{table}.k6", "env", k6.get("env", {}))
     art = r.table(data, table, "artillery")
-    r.known(art, f"{table}.artillery", {"script", "phases", "environment", "target"})
+    r.known(art, f"{table}.artillery", {"script", "config", "phases", "environment", "target"})
     phases = _artillery_phases(r, f"{table}.artillery", art.get("phases", []))
     k6_script = r.str_(k6, f"{table}.k6", "script")
+    if isinstance(art.get("script"), list):
+        # measured with Artillery 2.0.34: `run a.yml b.yml` deep-merges the files, so b's first
+        # scenario replaces a's and a never runs
+        raise r.fail(f"{table}.artillery", "script", "names several scenario files, which Artillery "
+                     "merges into one (the later file's scenarios replace the earlier's)",
+                     "name one scenario file per profile, or list the scenarios in one file")
     art_script = r.str_(art, f"{table}.artillery", "script")
-    if k6_script is None and art_script is None:
-        raise r.fail(table, None, "names neither a k6 nor an Artillery script",
-                     "add [" + table + ".k6] script = \"k6/your-script.js\"")
+    art_config = r.str_(art, f"{table}.artillery", "config")
     for tool, script, section in (("k6", k6_script, k6), ("artillery", art_script, art)):
         if script is None and section:
             raise r.fail(f"{table}.{tool}", None, f"sets {', '.join(sorted(section))} but no script",
                          f"add script = \"path\" to [{table}.{tool}] or remove the table")
+    if k6_script is None and art_script is None:
+        raise r.fail(table, None, "names neither a k6 nor an Artillery script",
+                     "add [" + table + ".k6] script = \"k6/your-script.js\"")
     host = r.table(data, table, "host")
     r.known(host, f"{table}.host", {"cpu_warn_pct", "memory_warn_pct"})
     db = r.table(data, table, "database")
@@ -467,6 +484,7 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         k6_env=k6_env,
         artillery_environment=r.str_(art, f"{table}.artillery", "environment"),
         artillery_target=r.str_(art, f"{table}.artillery", "target"),
+        artillery_config=(project / art_config) if art_config else None,
         project_dir=project,
         thresholds=_thresholds(r, f"{table}.thresholds", r.table(data, table, "thresholds")),
         host=HostLimits(

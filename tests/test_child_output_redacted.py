@@ -5,7 +5,8 @@ once and twice) is looked for in the written files: zero each.
 
 Real k6 (the binary perfdash uses) started through the supervisor; then one real headless run through
 `python -m perfdash` with such a k6 script and a start_command holding secrets, every file of its run
-directory grepped. Commands as summary.json keeps them are tested here too.
+directory grepped, and the GitHub step summary it appends to. Commands as summary.json keeps them are
+tested here too.
 """
 
 from __future__ import annotations
@@ -224,11 +225,13 @@ start_command = {json.dumps(start)}
     # served while it runs, and followed over HTTP by an attacher with a cache of its own: what
     # the server sends and what the attacher mirrors must be as clean as the run directory
     port, serve_token = free_port(), "serve-token-" + "x" * 24
+    page = tmp_path / "github-step-summary.md"  # the CI job's page, written to at the end
     running = subprocess.Popen(
         [sys.executable, "-m", "perfdash", "run", "--profile", "leak", "--env", "ext", "--headless",
          "--config", str(tmp_path / "profiles.toml"), "--env-file", str(env_file),
          "--results-dir", str(tmp_path / "results"), "--serve", f"127.0.0.1:{port}"],
-        cwd=ROOT, env={**env, "PERFDASH_SERVE_TOKEN": serve_token}, text=True,
+        cwd=ROOT, env={**env, "PERFDASH_SERVE_TOKEN": serve_token, "GITHUB_STEP_SUMMARY": str(page)},
+        text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cache = tmp_path / "cache"
     _wait_for_port(port, running)
@@ -254,6 +257,8 @@ start_command = {json.dumps(start)}
                for p in sorted(run_dir.rglob("*")) if p.is_file()}
     places |= {f"attached: {p.relative_to(cache)}": p.read_text(errors="replace") for p in mirrored}
     places |= {"attach stdout": attacher.stdout, "attach stderr": attacher.stderr}
+    places["GITHUB_STEP_SUMMARY"] = page.read_text()
+    assert "perfdash leak on ext" in places["GITHUB_STEP_SUMMARY"]
     counts = {place: _hits(text, forms) for place, text in places.items()}
     assert {p: c for p, c in counts.items() if c} == {}
 

@@ -77,7 +77,11 @@ def terminals() -> Iterator[list[Terminal]]:
 def test_demo_in_a_terminal_ends_on_the_result_view_and_screenshots_it(
         tmp_path: Path, terminals: list[Terminal]) -> None:
     results = tmp_path / "results"
-    term = Terminal(f"{PERFDASH} demo --results-dir {results}")
+    page = tmp_path / "github-step-summary.md"  # on GitHub Actions, the job's page
+    page.write_text("earlier step\n")
+    # PYTHONPATH: the checkout under test, whichever one the venv's perfdash was installed from
+    term = Terminal(f"{PERFDASH} demo --results-dir {results}",
+                    env={"GITHUB_STEP_SUMMARY": str(page), "PYTHONPATH": str(ROOT)})
     terminals.append(term)
     live = term.wait_for(lambda s: "app log" in s and "k6" in s, 60, "the live screen")
     assert "perfdash" in live
@@ -95,6 +99,11 @@ def test_demo_in_a_terminal_ends_on_the_result_view_and_screenshots_it(
     assert list(run_dir.glob("screenshot-*.png")), "a PNG beside the SVG"
     term.keys("q")
     assert term.exit_code() == json.loads((run_dir / "summary.json").read_text())["exit_code"]
+    # after the dashboard closes, the verdict goes to the job's page too, after what was there
+    added = page.read_text().removeprefix("earlier step\n")
+    assert added != page.read_text()
+    assert "perfdash smoke on demo" in added
+    assert f"Run directory: `{run_dir}`" in added
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])

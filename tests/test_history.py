@@ -17,7 +17,10 @@ from perfdash.analyze.compare import compare_runs
 from perfdash.analyze.history import history, list_runs, sparkline
 from perfdash.timeline.columns import NAMES
 
-PERFDASH = str(Path(sys.executable).parent / "perfdash")
+from .conftest import ROOT
+
+# this checkout's perfdash (cwd first on the path), whichever one the interpreter has installed
+PERFDASH = [sys.executable, "-m", "perfdash"]
 STEP_AT = 6
 
 
@@ -65,14 +68,15 @@ def test_one_step_is_found_at_the_first_run_after_it(results: Path) -> None:
     runs = list_runs(results, profile="smoke", environment="demo")
     assert len(runs) == 13  # the interrupted run is listed, without figures
     found = history(runs)
-    [step] = found.changes["p95"]
+    [step] = found.changes["k6_p95"]
     assert step.index == STEP_AT
     assert runs[step.index].run_id == "20261130T160000Z"
     assert step.before == pytest.approx(30.0, rel=0.05)
     assert step.after == pytest.approx(45.0, rel=0.05)
     assert step.p_value < 0.01
-    assert found.changes["rps"] == ()  # nothing moved there
+    assert found.changes["k6_rps"] == ()  # nothing moved there
     assert found.changes["cpu"] == ()
+    assert found.changes["artillery_p95"] == ()  # no Artillery in these runs
     assert runs[-1].values == {}  # interrupted: no figures
 
 
@@ -121,22 +125,24 @@ def test_a_pooled_baseline_judges_a_new_run(results: Path, tmp_path: Path) -> No
 
 
 def test_history_through_the_cli(results: Path) -> None:
-    out = subprocess.run([PERFDASH, "history", "--results-dir", str(results), "--profile", "smoke",
+    out = subprocess.run([*PERFDASH, "history", "--results-dir", str(results), "--profile", "smoke",
                           "--env", "demo", "--json"], capture_output=True, text=True, check=True,
-                         timeout=60)
+                         timeout=60, cwd=ROOT)
     data = json.loads(out.stdout)
     assert len(data["runs"]) == 13
-    [step] = data["change_points"]["p95"]
+    [step] = data["change_points"]["k6_p95"]
     assert step["first_run"] == "20261130T160000Z"
-    assert data["baseline_auto"][0] == "20261130T160000Z"
-    table = subprocess.run([PERFDASH, "history", "--results-dir", str(results)],
-                           capture_output=True, text=True, check=True, timeout=60,
+    [pool] = data["baseline_auto"]
+    assert (pool["profile"], pool["environment"]) == ("smoke", "demo")
+    assert pool["runs"][0] == "20261130T160000Z"
+    table = subprocess.run([*PERFDASH, "history", "--results-dir", str(results)],
+                           capture_output=True, text=True, check=True, timeout=60, cwd=ROOT,
                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     assert "20261130T160000Z" in table.stdout
-    assert "◆ p95 +" in table.stdout
+    assert "◆ k6 p95 +" in table.stdout
     assert "interrupted" in table.stdout
-    empty = subprocess.run([PERFDASH, "history", "--results-dir", str(results / "nope")],
-                           capture_output=True, text=True, check=False, timeout=60)
+    empty = subprocess.run([*PERFDASH, "history", "--results-dir", str(results / "nope")],
+                           capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
     assert empty.returncode == 2
     assert "no runs in" in empty.stderr
 

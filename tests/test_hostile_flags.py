@@ -62,10 +62,11 @@ def test_history_announces_the_pool_baseline_auto_really_uses(tmp_path: Path) ->
     run = [sys.executable, "-m", "perfdash", "history", "--results-dir", str(tmp_path)]
     data = json.loads(subprocess.run([*run, "--json"], cwd=ROOT, capture_output=True, text=True,
                                      check=True, timeout=60).stdout)
-    assert data["baseline_auto"] == [r.name for r in pool.runs]
+    assert data["baseline_auto"] == [{"profile": "smoke", "environment": "demo",
+                                      "runs": [r.name for r in pool.runs]}]
     table = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
                            env={**os.environ, "COLUMNS": "250"}).stdout
-    assert f"--baseline auto would pool {AUTO_MAX_RUNS} run(s): {pool.runs[0].name} … " \
+    assert f"--baseline auto for smoke in demo would pool {AUTO_MAX_RUNS} run(s): {pool.runs[0].name} … " \
            f"{pool.runs[-1].name} (the newest {AUTO_MAX_RUNS} of the 15 since the last change " \
            "point)" in " ".join(table.split())
 

@@ -23,7 +23,7 @@ from perfdash.events import Status
 from perfdash.settings import Profile
 
 if TYPE_CHECKING:
-    from perfdash.analyze.history import History, RunEntry
+    from perfdash.analyze.history import Group, History, RunEntry
 
 
 class BaselineError(ValueError):
@@ -57,9 +57,10 @@ class Baseline:
 
 def resolve_baseline(spec: str, results_dir: Path, profile: str,
                      exclude: Path | None = None, environment: str | None = None) -> Baseline:
-    """`last` is the newest earlier finished run of the same profile; `auto` the finished runs of
-    the profile (and environment, when given) since the last change point, at most
-    `AUTO_MAX_RUNS`, pooled; anything else is a path."""
+    """`last` is the newest earlier finished run of the same profile (and environment, when given);
+    `auto` the finished runs of the profile in one environment (the given one, else the newest
+    run's) since their last change point, at most `AUTO_MAX_RUNS`, pooled; anything else is a
+    path."""
     if spec == "auto":
         return _auto(results_dir, profile, environment, exclude)
     if spec != "last":
@@ -73,16 +74,19 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
     for run in candidates:
         summary, _ = read_json(run / "summary.json")
         if isinstance(summary, dict) and summary.get("profile") == profile and \
-                summary.get("status") in ("pass", "fail"):
+                summary.get("status") in ("pass", "fail") and \
+                (environment is None or summary.get("environment") == environment):
             return Baseline((run,))
-    raise BaselineError(f"no earlier finished run of profile {profile!r} in {results_dir}; "
+    env = f" in environment {environment!r}" if environment else ""
+    raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in {results_dir}; "
                         "run once without --baseline first")
 
 
-def auto_pool(runs: History) -> list[RunEntry]:
-    """The runs `--baseline auto` pools: those since the last change point, the newest
-    AUTO_MAX_RUNS of them (what `history` announces, and what a run then uses)."""
-    return runs.since_last_change()[-AUTO_MAX_RUNS:]
+def auto_pool(runs: History, group: Group) -> list[RunEntry]:
+    """The runs `--baseline auto` pools for one profile in one environment: those since their last
+    change point, the newest AUTO_MAX_RUNS of them (what `history` announces, and what a run then
+    uses)."""
+    return runs.since_last_change(group)[-AUTO_MAX_RUNS:]
 
 
 def _auto(results_dir: Path, profile: str, environment: str | None,
@@ -90,7 +94,9 @@ def _auto(results_dir: Path, profile: str, environment: str | None,
     from perfdash.analyze.history import history, list_runs
 
     runs = list_runs(results_dir, profile=profile, environment=environment, exclude=exclude)
-    pool = auto_pool(history(runs))
+    finished = [r for r in runs if r.finished]
+    # without an environment, the newest run's: runs on another system are never one pool
+    pool = auto_pool(history(runs), finished[-1].group) if finished else []
     if not pool:
         env = f" in environment {environment!r}" if environment else ""
         raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in "

@@ -34,6 +34,7 @@ much whole runs of the same code differ (another load on the machine), several r
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -56,6 +57,9 @@ from perfdash.analyze.reports import parse_threshold
 from perfdash.analyze.stats import Shift, adjust
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.artifacts import read_json
+from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
+from perfdash.collect.access_log import percentile as access_percentile
+from perfdash.collect.report_files import read_applog_endpoints
 from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
 from perfdash.tools.base import FigureSpec, LoadTool
@@ -71,6 +75,7 @@ METRICS: tuple[tuple[str, str, str, Better], ...] = (
       if f.same_as_check != f.key),
     ("host.cpu.p95", "Host CPU p95", "%", "lower"),
     ("host.memory.peak", "Host memory peak", "%", "lower"),
+    ("server.p95", "Server request time p95 (access log)", "ms", "lower"),
     ("db.slow_queries", "Database slow queries", "", "lower"),
     ("db.seq_scanned_tables", "Database seq-scanned tables", "", "lower"),
 )
@@ -80,7 +85,7 @@ _SAME_AS_CHECK = {
     "host.cpu.p95": "host.cpu", "host.memory.peak": "host.memory",
     "db.seq_scanned_tables": "db.seq_scans"}
 _SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": "metrics.csv",
-            "db": "query-analysis.json"}
+            "db": "query-analysis.json", "server": "the access log"}
 # What the timeline samples, by figure key and by check id: the tools' own, then the host's,
 # the database's and the app log's.
 _SERIES: dict[str, FigureSpec] = {
@@ -89,7 +94,7 @@ _SERIES: dict[str, FigureSpec] = {
     **{k: FigureSpec(k, k, unit, "lower", timeline=column) for k, unit, column in (
         ("host.cpu", "%", "cpu_pct"), ("host.cpu.p95", "%", "cpu_pct"),
         ("host.memory", "%", "mem_pct"), ("host.memory.peak", "%", "mem_pct"),
-        ("db.connections", "", "db_total"))},
+        ("db.connections", "", "db_total"), ("server.p95", "ms", "srv_p95_ms"))},
 }
 
 
@@ -205,7 +210,7 @@ def _load(run_dir: Path) -> _Run:
                problem or "summary.json is not a summary", {}, {})
     readers: list[tuple[str, Callable[[Path, dict[str, Any] | None], _Reading]]] = [
         (tool.name, _tool_reader(tool)) for tool in TOOLS]
-    for source, reader in (*readers, ("host", _host), ("db", _db)):
+    for source, reader in (*readers, ("host", _host), ("db", _db), ("server", _server)):
         values, reason = reader(run_dir, summary)
         if reason is not None:
             run.unreadable.update({k: reason for k, *_ in METRICS if k.startswith(source + ".")})
@@ -302,6 +307,21 @@ def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
         return {}, series.error
     return {"host.cpu.p95": round(percentile(series.cpu, 95), 1),
             "host.memory.peak": max(series.mem)}, None
+
+
+def _server(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
+    """The backend's own p95 over every route of its access log: a run without k6's
+    per-second percentiles still has one judged by windows (timeline `srv_p95_ms`)."""
+    if not (run_dir / APPLOG_ENDPOINTS).exists():
+        return {}, None  # no access log followed: nothing to say
+    data, problem = read_applog_endpoints(run_dir)
+    if data is None:
+        return {}, problem
+    pooled: Counter[int] = Counter()
+    for route in (data.get("routes") or {}).values():
+        pooled.update({int(b): int(n) for b, n in (route.get("buckets") or {}).items()})
+    p95 = access_percentile(pooled, 95)
+    return ({"server.p95": p95}, None) if p95 is not None else ({}, "no request time in the access log")
 
 
 def _db(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:

@@ -9,10 +9,11 @@ normalise_route`):
    `${expr}`, `{var}` and `:var` placeholders and id segments (digits, UUIDs, long hex) become `{}`,
    a trailing slash dropped. `/api/catalog/{{ productId }}`, `/api/catalog/:id` and
    `/api/catalog/123` are all `/api/catalog/{}`.
-2. A k6 tag value that is a bare name (`search`) takes the URL of the Artillery request with the
-   same `name` (its key is `url (name)`), else the URL of the k6 script's request call carrying
-   that name tag (read from the script when it is at hand), else it stays a row of its own,
-   `name:search`, joined with nothing.
+2. A k6 tag value that is a bare name (`search`), whatever tag carries it (`name`, `endpoint`,
+   `route`…), takes the URL of the Artillery request with the same `name` (its key is
+   `url (name)`), else the URL of the k6 script's request call carrying that tag (read from the
+   script when it is at hand: the call's URL, or its `name` tag when that is a path), else it
+   stays a row of its own, `route:search`, joined with nothing.
 3. k6 `group` rows are groups, not endpoints: they are shown as `group:<name>` and never joined.
 4. The method is not part of the key (Artillery's and k6's per-endpoint metrics do not carry it).
 5. Socket.IO is one row, `socket.io`: Artillery reports emits as one metric.
@@ -35,7 +36,8 @@ from perfdash.tools.base import EndpointRow
 SOURCES = ("k6", "artillery", "log")
 _CALL = re.compile(r"\bhttp\.(?:get|post|put|patch|del|delete|head|options|request)\s*\(")
 _URL_IN_CALL = re.compile(r"""[`'"](?:\$\{[^}]*\})?(/[^`'"\s]*)""")
-_NAME_TAG = re.compile(r"""\bname\s*:\s*[`'"]([^`'"]+)[`'"]""")
+_TAGS = re.compile(r"""\btags\s*:\s*\{((?:[^{}'"`]|'[^']*'|"[^"]*"|`[^`]*`)*)\}""")  # braces in quotes
+_TAG_PAIR = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_]*)\s*:\s*[`'"]([^`'"]+)[`'"]""")
 
 
 @dataclass
@@ -61,14 +63,24 @@ def _r(v: float | None) -> float | None:
 
 
 def script_names(text: str) -> dict[str, str]:
-    """k6 `name` tag -> the URL path of the request call that carries it, read from the script."""
+    """A k6 tag's value (any tag of a request call's `tags: {…}`) -> the URL path of that call,
+    read from the script, or the call's `name` tag when that is a path: k6's own way to group
+    URLs built from variables (`tags: { route: 'order', name: '/api/orders/{id}' }`)."""
     found: dict[str, str] = {}
     starts = [m.start() for m in _CALL.finditer(text)]
     for i, at in enumerate(starts):
         segment = text[at:starts[i + 1] if i + 1 < len(starts) else at + 800][:800]
-        url, name = _URL_IN_CALL.search(segment), _NAME_TAG.search(segment)
-        if url and name:
-            found.setdefault(name.group(1), url.group(1))
+        tags = _TAGS.search(segment)
+        if tags is None:
+            continue
+        pairs = dict(_TAG_PAIR.findall(tags.group(1)))
+        named = pairs.get("name", "")
+        url = _URL_IN_CALL.search(segment)
+        path = named if named.startswith("/") else url.group(1) if url else None
+        if path is None:
+            continue
+        for value in pairs.values():
+            found.setdefault(value, path)
     return found
 
 
@@ -83,7 +95,7 @@ def _key(row: EndpointRow, aliases: Mapping[str, str]) -> str:
         return normalise_route(row.name)
     if row.name in aliases:
         return normalise_route(aliases[row.name])
-    return f"name:{row.name}"
+    return f"{row.tag or 'name'}:{row.name}"
 
 
 def _side(row: EndpointRow) -> Side:
@@ -93,7 +105,9 @@ def _side(row: EndpointRow) -> Side:
 def _merge(into: Side, row: EndpointRow) -> None:
     """Two rows of one tool on one key (a name tag and a url tag): counts add, and the
     percentiles are the busier row's (percentiles cannot be added)."""
-    if (row.requests or 0) > (into.requests or 0):
+    measured = any(v is not None for v in (row.p50, row.p95, row.p99))
+    if measured and ((row.requests or 0) > (into.requests or 0)
+                     or all(v is None for v in (into.p50, into.p95, into.p99))):
         into.p50, into.p95, into.p99 = row.p50, row.p95, row.p99
     for attr in ("requests", "errors", "status_5xx"):
         a, b = getattr(into, attr), getattr(row, attr)
@@ -124,9 +138,13 @@ def join(k6: list[EndpointRow], artillery: list[EndpointRow], log: Mapping[str, 
         if row.url and row.tag == "name":
             aliases.setdefault(row.name, row.url)
     table: dict[str, dict[str, Side]] = {}
+    bare: dict[str, str] = {}  # a bare name under two tags (`name`, `endpoint`) is one endpoint
     for source, rows in (("k6", k6), ("artillery", artillery)):
         for row in rows:
-            sides = table.setdefault(_key(row, aliases), {})
+            key = _key(row, aliases)
+            if key.split(":", 1)[-1] == row.name and not key.startswith(("/", "group:", "socket.io")):
+                key = bare.setdefault(row.name, key)
+            sides = table.setdefault(key, {})
             if source in sides:
                 _merge(sides[source], row)
             else:

@@ -2,12 +2,17 @@
 points of each figure (`perfdash.analyze.changepoints`), for `perfdash history` and for
 `--baseline auto` (the runs since the last change point are the baseline).
 
-A run's key figure is read from its timeline where it has one — the median of its per-second k6
-p95 (Artillery's windows when there is no k6), its median req/s, its error rate over all its
-requests, its median host CPU — because the median window is far steadier from run to run than
-a whole-run p95, which a few slow seconds move. A run without a timeline falls back to its
+Every figure names its tool: k6's p95 and Artillery's p95 are different measurements (k6 per second,
+Artillery per 10 s window, of different requests), so they are two series, never one column that
+holds whichever tool ran. A run's key figure is read from its timeline where it has one — the median
+of its per-second k6 p95, of Artillery's windows, its median req/s per tool, its k6 error rate over
+all its requests, its median host CPU — because the median window is far steadier from run to run
+than a whole-run p95, which a few slow seconds move. A run without a timeline falls back to its
 summary's checks. Only finished runs (pass or fail) have figures: an interrupted or incomplete
 run's numbers describe part of a run and would look like a change.
+
+Runs of another profile or environment are another load or another system: change points, the
+last change and the `auto` pool are found per (profile, environment), never across them.
 """
 
 from __future__ import annotations
@@ -35,11 +40,16 @@ class Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("p95", "p95", "ms", "lower"),
-    Figure("rps", "req/s", "/s", "higher"),
-    Figure("error_rate", "error rate", "ratio", "lower"),
-    Figure("cpu", "CPU", "%", "lower"),
+    Figure("k6_p95", "k6 p95", "ms", "lower"),
+    Figure("artillery_p95", "Artillery p95", "ms", "lower"),
+    Figure("k6_rps", "k6 req/s", "/s", "higher"),
+    Figure("artillery_rps", "Artillery req/s", "/s", "higher"),
+    Figure("k6_error_rate", "k6 error rate", "ratio", "lower"),
+    Figure("cpu", "host CPU", "%", "lower"),
 )
+
+# The runs of one profile in one environment: the only runs that make one series.
+Group = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,10 @@ class RunEntry:
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def group(self) -> Group:
+        return (self.profile, self.environment)
+
 
 @dataclass(frozen=True)
 class History:
@@ -62,17 +76,22 @@ class History:
     # per figure key: the change points, `index` counted in `runs`
     changes: dict[str, tuple[ChangePoint, ...]]
 
-    def last_change(self) -> int | None:
-        """The index of the first run after the newest change point of any figure (of the runs
-        listed: filter them to one profile and environment first)."""
-        found = [c.index for points in self.changes.values() for c in points]
+    def groups(self) -> list[Group]:
+        """The (profile, environment) pairs of the runs, in the order they first ran."""
+        return list(dict.fromkeys(r.group for r in self.runs))
+
+    def last_change(self, group: Group) -> int | None:
+        """The index of the first run after the newest change point of any figure of `group`'s
+        runs: another profile's change says nothing about this one."""
+        found = [c.index for points in self.changes.values() for c in points
+                 if self.runs[c.index].group == group]
         return max(found) if found else None
 
-    def since_last_change(self) -> list[RunEntry]:
-        """The finished runs from the first run after the newest change point on (all of them when
-        there is none)."""
-        start = self.last_change() or 0
-        return [r for r in self.runs[start:] if r.finished]
+    def since_last_change(self, group: Group) -> list[RunEntry]:
+        """The finished runs of `group` from the first run after its newest change point on (all
+        of them when there is none)."""
+        start = self.last_change(group) or 0
+        return [r for r in self.runs[start:] if r.finished and r.group == group]
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -83,25 +102,28 @@ def _median(values: Sequence[float | None]) -> float | None:
 def _timeline_figures(timeline: Timeline) -> dict[str, float]:
     s = timeline.series
     out: dict[str, float | None] = {
-        "p95": _median(s.get("k6_p95_ms") or []) or _median(s.get("art_p95_ms") or []),
-        "rps": _median(s.get("k6_rps") or []) or _median(s.get("art_rps") or []),
+        "k6_p95": _median(s.get("k6_p95_ms") or []),
+        "artillery_p95": _median(s.get("art_p95_ms") or []),
+        "k6_rps": _median(s.get("k6_rps") or []),
+        "artillery_rps": _median(s.get("art_rps") or []),
         "cpu": _median(s.get("cpu_pct") or []),
     }
     pairs = [(e, r) for e, r in zip(s.get("k6_error_rate") or [], s.get("k6_rps") or [], strict=False)
              if e is not None and r is not None]
     requests = sum(r for _, r in pairs)
     if requests:
-        out["error_rate"] = sum(e * r for e, r in pairs) / requests
+        out["k6_error_rate"] = sum(e * r for e, r in pairs) / requests
     return {k: v for k, v in out.items() if v is not None}
 
 
 def _summary_figures(summary: dict[str, Any]) -> dict[str, float]:
     checks = {c.get("id"): c.get("value") for c in summary.get("checks") or [] if isinstance(c, dict)}
     out: dict[str, float] = {}
-    for key, ids in (("p95", ("k6.http_req_duration.p(95)", "artillery.http.response_time.p95")),
-                     ("error_rate", ("k6.http_req_failed.rate",)), ("cpu", ("host.cpu",))):
-        value = next((checks[i] for i in ids if isinstance(checks.get(i), int | float)), None)
-        if value is not None and not isinstance(value, bool):
+    for key, check in (("k6_p95", "k6.http_req_duration.p(95)"),
+                       ("artillery_p95", "artillery.http.response_time.p95"),
+                       ("k6_error_rate", "k6.http_req_failed.rate"), ("cpu", "host.cpu")):
+        value = checks.get(check)
+        if isinstance(value, int | float) and not isinstance(value, bool):
             out[key] = float(value)
     return out
 
@@ -145,9 +167,9 @@ def history(runs: Sequence[RunEntry], *, max_pvalue: float = MAX_PVALUE,
     """The change points of every key figure, over the runs of each profile and environment that
     measured it: runs of another load or another system are never one series."""
     changes: dict[str, list[ChangePoint]] = {f.key: [] for f in FIGURES}
-    groups: dict[tuple[str, str], list[int]] = {}
+    groups: dict[Group, list[int]] = {}
     for i, r in enumerate(runs):
-        groups.setdefault((r.profile, r.environment), []).append(i)
+        groups.setdefault(r.group, []).append(i)
     for members in groups.values():
         for figure in FIGURES:
             indexed = [(i, runs[i].values[figure.key]) for i in members

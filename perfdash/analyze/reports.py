@@ -115,12 +115,12 @@ def _fmt_limit(number: float, unit: str) -> str:
     return f"{number:g}" + {"ms": " ms", "%": "%"}.get(unit, "")
 
 
-def _shown(check: dict[str, Any]) -> str:
+def shown_value(check: dict[str, Any]) -> str:
     value = check.get("value")
     return fmt_value(value if isinstance(value, int | float | str) else None, check.get("unit") or "")
 
 
-def _cell(text: object, limit: int = 0) -> str:
+def table_cell(text: object, limit: int = 0) -> str:
     """Table-safe text: one line, pipes escaped, optionally cut at `limit` characters."""
     flat = " ".join(str(text).split())
     if limit and len(flat) > limit:
@@ -158,13 +158,13 @@ def _link(run_dir: Path, name: str, label: str | None = None) -> str:
     return text if (run_dir / name).exists() else f"{name} — missing"
 
 
-def _headline(summary: dict[str, Any]) -> str:
+def headline(summary: dict[str, Any]) -> str:
     status = str(summary.get("status") or "unknown")
     return (f"{HEADLINES.get(status, status.upper())} — perfdash {_profile_name(summary)} on "
             f"{summary.get('environment') or 'unknown'}")
 
 
-def _run_line(summary: dict[str, Any]) -> str:
+def run_line(summary: dict[str, Any]) -> str:
     counts = summary.get("counts") or {}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items())
     duration = summary.get("duration_s")
@@ -181,10 +181,10 @@ def _check_table(checks: list[dict[str, Any]]) -> list[str]:
              "|---|---|---:|---|---|---|"]
     for c in checks:
         # Long details (every seq-scan hint) are cut here: the database section has them in full.
-        lines.append("| " + " | ".join(_cell(x) for x in (
+        lines.append("| " + " | ".join(table_cell(x) for x in (
             _MARKS.get(c.get("status", ""), c.get("status", "")), c.get("name", c.get("id", "?")),
-            _shown(c), c.get("threshold") or "—", c.get("source") or "")) +
-            f" | {_cell(c.get('detail') or '', 160)} |")
+            shown_value(c), c.get("threshold") or "—", c.get("source") or "")) +
+            f" | {table_cell(c.get('detail') or '', 160)} |")
     return lines
 
 
@@ -201,7 +201,7 @@ def _tool_errors(checks: list[dict[str, Any]]) -> list[str]:
     if not counted:
         return []
     lines = ["## Errors the load tools counted", ""]
-    lines += [f"- {c.get('name', c.get('id'))}: {_cell(c.get('detail') or '')}" for c in counted]
+    lines += [f"- {c.get('name', c.get('id'))}: {table_cell(c.get('detail') or '')}" for c in counted]
     return [*lines, ""]
 
 
@@ -224,7 +224,7 @@ def _latency_section(summary: dict[str, Any], run_dir: Path) -> list[str]:
             for _, keys in _PERCENTILES:
                 v = next((stats[k] for k in keys if isinstance(stats.get(k), int | float)), None)
                 cells.append(fmt_value(v, "ms"))
-            lines.append(f"| {_cell(label)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {table_cell(label)} | " + " | ".join(cells) + " |")
     elif not notes:
         notes.append("No tool reported latencies.")
     return lines + (["", *notes] if notes else []) + [""]
@@ -243,7 +243,7 @@ def _database_findings(summary: dict[str, Any], run_dir: Path, heading: str) -> 
         lines += [f"Queries slower than {limit:g} ms on average during the run:", "",
                   "| mean | calls | total | query | hint |", "|---:|---:|---:|---|---|"]
         for q in slow:
-            lines.append("| " + " | ".join(_cell(x) for x in (
+            lines.append("| " + " | ".join(table_cell(x) for x in (
                 fmt_value(q.get("mean_ms"), "ms"), fmt_value(q.get("calls")),
                 fmt_value(q.get("total_ms"), "ms"), _code(str(q.get("query", ""))),
                 q.get("hint") or q.get("plan_error") or "")) + " |")
@@ -254,7 +254,7 @@ def _database_findings(summary: dict[str, Any], run_dir: Path, heading: str) -> 
         lines += ["Tables read sequentially during the run:", "",
                   "| table | seq scans | rows read | live rows | hint |", "|---|---:|---:|---:|---|"]
         for s in scans:
-            lines.append("| " + " | ".join(_cell(x) for x in (
+            lines.append("| " + " | ".join(table_cell(x) for x in (
                 s.get("table", "?"), fmt_value(s.get("seq_scan")), fmt_value(s.get("seq_tup_read")),
                 fmt_value(s.get("n_live_tup")), s.get("hint") or "")) + " |")
         lines.append("")
@@ -290,7 +290,7 @@ def _workload_table(data: dict[str, Any]) -> list[str]:
             share = w.get("share_of_time")
             note = f" ({w['merged']})" if w.get("merged") else ""
             kind = "" if w.get("kind", "statement") == "statement" else f" [{w.get('kind')}]"
-            lines.append("| " + " | ".join(_cell(x) for x in (
+            lines.append("| " + " | ".join(table_cell(x) for x in (
                 f"#{w['rank'][key]} by {label}", fmt_value(w.get("calls")),
                 fmt_value(w.get("total_ms"), "ms"), fmt_value(w.get("mean_ms"), "ms"),
                 fmt_value(w.get("rows_per_call")),
@@ -313,7 +313,7 @@ def _tool_lines(summary: dict[str, Any]) -> list[str]:
 
 def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
     """The run in one page of Markdown, ready to paste into a pull request or a ticket."""
-    lines = [f"# {_headline(summary)}", "", _run_line(summary), ""]
+    lines = [f"# {headline(summary)}", "", run_line(summary), ""]
     if summary.get("status") == "fail":
         lines += ["What breached and possible causes: [incident.md](incident.md)", ""]
     if summary.get("diagnosis") is not None:
@@ -379,7 +379,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
         tool = str(c.get("id", "perfdash")).split(".", 1)[0]
         case = ET.SubElement(suite, "testcase", classname=f"perfdash.{tool}",
                              name=_xml_text(c.get("name", c.get("id", "?"))), time="0")
-        shown = _shown(c)
+        shown = shown_value(c)
         threshold = c.get("threshold") or "no threshold"
         status, detail = c.get("status"), str(c.get("detail") or "")
         about = f"{shown} vs {threshold} ({c.get('source') or 'unknown source'})"
@@ -451,7 +451,7 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
     profile, env = _profile_name(summary), summary.get("environment") or "unknown"
     first = failed[0] if failed else {}
     title = (f"# Performance thresholds breached on {env} ({profile}): {first.get('name', '?')} "
-             f"{_shown(first)} vs {first.get('threshold') or '?'}")
+             f"{shown_value(first)} vs {first.get('threshold') or '?'}")
     if len(failed) > 1:
         title += f" and {len(failed) - 1} more"
     lines = [title, "", f"Run `{summary.get('run_id', '?')}` failed {len(failed)} of {len(checks)} "
@@ -460,7 +460,7 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
         breach = breach_of(c)
         limit = f" (limit {_fmt_limit(breach.limit, breach.unit)})" if breach else ""
         how = f": {breach.describe()}" if breach else ""
-        lines.append(f"- **{c.get('name', c.get('id', '?'))}**: measured {_shown(c)} against "
+        lines.append(f"- **{c.get('name', c.get('id', '?'))}**: measured {shown_value(c)} against "
                      f"`{c.get('threshold') or 'no threshold'}`{limit}{how}.")
         extras = [x for x in (c.get("detail"), f"threshold from {c['source']}" if c.get("source") else "")
                   if x]
@@ -484,7 +484,7 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
     # A saturated host slows everything on it, the system under test included.
     host = [c for c in checks if str(c.get("id", "")).startswith("host.") and c.get("status") == "warn"]
     if host:
-        causes[2:2] = [f"- {c.get('name', '?')}: {_shown(c)} against `{c.get('threshold')}`"
+        causes[2:2] = [f"- {c.get('name', '?')}: {shown_value(c)} against `{c.get('threshold')}`"
                        + (f" ({c['detail']})" if c.get("detail") else "") for c in host] + [""]
     lines += causes
     # Database warnings are the findings above; what is left may still explain the breach.
@@ -492,8 +492,8 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
               and not str(c.get("id", "")).startswith("db.")]
     if others:
         lines += ["Other checks that did not pass cleanly:", ""]
-        lines += [f"- {c.get('status')}: {c.get('name', '?')} {_shown(c)}"
-                  + (f" — {_cell(c['detail'], 300)}" if c.get("detail") else "") for c in others]
+        lines += [f"- {c.get('status')}: {c.get('name', '?')} {shown_value(c)}"
+                  + (f" — {table_cell(c['detail'], 300)}" if c.get("detail") else "") for c in others]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -207,6 +207,7 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "name": p.name, "description": p.description, "mode": p.mode,
         "k6_script": str(p.k6_script) if p.k6_script else None,
         "artillery_script": str(p.artillery_script) if p.artillery_script else None,
+        "artillery_config": str(p.artillery_config) if p.artillery_config else None,
         "k6_stages": [{"duration": s.duration, "target": s.target} for s in p.k6_stages],
         "artillery_phases": [dict(ph) for ph in p.artillery_phases],
         "thresholds": [t.to_json() for t in p.thresholds],
@@ -250,6 +251,7 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
         k6_env=dict(data.get("k6_env") or {}),
         artillery_environment=data.get("artillery_environment"),
         artillery_target=data.get("artillery_target"),
+        artillery_config=Path(data["artillery_config"]) if data.get("artillery_config") else None,
         project_dir=Path(data["project_dir"]) if data.get("project_dir") else None,
     )
 

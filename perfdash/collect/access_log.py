@@ -23,6 +23,12 @@ environment's `access_log_time_unit` or `access_log_format` settles it; without 
 `UNIT_SAMPLE` times decide (a fraction means seconds, integers milliseconds unless typically above
 100,000, then microseconds) and the artifact says which unit was assumed and why, because a wrong
 guess is a 1000x error that looks like a slow backend.
+
+Behind a reverse proxy the access log is the proxy's. nginx can write `$upstream_response_time`
+after `$request_time` (`... "k6/1.1.0" 0.182 0.012`: both in seconds; `-` when nginx answered
+without asking the backend; `0.010, 0.004` when it tried two upstreams): the difference is time
+spent in the proxy (a `limit_req` queue, buffering to a slow client, connecting upstream), and a
+`-` with a 5xx is the proxy's own refusal, not the backend's. Both are kept per route.
 """
 
 from __future__ import annotations
@@ -74,9 +80,12 @@ _ID_SEGMENT = re.compile(
     r"(?<=/)(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{16,})(?=/|$)")
 
+# route, status, request time, its stated unit, upstream time(s) (nginx `$upstream_response_time`)
 _COMBINED = re.compile(
-    rb'^[^\n"]*"[A-Z]+ ([^ "\n]+)[^"\n]*" (\d{3}) [^\n]*?(?:[ ](\d+(?:\.\d+)?)[ ]?(ms)?)?[ \t\r]*$',
+    rb'^[^\n"]*"[A-Z]+ ([^ "\n]+)[^"\n]*" (\d{3}) [^\n]*?(?:[ ](\d+(?:\.\d+)?)[ ]?(ms)?'
+    rb'(?:[ ]((?:\d+\.\d+|-)(?:(?:, | : )(?:\d+\.\d+|-))*))?)?[ \t\r]*$',
     re.MULTILINE)
+_UPSTREAM_TIME = re.compile(rb"\d+\.\d+")
 _PLAIN = re.compile(
     rb"^[^\n]*?\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^ \n]*) (\d{3}) (\d+(?:\.\d+)?)ms\b[^\n]*$",
     re.MULTILINE)
@@ -120,6 +129,13 @@ class RouteCounts:
     latency_sum_ms: float = 0.0
     latency_n: int = 0
     buckets: dict[int, int] = field(default_factory=dict)
+    # behind a reverse proxy: requests with an upstream time, their upstream and proxy time (request
+    # time minus upstream time), and what the proxy answered itself (`-`) by status class
+    upstream_n: int = 0
+    upstream_sum_ms: float = 0.0
+    proxy_sum_ms: float = 0.0
+    upstream_buckets: dict[int, int] = field(default_factory=dict)
+    proxy_answered: dict[str, int] = field(default_factory=dict)
 
 
 def _field_re(raw_line: bytes, name: str, value: bytes) -> re.Pattern[bytes]:
@@ -169,6 +185,9 @@ class EndpointCounter:
         self.request_lines = 0
         self.latency_sampled = 0  # request lines whose latency was not read (budget)
         self.note: str | None = None
+        # every route's request times since the last `drain_interval`: the timeline's per-second
+        # server percentiles (srv_p50_ms...)
+        self._interval: Counter[int] = Counter()
 
     @property
     def recognised(self) -> bool:
@@ -297,9 +316,14 @@ class EndpointCounter:
             return
         stated: Counter[tuple[bytes, bytes]] = Counter()  # `31ms`: the line names its unit
         times: Counter[tuple[bytes, bytes]] = Counter()
+        upstream: Counter[tuple[bytes, bytes, bytes, bytes]] = Counter()
         for f in found:
             if f[2]:
                 (stated if f[3] else times)[(f[0], f[2])] += 1
+                if f[4]:
+                    upstream[(f[0], f[1], f[2], f[4])] += 1
+        if upstream:
+            self._add_upstream(upstream)
         self._add_latencies(stated)
         if not times:
             return
@@ -366,6 +390,31 @@ class EndpointCounter:
             rc.latency_n += n
             b = bucket_of(ms)
             rc.buckets[b] = rc.buckets.get(b, 0) + n
+            self._interval[b] += n
+
+    def drain_interval(self) -> dict[int, int]:
+        """The request times counted since the last call, as a bucket histogram, and start anew."""
+        got, self._interval = dict(self._interval), Counter()
+        return got
+
+    def _add_upstream(self, lines: Counter[tuple[bytes, bytes, bytes, bytes]]) -> None:
+        """nginx's request and upstream times, both decimal seconds (nginx writes no other unit).
+
+        Several upstream tries (`0.010, 0.004`) add up: the proxy waited for each. A `-` alone
+        means the proxy answered without the backend."""
+        for (raw, status, request_s, upstream_s), n in lines.items():
+            rc = self._counts_for(self._key(raw))
+            tries = _UPSTREAM_TIME.findall(upstream_s)
+            if not tries:
+                cls = status_class(int(status))
+                rc.proxy_answered[cls] = rc.proxy_answered.get(cls, 0) + n
+                continue
+            up_ms = sum(float(t) for t in tries) * 1000.0
+            rc.upstream_n += n
+            rc.upstream_sum_ms += up_ms * n
+            rc.proxy_sum_ms += max(0.0, float(request_s) * 1000.0 - up_ms) * n
+            b = bucket_of(up_ms)
+            rc.upstream_buckets[b] = rc.upstream_buckets.get(b, 0) + n
 
     # ------------------------------------------------------------------ output
     def _unit_fields(self) -> dict[str, str | None]:
@@ -393,7 +442,10 @@ class EndpointCounter:
                 "latency_avg_ms": round(rc.latency_sum_ms / rc.latency_n, 3) if rc.latency_n else None,
                 "buckets": {str(b): n for b, n in sorted(rc.buckets.items())},
             }
-        return {"format": self.format, "request_lines": self.request_lines,
+            if rc.upstream_n or rc.proxy_answered:
+                routes[key].update(_upstream_json(rc))
+        upstream = any(r.upstream_n or r.proxy_answered for r in self._routes.values())
+        return {"format": self.format, "request_lines": self.request_lines, "upstream_times": upstream,
                 "latency_not_read": self.latency_sampled, **self._unit_fields(),
                 "bucket_base": BUCKET_BASE, "routes": routes,
                 "note": self.note if self.note or self.format else (
@@ -402,6 +454,15 @@ class EndpointCounter:
 
     def write(self, path: Path) -> None:
         write_json_atomic(path, self.to_json())
+
+
+def _upstream_json(rc: RouteCounts) -> dict[str, Any]:
+    n = rc.upstream_n
+    return {"upstream_n": n,
+            "upstream_avg_ms": round(rc.upstream_sum_ms / n, 3) if n else None,
+            "proxy_avg_ms": round(rc.proxy_sum_ms / n, 3) if n else None,
+            "upstream_buckets": {str(b): c for b, c in sorted(rc.upstream_buckets.items())},
+            "proxy_answered": dict(sorted(rc.proxy_answered.items()))}
 
 
 def percentile(buckets: Mapping[int, int], q: float) -> float | None:

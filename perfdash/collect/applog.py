@@ -404,8 +404,9 @@ class AppLogTail:
 
     def _publish(self) -> None:
         lines = tuple(self._kept)
+        times = tuple(sorted(self.endpoints.drain_interval().items())) if self.endpoints else ()
         self._bus.publish(LogLinesRead(lines, self._batch_errors, self._batch_warnings,
-                                       dropped=self._batch_lines - len(lines)))
+                                       dropped=self._batch_lines - len(lines), request_ms=times))
         self._kept.clear()
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
 

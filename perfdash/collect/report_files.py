@@ -41,7 +41,11 @@ QUERY_ANALYSIS = Obj({
 })
 
 APPLOG_ROUTE = Obj({"count": NUMBER, "by_class": MapOf(NUMBER, nullable=True),
-                    "buckets": MapOf(NUMBER, nullable=True), "status_429": _COUNT})
+                    "buckets": MapOf(NUMBER, nullable=True), "status_429": _COUNT,
+                    # behind a reverse proxy (access_log.py)
+                    "upstream_n": _COUNT, "upstream_avg_ms": _COUNT, "proxy_avg_ms": _COUNT,
+                    "upstream_buckets": MapOf(NUMBER, nullable=True),
+                    "proxy_answered": MapOf(NUMBER, nullable=True)})
 APPLOG = Obj({"routes": MapOf(APPLOG_ROUTE, nullable=True), "time_unit": (str, NONE),
               "format": (str, NONE), "note": (str, NONE)})
 
@@ -68,10 +72,11 @@ def read_applog_endpoints(run_dir: Path) -> tuple[dict[str, Any] | None, str | N
     if (problem := file_problem(APPLOG_ENDPOINTS, data, APPLOG)) is not None:
         return None, problem
     for route, r in (data.get("routes") or {}).items():
-        bad = next((b for b in (r.get("buckets") or {}) if not _bucket(b)), None)
-        if bad is not None:
-            return None, _damaged(APPLOG_ENDPOINTS, f"routes.{route}.buckets has the key {bad!r}, "
-                                                    "not a bucket number")
+        for name in ("buckets", "upstream_buckets"):
+            bad = next((b for b in (r.get(name) or {}) if not _bucket(b)), None)
+            if bad is not None:
+                return None, _damaged(APPLOG_ENDPOINTS, f"routes.{route}.{name} has the key {bad!r}, "
+                                                        "not a bucket number")
     return data, None
 
 

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfdash.commands import Common
-from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE, error
+from perfdash.commands.common import (
+    EXIT_COULD_NOT_RUN,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    REFRESH_S,
+    add_refresh_flag,
+    error,
+)
 
 if TYPE_CHECKING:
     from perfdash.follow.follower import Follower, FollowOutcome
@@ -51,6 +58,7 @@ def register(sub: Any, common: Common) -> None:
     parser.add_argument("--quiet-after", type=float, default=None, metavar="SECONDS",
                         help="with --prometheus: the run has ended once its series have had no new "
                              "sample for this long (default 10)")
+    add_refresh_flag(parser)
     parser.set_defaults(handler=run)
     from perfdash.serve.runserve import add_serve_flag
 
@@ -121,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
         console().print("[dim]no terminal: using the headless output[/dim]")
         return _headless(Follower(source, Bus(), only=HEADLESS_SHOWS), source)
-    return _dashboard(source)
+    return _dashboard(source, args.refresh)
 
 
 def _by_prometheus(args: argparse.Namespace) -> int:
@@ -161,7 +169,7 @@ def _by_prometheus(args: argparse.Namespace) -> int:
                         prometheus=PromTarget(args.prometheus, args.run_id, quiet))
     out = console()
     if not args.headless and sys.stdin.isatty() and sys.stdout.isatty():
-        app = prometheus_dashboard(observer)
+        app = prometheus_dashboard(observer, args.refresh)
         code = app.run()
         if observer.paths is not None:
             print(_merged_line(observer.merged, args.run_id))
@@ -178,13 +186,14 @@ def _by_prometheus(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def prometheus_dashboard(observer: Observer) -> PerfdashApp:
+def prometheus_dashboard(observer: Observer, refresh_s: float = REFRESH_S) -> PerfdashApp:
     """The live screen on an observer of a run followed through Prometheus: it ends by itself
     when the run's series stop (then the result view), or on q, which writes what was followed
     and never touches the run."""
     from perfdash.ui.app import make_app
 
-    app = make_app(bus=observer.bus, run=lambda: observer.run(None), stop=observer.request_stop)
+    app = make_app(bus=observer.bus, run=lambda: observer.run(None), stop=observer.request_stop,
+                   refresh_s=refresh_s)
     app.ends_on_quit = True
     return app
 
@@ -236,7 +245,7 @@ def observer_settings(args: argparse.Namespace) -> tuple[Any, Any, bool] | None:
     return settings, env, False
 
 
-def _dashboard(source: Source) -> int:
+def _dashboard(source: Source, refresh_s: float) -> int:
     from perfdash.events import Bus
     from perfdash.follow.follower import Follower
     from perfdash.ui.app import make_app
@@ -247,7 +256,7 @@ def _dashboard(source: Source) -> int:
         made.append(Follower(source, bus))
         return made[0]
 
-    app = make_app(attach=follower)
+    app = make_app(attach=follower, refresh_s=refresh_s)
     app.run()
     if app.detached or not made:
         print("detached; the run goes on")

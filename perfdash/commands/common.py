@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 EXIT_COULD_NOT_RUN = 3
 EXIT_INTERRUPTED = 130
+REFRESH_S = 1.0
+# Past a minute the live screen would be a snapshot, not a dashboard: `watch` or `--headless` fit.
+REFRESH_MAX_S = 60.0
 
 
 def find_project(start: Path) -> Path:
@@ -53,6 +56,28 @@ def load_settings_for(args: argparse.Namespace) -> tuple[Settings, Path] | None:
     if args.results_dir is not None:
         settings = dataclasses.replace(settings, results_dir=args.results_dir.resolve())
     return settings, env_file
+
+
+def refresh_seconds(text: str) -> float:
+    """`--refresh`'s value: seconds between two repaints of the live screen, above 0 and at most a
+    minute (argparse turns the error into one line and exit 2)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= REFRESH_MAX_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a repaint interval; pass seconds above 0 and at most "
+            f"{REFRESH_MAX_S:g}, e.g. --refresh 2")
+    return seconds
+
+
+def add_refresh_flag(parser: argparse.ArgumentParser) -> None:
+    """`--refresh SECONDS` on every command that can show the live screen."""
+    parser.add_argument("--refresh", type=refresh_seconds, default=REFRESH_S, metavar="SECONDS",
+                        help="seconds between two repaints of the live dashboard (default "
+                             f"{REFRESH_S:g}; above 0, at most {REFRESH_MAX_S:g}): a longer one "
+                             "leaves more CPU to the load generator on a small host")
 
 
 def console() -> Console:

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from perfdash.commands import Common
-from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_USAGE, error
+from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_USAGE, add_refresh_flag, error
 
 
 def register(sub: Any, common: Common) -> None:
@@ -29,6 +29,7 @@ def register(sub: Any, common: Common) -> None:
     parser.add_argument("--headless", action="store_true", help="plain lines, no dashboard")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop by itself after this long (default: until you quit)")
+    add_refresh_flag(parser)
     parser.set_defaults(handler=run)
 
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         from perfdash.ui.app import make_app
 
         app = make_app(bus=bus, run=lambda: observer.run(args.seconds),
-                       stop=observer.request_stop)
+                       stop=observer.request_stop, refresh_s=args.refresh)
         app.ends_on_quit = True
         code = app.run()
         if observer.paths is not None:

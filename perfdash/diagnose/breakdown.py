@@ -15,9 +15,11 @@ from perfdash.diagnose.model import Finding
 CLIENT_GAP_MS = 10.0
 
 
-def _stage(e: EndpointLoad, db_ms: float | None, ids: set[str]) -> str:
+def _stage(e: EndpointLoad, db_ms: float | None, ids: set[str], proxied: set[str | None]) -> str:
     if e.server_p50_ms is None:
         return "not measured: needs an access log with request times"
+    if e.endpoint in proxied:
+        return "the reverse proxy, in front of the backend (its request time minus the upstream's)"
     if e.client_p50_ms is not None and e.client_p50_ms - e.server_p50_ms > max(
             CLIENT_GAP_MS, 0.5 * e.client_p50_ms):
         return "client or network (the server answered in a fraction of the client's time)"
@@ -31,6 +33,7 @@ def _stage(e: EndpointLoad, db_ms: float | None, ids: set[str]) -> str:
 
 def time_by_endpoint(facts: Facts, findings: list[Finding]) -> list[dict[str, Any]]:
     ids = {f.id for f in findings}
+    proxied = {f.endpoint for f in findings if f.id == "reverse-proxy"}
     db_by_endpoint: dict[str, float] = {}
     for f in findings:
         if f.id == "n-plus-one" and f.endpoint and f.statement:
@@ -47,6 +50,6 @@ def time_by_endpoint(facts: Facts, findings: list[Finding]) -> list[dict[str, An
             "client_p50_ms": e.client_p50_ms, "client_source": e.client_source,
             "server_p50_ms": e.server_p50_ms,
             "db_ms_per_request": None if db is None else round(db, 3),
-            "stage": _stage(e, db, ids),
+            "stage": _stage(e, db, ids, proxied),
         })
     return rows

@@ -84,6 +84,21 @@ class AppConnections:
     busy: float = 0.0  # mean share of the plateau's connections active or in a transaction
 
 
+@dataclass(frozen=True)
+class ProxyTime:
+    """One route behind a reverse proxy: the proxy's log has its request time and the backend's
+    (nginx `$request_time` and `$upstream_response_time`)."""
+
+    requests: int  # requests with an upstream time
+    upstream_avg_ms: float  # the backend's time
+    proxy_avg_ms: float  # request time minus upstream time: spent in the proxy
+    answered: dict[str, int]  # requests the proxy answered without the backend, by status class
+
+    @property
+    def refused_5xx(self) -> int:
+        return self.answered.get("5xx", 0)
+
+
 @dataclass
 class Facts:
     statements: list[Statement] = field(default_factory=list)
@@ -107,6 +122,8 @@ class Facts:
     route_floor_ms: dict[str, tuple[int, float]] = field(default_factory=dict)  # route: (requests, p10)
     route_p50_ms: dict[str, float] = field(default_factory=dict)  # route: p50 of the access log
     pool_lines: dict[str, Any] | None = None  # the app log's pool-exhaustion lines (pool_lines.py)
+    proxy: dict[str, ProxyTime] = field(default_factory=dict)  # route: behind a reverse proxy
+    proxy_log: bool = False  # the access log had upstream times (a proxy's log)
 
     @property
     def total_requests(self) -> int:

@@ -17,7 +17,7 @@ from perfdash.collect.access_log import percentile
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
 from perfdash.collect.report_files import read_applog_endpoints, read_query_analysis
-from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, Statement
+from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, ProxyTime, Statement
 
 MIN_APP_SAMPLES = 5
 
@@ -35,8 +35,13 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
     routes = _dict(_dict(counted).get("routes"))
-    facts.route_floor_ms = _floors(routes)
-    facts.route_p50_ms = _floors(routes, 50)
+    facts.proxy_log = _dict(counted).get("upstream_times") is True
+    facts.proxy = _proxy(routes)
+    # the rules reason on the backend: behind a proxy, its time is the upstream time
+    backend = {r: {**v, "buckets": v["upstream_buckets"], "latency_n": v.get("upstream_n")}
+               if isinstance(v, dict) and v.get("upstream_n") else v for r, v in routes.items()}
+    facts.route_floor_ms = _floors(backend)
+    facts.route_p50_ms = _floors(backend, 50)
     facts.throttled = {str(r): (int(v["status_429"]), int(v.get("count") or 0))
                        for r, v in routes.items() if isinstance(v, dict)
                        and isinstance(v.get("status_429"), int) and v["status_429"] > 0}
@@ -196,6 +201,20 @@ def _endpoints(endpoints: Mapping[str, Any] | None) -> list[EndpointLoad]:
 
 
 FLOOR_PERCENTILE = 10
+
+
+def _proxy(routes: dict[str, Any]) -> dict[str, ProxyTime]:
+    out = {}
+    for route, raw in routes.items():
+        entry = _dict(raw)
+        n = entry.get("upstream_n")
+        answered = {str(k): int(v) for k, v in _dict(entry.get("proxy_answered")).items()
+                    if isinstance(v, int)}
+        if not (isinstance(n, int) and n > 0) and not answered:
+            continue
+        up, proxy = _num(entry.get("upstream_avg_ms")), _num(entry.get("proxy_avg_ms"))
+        out[str(route)] = ProxyTime(n if isinstance(n, int) else 0, up or 0.0, proxy or 0.0, answered)
+    return out
 
 
 def _floors(routes: dict[str, Any], q: float = FLOOR_PERCENTILE) -> dict[str, Any]:

@@ -28,17 +28,33 @@ def diagnosis_markdown(diagnosis: Mapping[str, Any] | None) -> list[str]:
     if not found:
         lines.append("No problem found in the database, the connections or the endpoints.")
     for n, f in enumerate(found, start=1):
-        links = ", ".join(str(x) for x in f.get("links") or [])
-        lines += [f"{n}. **{f.get('title', '')}** — impact {float(f.get('impact') or 0):.0%}, "
-                  f"confidence {f.get('confidence', '?')}" + (f", linked to {links}" if links else ""),
-                  f"   - why: {f.get('cause', '')}",
-                  f"   - fix: {f.get('fix', '')}"]
+        lines += [_headline(n, f), f"   - why: {f.get('cause', '')}", f"   - fix: {f.get('fix', '')}"]
         for ev in [e for e in f.get("evidence") or [] if isinstance(e, Mapping)]:
             lines.append(f"   - evidence: {ev.get('text', '')}{_when(ev)} — `{ev.get('source', '')}`")
     lines += _time_table(diagnosis)
     gaps = [g for g in (diagnosis or {}).get("not_measured") or [] if isinstance(g, Mapping)]
     if gaps:
         lines += ["", *[f"- Not looked at ({g.get('rule')}): needs {g.get('needs')}" for g in gaps]]
+    return [*lines, ""]
+
+
+def _headline(n: int, f: Mapping[str, Any]) -> str:
+    links = ", ".join(str(x) for x in f.get("links") or [])
+    return (f"{n}. **{f.get('title', '')}** — impact {float(f.get('impact') or 0):.0%}, "
+            f"confidence {f.get('confidence', '?')}" + (f", linked to {links}" if links else ""))
+
+
+def diagnosis_headlines_markdown(diagnosis: Mapping[str, Any] | None, limit: int = 5) -> list[str]:
+    """The first findings as summary.md numbers them, each with its fix and without the evidence:
+    a CI step summary is read at a glance, and the run's summary.md has the rest."""
+    found = _findings(diagnosis)
+    lines = ["### Diagnosis", ""]
+    if not found:
+        lines.append("No problem found in the database, the connections or the endpoints.")
+    for n, f in enumerate(found[:limit], start=1):
+        lines += [_headline(n, f), f"   - fix: {f.get('fix', '')}"]
+    if len(found) > limit:
+        lines.append(f"\n{len(found) - limit} more in the run's summary.md.")
     return [*lines, ""]
 
 

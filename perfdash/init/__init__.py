@@ -48,6 +48,8 @@ def _suite_lines(d: Discovery) -> list[tuple[str, str]]:
             shape.append("plugins: " + ", ".join(a.plugins))
         if a.negative:
             shape.append(f"a negative test: {a.negative}")
+        if a.config:
+            shape.append(f"runs with --config {a.config}")
         found.append(("Artillery YAML", f"{a.path} ({'; '.join(shape) or 'no phases'})"))
     return found
 

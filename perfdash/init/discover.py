@@ -28,12 +28,15 @@ from perfdash.init.ports import (
 )
 from perfdash.init.service import COMPOSE_NAMES, Service, find_services
 from perfdash.init.suites import (
+    ArtilleryPart,
     ArtilleryScript,
     K6Script,
     main_first_artillery,
     main_first_k6,
     read_artillery,
+    read_artillery_part,
     read_k6,
+    split_suites,
 )
 from perfdash.tools.k6.baseurl import script_texts
 
@@ -124,6 +127,7 @@ def _is_test(path: Path) -> bool:
 def _suites(files: list[Path], root: Path) -> tuple[list[K6Script], list[ArtilleryScript]]:
     k6: list[K6Script] = []
     artillery: list[ArtilleryScript] = []
+    parts: list[ArtilleryPart] = []
     for f in files:
         if f.suffix in (".js", ".ts", ".mjs"):
             text = _read(f)
@@ -133,9 +137,13 @@ def _suites(files: list[Path], root: Path) -> tuple[list[K6Script], list[Artille
                 if script is not None:
                     k6.append(script)
         elif f.suffix in (".yml", ".yaml") and f.name not in COMPOSE_NAMES:
-            a = read_artillery(_rel(f, root), _read(f))
+            text = _read(f)
+            a = read_artillery(_rel(f, root), text)
             if a is not None:
                 artillery.append(a)
+            elif (part := read_artillery_part(_rel(f, root), text)) is not None:
+                parts.append(part)
+    artillery += split_suites(parts)
     return main_first_k6(k6), main_first_artillery(artillery)
 
 
@@ -190,7 +198,7 @@ def _port_claims(service: Service | None, sources: list[Path], env_files: list[P
     for a in artillery:
         port = url_port(a.target) if a.target else None
         if port and a.target and local_url(a.target):
-            claims.append(PortClaim(port, f"{a.path} (target {a.target})", "script"))
+            claims.append(PortClaim(port, f"{a.config or a.path} (target {a.target})", "script"))
     return claims
 
 
@@ -285,7 +293,8 @@ def discover(root: Path) -> Discovery:
     sources = [f for f in in_scope if f.suffix in SOURCE_EXT]
     configs = [f for f in in_scope if f.suffix in CONFIG_EXT and f.name not in COMPOSE_NAMES
                and f.name not in ("package.json", "package-lock.json", "tsconfig.json")
-               and root / f.relative_to(root) not in {root / a.path for a in artillery}]
+               and root / f.relative_to(root) not in {root / p for a in artillery
+                                                       for p in (a.path, a.config) if p}]
     env_files, env = _env_files(root, workdir)
     port = decide(_port_claims(service, sources, env_files, k6, artillery, root),
                   {c: h for h, c in service.compose.ports} if service and service.compose else None)

@@ -2,7 +2,10 @@
 a negative test, so `perfdash init` never wires a suite meant to fail in as the smoke profile.
 
 k6 scripts are recognised by their `k6` imports, Artillery files by `config:` and `scenarios:` at the
-top level (read with PyYAML, never executed). A negative test is one whose file name says so
+top level (read with PyYAML, never executed). A suite split as in Artillery's
+`examples/multiple-scenario-specs` (a `config:` file beside a directory of `scenarios:` files, run with
+`--config`) is a suite per scenario file, each with the nearest config file in its own directory or
+above. A negative test is one whose file name says so
 (`bad-token.yml`, `invalid-login.js`, `negative/…`), whose comments say every request is meant to fail,
 or whose scenarios are all named that way; it gets a commented profile of its own instead.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -59,6 +62,20 @@ class ArtilleryScript:
     plugins: tuple[str, ...]
     target: str | None
     negative: str | None
+    config: str | None = None  # the config file a split scenario file runs with (`--config`)
+
+
+@dataclass(frozen=True)
+class ArtilleryPart:
+    """Half of a split Artillery suite: a file with only `config:` or only `scenarios:`."""
+
+    path: str
+    text: str
+    data: dict[str, Any]
+
+    @property
+    def is_config(self) -> bool:
+        return "scenarios" not in self.data
 
 
 def negative_reason(rel_path: str, text: str, names: tuple[str, ...] = ()) -> str | None:
@@ -100,27 +117,77 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(k) for k in value) if isinstance(value, dict) else ()
 
 
-def read_artillery(rel_path: str, text: str) -> ArtilleryScript | None:
-    """None unless the YAML is a mapping with config and scenarios (what `artillery run` takes)."""
-    if "config" not in text or "scenarios" not in text:
-        return None
+def _yaml_mapping(text: str) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    if not isinstance(data, dict) or "config" not in data or "scenarios" not in data:
-        return None
-    config = data["config"] if isinstance(data["config"], dict) else {}
+    return data if isinstance(data, dict) else None
+
+
+def _script(rel_path: str, text: str, data: dict[str, Any], config_path: str | None = None,
+            ) -> ArtilleryScript:
+    config = data["config"] if isinstance(data.get("config"), dict) else {}
     plugins = _names(config.get("plugins"))
-    scenarios = data["scenarios"] if isinstance(data["scenarios"], list) else []
+    scenarios = data["scenarios"] if isinstance(data.get("scenarios"), list) else []
     names = tuple(str(s["name"]) for s in scenarios if isinstance(s, dict) and s.get("name"))
     target = config.get("target")
     return ArtilleryScript(
         path=rel_path, phases="phases" in config, ensure="ensure" in config or "ensure" in plugins,
         environments=_names(config.get("environments")), plugins=plugins,
         target=str(target) if target else None,
-        negative=negative_reason(rel_path, text, names),
+        negative=negative_reason(rel_path, text, names), config=config_path,
     )
+
+
+def read_artillery(rel_path: str, text: str) -> ArtilleryScript | None:
+    """None unless the YAML is a mapping with config and scenarios (what `artillery run` takes)."""
+    if "config" not in text or "scenarios" not in text:
+        return None
+    data = _yaml_mapping(text)
+    if data is None or "config" not in data or "scenarios" not in data:
+        return None
+    return _script(rel_path, text, data)
+
+
+# Keys only an Artillery config has, so an application's own `config:` YAML is not taken for one.
+_CONFIG_KEYS = {"target", "phases", "environments", "plugins", "ensure", "engines", "processor"}
+
+
+def read_artillery_part(rel_path: str, text: str) -> ArtilleryPart | None:
+    """A config-only or scenarios-only Artillery file (half of a split suite), else None."""
+    if "config" not in text and "scenarios" not in text:
+        return None
+    data = _yaml_mapping(text)
+    if data is None or ("config" in data) == ("scenarios" in data):
+        return None
+    if "config" in data:
+        ok = isinstance(data["config"], dict) and bool(_CONFIG_KEYS & set(data["config"]))
+    else:
+        scenarios = data["scenarios"]
+        ok = isinstance(scenarios, list) and bool(scenarios) and all(
+            isinstance(sc, dict) and ("flow" in sc or "engine" in sc) for sc in scenarios)
+    return ArtilleryPart(rel_path, text, data) if ok else None
+
+
+def split_suites(parts: list[ArtilleryPart]) -> list[ArtilleryScript]:
+    """Each scenario file with the config file it runs with: the nearest one in its directory or a
+    directory above (the example's `common-config.yml` beside `scenarios/`), a name with "config"
+    first among several there. A scenario file with no config file above it is left out: it cannot
+    run alone."""
+    configs = [p for p in parts if p.is_config]
+    out: list[ArtilleryScript] = []
+    for scenario in (p for p in parts if not p.is_config):
+        folder = PurePosixPath(scenario.path).parent
+        near = [c for c in configs if folder.is_relative_to(PurePosixPath(c.path).parent)]
+        if not near:
+            continue
+        depth = max(len(PurePosixPath(c.path).parent.parts) for c in near)
+        config = min((c for c in near if len(PurePosixPath(c.path).parent.parts) == depth),
+                     key=lambda c: ("config" not in PurePosixPath(c.path).stem.lower(), c.path))
+        merged = {**scenario.data, "config": config.data["config"]}
+        out.append(_script(scenario.path, scenario.text, merged, config.path))
+    return out
 
 
 def main_first_k6(scripts: list[K6Script]) -> list[K6Script]:

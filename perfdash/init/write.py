@@ -111,10 +111,16 @@ def _k6_table(name: str, s: K6Script) -> list[str]:
 
 def _artillery_table(name: str, a: ArtilleryScript, d: Discovery) -> list[str]:
     shape = ", ".join(n for n, on in (("config.phases", a.phases), ("ensure", a.ensure)) if on)
-    lines = [
-        f"[profiles.{name}.artillery]",
-        f"# the Artillery scenario file, relative to this file ({shape or 'no phases of its own'})",
-        f"script = {q(a.path)}",
+    lines = [f"[profiles.{name}.artillery]"]
+    if a.config:
+        lines += ["# the config file the scenario file was split from, passed as --config "
+                  f"({shape or 'no phases of its own'})", f"config = {q(a.config)}",
+                  "# the scenario file, run with that config (one per profile)",
+                  f"script = {q(a.path)}"]
+    else:
+        lines += [f"# the Artillery scenario file, relative to this file "
+                  f"({shape or 'no phases of its own'})", f"script = {q(a.path)}"]
+    lines += [
         "# phases replace the file's config.phases (Artillery --overrides); uncomment to shorten a run:",
         "# phases = [{ duration = 20, arrivalRate = 2 }]",
     ]

@@ -130,6 +130,12 @@ class Orchestrator:
         self._stop_requested = threading.Event()
         self._secrets: list[Secret] = []
 
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """The secrets of the run so far, the demo's token and database URL included once it made
+        them: what the run's text is redacted of, for whoever writes it somewhere after the run."""
+        return tuple(self._secrets)
+
     def request_stop(self) -> None:
         """Ask a run driven from another thread (the dashboard) to stop as if interrupted."""
         self._stop_requested.set()

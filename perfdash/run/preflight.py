@@ -201,11 +201,13 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
     add(check_results_dir(run_dir))
     uses_socketio = False
     for tool in (tools_for(profile) if profile is not None else list(TOOLS)):
-        script = profile.script_for(tool.name) if profile is not None else None
         if profile is not None:
-            ok = script is not None and script.is_file()
+            files = profile.files_for(tool.name)
+            missing = [f for f in files if not f.is_file()]
+            ok = bool(files) and not missing
             add(PreflightResult(f"{tool.label} script present", "pass" if ok else "fail",
-                                str(script), "" if ok else f"fix the {tool.name} script path in "
+                                ", ".join(str(f) for f in (missing or files)) or "None",
+                                "" if ok else f"fix the {tool.name} script path in "
                                 f"[profiles.{profile.name}.{tool.name}] of profiles.toml"))
             if not ok:
                 continue

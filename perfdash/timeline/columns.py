@@ -30,6 +30,10 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("art_p99_ms", "ms", "Artillery http.response_time p99 (its 10 s window)"),
     ("art_errors", "", "Artillery errors.* counters in its window"),
     ("sio_p95_ms", "ms", "Artillery socketio.response_time p95 (its 10 s window)"),
+    # the backend's own request times (its access log), every second, whatever the load tool
+    ("srv_p50_ms", "ms", "server request time median in this second (access log)"),
+    ("srv_p95_ms", "ms", "server request time p95 in this second (access log)"),
+    ("srv_p99_ms", "ms", "server request time p99 in this second (access log)"),
     # the machine under test: this one (psutil), or the first backend host through node_exporter
     ("cpu_pct", "%", "host CPU"),
     ("mem_pct", "%", "host memory"),

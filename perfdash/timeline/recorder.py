@@ -32,11 +32,12 @@ import io
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from perfdash.collect.access_log import percentile
 from perfdash.collect.background import Background
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
@@ -100,6 +101,7 @@ class TimelineRecorder(Background):
         self._k6_prev: tuple[int, float] | None = None  # (requests, failed requests) so far
         self._tainted = False
         self._log_seen = False
+        self._server: Counter[int] = Counter()  # the access log's request times this second
         self.rows = 0
         self.error: str | None = None
         bus.listen(self)
@@ -171,6 +173,7 @@ class TimelineRecorder(Background):
             self._log_seen = True
             v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped
             v["log_errors"] = (v.get("log_errors") or 0) + e.errors
+            self._server.update(dict(e.request_ms))
         elif isinstance(e, K6Progressed):
             v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
             if e.failed_rate is not None:
@@ -241,6 +244,10 @@ class TimelineRecorder(Background):
                 values["k6_error_rate"] = lat.error_rate
         if values["log_lines"] is None and self._log_seen:  # a followed log that was quiet
             values.update(log_lines=0.0, log_errors=0.0)
+        if self._server:
+            values.update(srv_p50_ms=percentile(self._server, 50), srv_p95_ms=percentile(self._server, 95),
+                          srv_p99_ms=percentile(self._server, 99))
+            self._server = Counter()
         t_s = float(self._row)
         self._row += 1
         self._values = {}

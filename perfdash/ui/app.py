@@ -44,10 +44,11 @@ if TYPE_CHECKING:
     from perfdash.ui.result.result_screen import ResultScreen
 
 DRAIN_HZ = 4
-# Panes repaint together once a second (samples arrive at 1 Hz); problems, phase changes and the
-# end of the run are shown at the next drain. One frame a second instead of one per arrival is
-# most of the difference between a cheap dashboard and an expensive one.
-PAINT_EVERY = 4
+# Panes repaint together once every `refresh_s` (default a second: samples arrive at 1 Hz);
+# problems, phase changes and the end of the run are shown at the next drain whatever it is. One
+# frame a second instead of one per arrival is most of the difference between a cheap dashboard
+# and an expensive one; `--refresh` trades freshness for CPU on a small generator host.
+REFRESH_S = 1.0
 EXIT_COULD_NOT_RUN = 3
 EXIT_INTERRUPTED = 130
 
@@ -104,8 +105,14 @@ class PerfdashApp(App[int | None]):
     def __init__(self, *, subscription: Subscription | None, run: RunFn | None,
                  stop: Callable[[], None] | None, result_dir: Path | None,
                  clock: Callable[[], float], comparison: dict[str, Any] | None = None,
-                 cleanup: CleanupFn | None = None, reanalyse: bool = False) -> None:
+                 cleanup: CleanupFn | None = None, reanalyse: bool = False,
+                 refresh_s: float = REFRESH_S) -> None:
         super().__init__()
+        if not refresh_s > 0:
+            raise ValueError(f"refresh_s must be above 0, not {refresh_s}")
+        # Drained at 4 Hz (or faster, for a refresh under 250 ms), painted every `paint_every`.
+        self.drain_s = min(1 / DRAIN_HZ, refresh_s)
+        self.paint_every = max(1, round(refresh_s / self.drain_s))
         self._cleanup = cleanup
         self._reanalyse = reanalyse
         # `show`: the verdict computed again from the artifacts once the result screen has it
@@ -137,7 +144,7 @@ class PerfdashApp(App[int | None]):
             return
         self._live = LiveScreen(self.state)
         self.push_screen(self._live)
-        self._timer = self.set_interval(1 / DRAIN_HZ, self.drain, name="drain")
+        self._timer = self.set_interval(self.drain_s, self.drain, name="drain")
         if self._run is not None:
             self._worker = self._run_in_thread()
             self._handle_signals()
@@ -206,15 +213,15 @@ class PerfdashApp(App[int | None]):
                                                                WorkerState.RUNNING)
 
     def drain(self) -> None:
-        """The one timer: fold what arrived, announce what matters, and once a second (or at once
-        after something notable) hand the panes their views; only changed views repaint."""
+        """The one timer: fold what arrived, announce what matters, and once every `refresh_s` (or
+        at once after something notable) hand the panes their views; only changed views repaint."""
         if self._sub is None or self._live is None or self.showing_result:
             return
         events = self._sub.drain()
         notable = self.state.apply(events) if events else []
         urgent = bool(notable) or (bool(events) and self.state.phase_changed)
         self._ticks += 1
-        if urgent or self._ticks % PAINT_EVERY == 0:
+        if urgent or self._ticks % self.paint_every == 0:
             self.show_now()
         for event in notable:
             self._announce(event)
@@ -424,7 +431,8 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
              clock: Callable[[], float] = time.monotonic,
              comparison: dict[str, Any] | None = None,
              cleanup: CleanupFn | None = None, reanalyse: bool = False,
-             attach: Callable[[Bus], Attachable] | None = None) -> PerfdashApp:
+             attach: Callable[[Bus], Attachable] | None = None,
+             refresh_s: float = REFRESH_S) -> PerfdashApp:
     """The dashboard for one of three uses:
 
     - live: `bus` (the orchestrator publishes on it) and `run` (blocks until the run ends and
@@ -440,7 +448,8 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
     `clock` times the elapsed display; `comparison` is passed to the result screen's baseline
     panel. `cleanup` plans the cleanup of the run's environment (it reads the database, so the
     dialog calls it in a thread); None where there is nothing to clean from here (the demo
-    environment, or a finished run shown without its environment).
+    environment, or a finished run shown without its environment). `refresh_s`: seconds between
+    two repaints of the live screen (`--refresh`).
     """
     sources = sum(x is not None for x in (bus, summary_dir, replay, attach))
     if sources != 1:
@@ -468,7 +477,8 @@ def make_app(*, bus: Bus | None = None, run: RunFn | None = None,
     limit = 1_000_000 if attach is not None else 10_000
     subscription = bus.subscribe(limit) if bus is not None else None
     app = PerfdashApp(subscription=subscription, run=run, stop=stop, result_dir=summary_dir,
-                      clock=clock, comparison=comparison, cleanup=cleanup, reanalyse=reanalyse)
+                      clock=clock, comparison=comparison, cleanup=cleanup, reanalyse=reanalyse,
+                      refresh_s=refresh_s)
     app.detach_only = attach is not None
     if attach is not None or replay is not None:
         # A followed or replayed run started before this screen: time it on its recording.

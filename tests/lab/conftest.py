@@ -149,3 +149,73 @@ def lab_catalogue(lab_instances: dict[str, LabInstance]) -> LabInstance:
 @pytest.fixture(scope="session")
 def lab_clean(lab_instances: dict[str, LabInstance]) -> LabInstance:
     return lab_instances["clean"]
+
+
+NGINX = Path("/usr/sbin/nginx")
+
+
+@dataclass
+class ProxyInstance:
+    """nginx in front of a lab instance, with the proxy's pathologies (tests/lab/proxy/nginx.conf)."""
+
+    base_url: str
+    backend: LabInstance
+    root: Path  # a copy of tests/lab whose var/log holds nginx's access log
+    process: subprocess.Popen[bytes]
+
+    @property
+    def access_log(self) -> Path:
+        return self.root / "var" / "log" / "nginx-access.log"
+
+    @property
+    def prefix(self) -> Path:
+        return self.root / "var" / "nginx"
+
+
+def _start_proxy(backend: LabInstance, base: Path) -> ProxyInstance:
+    if not NGINX.is_file():  # a required binary: fail, never skip (scripts/install.sh brings it)
+        raise AssertionError(f"{NGINX} is missing: run scripts/install.sh (apt package nginx-light)")
+    root = base / "lab-proxy"
+    shutil.copytree(LAB, root, ignore=COPY_IGNORE)
+    (root / "var" / "log").mkdir(parents=True)
+    prefix = root / "var" / "nginx"
+    prefix.mkdir(parents=True)
+    port = free_port()
+    conf = (LAB / "proxy" / "nginx.conf").read_text()
+    for name, value in (("@PREFIX@", str(prefix)), ("@PORT@", str(port)),
+                        ("@ACCESS_LOG@", str(root / "var" / "log" / "nginx-access.log")),
+                        ("@UPSTREAM@", backend.base_url.removeprefix("http://"))):
+        conf = conf.replace(name, value)
+    (prefix / "nginx.conf").write_text(conf)
+    with (prefix / "nginx.out").open("wb") as out:
+        proc = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                                cwd=root, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    return ProxyInstance(f"http://127.0.0.1:{port}", backend, root, proc)
+
+
+@pytest.fixture(scope="session")
+def lab_proxy(lab_instances: dict[str, LabInstance], tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[ProxyInstance]:
+    """nginx in front of the `clean` instance: the backend is healthy, the proxy is not."""
+    proxy = _start_proxy(lab_instances["clean"], tmp_path_factory.mktemp("lab-proxy"))
+    try:
+        started = time.monotonic()
+        while not _healthy(proxy.base_url + "/health"):
+            out = "".join(f.read_text() for f in (proxy.prefix / "nginx.out", proxy.prefix / "error.log")
+                          if f.exists())
+            assert proxy.process.poll() is None, f"nginx exited during start-up:\n{out[-3000:]}"
+            assert time.monotonic() - started < 10, f"nginx did not answer within 10 s:\n{out[-3000:]}"
+            time.sleep(0.1)
+        yield proxy
+    finally:
+        for sig, wait in ((signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proxy.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proxy.process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ..installed_perfdash import run_perfdash
-from .conftest import LabInstance
+from .conftest import LabInstance, ProxyInstance
 
 pytestmark = pytest.mark.e2e
 
@@ -282,3 +282,53 @@ def test_catalogue_slow_dependency_on_the_rates(run_catalogue: PerfdashRun) -> N
 def test_catalogue_routes_on_the_clean_lab_have_no_finding(run_catalogue_clean: PerfdashRun) -> None:
     assert run_catalogue_clean.proc.returncode == 0, run_catalogue_clean.output
     assert run_catalogue_clean.findings == [], [f["title"] for f in run_catalogue_clean.findings]
+
+
+# ------------------------------------------------------------------------------------- reverse proxy
+
+PROXY_URL = "http://127.0.0.1:8400"  # what tests/lab/profiles.toml's proxy profile is written for
+
+
+@pytest.fixture(scope="module")
+def run_proxy(user_venv: Path, lab_proxy: ProxyInstance, tmp_path_factory: pytest.TempPathFactory
+              ) -> PerfdashRun:
+    """The mix through nginx in front of the clean lab, read from nginx's log (environment lab-proxy)."""
+    profiles = lab_proxy.root / "profiles.toml"
+    profiles.write_text(profiles.read_text().replace(PROXY_URL, lab_proxy.base_url))
+    (lab_proxy.root / ".env.performance").write_text(
+        f"PERF_DATABASE_URL={lab_proxy.backend.database_url.reveal()}\n")
+    results = tmp_path_factory.mktemp("results-proxy")
+    proc = run_perfdash(user_venv, ["run", "--headless", "--profile", "proxy-quick", "--env", "lab-proxy",
+                                    "--results-dir", str(results)], cwd=lab_proxy.root, timeout=240)
+    dirs = sorted(p for p in results.iterdir() if p.is_dir()) if results.exists() else []
+    return PerfdashRun(lab_proxy.backend, proc, dirs[-1] if dirs else None)
+
+
+def test_proxy_time_in_nginx_is_named_on_the_account_reads(run_proxy: PerfdashRun) -> None:
+    found = [f for f in run_proxy.with_id("reverse-proxy") if f.get("endpoint") == "/api/accounts/{}"]
+    assert found, f"no reverse-proxy finding on the account reads: {run_proxy.ids()}\n{run_proxy.output}"
+    text = _texts(found[0])
+    assert "upstream time" in text, text
+    assert "request time" in text, text
+    assert "limit_req" in found[0]["fix"]
+    stage = next(r["stage"] for r in run_proxy.diagnosis["time_by_endpoint"]
+                 if r["endpoint"] == "/api/accounts/{}")
+    assert "reverse proxy" in stage, stage
+
+
+def test_proxy_refusals_are_the_proxys_not_the_backends(run_proxy: PerfdashRun) -> None:
+    refused = [f for f in run_proxy.with_id("proxy-refused") if f.get("endpoint") == "/api/quote"]
+    assert refused, f"no proxy-refused finding on the quote: {run_proxy.ids()}\n{run_proxy.output}"
+    assert not [f for f in run_proxy.with_id("endpoint-errors") if f.get("endpoint") == "/api/quote"], (
+        "the clean backend never failed a quote: its 503s are nginx's")
+
+
+def test_behind_the_proxy_the_healthy_backend_has_no_finding_of_its_own(run_proxy: PerfdashRun) -> None:
+    """The backend is the clean lab: a proxy's queue must not read as a slow dependency, a pool or
+    the database, and the verdict is k6's (its 503s cross the error-rate threshold)."""
+    proxy_ids = {"reverse-proxy", "proxy-refused"}
+    others = [f["title"] for f in run_proxy.findings if f["id"] not in proxy_ids]
+    assert others == [], others
+    k6_exit = run_proxy.summary["tools"]["k6"]["returncode"]
+    assert k6_exit in (0, 99), run_proxy.output
+    assert run_proxy.summary["status"] == ("fail" if k6_exit == 99 else "pass"), run_proxy.output

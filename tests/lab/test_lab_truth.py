@@ -16,7 +16,7 @@ import pytest
 
 from perfdash.collect.access_log import count_file
 
-from .conftest import LabInstance
+from .conftest import LabInstance, ProxyInstance
 from .truth.measure import ITEMS_PER_ORDER, STATEMENT_MARKS, Truth, measure, render
 
 pytestmark = pytest.mark.e2e
@@ -249,3 +249,48 @@ def test_catalogue_problems_show_in_the_database_and_the_process(
     clean_rates = clean.route("GET /api/rates").percentile_ms(50)
     assert clean_rates is not None
     assert clean_rates < 50, clean_rates
+
+
+# ------------------------------------------------------------------------------------- reverse proxy
+
+ACCOUNT = "GET /api/accounts/{id}"
+
+
+@pytest.fixture(scope="module")
+def truth_proxy(lab_proxy: ProxyInstance, tmp_path_factory: pytest.TempPathFactory) -> Truth:
+    """The mix through nginx in front of the clean lab: read from nginx's own log."""
+    tmp = tmp_path_factory.mktemp("truth-proxy")
+    truth = measure(lab_proxy.backend.database_url.reveal(), lab_proxy.access_log, lab_proxy.base_url,
+                    DURATION, pid=lab_proxy.backend.process.pid, settle_s=1.0,
+                    k6_log=tmp / "k6-proxy.log")
+    print(f"\n[lab truth: proxy]\n{render(truth)}", file=sys.stderr)
+    return truth
+
+
+def _mean_ms(values: list[float]) -> float:
+    return 1000 * sum(values) / len(values) if values else 0.0
+
+
+def test_proxy_rate_limit_queues_account_reads_the_backend_answers_fast(truth_proxy: Truth) -> None:
+    """limit_req without nodelay: the account reads wait in nginx, the healthy backend does not."""
+    account = truth_proxy.route(ACCOUNT)
+    assert account.requests >= 20
+    assert len(account.upstream_seconds) == account.requests
+    print(f"[proxy truth] accounts: {account.requests} requests, in nginx "
+          f"{_mean_ms(account.proxy_seconds):.0f} ms, upstream {_mean_ms(account.upstream_seconds):.1f} ms",
+          file=sys.stderr)
+    assert _mean_ms(account.proxy_seconds) >= 50, "the limit_req queue should hold account reads"
+    assert _mean_ms(account.upstream_seconds) < 20, "the clean backend answers account reads fast"
+    orders = truth_proxy.route(ORDERS)
+    assert orders.upstream_seconds, "orders went through the proxy"
+    assert _mean_ms(orders.proxy_seconds) < 10, "other routes pass straight"
+
+
+def test_proxy_refuses_quotes_itself(truth_proxy: Truth) -> None:
+    """limit_req with nodelay on the quote: nginx's own 503s (no upstream time); the backend's quote
+    never fails (clean), so every 5xx is the proxy's."""
+    quote = truth_proxy.route(QUOTE)
+    refused = quote.proxy_answered.get("503", 0)
+    assert refused >= 5, quote.statuses
+    assert refused == quote.status_5xx, quote.statuses
+    assert quote.upstream_seconds, "some quotes went through"

@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.content import Content
 
 from perfdash.events import LogLinesRead, RunFinished
-from perfdash.ui.app import PAINT_EVERY
 from perfdash.ui.live.artillery_pane import ArtilleryPane
 from perfdash.ui.live.database_pane import DatabasePane
 from perfdash.ui.live.host_pane import HostPane
@@ -68,7 +67,7 @@ async def test_elapsed_moves_with_the_clock_not_with_events(rig: LiveRig) -> Non
     async with rig.app.run_test(size=(80, 24)) as pilot:
         rig.feed(recorded(PASS_RUN, 3.0))
         rig.clock.now += 120
-        for _ in range(PAINT_EVERY):  # a second of drains without events still repaints once
+        for _ in range(rig.app.paint_every):  # a second of drains without events still repaints once
             rig.app.drain()
         await pilot.pause()
         assert "elapsed 2:0" in rig.app.screen.query_one(RunHeader).plain

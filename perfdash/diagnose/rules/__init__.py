@@ -21,6 +21,7 @@ from perfdash.diagnose.rules import (
     missing_index,
     n_plus_one,
     pool,
+    reverse_proxy,
     slow_dependency,
     slow_statement,
     throttling,
@@ -41,6 +42,7 @@ RULES: Final[tuple[Rule, ...]] = (
     slow_statement.find,
     waits.find,
     throttling.find,
+    reverse_proxy.find,
     memory.find,
     slow_dependency.find,
 )

@@ -20,6 +20,8 @@ def find(facts: Facts) -> list[Finding] | Gap:
     total = facts.total_requests
     for e in facts.endpoints:
         failed = e.status_5xx if e.status_5xx is not None else e.errors
+        if failed and e.status_5xx is not None and e.endpoint in facts.proxy:
+            failed -= facts.proxy[e.endpoint].refused_5xx  # the proxy's own: see reverse_proxy
         base = e.server_requests if e.status_5xx is not None else e.requests
         if not failed or not base or failed < MIN_COUNT or failed / base < MIN_SHARE:
             continue

@@ -57,7 +57,7 @@ class ArtilleryTool:
 
     def plan(self, binary: Path, profile: Profile, project_dir: Path, run_dir: Path,
              target: Target) -> ToolPlan:
-        plan = read_plan(profile)
+        plan = read_plan(profile, target.base_url)
         plugin = command.plugin_dir() / f"artillery-plugin-{command.PLUGIN}" / "index.js"
         if plan.problem or plugin.is_file():
             return plan

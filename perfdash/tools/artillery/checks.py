@@ -174,7 +174,8 @@ def _is_rate(original: str) -> bool:
 def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResults | None,
                    profile: Profile, tool: Mapping[str, Any] | None, reason: str | None,
                    ) -> list[Check]:
-    script = script_source(profile.artillery_script, profile.project_dir, "the Artillery script")
+    script = script_source(profile.artillery_config or profile.artillery_script, profile.project_dir,
+                           "the Artillery script")
     source = f"{script} (config.ensure)"
     checks = []
     for i, (original, passed, strict) in enumerate(ensure):

@@ -3,6 +3,7 @@
 The target comes from the environment (or the profile's `target`) through `--target`, the
 profile's phases (if any) and the progress plugin through `--overrides` (Artillery deep-merges
 it into the script's config, replacing arrays), and the profile's `environment` through `-e`.
+A profile that splits the config from the scenarios names its config file through `--config`.
 The user's own plugins (`ensure`, `metrics-by-endpoint`, `apdex`) are untouched. The plugin is
 loaded from perfdash's package through ARTILLERY_PLUGIN_PATH: nothing is installed in the project.
 """
@@ -33,6 +34,7 @@ def run_argv(artillery: Path, profile: Profile, run_dir: Path, base_url: str | N
         *(["--target", target] if target else []),
         *(["-e", profile.artillery_environment] if profile.artillery_environment else []),
         "--overrides", json.dumps({"config": config}),
+        *(["--config", str(profile.artillery_config)] if profile.artillery_config else []),
         str(profile.artillery_script),
     ]
 

@@ -18,10 +18,14 @@ from perfdash.tools.base import EndpointRow, LatencyRow
 
 _STAT_ALIASES = {"p(50)": "med", "median": "med", "mean": "avg"}
 # perfdash's names for latency statistics -> k6's keys in the summary export
-# The tags a script sets to name an endpoint; k6 exports a tagged submetric only when a threshold
-# names it, so these rows exist only for what the script (or profile) put a threshold on.
-ENDPOINT_TAGS = ("name", "endpoint", "group", "url")
-_SUBMETRIC = re.compile(r"^(http_req_duration|http_reqs|http_req_failed)\{([a-z_]+):(.+)\}$")
+# A script names its endpoints with whatever tag it likes (`name`, `endpoint`, `route`, `url`, `api`…);
+# k6 exports a tagged submetric only when a threshold names it, so these rows exist only for what the
+# script (or profile) put a threshold on. k6's own tags describe something else than an endpoint.
+NOT_ENDPOINT_TAGS = frozenset((
+    "expected_response", "status", "method", "scenario", "proto", "tls_version", "error",
+    "error_code", "check", "vu", "iter", "instance_id", "subproto", "ip", "service"))
+_SUBMETRIC = re.compile(
+    r"^(http_req_duration|http_reqs|http_req_failed)\{([A-Za-z_][A-Za-z0-9_]*):([^,]+)\}$")
 LATENCY_KEYS = {"avg": "avg", "min": "min", "med": "med", "p90": "p(90)", "p95": "p(95)",
                 "p99": "p(99)", "max": "max"}
 
@@ -104,12 +108,13 @@ class K6Summary:
 
 
     def endpoints(self) -> list[EndpointRow]:
-        """One row per tag value of `name`, `endpoint`, `group` or `url` that has an
-        http_req_duration, http_reqs or http_req_failed submetric in the export."""
+        """One row per value of an endpoint-naming tag (any tag but k6's own: `name`, `endpoint`,
+        `route`, `group`, `url`…) that has an http_req_duration, http_reqs or http_req_failed
+        submetric in the export."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for metric, data in self.metrics.items():
             m = _SUBMETRIC.match(metric)
-            if not m or m.group(2) not in ENDPOINT_TAGS or not isinstance(data, dict):
+            if not m or m.group(2) in NOT_ENDPOINT_TAGS or not isinstance(data, dict):
                 continue
             found.setdefault((m.group(2), m.group(3)), {})[m.group(1)] = data
         rows = []

@@ -6,6 +6,7 @@ is drawn without a terminal and the charts widget only hands this to plotext.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -25,31 +26,42 @@ RED, MAGENTA, WHITE = "#e06c75", "#c678dd", "#d8d8d8"
 @dataclass(frozen=True)
 class ChartSpec:
     key: str
-    title: str
+    title: str  # with the unit, where one unit holds for every line (else each label says it)
     lines: tuple[Line, ...]
     y_max: float | None = None  # a fixed top (percentages), else the data's
+    source: str = ""  # where the numbers come from, said in the legend
+    short_source: str = ""  # the same in a few words, for a narrow terminal
 
 
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("rps", "requests/s", (("k6_rps", "k6", GREEN, 1.0),
-                                    ("art_rps", "Artillery", BLUE, 1.0))),
+                                    ("art_rps", "Artillery", BLUE, 1.0)),
+              source="k6 each second, Artillery per 10 s window", short_source="k6, Artillery"),
     ChartSpec("latency", "latency ms", (("k6_avg_ms", "mean", GREEN, 1.0),
                                         ("k6_p50_ms", "p50", CYAN, 1.0),
                                         ("k6_p95_ms", "p95", YELLOW, 1.0),
                                         ("k6_p99_ms", "p99", RED, 1.0),
-                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0))),
+                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0)),
+              source="k6 http_req_duration, Artillery http.response_time",
+              short_source="k6, Artillery"),
     ChartSpec("errors", "errors", (("k6_error_rate", "k6 failed %", RED, 100.0),
-                                   ("art_errors", "Artillery errors/10 s", MAGENTA, 1.0))),
-    ChartSpec("vus", "virtual users", (("k6_vus", "k6 VUs", GREEN, 1.0),)),
+                                   ("art_errors", "Artillery errors/10 s", MAGENTA, 1.0)),
+              source="k6 http_req_failed, Artillery errors.*", short_source="k6, Artillery"),
+    ChartSpec("vus", "virtual users", (("k6_vus", "k6 VUs", GREEN, 1.0),),
+              source="k6 vus metric", short_source="k6"),
     ChartSpec("host", "host %", (("cpu_pct", "CPU %", RED, 1.0),
-                                 ("mem_pct", "memory %", CYAN, 1.0)), y_max=100.0),
-    ChartSpec("load", "host load", (("load1", "load 1 min", YELLOW, 1.0),)),
+                                 ("mem_pct", "memory %", CYAN, 1.0)), y_max=100.0,
+              source="this machine, psutil", short_source="psutil"),
+    ChartSpec("load", "host load", (("load1", "load 1 min", YELLOW, 1.0),),
+              source="this machine, psutil", short_source="psutil"),
     ChartSpec("db", "DB connections", (("db_active", "active", GREEN, 1.0),
                                        ("db_idle", "idle", BLUE, 1.0),
                                        ("db_idle_in_tx", "idle in tx", YELLOW, 1.0),
                                        ("db_total", "total", WHITE, 1.0),
-                                       ("db_lock_waits", "lock waiters", RED, 1.0))),
-    ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),)),
+                                       ("db_lock_waits", "lock waiters", RED, 1.0)),
+              source="pg_stat_activity, pg_locks", short_source="PostgreSQL"),
+    ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),),
+              source="lines at ERROR level", short_source="ERROR level"),
 )
 # One CPU line per backend host when the run measured hosts through node_exporter: cycled, memory
 # (CYAN) kept apart.
@@ -69,14 +81,23 @@ def host_chart(hosts: Sequence[tuple[str, str]], present: frozenset[str]) -> Cha
     memory = host_column(backend[0], "mem_pct")
     if memory in present:
         lines.append((memory, f"{backend[0]} memory %", CYAN, 1.0))
-    return ChartSpec("host", "host %", tuple(lines), y_max=100.0)
+    return ChartSpec("host", "host %", tuple(lines), y_max=100.0,
+                     source="backend hosts, node_exporter", short_source="node_exporter")
 
 
 def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
                 ) -> tuple[ChartSpec, ...]:
-    """`CHARTS`, with the host chart per backend host when the run has per-host columns."""
-    spec = host_chart(hosts, present)
-    return CHARTS if spec is None else tuple(spec if c.key == "host" else c for c in CHARTS)
+    """`CHARTS`, with the host chart per backend host when the run has per-host columns. With a
+    backend host measured through node_exporter, the plain host columns are the first backend
+    host's too, and the host and load charts say so."""
+    if not any(role == "backend" for _, role in hosts):
+        return CHARTS
+    per_host = host_chart(hosts, present)
+    return tuple(per_host if c.key == "host" and per_host is not None
+                 else dataclasses.replace(c, source="first backend host, node_exporter",
+                                          short_source="node_exporter")
+                 if c.key in ("host", "load") else c
+                 for c in CHARTS)
 
 
 MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YELLOW, "!"),
@@ -85,6 +106,11 @@ MIN_SPAN_S = 10.0
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
                86400)
 _P95 = re.compile(r"p\(?95\)?\s*<=?\s*([0-9.]+)")
+# A p95 limit more than this many times the data's top is named off the scale, not drawn: as the
+# axis top it would press a 39 ms line flat on the floor of a 600 ms axis (the live chart does the
+# same).
+OFF_SCALE = 1.5
+Y_LABEL_WIDTH = 6  # every chart's y labels padded alike, so the plot areas line up
 
 
 @dataclass(frozen=True)
@@ -101,11 +127,17 @@ class Chart:
     series: list[Series]
     y_ticks: list[float]
     y_labels: list[str]
-    hline: float | None = None  # the p95 threshold on the latency chart
+    hline: float | None = None  # the p95 threshold on the latency chart, when it is on the scale
+    limit: float | None = None  # the p95 threshold, drawn or not
 
     @property
     def y_top(self) -> float:
         return self.y_ticks[-1] if self.y_ticks else 1.0
+
+    @property
+    def limit_off_scale(self) -> bool:
+        """The threshold is above the axis: the legend names it with an arrow instead."""
+        return self.limit is not None and self.hline is None
 
 
 @dataclass(frozen=True)
@@ -158,11 +190,18 @@ def value_ticks(top: float, count: int = 3) -> list[float]:
 
 
 def tick_label(value: float) -> str:
+    """At most `Y_LABEL_WIDTH` characters, so a sub-millisecond axis does not shift its plot area
+    out of line with the charts above and below it."""
     if value >= 1e6:
-        return f"{value / 1e6:g}M"
-    if value >= 1e4:
-        return f"{value / 1e3:g}k"
-    return f"{value:g}"
+        text = f"{value / 1e6:g}M"
+    elif value >= 1e4:
+        text = f"{value / 1e3:g}k"
+    else:
+        text = f"{value:g}"
+    if len(text) > Y_LABEL_WIDTH:  # round ticks have two significant digits: 2.5e-4
+        mantissa, exponent = f"{value:.1e}".split("e")
+        text = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return text
 
 
 def p95_threshold(summary: dict[str, Any]) -> float | None:
@@ -220,11 +259,12 @@ def charts_view(timeline: Timeline, window: tuple[float, float] | None, max_poin
                     ys.append(y * scale)
             series.append(Series(label, color, xs, ys))
             top = max(top, *ys) if ys else top
-        hline = threshold if spec.key == "latency" and series else None
+        limit = threshold if spec.key == "latency" and series else None
+        hline = limit if limit is not None and top > 0 and limit <= top * OFF_SCALE else None
         if hline is not None:
             top = max(top, hline)
         ticks = value_ticks(spec.y_max if spec.y_max is not None else top * 1.05)
-        charts.append(Chart(spec, series, ticks, [tick_label(t) for t in ticks], hline))
+        charts.append(Chart(spec, series, ticks, [tick_label(t) for t in ticks], hline, limit))
     x_ticks, x_labels = time_ticks(t0, t1, x_tick_count)
     return ChartsView(t0, t1, whole, points, x_ticks, x_labels, charts, part.markers)
 

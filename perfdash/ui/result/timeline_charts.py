@@ -22,7 +22,9 @@ from perfdash.analyze.host_groups import read_host_roles
 from perfdash.ui.result.chart_data import (
     CHARTS,
     MARKER_STYLE,
+    RED,
     WHITE,
+    Y_LABEL_WIDTH,
     Chart,
     ChartsView,
     charts_view,
@@ -34,18 +36,37 @@ from perfdash.ui.result.chart_data import (
 )
 from perfdash.ui.result.run_data import RunData
 
-Y_LABEL_WIDTH = 5  # every chart's y labels padded alike, so the plot areas line up
 MARKERS_SHOWN = 6
 KEYS_HINT = "+ − zoom · ← → move · 0 whole run"
 
 
-def legend(chart: Chart) -> str:
-    """The chart's title with a coloured swatch per line (Textual markup, for a border title)."""
-    parts = [f"[b]{chart.spec.title}[/b]"]
-    parts += [f"[{s.color}]━━[/] {s.label}" for s in chart.series]
+def legend(chart: Chart, width: int = 0) -> str:
+    """The chart's title and unit, its source, a coloured swatch per line and the p95 limit
+    (Textual markup, for a border title), in at most `width` cells when it can be: the short
+    source, narrower gaps and swatches, then "Art" for Artillery, so the limit and every line's
+    name stay readable at 80 columns (0: no limit)."""
+    spec = chart.spec
+    long_limit = short_limit = ""
     if chart.hline is not None:
-        parts.append(f"[{WHITE}]╌╌[/] p95 limit {chart.hline:g}")
-    return "  ".join(parts)
+        long_limit = short_limit = f"[{WHITE}]╌╌[/] p95 limit {chart.hline:g}"
+    elif chart.limit is not None:  # off the scale: named, with an arrow, instead of drawn
+        long_limit = f"[{RED}]↑[/] p95 limit {chart.limit:g} [dim](off scale)[/]"
+        short_limit = f"[{RED}]↑[/]limit {chart.limit:g}"
+    text = ""
+    for source, swatch, gap, limit, art in (
+            (spec.source, "━━ ", "  ", long_limit, "Artillery"),
+            (spec.short_source, "━━ ", "  ", long_limit, "Artillery"),
+            (spec.short_source, "━━ ", " ", short_limit, "Artillery"),
+            (spec.short_source, "━ ", " ", short_limit, "Artillery"),
+            (spec.short_source, "━", " ", short_limit, "Artillery"),
+            (spec.short_source, "━", " ", short_limit, "Art")):
+        parts = [f"[b]{spec.title}[/b]" + (f" [dim]· {source}[/]" if source else "")]
+        parts += [f"[{s.color}]{swatch}[/]{s.label.replace('Artillery', art)}"
+                  for s in chart.series]
+        text = gap.join(parts + ([limit] if limit else []))
+        if not width or Text.from_markup(text).cell_len <= width:
+            break
+    return text
 
 
 def header_text(view: ChartsView | None) -> str:
@@ -179,7 +200,8 @@ class TimelineCharts(Vertical):
 
     def _draw(self, plot: PlotextPlot, chart: Chart, view: ChartsView, *, bottom: bool) -> None:
         plot.set_class(bottom, "-bottom")
-        plot.border_title = legend(chart)
+        # the border's corners and a cell of room either side of the title
+        plot.border_title = legend(chart, max(plot.size.width, self.size.width - 2) - 4)
         plt = plot.plt
         plt.clear_figure()
         for series in chart.series:

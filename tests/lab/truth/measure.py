@@ -46,9 +46,10 @@ ITEMS_PER_ORDER = 50
 # is exact at once. The CLI waits this long so the seq/idx scan counts are whole.
 SETTLE_S = 11.0
 
-# The access log's line: nginx "combined" followed by $request_time in seconds.
+# The access log's line: nginx "combined" followed by $request_time in seconds; behind the lab's
+# nginx (tests/lab/proxy), also $upstream_response_time: seconds, or `-` when nginx answered itself.
 _LINE = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z]+) (\S+) [^"]*" (\d{3}) (\d+|-) "[^"]*" "[^"]*" '
-                   r"(\d+(?:\.\d+)?)$")
+                   r"(\d+(?:\.\d+)?)(?: (\d+\.\d+|-))?$")
 # The lab's routes, as templates; the first match names a request.
 ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (method, template, re.compile(pattern)) for method, template, pattern in (
@@ -139,6 +140,9 @@ class RouteStats:
     requests: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
+    upstream_seconds: list[float] = field(default_factory=list)  # behind the proxy: the backend's
+    proxy_seconds: list[float] = field(default_factory=list)  # request minus upstream time
+    proxy_answered: dict[str, int] = field(default_factory=dict)  # status: lines with upstream `-`
 
     @property
     def status_5xx(self) -> int:
@@ -302,6 +306,11 @@ def read_access_log(data: bytes) -> tuple[dict[str, RouteStats], int]:
         rs.requests += 1
         rs.statuses[m.group(5)] = rs.statuses.get(m.group(5), 0) + 1
         rs.seconds.append(float(m.group(7)))
+        if m.group(8) == "-":
+            rs.proxy_answered[m.group(5)] = rs.proxy_answered.get(m.group(5), 0) + 1
+        elif m.group(8):
+            rs.upstream_seconds.append(float(m.group(8)))
+            rs.proxy_seconds.append(float(m.group(7)) - float(m.group(8)))
     return dict(sorted(routes.items())), other
 
 
