@@ -177,6 +177,17 @@ def test_k6_requests_all_answered_401_fail_naming_the_failed_check(run_dir: Path
     assert summary["exit_code"] == 1
 
 
+def test_k6_errors_only_fail_even_when_every_iteration_was_cut_off(run_dir: Path) -> None:
+    """No iteration finished, but every request got its 401: the backend answered, a failure."""
+    _use_k6(run_dir, "401")
+    export = json.loads((run_dir / "k6-smoke.json").read_text(encoding="utf-8"))
+    del export["metrics"]["iterations"]
+    (run_dir / "k6-smoke.json").write_text(json.dumps(export), encoding="utf-8")
+    summary, checks, _ = _judge(run_dir)
+    assert checks["k6.requests"]["status"] == "fail"
+    assert summary["status"] == "fail"
+
+
 @pytest.mark.parametrize(("report", "reason"), [("refused", "connection refused ×20"),
                                                 ("timeout", "request timeout ×6")])
 def test_k6_requests_without_any_answer_are_not_measured(run_dir: Path, report: str,

@@ -170,14 +170,12 @@ def _checks_rate(summary: K6Summary, profile: Profile) -> Check:
 def _requests_made(summary: K6Summary, run_dir: Path) -> list[Check]:
     """A load test that completed no iteration, or had no request answered, measured nothing: never
     a pass (setup() alone may have sent a request). One whose every request the backend answered
-    with an error measured a failure: a fail, naming the failed checks and the error answers."""
+    with an error measured a failure, iterations or not: a fail, naming the failed checks and the
+    error answers."""
     iterations = int(summary.value("iterations", "count") or 0)
     total, ok = summary.requests(), summary.successful_requests()
-    why = None
-    if iterations == 0:
-        why = ("k6 completed no iteration: the plan was empty (a 0 s stage?) or every iteration "
-               "was cut off before it ended (is the backend answering at all?)")
-    elif "http_reqs" in summary.metrics and ok == 0:
+    silent: Unanswered | None = None
+    if total and ok == 0:
         silent = unanswered(run_dir)
         received = summary.bytes_received()
         answered = (max(0, total - silent.count) if silent is not None else
@@ -189,6 +187,11 @@ def _requests_made(summary: K6Summary, run_dir: Path) -> list[Check]:
                           "perfdash", f"none of k6's {total} HTTP requests succeeded and the "
                           f"backend answered {answered} of them with an error status"
                           + _failure_words(summary, silent))]
+    why = None
+    if iterations == 0:
+        why = ("k6 completed no iteration: the plan was empty (a 0 s stage?) or every iteration "
+               "was cut off before it ended (is the backend answering at all?)")
+    elif "http_reqs" in summary.metrics and ok == 0:
         how = f" ({silent.describe()})" if silent is not None and silent.count else ""
         why = (f"none of k6's {total} HTTP requests got an answer{how}: is the backend up and "
                "answering at the base URL?")
