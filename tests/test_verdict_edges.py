@@ -177,6 +177,18 @@ def test_k6_requests_all_answered_401_fail_naming_the_failed_check(run_dir: Path
     assert summary["exit_code"] == 1
 
 
+def test_the_backends_request_lines_are_named_beside_a_rejected_load(run_dir: Path) -> None:
+    """An access-log app log counted the 401s per route: they are quoted with k6's own counts."""
+    _use_k6(run_dir, "401")
+    path = run_dir / "applog-endpoints.json"
+    counts = json.loads(path.read_text(encoding="utf-8"))
+    counts["routes"]["/api/products"]["by_class"] = {"4xx": 20}
+    counts["routes"]["/api/orders"]["by_class"] = {"2xx": 100, "5xx": 2}
+    path.write_text(json.dumps(counts), encoding="utf-8")
+    _, checks, _ = _judge(run_dir)
+    assert "its request lines: /api/products 4xx ×20, /api/orders 5xx ×2" in checks["k6.requests"]["detail"]
+
+
 def test_k6_errors_only_fail_even_when_every_iteration_was_cut_off(run_dir: Path) -> None:
     """No iteration finished, but every request got its 401: the backend answered, a failure."""
     _use_k6(run_dir, "401")

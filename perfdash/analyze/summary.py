@@ -7,7 +7,7 @@ Used at the end of a live run and by `perfdash show`, so both give the same answ
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,10 @@ from perfdash.analyze.endpoints import endpoints_for
 from perfdash.analyze.findings import findings
 from perfdash.analyze.health import health_check
 from perfdash.analyze.host import analyse_host
+from perfdash.analyze.rejections import with_backend_side
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
-from perfdash.check import NOTHING_MEASURED
 from perfdash.diagnose import diagnose
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile
 from perfdash.thresholds import Threshold
@@ -62,7 +62,7 @@ class RunRecord:
 def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list[Check]:
     checks: list[Check] = []
     for tool in tools_for(profile):
-        checks += [_with_app_log(c, record.app_log) for c in tool.checks(
+        checks += [with_backend_side(c, record.app_log, paths.root) for c in tool.checks(
             paths.root, profile, record.tools.get(tool.name), record.not_measured.get(tool.name))]
     checks += analyse_host(paths.metrics_csv, profile, record.not_measured.get("metrics"))
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
@@ -86,21 +86,6 @@ def load_seconds(profile: Profile, record: RunRecord) -> float | None:
     if not elapsed:
         return None
     return sum(elapsed) if profile.mode == "sequential" else max(elapsed)
-
-
-def _with_app_log(check: Check, app_log: dict[str, Any] | None) -> Check:
-    """A load tool whose every request failed although the backend answered: what the backend
-    wrote about it in the same window (its ERROR and WARN lines, the first one word for word) is
-    the other half of the story."""
-    if (not check.id.endswith(NOTHING_MEASURED) or check.status != "fail" or app_log is None
-            or app_log.get("unmeasured") or "errors" not in app_log):
-        return check
-    errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
-    first = [str(x) for x in [*(app_log.get("error_lines") or []),
-                               *(app_log.get("warning_lines") or [])]][:1]
-    said = f"the app log has {errors} ERROR and {warnings} WARN lines from the load" + (
-        f", the first: {first[0]}" if first else "")
-    return replace(check, detail=f"{check.detail}; {said}" if check.detail else said)
 
 
 def _app_log_check(app_log: dict[str, Any]) -> Check:
