@@ -99,7 +99,7 @@ def _requests_check(results: ArtilleryResults) -> Check:
     silent = ", ".join(f"{name} ×{n}" for name, n in errors.items() if n) or "no error counted"
     return Check.not_measured("artillery.requests", "Artillery requests made",
                               f"none of Artillery's {created} virtual users got any answer "
-                              f"({silent}): is the backend listening at the target?",
+                              f"({silent}): is the backend up and answering at the target?",
                               "> 0 successful", "perfdash")
 
 
