@@ -39,6 +39,7 @@ from perfdash.events import (
     Subscription,
     SystemSampled,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.prom.node import HostSample
 
@@ -59,6 +60,8 @@ class HeadlessConsole:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console", daemon=True)
         self._latest: dict[type[Event], Event] = {}
+        self._exited: set[str] = set()  # tools whose figures are final: their lines stop there
+        self._plans: dict[str, str] = {}  # each started tool's plan in words (ToolStarted)
         self._run_started: RunStarted | None = None
         self._phase = "starting"
         self._last_plain = 0.0
@@ -105,8 +108,10 @@ class HeadlessConsole:
                 self._latest[type(e)] = e
             elif isinstance(e, RunStarted):
                 self._run_started = e
-                self._line(f"run {e.run_id}: profile {e.profile}, environment {e.environment}, "
-                           f"about {e.planned_seconds:.0f} s of load -> {e.run_dir}")
+                self._line(run_line(e))
+            elif isinstance(e, ToolStarted):
+                self._plans[e.tool] = e.plan
+                self._line(f"{e.tool} started: {e.plan or 'length unknown'} planned")
             elif isinstance(e, PhaseChanged):
                 self._phase = e.phase
                 if e.phase not in ("done",):
@@ -121,6 +126,7 @@ class HeadlessConsole:
                     line.append(f" -> {e.fix}", style="italic")
                 self._line(line)
             elif isinstance(e, ToolExited):
+                self._exited.add(e.tool)
                 self._line(f"{e.tool} exited with code {e.returncode} after {e.elapsed_s:.1f} s"
                            + (f" (stopped by {e.stopped_by})" if e.stopped_by else ""))
             elif isinstance(e, ProblemDetected):
@@ -142,14 +148,15 @@ class HeadlessConsole:
     def _plain_status(self) -> str:
         parts: list[str] = []
         k6 = self._latest.get(K6Progressed)
-        if isinstance(k6, K6Progressed):
-            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else "s (plan unknown)"
+        if isinstance(k6, K6Progressed) and "k6" not in self._exited:
+            plan = self._plans.get("k6") or "plan unknown"
+            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else f"s ({plan})"
             parts.append(f"k6 {k6.elapsed_s:.0f}{length} vus={k6.vus} "
                          f"req/s={k6.req_per_s:.0f} p95={_ms(k6.p95_ms)} "
                          f"checks={_pct(k6.checks_rate)}" + (" THRESHOLD CROSSED"
                                                              if k6.tainted else ""))
         art = self._latest.get(ArtilleryProgressed)
-        if isinstance(art, ArtilleryProgressed):
+        if isinstance(art, ArtilleryProgressed) and "artillery" not in self._exited:
             errs = sum(art.errors.values())
             parts.append(f"artillery req/s={art.req_per_s:.0f} p95={_ms(art.http_p95_ms)} "
                          f"sio_p95={_ms(art.socketio_p95_ms)} vusers={art.vusers_created} "
@@ -166,7 +173,7 @@ class HeadlessConsole:
         art = self._latest.get(ArtilleryProgressed)
         sysm = self._latest.get(SystemSampled)
         if isinstance(k6, K6Progressed):
-            self._bar("k6", k6.elapsed_s, k6.planned_s)
+            self._bar("k6", k6.elapsed_s, k6.planned_s, self._plans.get("k6", ""))
         if isinstance(art, ArtilleryProgressed):
             self._bar("Artillery", art.elapsed_s, art.planned_s)
         table = Table.grid(padding=(0, 2))
@@ -191,12 +198,26 @@ class HeadlessConsole:
                           else Text(f"{host.role}  not answering", style="bold red"))
         return Group(Text(f"phase: {self._phase}", style="dim"), self._progress, table)
 
-    def _bar(self, tool: str, elapsed: float, planned: float) -> None:
+    def _bar(self, tool: str, elapsed: float, planned: float, plan: str = "") -> None:
         if tool not in self._tasks:
             self._tasks[tool] = self._progress.add_task(tool, total=max(planned, 1.0), left="")
+        if planned <= 0:  # iterations: no time to count down, only what is planned
+            self._progress.update(self._tasks[tool], completed=0,
+                                  left=f"{elapsed:.0f}s, {plan or 'plan unknown'}")
+            return
         left = max(0.0, planned - elapsed)
         self._progress.update(self._tasks[tool], completed=min(elapsed, planned),
                               left=f"{left:.0f}s left")
+
+
+def run_line(e: RunStarted) -> str:
+    """The run's first line: which run, and how much load it plans (read from the tools' own
+    plans before it started); a run perfdash only watches has no plan to give."""
+    length = e.plan or (f"about {e.planned_seconds:.0f} s of load" if e.planned_seconds > 0
+                        else "")
+    how = ", ".join(part for part in (e.mode, length) if part)
+    return (f"run {e.run_id}: profile {e.profile}, environment {e.environment}"
+            + (f", {how}" if how else "") + f" -> {e.run_dir}")
 
 
 def _pct0(value: float | None) -> str:

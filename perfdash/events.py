@@ -32,11 +32,31 @@ class Event:
 
 @dataclass(frozen=True)
 class RunStarted(Event):
+    """`planned_seconds`: the load's planned length (sequential: the tools' plans added up,
+    parallel: the longest), 0 when unknown; `plan` says it in words ("about 30 s", "1 iteration").
+    `tools`: the load tools the run declares, so a screen knows which panes stay empty for good;
+    None in a recording made before runs declared them. `mode`: the profile's, "" when perfdash
+    only watches a run started by hand."""
+
     run_id: str
     run_dir: str
     profile: str
     environment: str
     planned_seconds: float
+    plan: str = ""
+    mode: str = ""
+    tools: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ToolStarted(Event):
+    """A load tool's process started: its phase's clock starts here, not with the run (the second
+    tool of a sequential profile starts when the first has exited). `plan` is its plan from
+    preflight in words; `planned_s` 0 when only the run tells its length (iterations)."""
+
+    tool: str
+    planned_s: float
+    plan: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,15 +91,19 @@ class SystemSampled(Event):
 
 @dataclass(frozen=True)
 class LogLinesRead(Event):
-    """A batch of the app log: its newest lines, its level counts, and, when its lines are
-    requests with a time (an access log), their times as a 4% bucket histogram (bucket -> count,
-    `perfdash.collect.access_log.bucket_of`): the timeline's per-second server percentiles."""
-
     lines: tuple[str, ...]
     errors: int
     warnings: int
     dropped: int = 0
-    request_ms: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestTimesRead(Event):
+    """The request times a log's batch held (an access log, or an app log with request lines), as
+    a 4% bucket histogram (bucket -> count, `perfdash.collect.access_log.bucket_of`): the
+    timeline's per-second server percentiles."""
+
+    buckets: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)

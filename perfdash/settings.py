@@ -64,6 +64,29 @@ class HostSpec:
     instance: str | None = None
 
 
+LogKind = Literal["app", "access"]
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """One log file of an environment and what it is read for.
+
+    An app log gives the ERROR/WARN counts, the pool lines and the live log pane; an access log the
+    requests per endpoint (applog-endpoints.json). `requests`: an app log that also holds request
+    lines (pino-http, a framework that logs each request), as the `app_log` shorthand always did;
+    `format` and `time_unit` are the access-log preset and request-time unit (None: inferred)."""
+
+    path: Path
+    kind: LogKind
+    requests: bool = False
+    format: str | None = None
+    time_unit: str | None = None
+
+    @property
+    def counts_requests(self) -> bool:
+        return self.kind == "access" or self.requests
+
+
 # k6 run as one process (1), as N local processes with execution segments, or by k6-operator.
 Generators = int | Literal["k6-operator"]
 
@@ -160,6 +183,18 @@ class Environment:
     prometheus_url: str | None = None
     # the variable the database URL is read from, named in every message that says to check it
     database_url_env: str = "PERF_DATABASE_URL"
+    # `logs = [...]`: every log followed, app logs first; empty: just app_log (see followed_logs)
+    logs: tuple[LogSpec, ...] = ()
+
+    def followed_logs(self) -> tuple[LogSpec, ...]:
+        """The logs a run or a watch follows: `logs`, or the one `app_log`, which may also hold the
+        request lines and is read with the environment's access-log settings."""
+        if self.logs:
+            return self.logs
+        if self.app_log is None:
+            return ()
+        return (LogSpec(self.app_log, "app", requests=True, format=self.access_log_format,
+                        time_unit=self.access_log_time_unit),)
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.database_url, self.api_token) if s]
@@ -179,6 +214,8 @@ class Environment:
             "database_url": redact_url(self.database_url.reveal()) if self.database_url else None,
             "api_token": "***" if self.api_token else None,
             "app_log": str(self.app_log) if self.app_log else None,
+            "logs": [{"path": str(log.path), "kind": log.kind, "format": log.format,
+                      "time_unit": log.time_unit} for log in self.followed_logs()],
             "protected": self.protected,
             "health_path": self.health_path,
             "start_command": command(self.start_command),
@@ -303,7 +340,9 @@ _ENV_KEYS = {"description", "kind", "base_url", "base_url_env", "database_url_en
              "app_log", "protected", "health_path", "start_command", "stop_command",
              "compose_file", "cleanup_after_run", "seed_sql", "seed_command", "seed_scale",
              "working_dir", "artillery", "log_fields", "hosts", "prometheus_url",
-             "access_log_format", "access_log_time_unit", "pool_log_pattern"}
+             "access_log_format", "access_log_time_unit", "pool_log_pattern", "logs"}
+_LOG_KEYS = {"path", "kind", "format", "time_unit"}
+LOG_KINDS: tuple[LogKind, ...] = ("app", "access")
 _HOST_KEYS = {"role", "node_exporter", "instance"}
 _LOG_FIELD_KEYS = {"route", "status", "latency_ms"}
 # What perfdash.collect.access_log can read (its FORMAT_UNITS and TIME_UNITS; a test keeps them equal).
@@ -572,6 +611,69 @@ def _access_log(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[str | 
     return access_format, time_unit
 
 
+def _logs(r: _Reader, table: str, data: Mapping[str, Any], workdir: Path,
+          defaults: tuple[str | None, str | None]) -> tuple[LogSpec, ...]:
+    """`logs = [{ path = "logs/app.log", kind = "app" }, { path = "logs/access.log", kind = "access",
+    format = "nginx" }]`: every file checked here, so a typo is a sentence before the run, not a
+    log nobody followed. App logs hold the request lines too when no access log is named."""
+    raw = data.get("logs")
+    if raw is None:
+        return ()
+    example = '{ path = "logs/app.log", kind = "app" }'
+    if not isinstance(raw, list) or not raw:
+        raise r.fail(table, "logs", f"expected a list of tables, got {raw!r}",
+                     f"write logs = [{example}, ...]")
+    if data.get("app_log") is not None:
+        raise r.fail(table, "app_log", "both app_log and logs name log files",
+                     f'move app_log into logs as {{ path = "{data["app_log"]}", kind = "app" }}')
+    found: list[tuple[Path, str, str | None, str | None]] = []
+    seen: dict[Path, int] = {}
+    for n, entry in enumerate(raw, start=1):
+        where = f"logs entry {n}"
+        if not isinstance(entry, Mapping):
+            raise r.fail(table, "logs", f"{where} is {entry!r}, not a table", f"write it as {example}")
+        unknown = sorted(set(entry) - _LOG_KEYS)
+        if unknown:
+            raise r.fail(table, "logs", f"{where} has the unknown key {unknown[0]!r}",
+                         f"use only {', '.join(sorted(_LOG_KEYS))}")
+        path, kind = entry.get("path"), entry.get("kind")
+        if not isinstance(path, str) or not path.strip():
+            raise r.fail(table, "logs", f"{where} has no path" if path is None else
+                         f"{where} has the path {path!r}, not a file name",
+                         'add path = "logs/app.log" (relative to working_dir)')
+        if kind not in LOG_KINDS:
+            raise r.fail(table, "logs", f"{where} ({path}) has no kind" if kind is None else
+                         f"{where} ({path}) has the unknown kind {kind!r}",
+                         'add kind = "app" (errors, warnings, the log pane) or kind = "access" '
+                         "(requests per endpoint)")
+        fmt, unit = entry.get("format", defaults[0]), entry.get("time_unit", defaults[1])
+        if kind == "app" and ("format" in entry or "time_unit" in entry):
+            key = "format" if "format" in entry else "time_unit"
+            raise r.fail(table, "logs", f"{where} ({path}) is an app log with {key} set",
+                         f'drop {key}, or make it kind = "access" if the file holds request lines')
+        for key, value, allowed in (("format", fmt, ACCESS_LOG_FORMATS),
+                                    ("time_unit", unit, ACCESS_LOG_TIME_UNITS)):
+            if value is not None and value not in allowed:
+                raise r.fail(table, "logs", f"{where} ({path}) has the unknown {key} {value!r}",
+                             f"use one of {', '.join(repr(a) for a in allowed)}")
+        if kind == "access" and "time_unit" in entry and fmt in ("combined", "common"):
+            raise r.fail(table, "logs", f'{where} ({path}) has format = "{fmt}", which has no '
+                         "request time, and a time_unit", "drop time_unit, or name the format that "
+                         'writes the time (e.g. format = "nginx")')
+        resolved = (workdir / path).resolve()
+        if resolved in seen:
+            raise r.fail(table, "logs", f"{where} names {path}, as entry {seen[resolved]} does",
+                         "keep one entry per file")
+        seen[resolved] = n
+        found.append((resolved, str(kind), fmt, unit))
+    any_access = any(kind == "access" for _, kind, _, _ in found)
+    specs = [LogSpec(path, "access", format=fmt, time_unit=unit) if kind == "access"
+             else LogSpec(path, "app", requests=not any_access, format=defaults[0],
+                          time_unit=defaults[1])
+             for path, kind, fmt, unit in found]
+    return tuple(sorted(specs, key=lambda spec: spec.kind != "app"))
+
+
 def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
                  values: Mapping[str, str | None]) -> Environment:
     table = f"environments.{name}"
@@ -599,6 +701,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
     log_fields = {k: r.str_(log_fields_table, f"{table}.log_fields", k) or ""
                   for k in log_fields_table}
     access_format, time_unit = _access_log(r, table, data)
+    logs = _logs(r, table, data, workdir, (access_format, time_unit))
     compose = r.str_(data, table, "compose_file")
     artillery = r.str_(data, table, "artillery")
     health = r.str_(data, table, "health_path", "/health") or "/health"
@@ -626,7 +729,8 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         base_url=base_url.rstrip("/") if base_url else None,
         database_url=Secret(db) if db else None,
         api_token=Secret(token) if token else None,
-        app_log=(workdir / app_log).resolve() if app_log else None,
+        app_log=(workdir / app_log).resolve() if app_log else next(
+            (log.path for log in logs if log.kind == "app"), None),
         protected=r.bool_(data, table, "protected", False),
         health_path=health,
         start_command=r.str_(data, table, "start_command"),
@@ -646,6 +750,7 @@ def _environment(r: _Reader, project: Path, name: str, data: Mapping[str, Any],
         hosts=hosts,
         prometheus_url=prometheus.rstrip("/") if prometheus else None,
         database_url_env=var_of("database_url_env", "PERF_DATABASE_URL"),
+        logs=logs,
     )
 
 

@@ -362,8 +362,13 @@ def test_foreign_layout_files(layout: str, tmp_path: Path, capsys: pytest.Captur
     assert local["start_command"] == want["start_command"]
     assert local["stop_command"] == want["stop_command"]
     assert local["health_path"] == want["health_path"]
-    assert local["app_log"] == want["app_log"]
-    assert f'# app_log = "{want["access_log"]}"' in text
+    # both logs found: each read for what it holds, the access log with its format and time unit
+    fmt, unit = want["access_format"]  # type: ignore[misc]
+    access = {"path": want["access_log"], "kind": "access"}
+    access.update({"format": fmt} if fmt else {})
+    access.update({"time_unit": unit} if unit else {})
+    assert local["logs"] == [{"path": want["app_log"], "kind": "app"}, access]
+    assert "app_log" not in local
     assert "API_URL =" not in text
     assert "TARGET =" not in text
     example = (root / ".env.performance.example").read_text()
@@ -376,6 +381,9 @@ def test_foreign_layout_files(layout: str, tmp_path: Path, capsys: pytest.Captur
     env = settings.environment("local")
     assert env.base_url == f"http://127.0.0.1:{want['port']}"
     assert env.app_log == (root / str(want["app_log"])).resolve()
+    assert [(log.path, log.kind, log.requests, log.format, log.time_unit) for log in env.followed_logs()] == [
+        ((root / str(want["app_log"])).resolve(), "app", False, None, None),
+        ((root / str(want["access_log"])).resolve(), "access", False, fmt, unit)]
     assert env.start_command == want["start_command"]
     profile = settings.profile("smoke")
     names = env_args(profile, env.base_url)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from perfdash.analyze.compare import compare_runs
 from perfdash.collect.access_log import EndpointCounter, bucket_of
-from perfdash.events import Bus, LogLinesRead
+from perfdash.collect.log_set import LogSet, merge_endpoints
+from perfdash.events import Bus, RequestTimesRead
+from perfdash.settings import LogSpec
 from perfdash.timeline.recorder import TIMELINE_CSV, TimelineRecorder
 
 LINE = '127.0.0.1 - - [04/Dec/2026:20:31:02 +0000] "GET /api/a/{n} HTTP/1.1" 200 12 "-" "k6" {t}\n'
@@ -40,10 +43,10 @@ class Clock:
         return self.now
 
 
-def _batch(times_ms: list[float]) -> LogLinesRead:
+def _batch(times_ms: list[float]) -> RequestTimesRead:
     c = EndpointCounter(log_format="nginx")
     c.feed(_block([t / 1000 for t in times_ms]))
-    return LogLinesRead((), 0, 0, dropped=len(times_ms), request_ms=tuple(c.drain_interval().items()))
+    return RequestTimesRead(tuple(c.drain_interval().items()))
 
 
 def test_the_recorder_writes_server_percentiles_per_second(tmp_path: Path) -> None:
@@ -102,3 +105,37 @@ def test_a_run_without_an_access_log_says_nothing_about_it(tmp_path: Path) -> No
     c = compare_runs(template, template)
     assert not [d for d in c.deltas if d.key == "metric:server.p95"]
     assert not [n for n in c.notes if "access log" in n]
+
+
+def test_an_access_log_tail_publishes_its_request_times(tmp_path: Path) -> None:
+    """An access log's lines are not shown, but its times reach the timeline."""
+    bus = Bus()
+    sub = bus.subscribe()
+    logs = LogSet(bus, [LogSpec(tmp_path / "access.log", "access", format="nginx")],
+                  batch_interval_s=0.05)
+    logs.start()
+    (tmp_path / "access.log").write_bytes(_block([0.010] * 19 + [0.250]))
+    deadline = time.monotonic() + 5
+    got: list[RequestTimesRead] = []
+    while not got and time.monotonic() < deadline:
+        got = [e for e in sub.drain(0.1) if isinstance(e, RequestTimesRead)]
+    logs.stop()
+    assert got, "no RequestTimesRead from the access log's tail"
+    counts = dict(got[0].buckets)
+    assert sum(counts.values()) == 20
+    assert counts[bucket_of(250.0)] == 1
+
+
+def test_several_logs_merged_keep_the_proxys_figures(tmp_path: Path) -> None:
+    upstream = '127.0.0.1 - - [04/Dec/2026:20:31:02 +0000] "GET /api/a/1 HTTP/1.1" {s} 12 "-" "k6" {t}\n'
+    one, two = EndpointCounter(log_format="nginx"), EndpointCounter(log_format="nginx")
+    one.feed((upstream.format(s=200, t="0.300 0.010") * 4).encode())
+    two.feed((upstream.format(s=200, t="0.100 0.010") * 4 + upstream.format(s=503, t="0.000 -")).encode())
+    merged = merge_endpoints([(tmp_path / "a.log", one.to_json()), (tmp_path / "b.log", two.to_json())])
+    route = merged["routes"]["/api/a/{}"]
+    assert merged["upstream_times"] is True
+    assert route["upstream_n"] == 8
+    assert route["upstream_avg_ms"] == pytest.approx(10.0)
+    assert route["proxy_avg_ms"] == pytest.approx((290 * 4 + 90 * 4) / 8)
+    assert route["proxy_answered"] == {"5xx": 1}
+    assert sum(route["upstream_buckets"].values()) == 8

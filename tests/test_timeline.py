@@ -20,6 +20,7 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.timeline.columns import NAMES
 from perfdash.timeline.reader import Timeline, read_timeline
@@ -133,6 +134,23 @@ def test_two_snapshots_in_one_second_spill_onto_the_next_row(tmp_path: Path) -> 
     rows = [rec.tick(), rec.tick(), rec.tick()]
     assert [r.values["k6_p95_ms"] for r in rows if r] == [2.0, 5.0, None]
     rec.stop()
+
+
+def test_each_tools_start_is_a_marker_on_the_time_axis(tmp_path: Path) -> None:
+    """A sequential profile's second tool starts well into the load: the axis shows where."""
+    bus, clock = Bus(), FakeClock()
+    rec = TimelineRecorder(bus, tmp_path, clock=clock)
+    rec.open()
+    bus.publish(ToolStarted("k6", 30.0, "about 30 s"))
+    clock.now += 31
+    bus.publish(ToolExited("k6", 0, 30.1))
+    bus.publish(ToolStarted("artillery", 30.0, "about 30 s"))
+    rec.stop()
+    timeline, _ = read_timeline(tmp_path)
+    assert timeline is not None
+    assert [(m.t_s, m.kind, m.text) for m in timeline.markers] == [
+        (0.0, "phase", "k6 started"), (31.0, "tool_exit", "k6 exited 0"),
+        (31.0, "phase", "artillery started")]
 
 
 def test_stop_writes_the_last_partial_second_and_ignores_later_events(tmp_path: Path) -> None:

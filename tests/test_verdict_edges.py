@@ -26,10 +26,10 @@ from perfdash.analyze.reports import junit_xml, summary_markdown
 from perfdash.analyze.summary import RunRecord, collect_checks, reanalyse
 from perfdash.analyze.verdict import EXIT_CODES, overall_status
 from perfdash.artifacts import RunPaths
-from perfdash.collect.applog import AppLogTail
 from perfdash.collect.health import BackendWatcher
+from perfdash.collect.log_set import LogSet
 from perfdash.events import Bus
-from perfdash.settings import load_settings
+from perfdash.settings import LogSpec, load_settings
 
 from .conftest import ROOT
 
@@ -347,6 +347,15 @@ def test_a_watcher_stopped_at_once_has_still_polled() -> None:
 
 # ------------------------------------------------------------------------------- app log
 
+def _follow(logs: LogSet, total: int) -> dict[str, Any]:
+    logs.start()
+    deadline = time.monotonic() + 5
+    while logs.lines_total < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+    logs.stop()
+    return logs.record()
+
+
 def test_the_tail_keeps_the_first_error_and_warning_lines(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     lines = [f"2026-12-04 10:00:{i:02d} INFO GET /api/products 200" for i in range(50)]
@@ -354,17 +363,27 @@ def test_the_tail_keeps_the_first_error_and_warning_lines(tmp_path: Path) -> Non
     lines += [f"2026-12-04 10:01:{i:02d} WARNING socket handshake rejected: unauthorized"
               for i in range(8)]
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tail = AppLogTail(Bus(), log, from_start=True)
-    tail.start()
-    deadline = time.monotonic() + 5
-    while tail.lines_total < len(lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    tail.stop()
-    totals = tail.totals()
-    assert totals["errors"] == 1
-    assert totals["warnings"] == 8
-    assert totals["error_lines"] == ["2026-12-04 10:00:10 ERROR db: connection reset"]
-    assert totals["warning_lines"] == lines[50:55]
+    record = _follow(LogSet(Bus(), [LogSpec(log, "app")], from_start=True), len(lines))
+    assert record["errors"] == 1
+    assert record["warnings"] == 8
+    assert record["error_lines"] == ["2026-12-04 10:00:10 ERROR db: connection reset"]
+    assert record["warning_lines"] == lines[50:55]
+
+
+def test_several_app_logs_name_the_file_of_each_quoted_line(tmp_path: Path) -> None:
+    api, worker = tmp_path / "api.log", tmp_path / "worker.log"
+    api.write_text("2026-12-04 10:00:00 ERROR api: upstream refused\n", encoding="utf-8")
+    worker.write_text("2026-12-04 10:00:01 ERROR worker: job failed\n"
+                      "2026-12-04 10:00:02 INFO worker: idle\n", encoding="utf-8")
+    access = tmp_path / "access.log"  # read for its requests, never quoted
+    access.write_text('127.0.0.1 - - [04/Dec/2026:10:00:00 +0000] "GET /x HTTP/1.1" 500 1\n',
+                      encoding="utf-8")
+    logs = LogSet(Bus(), [LogSpec(api, "app"), LogSpec(worker, "app"), LogSpec(access, "access")],
+                  from_start=True)
+    record = _follow(logs, 3)
+    assert record["error_lines"] == ["[api.log] 2026-12-04 10:00:00 ERROR api: upstream refused",
+                                     "[worker.log] 2026-12-04 10:00:01 ERROR worker: job failed"]
+    assert record["warning_lines"] == []
 
 
 def test_app_log_lines_are_quoted_only_beside_a_failed_load_tool(run_dir: Path) -> None:

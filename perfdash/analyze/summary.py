@@ -94,12 +94,25 @@ def _app_log_check(app_log: dict[str, Any]) -> Check:
         return Check.not_measured("app_log.errors", "Backend log errors", str(app_log["unmeasured"]),
                                   "== 0", "perfdash default")
     errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
-    first = [str(x) for x in app_log.get("error_lines") or []][:1]
     return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
                  "== 0", "perfdash default",
                  f"{errors} ERROR and {warnings} WARN lines of {app_log.get('lines', 0)} in "
-                 f"{Path(str(app_log.get('path', 'the app log'))).name}"
-                 + (f"; the first: {first[0]}" if first else ""))
+                 f"{_app_log_names(app_log)}")
+
+
+def _app_log_names(app_log: dict[str, Any]) -> str:
+    """`app.log`, or `app.log and worker.log` when the counts add up several app logs, naming any
+    of them that could not be followed (its errors are missing from the count)."""
+    files = app_log.get("files")
+    apps = [f for f in files if isinstance(f, dict) and f.get("kind") == "app" and f.get("path")
+            ] if isinstance(files, list) else []
+    read = [Path(str(f["path"])).name for f in apps if not f.get("unmeasured")]
+    missed = [f"{Path(str(f['path'])).name} not measured: {f['unmeasured']}" for f in apps
+              if f.get("unmeasured")]
+    if len(apps) < 2 or not read:
+        return Path(str(app_log.get("path", "the app log"))).name
+    names = read[0] if len(read) == 1 else ", ".join(read[:-1]) + " and " + read[-1]
+    return names + "".join(f" ({m})" for m in missed)
 
 
 def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:

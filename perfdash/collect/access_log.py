@@ -46,12 +46,16 @@ from perfdash.artifacts import write_json_atomic
 
 ARTIFACT = "applog-endpoints.json"
 DEFAULT_FIELDS: Mapping[str, str] = {"route": "route", "status": "status", "latency_ms": "ms"}
-# Tried when the configured name is not in the line.
+# Tried when the configured name is not in the line. A dotted name is a key inside an object
+# (pino-http's `"req":{"method":"GET","url":"/x"}`, `"res":{"statusCode":200}`); a line is searched
+# for its last part (`"url":`), which must then be the line's only key of that name.
 ALIASES: Mapping[str, tuple[str, ...]] = {
-    "route": ("route", "path", "url", "endpoint", "uri", "request_path"),
-    "status": ("status", "status_code", "statusCode", "code", "res_status"),
+    "route": ("route", "path", "url", "endpoint", "uri", "request_path", "req.url", "request.url",
+              "req.path"),
+    "status": ("status", "status_code", "statusCode", "code", "res_status", "res.statusCode",
+               "response.status_code", "res.status"),
     "latency_ms": ("ms", "duration_ms", "latency_ms", "response_time", "responseTime",
-                   "elapsed_ms", "took_ms"),
+                   "elapsed_ms", "took_ms", "duration"),
 }
 # Latencies are read from at most this much of one batch (about 2,000 JSON lines, 8k lines/s at
 # 4 batches a second); beyond it they are a sample, the counts stay exact.
@@ -146,6 +150,43 @@ def _field_re(raw_line: bytes, name: str, value: bytes) -> re.Pattern[bytes]:
     return re.compile(key + (b": " if spaced else b":") + value)
 
 
+_ABSENT = object()
+# JSON latency keys that do not say their unit: milliseconds or seconds, told apart by the times.
+UNITLESS_KEYS = frozenset({"duration"})
+
+
+def guess_json_unit(key: str, times: list[tuple[bytes, int]]) -> tuple[str, str]:
+    """(unit, why) for a JSON latency whose key does not name its unit, from (raw time, count) pairs.
+
+    A request typically under a millisecond is rarer than one under a second, so a typical time
+    below 1 is seconds (structlog's and many middlewares' `duration`), else milliseconds."""
+    values = sorted((float(raw), n) for raw, n in times)
+    half, seen, median = sum(n for _, n in values) / 2, 0, 0.0
+    for value, n in values:
+        seen += n
+        if seen >= half:
+            median = value
+            break
+    if median < 1:
+        return "s", (f"inferred: the {key!r} field, typically {median:g}, is read as seconds; if it is "
+                     'ms set time_unit = "ms" for this log')
+    return "ms", (f"inferred: the {key!r} field, typically {median:g}, is read as ms; if it is seconds "
+                  'set time_unit = "s" for this log')
+
+
+def _member(record: Mapping[str, Any], name: str) -> tuple[str, Any]:
+    """(the key the line writes, its value) for `name`: a key of the record, else the path into its
+    objects (`req.url`: the `url` of the `req` object, written `"url":`); value _ABSENT if neither."""
+    if name in record:
+        return name, record[name]
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return name, _ABSENT
+        value = value[part]
+    return name.rsplit(".", 1)[-1], value
+
+
 class EndpointCounter:
     """Counts request lines per (route, status class) from blocks of whole log lines."""
 
@@ -219,23 +260,58 @@ class EndpointCounter:
         if not isinstance(record, dict):
             return
         chosen: dict[str, str] = {}
+        values: dict[str, Any] = {}
         for role in ("route", "status", "latency_ms"):
             configured = self._fields.get(role, "")
             names = (configured, *ALIASES[role]) if configured else ALIASES[role]
-            name = next((n for n in names if n in record), None)
-            if name is not None:
-                chosen[role] = name
+            for n in names:
+                key, value = _member(record, n)
+                # a latency written as text ("12ms") is not read: the next alias may be a number
+                if value is not _ABSENT and (role != "latency_ms" or (
+                        isinstance(value, int | float) and not isinstance(value, bool))):
+                    chosen[role], values[role] = key, value
+                    break
         if "route" not in chosen or "status" not in chosen:
             return  # not a request line: a start-up message, say
-        if not isinstance(record[chosen["route"]], str):
+        if not isinstance(values["route"], str):
             return
-        quoted = isinstance(record[chosen["status"]], str)
+        if isinstance(values["status"], bool) or not isinstance(values["status"], int | str):
+            return
+        quoted = isinstance(values["status"], str)
         self._route = _field_re(line, chosen["route"], rb'"([^"\n]*)"')
         self._status = _field_re(line, chosen["status"], rb'"(\d+)"' if quoted else rb"(\d+)")
-        if "latency_ms" in chosen:
-            # Whole milliseconds and one decimal: enough for 4% buckets, and few distinct values.
-            self._latency = _field_re(line, chosen["latency_ms"], rb"(\d+(?:\.\d)?)")
+        # The unit of the latency: the setting's; decided by the first times for a key that does not
+        # say it (UNITLESS_KEYS); else ms, as `log_fields.latency_ms` is documented.
+        self._json_unit: str | None = "ms"
+        self._json_unit_source: str | None = None
+        self._json_latency_key = key = chosen.get("latency_ms", "")
+        if key:
+            if self.time_unit_source == "setting: access_log_time_unit":
+                self._json_unit = self.time_unit
+                self._json_unit_source = f"setting: the time unit of the {key!r} field"
+            elif key in UNITLESS_KEYS and key != self._fields["latency_ms"]:
+                self._json_unit = None
+            else:
+                self._json_unit_source = f"json: the {key!r} field is read as ms"
+            # Whole milliseconds and one decimal: enough for 4% buckets, and few distinct values;
+            # seconds keep four decimals (a tenth of a millisecond).
+            digits = rb"(\d+(?:\.\d)?)" if self._json_unit == "ms" else rb"(\d+(?:\.\d{1,4})?)"
+            self._latency = _field_re(line, key, digits)
         self.format = "json"
+
+    def _add_json_latencies(self, pairs: Counter[tuple[bytes, bytes]]) -> None:
+        if not pairs:
+            return
+        if self._json_unit is None:
+            self._json_unit, self._json_unit_source = guess_json_unit(
+                self._json_latency_key, [(raw, n) for (_, raw), n in pairs.items()])
+        self._add_latencies(pairs, TIME_UNITS[self._json_unit])
+
+    def _json_unit_fields(self) -> dict[str, str | None]:
+        if self._latency is None:
+            return {"time_unit": "ms", "time_unit_source": "json: no latency field in the request lines"}
+        return {"time_unit": self._json_unit or "ms",
+                "time_unit_source": self._json_unit_source or "json: no request time read"}
 
     # ------------------------------------------------------------------ counting
     def feed(self, block: bytes) -> None:
@@ -275,9 +351,9 @@ class EndpointCounter:
             self.latency_sampled += len(routes) - len(head)
         latencies = self._latency.findall(block, 0, cut)
         if len(latencies) == len(head):
-            self._add_latencies(Counter(zip(head, latencies, strict=True)))
+            self._add_json_latencies(Counter(zip(head, latencies, strict=True)))
         else:
-            self._add_latencies(Counter(self._line_latencies(block[:cut])))
+            self._add_json_latencies(Counter(self._line_latencies(block[:cut])))
 
     def _feed_json_lines(self, block: bytes) -> None:
         assert self._route is not None
@@ -291,7 +367,7 @@ class EndpointCounter:
         self._add_counts(pairs)
         self.request_lines += sum(pairs.values())
         if self._latency is not None:
-            self._add_latencies(Counter(self._line_latencies(block)))
+            self._add_json_latencies(Counter(self._line_latencies(block)))
 
     def _line_latencies(self, block: bytes) -> list[tuple[bytes, bytes]]:
         assert self._route is not None
@@ -420,9 +496,7 @@ class EndpointCounter:
     def _unit_fields(self) -> dict[str, str | None]:
         """The unit the latencies were read in, and why: the one guess in this artifact."""
         if self.format == "json":
-            return {"time_unit": "ms", "time_unit_source": (
-                f"json: the {self._fields['latency_ms']!r} field (or an alias) is read as ms"
-                if self._latency is not None else "json: no latency field in the request lines")}
+            return self._json_unit_fields()
         if self.format == "plain":
             return {"time_unit": "ms", "time_unit_source": "the log writes ms after each time"}
         if self._no_time:

@@ -1,5 +1,6 @@
 """Follows the backend's log file while a run goes on, as `tail -F` would, and publishes what it reads as
-batched `LogLinesRead` events. The orchestrator starts it when the environment names an `app_log`.
+batched `LogLinesRead` events. The orchestrator starts one per log the environment names (`app_log` or
+`logs`, perfdash.collect.log_set); an access log's tail only counts its requests.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import watchfiles
 
 from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.pool_lines import PoolLines
-from perfdash.events import Bus, LogLinesRead, ProblemDetected
+from perfdash.events import Bus, LogLinesRead, ProblemDetected, RequestTimesRead
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4096
@@ -37,6 +38,16 @@ _ERROR, _WARN = 1, 2
 _WORD_TOKENS = ((b"ERROR", _ERROR), (b"FATAL", _ERROR), (b"CRITICAL", _ERROR), (b"WARN", _WARN))
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _LEVEL_VALUE = re.compile(rb"""["']?[ \t]*[=:][ \t]*["']?(?i:(error|fatal|critical)|(warn(?:ing)?))\b""")
+# JSON loggers name the level under a key anywhere in the line (bunyan after name, hostname and pid;
+# structlog after the event), as a word or as pino/bunyan's number (40 warn, 50 error, 60 fatal). One
+# search with a literal prefix matches only the error and warning values, so the info lines of a JSON
+# log cost a failed match in C each and no Python; an escaped key inside a message (`\"level\":50`)
+# never matches. `levelname` is python-json-logger's key.
+_JSON_LEVEL = re.compile(
+    rb'"level(?:name)?": ?(?:"(?i:(error|fatal|critical|crit|alert|emerg|emergency|panic)'
+    rb'|(warn|warning))"|([56]0)(?![0-9.])|40(?![0-9.]))')
+# The same for a decoded line (the log pane's colours).
+JSON_LEVEL_TEXT = re.compile(_JSON_LEVEL.pattern.decode())
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # Control characters would move a terminal's cursor; tabs are harmless. Translating costs a dict
 # lookup per character, so only lines that hold one are translated (3.5 µs a line down to 0.7 µs).
@@ -63,6 +74,11 @@ def count_levels(block: bytes) -> tuple[int, int]:
         match = _LEVEL_VALUE.match(block, at + 5)
         if match and _starts_word(block, line, at):
             level = _ERROR if match.group(1) else _WARN
+            worst[line] = min(worst.get(line, level), level)
+    if b'"' in block:  # memchr: a plain log without quotes skips the search (0.01 ms against 0.3 per MB)
+        for match in _JSON_LEVEL.finditer(block):
+            line = block.rfind(b"\n", 0, match.start()) + 1
+            level = _WARN if match.group(2) or not (match.group(1) or match.group(3)) else _ERROR
             worst[line] = min(worst.get(line, level), level)
     errors = sum(1 for level in worst.values() if level == _ERROR)
     return errors, len(worst) - errors
@@ -120,7 +136,7 @@ class AppLogTail:
 
     def __init__(self, bus: Bus, path: Path, *, batch_interval_s: float = 0.25, keep_lines: int = 200,
                  from_start: bool = False, endpoints: EndpointCounter | None = None,
-                 pool_pattern: str | None = None) -> None:
+                 pool_pattern: str | None = None, label: str | None = None, levels: bool = True) -> None:
         if batch_interval_s <= 0 or keep_lines < 0:
             raise ValueError("batch_interval_s must be > 0 and keep_lines >= 0")
         self._bus = bus
@@ -141,7 +157,11 @@ class AppLogTail:
         self._unreadable = False
         self._partial = bytearray()  # a line without its newline yet, at most MAX_LINE_BYTES of it
         self._partial_cut = 0
-        self._kept: deque[str] = deque(maxlen=keep_lines)
+        # levels False: an access log, read for its requests only (no level counts, pool lines or pane)
+        self._levels = levels
+        # which file a line in the pane came from, when the pane follows more than one
+        self._prefix = f"[{label}] " if label else ""
+        self._kept: deque[str] = deque(maxlen=keep_lines if levels else 0)
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
         self.lines_total = 0
         self.errors_total = 0
@@ -157,8 +177,13 @@ class AppLogTail:
         # the application's own words about its connection pool
         self.pool_lines = PoolLines(pattern=pool_pattern)
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def _count_requests(self, block: bytes) -> None:
-        self.pool_lines.feed(block)
+        if self._levels:
+            self.pool_lines.feed(block)
         if self.endpoints is None:
             return
         try:
@@ -352,17 +377,18 @@ class AppLogTail:
         line, cut = bytes(self._partial), self._partial_cut
         self._partial.clear()
         self._partial_cut = 0
-        errors, warnings = count_levels(line)
+        errors, warnings = count_levels(line) if self._levels else (0, 0)
         self._count(1, errors, warnings)
         if errors or warnings:
             self._sample(line + b"\n", errors, warnings)
         self._count_requests(line + b"\n")
-        self._kept.append(_text(line, cut))
+        if self._levels:
+            self._kept.append(self._prefix + _text(line, cut))
 
     def _add_lines(self, block: bytes) -> None:
         """Count every line of `block` (which ends with a newline) but decode only the newest few."""
         lines = block.count(b"\n")
-        errors, warnings = count_levels(block)
+        errors, warnings = count_levels(block) if self._levels else (0, 0)
         self._count(lines, errors, warnings)
         if errors or warnings:
             self._sample(block, errors, warnings)
@@ -370,7 +396,8 @@ class AppLogTail:
         keep = self._kept.maxlen
         if keep:
             newest = block[:-1].rsplit(b"\n", keep)
-            self._kept.extend(_text(line) for line in (newest[1:] if lines > keep else newest))
+            prefix = self._prefix
+            self._kept.extend(prefix + _text(line) for line in (newest[1:] if lines > keep else newest))
 
     def _sample(self, block: bytes, errors: int, warnings: int) -> None:
         """Keep the first ERROR and WARN lines of the run. Only a block that holds a line still
@@ -387,13 +414,6 @@ class AppLogTail:
             if len(self.error_lines) >= SAMPLE_LINES and len(self.warning_lines) >= SAMPLE_LINES:
                 return
 
-    def totals(self) -> dict[str, object]:
-        """What the run's record keeps of the tail once it has stopped."""
-        return {"lines": self.lines_total, "errors": self.errors_total,
-                "warnings": self.warnings_total, "unmeasured": self.unmeasured(),
-                "pool_lines": self.pool_lines.to_json(), "error_lines": list(self.error_lines),
-                "warning_lines": list(self.warning_lines)}
-
     def _count(self, lines: int, errors: int, warnings: int) -> None:
         self._batch_lines += lines
         self._batch_errors += errors
@@ -403,10 +423,15 @@ class AppLogTail:
         self.warnings_total += warnings
 
     def _publish(self) -> None:
+        times = self.endpoints.drain_interval() if self.endpoints is not None else None
+        if times:
+            self._bus.publish(RequestTimesRead(tuple(sorted(times.items()))))
+        if not self._levels:  # an access log's lines are counted, not shown
+            self._batch_lines = 0
+            return
         lines = tuple(self._kept)
-        times = tuple(sorted(self.endpoints.drain_interval().items())) if self.endpoints else ()
         self._bus.publish(LogLinesRead(lines, self._batch_errors, self._batch_warnings,
-                                       dropped=self._batch_lines - len(lines), request_ms=times))
+                                       dropped=self._batch_lines - len(lines)))
         self._kept.clear()
         self._batch_lines = self._batch_errors = self._batch_warnings = 0
 
@@ -416,15 +441,19 @@ class AppLogTail:
         self._unreadable = True
         kind = "a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else (
             "not a regular file")
-        self.problem = f"the app log {self._path} is {kind}, not a log file"
-        self._bus.publish(ProblemDetected(self.problem, "point the environment's app_log at the "
-                                                        "backend's log file"))
+        self.problem = f"the {self._what} {self._path} is {kind}, not a log file"
+        self._bus.publish(ProblemDetected(self.problem, "point the environment's app_log (or its "
+                                                        "logs entry) at the backend's log file"))
 
     def unmeasured(self) -> str | None:
         """Why the log's errors could not be counted, or None when it was followed."""
         if self._followed and not self._unreadable:
             return None
-        return self.problem or f"the app log {self._path} was never created during the run"
+        return self.problem or f"the {self._what} {self._path} was never created during the run"
+
+    @property
+    def _what(self) -> str:
+        return "app log" if self._levels else "access log"
 
     def _cannot_read(self, exc: OSError) -> None:
         """Say it once; polling goes on quietly, so fixing the permission brings the lines back."""
@@ -435,8 +464,9 @@ class AppLogTail:
             fix = (f"let this user read it (ls -l {self._path}; chmod o+r, or run perfdash as the "
                    "backend's user); perfdash keeps trying")
         else:
-            fix = "check that the environment's app_log names the backend's log file; perfdash keeps trying"
-        what = f"cannot read the app log {self._path}: {exc.strerror or exc}"
+            fix = ("check that the environment's app_log (or its logs entry) names the backend's log file; "
+                   "perfdash keeps trying")
+        what = f"cannot read the {self._what} {self._path}: {exc.strerror or exc}"
         self.problem = what
         self._bus.publish(ProblemDetected(what, fix))
 

@@ -27,10 +27,9 @@ from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import RunPaths, new_run_dir, write_json_atomic
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import AppLogTail
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
+from perfdash.collect.log_set import LogSet
 from perfdash.collect.system import SystemCollector
 from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
 from perfdash.follow.k6spot import K6Spotter
@@ -105,7 +104,9 @@ class Observer:
         self.bus.listen(lambda e: record.problem(e.what, e.fix)
                         if isinstance(e, ProblemDetected) else None)
         profile = observed_profile(self.settings, self.env)
-        self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0))
+        # What it follows is a k6 run started by hand: k6 is the one tool in it, its plan unknown.
+        self.bus.publish(RunStarted(paths.run_id, str(paths.root), OBSERVED, self.env.name, 0.0,
+                                    tools=("k6",)))
         log(f"watching environment {self.env.name} ({self._k6_where()})")
         url = self.env.database_url
         before = self._snapshot(url, record) if url else None
@@ -124,14 +125,11 @@ class Observer:
             record.not_measured["metrics"] = ("the k6 run was followed through Prometheus; no "
                                               "host of it was named (attach --env E)")
         tail = None
-        if self.env.app_log is not None:
-            tail = AppLogTail(self.bus, self.env.app_log,
-                              endpoints=EndpointCounter(
-                                  self.env.log_fields, log_format=self.env.access_log_format,
-                                  time_unit=self.env.access_log_time_unit),
-                              pool_pattern=self.env.pool_log_pattern)
+        if specs := self.env.followed_logs():
+            tail = LogSet(self.bus, specs, fields=self.env.log_fields,
+                          pool_pattern=self.env.pool_log_pattern)
             collectors.append(tail)
-            record.app_log = {"path": str(self.env.app_log)}
+            record.app_log = {"path": str(specs[0].path)}
         if url is not None:
             collectors.append(DatabaseSampler(self.bus, url, paths.db_connections,
                                               activity_path=paths.db_activity))
@@ -202,7 +200,7 @@ class Observer:
             return None
 
     def _finish(self, paths: RunPaths, profile: Profile, record: RunRecord,
-                tail: AppLogTail | None, spotter: K6Spotter | PromK6Follower,
+                tail: LogSet | None, spotter: K6Spotter | PromK6Follower,
                 before: DbSnapshot | None, log: RunLog) -> ObserveOutcome:
         self.bus.publish(PhaseChanged("analysis"))
         # The verdict covers what perfdash watched, as `show` computes it again from the files;
@@ -211,9 +209,8 @@ class Observer:
         if self.prometheus is not None:
             merged = self._merge(paths, record, record.started_at.timestamp())
         if tail is not None and record.app_log is not None:
-            record.app_log.update(tail.totals())
-            if tail.endpoints is not None:
-                tail.endpoints.write(paths.root / APPLOG_ENDPOINTS)
+            record.app_log.update(tail.record())
+            tail.write_endpoints(paths.root / APPLOG_ENDPOINTS)
         url = self.env.database_url
         if before is not None and url is not None:
             after = self._snapshot(url, record)

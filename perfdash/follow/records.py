@@ -29,7 +29,8 @@ def _tuple_fields(cls: type[Event]) -> frozenset[str]:
     if cls is HostsSampled:
         return frozenset()  # its one tuple holds records, decoded by _hosts
     hints = typing.get_type_hints(cls, vars(ev))
-    return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple)
+    return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple
+                     or any(typing.get_origin(arm) is tuple for arm in typing.get_args(hint)))
 
 
 _TUPLE_FIELDS = {name: _tuple_fields(cls) for name, cls in EVENT_TYPES.items()}

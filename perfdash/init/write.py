@@ -238,31 +238,46 @@ def _local(d: Discovery) -> list[str]:
 
 
 def _logs(d: Discovery, workdir: str) -> list[str]:
-    """app_log takes one file: the app log (errors, warnings) if found, else the access log."""
+    """Both logs found: `logs = [...]`, the app log for errors and warnings, the access log for the
+    requests per endpoint. One found: `app_log`, which reads its errors and its request lines alike."""
     app, access = d.app_log, d.access_log
     chosen = app or access
-    lines: list[str] = []
     if chosen is None:
         return _key("the backend's log, relative to working_dir, tailed during the run (none found in "
                     "the code, config or start command: name it to see ERROR/WARN lines live)",
                     "app_log", None, "logs/app.log")
-    for log in (app, access):
-        if log is None:
-            continue
-        rel = posixpath.relpath(log.path, workdir)
-        state = "" if log.exists else ", not written yet"
-        what = "the app log" if log.kind == "app" else "the access log (per-endpoint server latency)"
-        if log is chosen:
-            lines += [*comment(f"{what}, relative to working_dir, tailed during the run ({log.path}: "
-                               f"{log.why}{state})"), f"app_log = {q(rel)}"]
-            if log.kind == "access" and log.access_format:
-                lines += _access_keys(log, commented=False)
-        else:
-            lines += [*comment(f"{what} ({log.path}: {log.why}{state}); app_log reads one file, so to "
-                               "read this one instead of the app log:"), f"# app_log = {q(rel)}"]
-            if log.access_format:
-                lines += _access_keys(log, commented=True)
+    if app is not None and access is not None:
+        return _both_logs(app, access, workdir)
+    rel = posixpath.relpath(chosen.path, workdir)
+    state = "" if chosen.exists else ", not written yet"
+    what = "the app log" if chosen.kind == "app" else "the access log (per-endpoint server latency)"
+    lines = [*comment(f"{what}, relative to working_dir, tailed during the run ({chosen.path}: "
+                      f"{chosen.why}{state})"), f"app_log = {q(rel)}"]
+    if chosen.kind == "access" and chosen.access_format:
+        lines += _access_keys(chosen, commented=False)
     return lines
+
+
+def _both_logs(app: LogFound, access: LogFound, workdir: str) -> list[str]:
+    lines = [*comment("the backend's logs, relative to working_dir, tailed during the run: the app log "
+                      "for its ERROR and WARN lines and the log pane, the access log for the requests "
+                      "per endpoint and their server latency")]
+    entries = []
+    for log in (app, access):
+        state = "" if log.exists else ", not written yet"
+        lines += comment(f"{log.kind}: {log.path} ({log.why}{state})")
+        entry = f"path = {q(posixpath.relpath(log.path, workdir))}, kind = {q(log.kind)}"
+        if log.kind == "access" and log.access_format:
+            entry += f", format = {q(log.access_format)}"
+            if log.time_unit:
+                field_name = {"ms": "%(M)s", "us": "%(D)s", "s": "%(L)s"}.get(log.time_unit, log.time_unit)
+                lines += comment(f"its format and request-time unit ({field_name}) are those of the start "
+                                 "command's gunicorn --access-logformat")
+                entry += f", time_unit = {q(log.time_unit)}"
+            elif log.access_format in ("combined", "common"):
+                lines += comment(f"its format: {log.access_format}, without a request time")
+        entries.append(f"    {{ {entry} }},")
+    return [*lines, "logs = [", *entries, "]"]
 
 
 def _access_keys(log: LogFound, commented: bool) -> list[str]:

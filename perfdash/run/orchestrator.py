@@ -33,12 +33,11 @@ from perfdash.artifacts import (
     write_text_atomic,
 )
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import AppLogTail
 from perfdash.collect.backend_process import BackendByPort
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
 from perfdash.collect.health import BackendWatcher
+from perfdash.collect.log_set import LogSet
 from perfdash.collect.remote_hosts import RemoteHostsCollector, host_roles, prometheus_preflight
 from perfdash.collect.system import SystemCollector
 from perfdash.events import (
@@ -49,6 +48,7 @@ from perfdash.events import (
     RunFinished,
     RunStarted,
     ToolExited,
+    ToolStarted,
     redact_value,
 )
 from perfdash.launch import LaunchRequest
@@ -56,11 +56,12 @@ from perfdash.proc.supervisor import Child, Supervisor
 from perfdash.run import signals
 from perfdash.run.datasteps import cleanup_step, seed_step
 from perfdash.run.liveness import RunLock
-from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, run_preflight
+from perfdash.run.load_plan import LoadPlan, load_plan
+from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, plan_tools, run_preflight
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
 from perfdash.secret import Redactor, Secret, scrub
-from perfdash.settings import Environment, Profile, Settings
+from perfdash.settings import Environment, LogSpec, Profile, Settings
 from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import TOOL_NAMES, tools_for
 from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
@@ -76,6 +77,7 @@ class _Launch:
     tool: LoadTool
     request: LaunchRequest
     planned_s: float
+    limit_s: float = 0.0  # the tool's own longest (k6's maxDuration): later is a hang
 
     @property
     def hang_hint(self) -> str:
@@ -86,6 +88,12 @@ class _Launch:
         # k6 waits up to 30 s for iterations to finish (gracefulStop); Artillery ends its last
         # window and its pending Socket.IO steps. Past this, the tool is stuck.
         return max(60.0, self.planned_s * 0.5)
+
+    @property
+    def deadline_s(self) -> float:
+        """How long the tool may run before its grace starts: its plan, or its own limit when it
+        runs iterations whose length only the run tells."""
+        return max(self.planned_s, self.limit_s) if self.limit_s else self.planned_s
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,9 @@ class _RunState:
     collectors: list[Any] = field(default_factory=list)
     watcher: BackendWatcher | None = None
     plans: ToolPlans = field(default_factory=dict)
+    # The tools found and planned before RunStarted, and the target they were planned against.
+    early: ToolPlans = field(default_factory=dict)
+    early_target: Target | None = None
 
 
 class Orchestrator:
@@ -194,8 +205,7 @@ class Orchestrator:
         return outcome
 
     def _steps(self, st: _RunState) -> None:
-        self.bus.publish(RunStarted(st.paths.run_id, str(st.paths.root), self.profile.name,
-                                    self.env.name, self.profile.planned_seconds))
+        self.bus.publish(self._run_started(st))
         st.log(f"run {st.paths.run_id}: profile {self.profile.name}, environment {self.env.name}")
         if self.env.kind == "demo" and not self._start_demo(st):
             return
@@ -218,7 +228,7 @@ class Orchestrator:
             name for name, _ in (host_roles(self.env.hosts) if self.env.hosts else [])])
         timeline.start()
         st.collectors.append(timeline)
-        self._phase("load", f"{self.profile.mode}, about {self._planned_seconds(st):.0f} s")
+        self._phase("load", f"{self.profile.mode}, {self._load_plan(st.plans).words()}")
         st.record.load_started = True
         stack = st.stack
         system: SystemCollector | RemoteHostsCollector
@@ -232,16 +242,16 @@ class Orchestrator:
                 backend_pid=lambda: stack.backend_pid if stack else by_port())
         system.start()
         st.collectors.append(system)
-        app_log = st.paths.root / "app.log" if st.stack is not None else self.env.app_log
-        if app_log is not None:
-            tail = AppLogTail(self.bus, app_log, from_start=st.stack is not None,
-                              endpoints=EndpointCounter(
-                                  self.env.log_fields, log_format=self.env.access_log_format,
-                                  time_unit=self.env.access_log_time_unit),
-                              pool_pattern=self.env.pool_log_pattern)
-            tail.start()
-            st.collectors.append(tail)
-            st.record.app_log = {"path": str(app_log)}
+        # The demo backend writes its one log into the run's directory, from the run's start.
+        specs = (LogSpec(st.paths.root / "app.log", "app", requests=True,
+                         format=self.env.access_log_format, time_unit=self.env.access_log_time_unit),
+                 ) if st.stack is not None else self.env.followed_logs()
+        if specs:
+            logs = LogSet(self.bus, specs, fields=self.env.log_fields, from_start=st.stack is not None,
+                          pool_pattern=self.env.pool_log_pattern)
+            logs.start()
+            st.collectors.append(logs)
+            st.record.app_log = {"path": str(specs[0].path)}
         if st.target.database_url:
             sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections,
                                       activity_path=st.paths.db_activity)
@@ -257,6 +267,17 @@ class Orchestrator:
         self._stop_collectors(st)
         self._phase("analysis")
         self._query_analysis(st)
+
+    def _run_started(self, st: _RunState) -> RunStarted:
+        """The run's first word, with its real planned load: the tools' plans are read first
+        (preflight reuses them), and the tools it declares, so no screen guesses which will come."""
+        st.early = plan_tools(self.profile, self.env, st.target, st.paths.root,
+                              self.settings.project_dir)
+        st.early_target = st.target
+        plan = self._load_plan(st.early)
+        return RunStarted(st.paths.run_id, str(st.paths.root), self.profile.name, self.env.name,
+                          plan.seconds, plan=plan.words(), mode=self.profile.mode,
+                          tools=tuple(t.name for t in tools_for(self.profile)))
 
     def _start_demo(self, st: _RunState) -> bool:
         from perfdash.demo.stack import DemoStack
@@ -314,7 +335,8 @@ class Orchestrator:
         self._phase("preflight")
         results = run_preflight(self.profile, self.env, st.target, st.paths.root,
                                 self.settings.project_dir, self.env_file,
-                                on_result=self._publish_preflight, plans=st.plans)
+                                on_result=self._publish_preflight, plans=st.plans,
+                                known=st.early, replan=st.target is not st.early_target)
         for name, status, detail, fix in prometheus_preflight(self.env, self.profile):
             result = PreflightResult(name, "fail" if status == "fail" else
                                      "warn" if status == "warn" else "pass", detail, fix)
@@ -355,33 +377,41 @@ class Orchestrator:
             st.log(f"database snapshot failed: {why}")
             return None
 
-    def _planned_seconds(self, st: _RunState) -> float:
-        seconds = [plan.planned_s for _, plan in st.plans.values()]
-        if not seconds:
-            return self.profile.planned_seconds
-        return sum(seconds) if self.profile.mode == "sequential" else max(seconds)
+    def _load_plan(self, plans: ToolPlans) -> LoadPlan:
+        return load_plan(self.profile.mode, [
+            (tool.label, plans[tool.name][1] if tool.name in plans else None)
+            for tool in tools_for(self.profile)])
 
     def _run_tools(self, st: _RunState) -> None:
         target, paths, supervisor = st.target, st.paths, self.supervisor
         assert target.base_url is not None
         assert supervisor is not None
-        launches: list[_Launch] = []
+        launches: list[tuple[_Launch, ToolPlan]] = []
         for tool in tools_for(self.profile):
             loc, plan = st.plans[tool.name]
             assert loc.path is not None
             request = tool.request(LaunchContext(loc.path, self.profile, self.env, paths.root,
                                                  self.settings.project_dir, target, plan))
             st.record.tools[tool.name] = _plan_record(plan)
-            launches.append(_Launch(tool, request, plan.planned_s))
-            follower = tool.progress(self.bus, paths.root, self.profile, plan.planned_s, request)
+            launches.append((_Launch(tool, request, plan.planned_s, plan.limit_s), plan))
+
+        def start(launch: _Launch, plan: ToolPlan) -> tuple[Child, _Launch]:
+            """The tool's process, then its follower: both clocks of its phase (its elapsed time
+            and how long it may stay silent) start with the process, not with the run."""
+            child = supervisor.start(launch.request)
+            self.bus.publish(ToolStarted(launch.tool.name, plan.planned_s, plan.describe()))
+            follower = launch.tool.progress(self.bus, paths.root, self.profile, plan.planned_s,
+                                            launch.request)
             if follower is not None:
                 follower.start()
                 st.collectors.append(follower)
+            return child, launch
+
         if self.profile.mode == "parallel":
-            self._wait([(supervisor.start(launch.request), launch) for launch in launches], st)
+            self._wait([start(launch, plan) for launch, plan in launches], st)
         else:
-            for launch in launches:
-                self._wait([(supervisor.start(launch.request), launch)], st)
+            for launch, plan in launches:
+                self._wait([start(launch, plan)], st)
                 if st.record.could_not_run:
                     break
 
@@ -413,12 +443,12 @@ class Orchestrator:
 
     def _stop_if_hung(self, child: Child, launch: _Launch, record: RunRecord, log: RunLog) -> None:
         """A tool far past its plan is hanging: stop it (its report is lost) and explain."""
-        overdue = time.monotonic() - child.started - launch.planned_s
+        overdue = time.monotonic() - child.started - launch.deadline_s
         if overdue <= launch.grace_s:
             return
         name = child.request.name
         what = (f"{name} was still running {overdue:.0f} s after its planned "
-                f"{launch.planned_s:.0f} s and was stopped")
+                f"{launch.deadline_s:.0f} s and was stopped")
         log(what)
         record.problem(what, launch.hang_hint)
         self.bus.publish(ProblemDetected(what, launch.hang_hint, severity="error"))
@@ -482,14 +512,13 @@ class Orchestrator:
                 st.record.health = c.answers()
             if isinstance(c, TimelineRecorder) and c.error:
                 st.record.problem(c.error, "free disk space or fix permissions")
-            if isinstance(c, AppLogTail) and st.record.app_log is not None:
-                st.record.app_log.update(c.totals())
-                if c.endpoints is not None:
-                    try:
-                        c.endpoints.write(st.paths.root / APPLOG_ENDPOINTS)
-                    except OSError as exc:
-                        st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
-                                          "free disk space or fix permissions")
+            if isinstance(c, LogSet) and st.record.app_log is not None:
+                st.record.app_log.update(c.record())
+                try:
+                    c.write_endpoints(st.paths.root / APPLOG_ENDPOINTS)
+                except OSError as exc:
+                    st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
+                                      "free disk space or fix permissions")
         st.collectors.clear()
 
     def _query_analysis(self, st: _RunState) -> None:
@@ -514,6 +543,10 @@ class Orchestrator:
         if self.env.kind == "external" and self.env.app_log:
             summary["artifacts"]["backend_log"] = {"path": str(self.env.app_log),
                                                    "exists": self.env.app_log.exists()}
+        if self.env.kind == "external" and len(self.env.followed_logs()) > 1:
+            summary["artifacts"]["backend_logs"] = [
+                {"path": str(log.path), "kind": log.kind, "exists": log.path.exists()}
+                for log in self.env.followed_logs()]
         # The summary goes through the same redactor as the events: it is served to attachers,
         # and the configuration, the problems and the tools' last lines all hold text from outside.
         summary = dict(redact_value(summary, Redactor(self._secrets)))

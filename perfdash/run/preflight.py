@@ -92,28 +92,37 @@ def check_backend(env: Environment, base_url: str | None) -> PreflightResult:
     return PreflightResult(name, "pass", f"{url} answered {status}")
 
 
-def check_app_log(env: Environment) -> PreflightResult | None:
-    """The backend's log is followed during the run: say now if it cannot be (never a hang on a
-    FIFO, never an error count of 0 from a file nobody could read)."""
-    path = env.app_log
-    if path is None or env.kind != "external":
+def check_logs(env: Environment) -> list[PreflightResult]:
+    """The backend's logs are followed during the run: say now which cannot be (never a hang on a
+    FIFO, never an error count of 0 from a file nobody could read), each named by its file when
+    there are several."""
+    logs = env.followed_logs()
+    return [r for log in logs
+            if (r := check_log(env, log.path, log.kind, several=len(logs) > 1)) is not None]
+
+
+def check_log(env: Environment, path: Path, kind: str, *, several: bool) -> PreflightResult | None:
+    if env.kind != "external":
         return None
-    name = "app log readable"
-    fix = f"point app_log of [environments.{env.name}] at the backend's log file"
+    what = "app log" if kind == "app" else "access log"
+    counted = "errors" if kind == "app" else "requests per endpoint"
+    name = f"{what} readable" + (f" ({path.name})" if several else "")
+    key = "its logs entry" if env.logs else "app_log"
+    fix = f"point {key} of [environments.{env.name}] at the backend's {what} file"
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return PreflightResult(name, "warn", f"{path} does not exist yet: its errors will be not "
+        return PreflightResult(name, "warn", f"{path} does not exist yet: its {counted} will be not "
                                "measured unless the backend creates it during the run", fix)
     except OSError as exc:
         return PreflightResult(name, "warn", f"cannot look at {path}: {exc.strerror}", fix)
     if not stat.S_ISREG(st.st_mode):
-        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
+        kind_of = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
             "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
-        return PreflightResult(name, "warn", f"{path} is {kind}, not a log file: its errors will "
-                               "be not measured", fix)
+        return PreflightResult(name, "warn", f"{path} is {kind_of}, not a log file: its {counted} "
+                               "will be not measured", fix)
     if not os.access(path, os.R_OK):
-        return PreflightResult(name, "warn", f"{path} is not readable by this user: its errors "
+        return PreflightResult(name, "warn", f"{path} is not readable by this user: its {counted} "
                                "will be not measured", f"let this user read it (chmod o+r {path}), "
                                "or run perfdash as the backend's user")
     return PreflightResult(name, "pass", str(path))
@@ -168,12 +177,36 @@ def check_database(url: Secret | None, var: str = "PERF_DATABASE_URL") -> list[P
 ToolPlans = dict[str, tuple[ToolLocation, ToolPlan]]
 
 
+def plan_tools(profile: Profile, env: Environment, target: Target, run_dir: Path,
+               project_dir: Path) -> ToolPlans:
+    """Each configured tool found and its script's plan read, before the run says anything: the
+    run's first line gives the real length of its load. Silent: a tool that cannot be found or
+    planned is left out here and reported by preflight."""
+    plans: ToolPlans = {}
+    for tool in tools_for(profile):
+        script = profile.script_for(tool.name)
+        if script is None or not script.is_file():
+            continue
+        try:
+            loc = tool.locate(env, project_dir)
+            if loc.path is None or not loc.ok:
+                continue
+            plans[tool.name] = (loc, tool.plan(loc.path, profile, project_dir, run_dir, target))
+        except Exception:  # preflight asks again, and says what went wrong
+            continue
+    return plans
+
+
 def run_preflight(profile: Profile | None, env: Environment, target: Target, run_dir: Path,
                   project_dir: Path, env_file: Path,
                   on_result: Callable[[PreflightResult], None] | None = None,
-                  plans: ToolPlans | None = None) -> list[PreflightResult]:
+                  plans: ToolPlans | None = None, known: ToolPlans | None = None,
+                  replan: bool = False) -> list[PreflightResult]:
     """Every checklist item; with `profile` None (doctor --env), the environment and every tool.
-    Each configured tool's plan (what its script will do) is put in `plans` for the run."""
+    Each configured tool's plan (what its script will do) is put in `plans` for the run.
+
+    `known`: tools already found and planned (`plan_tools`) are not asked again; with `replan` their
+    plans are read again (the target changed since: the demo's URL exists once its stack is up)."""
     results: list[PreflightResult] = []
 
     def add(result: PreflightResult) -> None:
@@ -211,18 +244,20 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                                 f"[profiles.{profile.name}.{tool.name}] of profiles.toml"))
             if not ok:
                 continue
-        loc = tool.locate(env, project_dir)
+        earlier = (known or {}).get(tool.name)
+        loc = earlier[0] if earlier is not None else tool.locate(env, project_dir)
         add(_tool(loc))
         if profile is None or loc.path is None or not loc.ok:
             continue
-        plan = tool.plan(loc.path, profile, project_dir, run_dir, target)
+        plan = (earlier[1] if earlier is not None and not replan
+                else tool.plan(loc.path, profile, project_dir, run_dir, target))
         if plan.problem:
             add(PreflightResult(f"{tool.label} script accepted", "fail", plan.problem, plan.fix))
         else:
             own = [t for t in plan.script_thresholds if (t.metric, t.expression) not in
                    {(p.metric, p.expression) for p in profile.thresholds_for(tool.name)}]
             add(PreflightResult(f"{tool.label} script accepted", "pass",
-                                f"about {plan.planned_s:.0f} s of load"
+                                f"{plan.describe()} of load"
                                 + (f"; {len(own)} threshold(s) of its own" if own else "")))
         for warning in plan.warnings:
             add(PreflightResult(f"{tool.label} script", "warn", warning))
@@ -233,7 +268,7 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
         for w in capacity_warnings(profile):
             add(PreflightResult(w.name, "warn", w.detail, w.fix))
     add(check_backend(env, target.base_url))
-    if (log_check := check_app_log(env)) is not None:
+    for log_check in check_logs(env):
         add(log_check)
     if profile is not None:
         add(check_socketio(target.base_url, uses_socketio))

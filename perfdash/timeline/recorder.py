@@ -50,9 +50,11 @@ from perfdash.events import (
     LogLinesRead,
     PhaseChanged,
     ProblemDetected,
+    RequestTimesRead,
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
 
@@ -173,7 +175,8 @@ class TimelineRecorder(Background):
             self._log_seen = True
             v["log_lines"] = (v.get("log_lines") or 0) + len(e.lines) + e.dropped
             v["log_errors"] = (v.get("log_errors") or 0) + e.errors
-            self._server.update(dict(e.request_ms))
+        elif isinstance(e, RequestTimesRead):
+            self._server.update(dict(e.buckets))
         elif isinstance(e, K6Progressed):
             v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
             if e.failed_rate is not None:
@@ -206,6 +209,8 @@ class TimelineRecorder(Background):
             self._mark("phase", e.phase)
         elif isinstance(e, ProblemDetected):
             self._mark("problem", e.what)
+        elif isinstance(e, ToolStarted):  # the second tool of a sequential profile starts late
+            self._mark("phase", f"{e.tool} started")
         elif isinstance(e, ToolExited):
             self._mark("tool_exit", f"{e.tool} exited {e.returncode}")
 

@@ -50,6 +50,24 @@ class ToolPlan:
     fix: str = ""
     warnings: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # Iterations whose length only the run tells (k6's iteration executors, a script without load
+    # options runs one): counted here rather than guessed into `planned_s`.
+    iterations: int = 0
+    # The longest the tool lets itself run (k6's maxDuration and graceful stops), where it is
+    # longer than the plan: the hang watchdog waits for it, the screens never show it as the plan.
+    limit_s: float = 0.0
+
+    def describe(self) -> str:
+        """The plan in a few words, as preflight, the console and the panes say it."""
+        return describe_load(self.planned_s, self.iterations)
+
+
+def describe_load(seconds: float, iterations: int) -> str:
+    """`about 30 s`, `1 iteration`, `about 25 s and 12 iterations`, or `length unknown`."""
+    parts = [f"about {seconds:.0f} s"] if seconds > 0 else []
+    if iterations:
+        parts.append(f"{iterations} iteration{'s' if iterations != 1 else ''}")
+    return " and ".join(parts) or "length unknown"
 
 
 ExitKind = Literal["finished", "verdict-fail", "error"]

@@ -2,12 +2,17 @@
 
 Artillery prints nothing machine-readable while it runs; the plugin appends one JSON line per 10 s
 window, which survives a kill and is what `ArtilleryProgressTail` turns into events.
+
+The tail's clocks (its elapsed time, how long it has heard nothing) start when it is started, which
+the orchestrator does right after Artillery's process starts: in a sequential profile that is after
+k6 has exited, so the k6 phase never counts as Artillery's silence.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +31,53 @@ def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
 class ArtilleryProgressTail(Background):
     """Follows artillery-progress.ndjson and publishes one ArtilleryProgressed per new window."""
 
-    def __init__(self, bus: Bus, path: Path, planned_s: float, interval_s: float = 1.0) -> None:
+    def __init__(self, bus: Bus, path: Path, planned_s: float, interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__("artillery-tail")
         self._bus = bus
         self._path = path
         self._planned = planned_s
         self._interval = interval_s
+        self._clock = clock
         self.windows = 0
         self._totals: dict[str, float] = {}
         self._offset = 0
-        self._start = time.monotonic()
+        self._start: float | None = None  # set by start(): Artillery's process runs from then
+        self._warned = False
+
+    def start(self) -> None:
+        self._start = self._clock()
+        super().start()
 
     def stop(self) -> None:
         super().stop()
         self._read_new()  # the last window may land just before the tool exits
 
+    def elapsed_s(self) -> float:
+        """Seconds since Artillery's process started (0 before)."""
+        return 0.0 if self._start is None else self._clock() - self._start
+
+    def check_silence(self) -> None:
+        """One warning when Artillery has run past SILENT_WARNING_S without a single window;
+        nothing before it started, however long the run has been going."""
+        silent = self.elapsed_s()
+        if self._warned or self._offset or self._start is None or silent <= SILENT_WARNING_S:
+            return
+        self._warned = True  # Artillery reports every 10 s after a few seconds of start-up
+        self._bus.publish(ProblemDetected(
+            f"no live progress from Artillery after {silent:.0f} s: its perfdash-progress "
+            "plugin did not load or Artillery has not started its phases",
+            "see artillery.stdout.log and artillery.stderr.log; the verdict still comes "
+            "from Artillery's report at the end"))
+
+    def poll(self) -> None:
+        """New windows published, then the silence judged: what the thread does every interval."""
+        self._read_new()
+        self.check_silence()
+
     def _run(self) -> None:
-        warned = False
         while not self._stopping.wait(self._interval):
-            self._read_new()
-            silent = time.monotonic() - self._start
-            if not warned and self._offset == 0 and silent > SILENT_WARNING_S:
-                warned = True  # Artillery reports every 10 s after a few seconds of start-up
-                self._bus.publish(ProblemDetected(
-                    f"no live progress from Artillery after {silent:.0f} s: its perfdash-progress "
-                    "plugin did not load or Artillery has not started its phases",
-                    "see artillery.stdout.log and artillery.stderr.log; the verdict still comes "
-                    "from Artillery's report at the end"))
+            self.poll()
 
     def _read_new(self) -> None:
         try:
@@ -97,5 +122,5 @@ class ArtilleryProgressTail(Background):
             vusers_created=int(t.get("vusers.created", 0)),
             vusers_completed=int(t.get("vusers.completed", 0)),
             vusers_failed=int(t.get("vusers.failed", 0)),
-            elapsed_s=time.monotonic() - self._start, planned_s=self._planned,
+            elapsed_s=self.elapsed_s(), planned_s=self._planned,
         ))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +95,14 @@ class K6Tool:
         except OSError:
             text = ""
         if not _DEFAULT_EXPORT.search(text):
-            return ToolPlan(plan.planned_s, plan.script_thresholds,
-                            problem=f"the profile's k6 stages replace the script's scenarios "
-                            f"({', '.join(scenarios)}) and {profile.k6_script.name} has no "
-                            "default function, so k6 would refuse to run (exit 104)",
-                            fix=f"remove stages from [profiles.{profile.name}.k6] to run the "
-                                "script's own scenarios")
-        return ToolPlan(plan.planned_s, plan.script_thresholds, warnings=(
-            f"the profile's k6 stages replace the script's scenarios ({', '.join(scenarios)})",),
-            details=plan.details)
+            return replace(plan, details={},
+                           problem=f"the profile's k6 stages replace the script's scenarios "
+                           f"({', '.join(scenarios)}) and {profile.k6_script.name} has no "
+                           "default function, so k6 would refuse to run (exit 104)",
+                           fix=f"remove stages from [profiles.{profile.name}.k6] to run the "
+                               "script's own scenarios")
+        return replace(plan, warnings=(
+            f"the profile's k6 stages replace the script's scenarios ({', '.join(scenarios)})",))
 
     def request(self, ctx: LaunchContext) -> LaunchRequest:
         if ctx.profile.k6_generators != 1:

@@ -48,8 +48,10 @@ def inspect_script(k6: Path, profile: Profile, option_args: Sequence[str], env: 
     except json.JSONDecodeError:
         return ToolPlan(profile.k6_seconds, warnings=("k6 inspect printed no JSON; the script's "
                                                       "own thresholds are read after the run",))
-    return ToolPlan(planned_seconds(options, profile), script_thresholds(options, script, profile),
-                    details={"options": options})
+    seconds, iterations = planned_load(options, profile)
+    return ToolPlan(seconds, script_thresholds(options, script, profile),
+                    details={"options": options}, iterations=iterations,
+                    limit_s=_seconds(options.get("totalDuration")))
 
 
 _MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
@@ -89,28 +91,51 @@ def _seconds(value: Any, default: float = 0.0) -> float:
         return default
 
 
-def planned_seconds(options: Mapping[str, Any], profile: Profile) -> float:
-    """How long the load should last: the profile's stages, else the script's scenarios, stages
-    or duration; k6's `totalDuration` (which adds every graceful stop) is the last resort."""
+# Executors that run a number of iterations: the scenario lasts as long as they take, and k6's
+# maxDuration (10 minutes unless the script says) is only where k6 gives up on them.
+_ITERATION_EXECUTORS = ("per-vu-iterations", "shared-iterations")
+
+
+def _count(value: Any, default: int = 1) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def _iterations(sc: Mapping[str, Any]) -> int:
+    """The iterations of an iteration executor: k6 gives each an iteration and a VU by default."""
+    iterations = _count(sc.get("iterations"))
+    if sc.get("executor") == "per-vu-iterations":
+        return iterations * _count(sc.get("vus"))
+    return iterations
+
+
+def planned_load(options: Mapping[str, Any], profile: Profile) -> tuple[float, int]:
+    """How long the load should last, and how many iterations whose length only the run tells:
+    the profile's stages, else the script's scenarios, stages or duration. A script without load
+    options runs one iteration (k6's default scenario), not the 10 minutes k6 allows it."""
     if profile.k6_stages:
-        return profile.k6_seconds
+        return profile.k6_seconds, 0
     scenarios = options.get("scenarios") or {}
     ends: list[float] = []
+    iterations = 0
     for sc in scenarios.values():
         if not isinstance(sc, dict):
             continue
         start = _seconds(sc.get("startTime"))
         if sc.get("stages"):
             length = sum(_seconds(s.get("duration")) for s in sc["stages"] if isinstance(s, dict))
+        elif sc.get("executor") in _ITERATION_EXECUTORS:
+            iterations += _iterations(sc)
+            continue
         else:
-            length = _seconds(sc.get("duration")) or _seconds(sc.get("maxDuration"))
+            length = _seconds(sc.get("duration"))
         if length:
             ends.append(start + length)
-    if ends:
-        return max(ends)
+    if ends or iterations:
+        return max(ends, default=0.0), iterations
     if options.get("stages"):
-        return sum(_seconds(s.get("duration")) for s in options["stages"] if isinstance(s, dict))
+        return sum(_seconds(s.get("duration")) for s in options["stages"]
+                   if isinstance(s, dict)), 0
     if options.get("duration"):
-        return _seconds(options["duration"])
+        return _seconds(options["duration"]), 0
     total = _seconds(options.get("totalDuration"))
-    return max(total - _DEFAULT_GRACEFUL_STOP_S, total / 2) if total else 0.0
+    return (max(total - _DEFAULT_GRACEFUL_STOP_S, total / 2) if total else 0.0), 0

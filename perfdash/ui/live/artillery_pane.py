@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.reactive import reactive
 
 from perfdash.ui.format import ms
-from perfdash.ui.live.k6_pane import progress_line
 from perfdash.ui.live.pane import Pane
-from perfdash.ui.live.state import ArtilleryStarted, ArtilleryView
+from perfdash.ui.live.state import ArtilleryView, ToolPhase
+from perfdash.ui.live.tool_phase import phase_lines, progress_line
 
 REPORT_S = 10
 
@@ -25,28 +25,22 @@ def errors_line(errors: tuple[tuple[str, int], ...]) -> Text:
     return line
 
 
-def started_lines(started: ArtilleryStarted, width: int) -> list[Text]:
-    """Before the first report: how long Artillery has run and when its report is due (or that
-    there is no Artillery in this run at all)."""
-    if started.absent:
-        return [Text("not part of this run", style="dim"),
-                Text("the profile has no Artillery scenario, or the run was not started by "
-                     "perfdash", style="dim")]
-    if started.after_k6:
-        return [Text("starts when k6 has finished (sequential profile)", style="dim")]
-    due = REPORT_S - started.elapsed_s % REPORT_S
-    return [progress_line(started.elapsed_s, started.planned_s, None, width),
-            Text.assemble(("running", "green"), f" · reports every {REPORT_S} s, next in ~{due} s"),
-            Text("req/s, p95 and vusers follow with its first report", style="dim")]
-
-
 def artillery_lines(view: ArtilleryView | None, width: int, height: int,
-                    started: ArtilleryStarted | None = None) -> list[Text]:
+                    phase: ToolPhase | None = None) -> list[Text]:
+    if phase is not None and (view is None or phase.absent):
+        due = REPORT_S - phase.elapsed_s % REPORT_S
+        return phase_lines(phase, width, [
+            Text.assemble(("running", "green"), f" · reports every {REPORT_S} s, next in ~{due} s"),
+            Text("req/s, p95 and vusers follow with its first report", style="dim")])
     if view is None:
-        return started_lines(started, width) if started is not None else []
+        return []
     rate = view.req_per_s[-1] if view.req_per_s else 0.0
+    # Its own phase's clock moves every second; its reports only every 10 s.
+    own = phase if phase is not None and phase.started else None
     lines = [
-        progress_line(view.elapsed_s, view.planned_s, view.ended, width),
+        progress_line(own.elapsed_s if own else view.elapsed_s,
+                      view.planned_s or (own.planned_s if own else 0.0), view.ended, width,
+                      own.plan if own else ""),
         Text.assemble(("req/s ", "bold"), f"{rate:,.0f}  ", ("p95 ", "bold"), ms(view.http_p95_ms),
                       "  ", ("p99 ", "bold"), ms(view.http_p99_ms)),
         Text.assemble(("Socket.IO p95 ", "bold"), ms(view.socketio_p95_ms), "  ",
@@ -66,10 +60,10 @@ class ArtilleryPane(Pane):
     WAITING = "starts with the load phase"
 
     view: reactive[ArtilleryView | None] = reactive(None)
-    started: reactive[ArtilleryStarted | None] = reactive(None)
+    phase: reactive[ToolPhase | None] = reactive(None)
 
     def content_key(self) -> object:
-        return (self.view, self.started)
+        return (self.view, self.phase)
 
     def lines(self, width: int, height: int) -> list[Text]:
-        return artillery_lines(self.view, width, height, self.started)
+        return artillery_lines(self.view, width, height, self.phase)

@@ -1,7 +1,9 @@
 """k6 while it runs: progress with time left, VUs, request rate, p95 so far and the checks rate.
 
 Time left comes from k6's own elapsed and planned seconds (its REST API), not from a wall clock,
-so the bar agrees with k6 and a replayed run shows what the live one showed.
+so the bar agrees with k6 and a replayed run shows what the live one showed. Before its first
+sample the pane says why there is none yet (`perfdash.ui.live.tool_phase`): k6 is not part of the
+profile, or has just started.
 """
 
 from __future__ import annotations
@@ -9,34 +11,19 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from perfdash.ui.format import bar, ms, pct
+from perfdash.ui.format import ms, pct
 from perfdash.ui.live.pane import Pane
-from perfdash.ui.live.state import K6View, ToolEnd
+from perfdash.ui.live.state import K6View, ToolPhase
+from perfdash.ui.live.tool_phase import phase_lines, progress_line
 
 
-def ended_text(end: ToolEnd) -> Text:
-    style = "green" if end.returncode == 0 else "bold red"
-    how = f" (stopped by {end.stopped_by})" if end.stopped_by else ""
-    return Text(f"exit {end.returncode} after {end.elapsed_s:.1f} s{how}", style=style)
-
-
-def progress_line(elapsed: float, planned: float, end: ToolEnd | None, width: int) -> Text:
-    if end is not None:
-        suffix = ended_text(end)
-    elif planned <= 0:  # a k6 run perfdash only watches (perfdash watch): its plan is unknown
-        suffix = Text(f"{elapsed:.0f} s, plan unknown")
-    else:
-        left = max(0.0, planned - elapsed)
-        suffix = Text(f"{elapsed:.0f}/{planned:.0f} s · {left:.0f} s left")
-    line = bar(elapsed if end is None else planned, planned, max(4, width - len(suffix) - 1))
-    line.append(" ")
-    line.append_text(suffix)
-    return line
-
-
-def k6_lines(view: K6View | None, width: int, height: int) -> list[Text]:
+def k6_lines(view: K6View | None, width: int, height: int,
+             phase: ToolPhase | None = None) -> list[Text]:
+    if phase is not None and (view is None or phase.absent):
+        return phase_lines(phase, width, [Text("waiting for k6's first sample", style="dim")])
     if view is None:
         return []
+    planned = view.planned_s or (phase.planned_s if phase is not None else 0.0)
     rate = view.req_per_s[-1] if view.req_per_s else 0.0
     thresholds = (Text("thresholds CROSSED", style="bold red") if view.tainted
                   else Text("thresholds ok", style="green"))
@@ -44,7 +31,8 @@ def k6_lines(view: K6View | None, width: int, height: int) -> list[Text]:
     failed = view.failed_rate or 0.0
     # The numbers only: req/s, latency and errors over time are on the timeline chart above.
     return [
-        progress_line(view.elapsed_s, view.planned_s, view.ended, width),
+        progress_line(view.elapsed_s, planned, view.ended, width,
+                      phase.plan if phase is not None else ""),
         Text.assemble(("VUs ", "bold"), f"{view.vus}/{view.vus_max}  ", ("req/s ", "bold"),
                       f"{rate:,.0f}  ", ("p95 ", "bold"), ms(view.p95_ms)),
         Text.assemble(("checks ", "bold"), (pct(view.checks_rate), checks_style), "  ",
@@ -58,9 +46,10 @@ class K6Pane(Pane):
     TITLE = "k6"
 
     view: reactive[K6View | None] = reactive(None)
+    phase: reactive[ToolPhase | None] = reactive(None)
 
     def content_key(self) -> object:
-        return self.view
+        return (self.view, self.phase)
 
     def lines(self, width: int, height: int) -> list[Text]:
-        return k6_lines(self.view, width, height)
+        return k6_lines(self.view, width, height, self.phase)

@@ -101,8 +101,9 @@ class LiveScreen(Screen[None]):
         self._header.view = s.header
         self._host.view = s.host
         self._k6.view = s.k6
+        self._k6.phase = s.tool_phase("k6")
         self._artillery.view = s.artillery
-        self._artillery.started = s.artillery_started()
+        self._artillery.phase = s.tool_phase("artillery")
         self._chart.version = s.timeline.version
         self._database.view = s.database
         self._log.update_from(s.log_absent())

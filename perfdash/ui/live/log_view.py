@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from perfdash.collect.applog import JSON_LEVEL_TEXT
 from perfdash.ui.live.state import LogBuffer
 
 # A level word further into the line than this is message text ("GET /errors 200"), not the level.
@@ -24,11 +25,15 @@ _ERROR_WORDS = ("ERROR", "FATAL", "CRITICAL")
 
 
 def level_style(line: str) -> str:
+    if line.startswith("[") and (end := line.find("] ", 0, LEVEL_HEAD)) > 0:
+        line = line[end + 2:]  # the file's name, when the pane follows several app logs
     head = line[:LEVEL_HEAD].upper()
     if any(word in head for word in _ERROR_WORDS):
         return "bold red"
     if "WARN" in head:
         return "yellow"
+    if (json := JSON_LEVEL_TEXT.search(line)) is not None:  # pino's 50, structlog's "error"
+        return "yellow" if json.group(2) or not (json.group(1) or json.group(3)) else "bold red"
     return ""
 
 
@@ -82,7 +87,7 @@ class LogView(Widget):
             if self.absent:
                 return [("no app log configured", "bold"),
                         ("name the backend's log file as app_log of the environment in "
-                         "profiles.toml to follow it here", "dim")]
+                         "profiles.toml (or in its logs, kind = \"app\") to follow it here", "dim")]
             return [("waiting for the app log…", "dim italic")]
         shown = self.shown_lines(max(1, height))
         if not shown:

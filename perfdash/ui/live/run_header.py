@@ -1,5 +1,6 @@
-"""The top two lines of the live screen: which run, where it is, for how long, and whether k6 has
-already crossed a threshold (k6 marks its run "tainted" the moment one is crossed).
+"""The top two lines of the live screen: which run, how much load it plans, where it is, for how
+long, and whether k6 has already crossed a threshold (k6 marks its run "tainted" the moment one
+is crossed).
 
 Elapsed time comes from the app's injected clock and is a whole number of seconds, so the header
 repaints once a second at most.
@@ -25,6 +26,12 @@ def header_lines(view: HeaderView, width: int) -> list[Text]:
     else:
         left.append("starting…", style="italic")
     right = Text(f"elapsed {clock_time(view.elapsed_s)}", style="bold")
+    # The planned load, in full when it fits, else without each tool's share, else not at all.
+    room = width - left.cell_len - right.cell_len - 4
+    for plan in (view.plan, view.plan.split(" (", 1)[0]):
+        if plan and len(plan) + 3 <= room:
+            left.append(f" · {plan}", style="dim")
+            break
     gap = max(1, width - left.cell_len - right.cell_len)
     first = left + Text(" " * gap) + right
 

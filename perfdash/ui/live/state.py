@@ -27,6 +27,7 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolStarted,
 )
 from perfdash.prom.node import HostSample
 from perfdash.ui.live.timeline_data import TimelineData
@@ -44,6 +45,7 @@ class HeaderView:
     run_id: str = ""
     profile: str = ""
     environment: str = ""
+    plan: str = ""  # the planned load in words, from RunStarted
     phase: str = "starting"
     phase_detail: str = ""
     elapsed_s: int = 0
@@ -144,13 +146,20 @@ def _push(history: tuple[float, ...], value: float) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class ArtilleryStarted:
-    """What is known of Artillery before its first 10-second report: since when it runs."""
+class ToolPhase:
+    """What a tool's pane knows besides the tool's own samples: whether the tool is part of the
+    run at all, whether its process has started and for how long it has run (its own phase, not
+    the run's: the second tool of a sequential profile starts when the first has exited), and
+    its plan from preflight."""
 
-    elapsed_s: int
-    planned_s: float
-    after_k6: bool = False  # a sequential profile: Artillery starts once k6 has exited
-    absent: bool = False  # the run has no Artillery at all: nothing is coming
+    tool: str
+    absent: bool = False  # not part of the run: nothing is coming
+    in_profile: bool = True  # a profile's run (else one perfdash only watches): how to say it
+    after: str = ""  # a sequential profile: the tool that runs first
+    started: bool = False
+    elapsed_s: int = 0
+    planned_s: float = 0.0
+    plan: str = ""  # "about 30 s", "1 iteration"
 
 
 @dataclass
@@ -188,16 +197,22 @@ class LiveState:
     _started_at: float | None = None
     _load_started_at: float | None = None
     _ended_at: float | None = None
-    _k6_ended_at: float | None = None
     # None: the run is timed on `clock`; a number: on the recording (see the class docstring).
     recorded_pace: float | None = None
     _recorded_at: float | None = None  # the newest recorded moment seen
     _recorded_clock: float = 0.0  # `clock` when it was seen
     _recorded_shown: float = 0.0  # the newest recorded "now" handed out: it never goes back
-    # Whether Artillery is part of the run. A perfdash run checks every tool of its profile in
-    # preflight before the load ("Artillery script present", "artillery runnable"), so a load
-    # that starts with no word of Artillery before it (a profile without a scenario, `watch`,
-    # `attach --prometheus`, which have no preflight) has none; its reports only add certainty.
+    # The tools the run declares (RunStarted.tools) and its mode; None and "": a recording from
+    # before runs declared them, where Artillery is judged by `_artillery_named`.
+    _tools: tuple[str, ...] | None = None
+    _mode: str = ""
+    # Per tool: when its process started (on the elapsed scale), its planned seconds and plan;
+    # and when it exited.
+    _tool_starts: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    _tool_ends: dict[str, float] = field(default_factory=dict)
+    # Recordings without declared tools: every tool of a profile is checked in preflight before
+    # the load ("Artillery script present"), so a load with no word of Artillery before it has
+    # none; its reports only add certainty.
     _artillery_named: bool = False
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
@@ -226,10 +241,15 @@ class LiveState:
             elif isinstance(e, RunStarted):
                 self.run_dir = e.run_dir
                 self.planned_s = e.planned_seconds
+                self._tools, self._mode = e.tools, e.mode
+                self.sequential = e.mode == "sequential"
                 # The axis starts with the load; tools often end a second or two late.
                 self.timeline.horizon_s = e.planned_seconds + 5
                 self._started_at = self._stamp(e)
-                h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment)
+                h = replace(h, run_id=e.run_id, profile=e.profile, environment=e.environment,
+                            plan=e.plan)
+            elif isinstance(e, ToolStarted):
+                self._tool_starts[e.tool] = (self._stamp(e), e.planned_s, e.plan)
             elif isinstance(e, PhaseChanged):
                 h = self._phase(e, h)
             elif isinstance(e, PreflightChecked):
@@ -267,7 +287,7 @@ class LiveState:
     def _phase(self, e: PhaseChanged, h: HeaderView) -> HeaderView:
         if e.phase == "load" and self._load_started_at is None:
             self._load_started_at = self._stamp(e)
-            self.sequential = e.detail.startswith("sequential")
+            self.sequential = self.sequential or e.detail.startswith("sequential")
         if e.phase == "stopped" and self._ended_at is None:
             self._ended_at = self._stamp(e)  # a followed run that died: its time stops
         return replace(h, phase=e.phase, phase_detail=e.detail)
@@ -300,22 +320,43 @@ class LiveState:
     def stopping(self) -> None:
         self.header = replace(self.header, stopping=True)
 
-    def artillery_started(self) -> ArtilleryStarted | None:
-        """Artillery's pane before its first report: since when the load runs (Artillery starts with
-        it, or after k6 in a sequential profile), so the pane never just waits; or that the run has
-        no Artillery, so it never promises a report that will not come."""
-        if self.artillery is not None or self._load_started_at is None:
+    def tool_phase(self, tool: str) -> ToolPhase | None:
+        """The pane's word on `tool` besides its samples; None when it has nothing to add (before
+        the load, or a tool perfdash only watches, whose samples say it all)."""
+        if self._tools is None:
+            return self._recorded_tool_phase(tool)
+        if tool not in self._tools:
+            return ToolPhase(tool, absent=True, in_profile=bool(self._mode))
+        started = self._tool_starts.get(tool)
+        if started is not None:
+            at, planned, plan = started
+            end = self._tool_ends.get(tool, self._ended_at)
+            end = end if end is not None else self.now()
+            return ToolPhase(tool, started=True, elapsed_s=max(0, int(end - at)),
+                             planned_s=planned, plan=plan)
+        if self._load_started_at is None or not self._mode:
+            return None
+        earlier = self._tools[:self._tools.index(tool)]
+        if self.sequential and earlier and earlier[-1] not in self._tool_ends:
+            return ToolPhase(tool, after=earlier[-1])
+        return ToolPhase(tool)
+
+    def _recorded_tool_phase(self, tool: str) -> ToolPhase | None:
+        """A recording from before runs declared their tools and told when each started: Artillery
+        is timed from the load (or from k6's exit in a sequential profile), as it was shown then."""
+        if tool != "artillery" or self.artillery is not None or self._load_started_at is None:
             return None
         if not self._artillery_named:
-            return ArtilleryStarted(0, self.planned_s, absent=True)
+            return ToolPhase(tool, absent=True, in_profile=False)
         start = self._load_started_at
         if self.sequential:
-            k6 = self.k6
-            if k6 is None or k6.ended is None:
-                return ArtilleryStarted(0, self.planned_s, after_k6=True)
-            start = self._k6_ended_at if self._k6_ended_at is not None else start
+            k6_end = self._tool_ends.get("k6")
+            if k6_end is None:
+                return ToolPhase(tool, after="k6")
+            start = k6_end
         end = self._ended_at if self._ended_at is not None else self.now()
-        return ArtilleryStarted(max(0, int(end - start)), self.planned_s)
+        return ToolPhase(tool, started=True, elapsed_s=max(0, int(end - start)),
+                         planned_s=self.planned_s)
 
     def log_absent(self) -> bool:
         """True once the load has run for a while without one log batch: no app log is configured."""
@@ -366,10 +407,10 @@ class LiveState:
 
     def _tool_exited(self, e: ToolExited) -> None:
         end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
+        self._tool_ends[e.tool] = self._stamp(e)
         if e.tool == "artillery":
             self._artillery_named = True
         if e.tool == "k6":
             self.k6 = replace(self.k6 or K6View(), ended=end)
-            self._k6_ended_at = self._stamp(e)
         elif e.tool == "artillery":
             self.artillery = replace(self.artillery or ArtilleryView(), ended=end)

@@ -52,10 +52,13 @@ TRACKS = (
 # Without k6's web dashboard output there are no per-second percentiles: the latency track draws
 # the interval mean from k6's REST API instead (one value every 3 s or more, held in between).
 MEAN_SERIES = ("k6_avg_ms", "mean", "bold yellow")
+# Beside k6's, when measured: the backend's own p95 each second (its access log), and Artillery's
+# p95 per 10 s report (a step every 10 s, labelled `art·10s`).
+OTHER_LATENCY = (("art_p95_ms", "art·10s", "magenta"), ("srv_p95_ms", "srv p95", "cyan"))
 PRIORITY = ("latency", "rps", "errors", "host", "vus", "db", "log")
 GROW = ("latency", "rps", "host", "errors", "vus", "db", "log")
 NAMES = (*tuple(dict.fromkeys(c for t in TRACKS for c, _, _ in t.series)), MEAN_SERIES[0],
-         "db_max")
+         *(c for c, _, _ in OTHER_LATENCY), "db_max")
 EMPTY = "timeline: the first second of load appears here"
 
 
@@ -110,12 +113,28 @@ def _pad(row: Row, width: int) -> Row:
     return [*row, (" " * (width - used), "")] if used < width else row
 
 
+def _measured(cols: Columns, column: str) -> bool:
+    return any(v is not None for v in cols.series.get(column, ()))
+
+
+def _latency_track(track: Track, cols: Columns) -> Track:
+    """k6's percentiles (or its interval mean without them), with the server's and Artillery's
+    p95 beside them when measured; k6's main series stays last (the gutter's headline) unless k6
+    measured nothing, as in an Artillery-only run or a watched access log."""
+    k6 = track.series if _measured(cols, "k6_p95_ms") else (MEAN_SERIES,)
+    others = tuple(o for o in OTHER_LATENCY if _measured(cols, o[0]))
+    if others and not any(_measured(cols, c) for c, _, _ in k6):
+        k6 = ()
+    series = (*others, *k6)
+    return Track(track.key, track.title, series or (MEAN_SERIES,), track.unit, track.min_rows,
+                 track.max_rows)
+
+
 def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
                limit: float | None) -> list[Row]:
     """One track: its gutter (title, scale, current values) beside its graph."""
-    if track.key == "latency" and not any(v is not None for v in cols.series["k6_p95_ms"]):
-        track = Track(track.key, track.title, (MEAN_SERIES,), track.unit, track.min_rows,
-                      track.max_rows)
+    if track.key == "latency":
+        track = _latency_track(track, cols)
     values = [cols.series[c] for c, _, _ in track.series]
     if track.key == "db":
         db_max = _last(cols.series["db_max"])
@@ -166,7 +185,8 @@ def chart_rows(data: TimelineData, width: int, height: int) -> list[Row]:
         return [[(EMPTY, "dim italic")]]
     rows = allocate(height)
     names = [c for t in TRACKS if t.key in rows for c, _, _ in t.series]
-    cols = data.columns(plot, [*names, MEAN_SERIES[0], "db_max"], data.horizon_s)
+    cols = data.columns(plot, [*names, MEAN_SERIES[0], *(c for c, _, _ in OTHER_LATENCY), "db_max"],
+                        data.horizon_s)
     out: list[Row] = []
     ruled = False
     for track in TRACKS:

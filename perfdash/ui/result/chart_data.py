@@ -41,7 +41,8 @@ CHARTS: tuple[ChartSpec, ...] = (
                                         ("k6_p50_ms", "p50", CYAN, 1.0),
                                         ("k6_p95_ms", "p95", YELLOW, 1.0),
                                         ("k6_p99_ms", "p99", RED, 1.0),
-                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0)),
+                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0),
+                                        ("srv_p95_ms", "server p95", BLUE, 1.0)),
               source="k6 http_req_duration, Artillery http.response_time",
               short_source="k6, Artillery"),
     ChartSpec("errors", "errors", (("k6_error_rate", "k6 failed %", RED, 100.0),
@@ -89,15 +90,19 @@ def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
                 ) -> tuple[ChartSpec, ...]:
     """`CHARTS`, with the host chart per backend host when the run has per-host columns. With a
     backend host measured through node_exporter, the plain host columns are the first backend
-    host's too, and the host and load charts say so."""
+    host's too, and the host and load charts say so. The latency chart names the access log
+    when the run has the server's own per-second times."""
+    charts = tuple(dataclasses.replace(c, source=c.source + ", access log",
+                                       short_source=c.short_source + ", log")
+                   if c.key == "latency" and "srv_p95_ms" in present else c for c in CHARTS)
     if not any(role == "backend" for _, role in hosts):
-        return CHARTS
+        return charts
     per_host = host_chart(hosts, present)
     return tuple(per_host if c.key == "host" and per_host is not None
                  else dataclasses.replace(c, source="first backend host, node_exporter",
                                           short_source="node_exporter")
                  if c.key in ("host", "load") else c
-                 for c in CHARTS)
+                 for c in charts)
 
 
 MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YELLOW, "!"),
