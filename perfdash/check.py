@@ -10,8 +10,9 @@ from typing import Any
 from perfdash.events import Status
 
 SEVERITY: dict[Status, int] = {"pass": 0, "warn": 1, "not measured": 2, "fail": 3}
-# A load tool that made no successful request measured nothing: its check carries this id suffix,
-# and the verdict makes such a run incomplete whatever else it says.
+# A load tool's "requests made" check carries this id suffix. "Not measured" there means nothing
+# answered at all, and the verdict makes such a run incomplete whatever else it says; a backend that
+# answered every request with an error makes it "fail" instead, an ordinary failed check.
 NOTHING_MEASURED = ".requests"
 
 

@@ -18,6 +18,7 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.endpoints import endpoints_markdown
 from perfdash.analyze.findings import findings_markdown
 from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.check import NOTHING_MEASURED
 from perfdash.diagnose.render import diagnosis_markdown
 from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
@@ -187,6 +188,23 @@ def _check_table(checks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+# Checks that list every error a load tool counted; the table cuts long details, this does not.
+TOOL_ERROR_CHECKS = ("artillery.errors",)
+
+
+def _tool_errors(checks: list[dict[str, Any]]) -> list[str]:
+    """Every error counter by name (`errors.Error: unauthorized ×10`), whatever the verdict, and a
+    load tool that failed because the backend rejected all it sent, with the backend's own line:
+    the words the tool used are what a reader searches the backend's log for."""
+    counted = [c for c in checks if (c.get("id") in TOOL_ERROR_CHECKS and c.get("value")) or (
+        str(c.get("id", "")).endswith(NOTHING_MEASURED) and c.get("status") == "fail")]
+    if not counted:
+        return []
+    lines = ["## Errors the load tools counted", ""]
+    lines += [f"- {c.get('name', c.get('id'))}: {table_cell(c.get('detail') or '')}" for c in counted]
+    return [*lines, ""]
+
+
 def _latency_section(summary: dict[str, Any], run_dir: Path) -> list[str]:
     rows: list[tuple[str, Mapping[str, float | None]]] = []
     notes: list[str] = []
@@ -304,6 +322,7 @@ def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
     lines += ["## Checks", ""]
     lines += _check_table(checks) if checks else ["No check was evaluated."]
     lines.append("")
+    lines += _tool_errors(checks)
     lines += _latency_section(summary, run_dir)
     lines += endpoints_markdown(summary.get("endpoints"))
     lines += findings_markdown(summary.get("findings"))

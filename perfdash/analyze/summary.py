@@ -16,7 +16,9 @@ from perfdash.analyze.checks import Check
 from perfdash.analyze.dbreport import analyse_connections, analyse_database
 from perfdash.analyze.endpoints import endpoints_for
 from perfdash.analyze.findings import findings
+from perfdash.analyze.health import health_check
 from perfdash.analyze.host import analyse_host
+from perfdash.analyze.rejections import with_backend_side
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
@@ -44,6 +46,7 @@ class RunRecord:
     not_measured: dict[str, str] = field(default_factory=dict)
     preflight: list[dict[str, Any]] = field(default_factory=list)
     app_log: dict[str, Any] | None = None
+    health: dict[str, Any] | None = None  # the health route's answers during the load
 
     def problem(self, what: str, fix: str = "") -> None:
         """Each problem once: the live event and the sentence written at the end often say the
@@ -59,8 +62,8 @@ class RunRecord:
 def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list[Check]:
     checks: list[Check] = []
     for tool in tools_for(profile):
-        checks += tool.checks(paths.root, profile, record.tools.get(tool.name),
-                              record.not_measured.get(tool.name))
+        checks += [with_backend_side(c, record.app_log, paths.root) for c in tool.checks(
+            paths.root, profile, record.tools.get(tool.name), record.not_measured.get(tool.name))]
     checks += analyse_host(paths.metrics_csv, profile, record.not_measured.get("metrics"))
     checks += analyse_database(paths.query_analysis, profile, record.not_measured.get("database"))
     if paths.db_connections.exists() or "database" not in record.not_measured:
@@ -69,6 +72,8 @@ def collect_checks(paths: RunPaths, profile: Profile, record: RunRecord) -> list
                                           load_seconds(profile, record)))
     if record.app_log is not None and "errors" in record.app_log:
         checks.append(_app_log_check(record.app_log))
+    if record.health is not None:
+        checks.append(health_check(record.health))
     return checks
 
 
@@ -154,6 +159,7 @@ def build_summary(paths: RunPaths, profile: Profile, env: Environment,
         "preflight": record.preflight,
         "tools": record.tools,
         "app_log": record.app_log,
+        "health": record.health,
         **endpoints_and_findings(paths, profile, record.load_started, record.app_log),
         # What only the orchestrator knew, kept so `perfdash show` can analyse the artifacts again.
         "run": {"interrupted": record.interrupted, "could_not_run": record.could_not_run,
@@ -282,6 +288,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
             load_started=bool(run.get("load_started", bool(stored.get("checks")))),
             not_measured=dict(run.get("not_measured", {})),
             app_log=stored.get("app_log"),
+            health=stored.get("health") if isinstance(stored.get("health"), dict) else None,
             tools=dict(stored.get("tools") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -31,6 +31,8 @@ SUMMARY = Obj({
     "counts": (dict,), "checks": ListOf(CHECK), "problems": ListOf(PROBLEM),
     "preflight": (list,), "tools": MapOf((dict,)),
     "app_log": Obj({"errors": NUMBER, "warnings": NUMBER}, nullable=True),
+    "health": Obj({"polls": NUMBER, "timeouts": NUMBER, "codes": MapOf(NUMBER),
+                   "no_answer": MapOf(NUMBER)}, nullable=True),
     "endpoints": (dict, list, NONE), "findings": (list,), "diagnosis": (dict, NONE),
     "run": Obj({"interrupted": (bool,), "could_not_run": (bool,), "load_started": (bool,),
                 "not_measured": (dict,)}),

@@ -4,8 +4,9 @@ A run that could not be carried out (preflight stopped it, the backend or its da
 "incomplete" whatever its checks say: breaches measured against a dead backend mean nothing. Then
 fail beats the rest (a breached threshold is a breach even if something else went unmeasured), and
 a check that could not be measured makes the run at best "incomplete": never a pass. A load tool
-that made no successful request measured nothing, so such a run is "incomplete" even if some
-threshold failed on the little it saw.
+that got no answer at all (refused, timed out) measured nothing, so such a run is "incomplete" even
+if some threshold failed on the little it saw; one whose every request the backend answered with an
+error measured a failure, and its "requests made" check fails the run like a breached threshold.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ BUSY_POLLS = 3
 SETTLE_POLLS = 2
 # A level token further into a line than this is message text, not the line's level.
 LEVEL_HEAD_BYTES = 48
+# ERROR and WARN lines kept word for word (the first ones of the run), so a verdict can quote them.
+SAMPLE_LINES = 5
 
 _ERROR, _WARN = 1, 2
 _WORD_TOKENS = ((b"ERROR", _ERROR), (b"FATAL", _ERROR), (b"CRITICAL", _ERROR), (b"WARN", _WARN))
@@ -164,6 +166,8 @@ class AppLogTail:
         self.lines_total = 0
         self.errors_total = 0
         self.warnings_total = 0
+        self.error_lines: list[str] = []  # the first SAMPLE_LINES of each level
+        self.warning_lines: list[str] = []
         self.bytes_read = 0
         self.rotations = 0
         self.truncations = 0
@@ -373,7 +377,10 @@ class AppLogTail:
         line, cut = bytes(self._partial), self._partial_cut
         self._partial.clear()
         self._partial_cut = 0
-        self._count(1, *(count_levels(line) if self._levels else (0, 0)))
+        errors, warnings = count_levels(line) if self._levels else (0, 0)
+        self._count(1, errors, warnings)
+        if errors or warnings:
+            self._sample(line + b"\n", errors, warnings)
         self._count_requests(line + b"\n")
         if self._levels:
             self._kept.append(self._prefix + _text(line, cut))
@@ -381,13 +388,31 @@ class AppLogTail:
     def _add_lines(self, block: bytes) -> None:
         """Count every line of `block` (which ends with a newline) but decode only the newest few."""
         lines = block.count(b"\n")
-        self._count(lines, *(count_levels(block) if self._levels else (0, 0)))
+        errors, warnings = count_levels(block) if self._levels else (0, 0)
+        self._count(lines, errors, warnings)
+        if errors or warnings:
+            self._sample(block, errors, warnings)
         self._count_requests(block)
         keep = self._kept.maxlen
         if keep:
             newest = block[:-1].rsplit(b"\n", keep)
             prefix = self._prefix
             self._kept.extend(prefix + _text(line) for line in (newest[1:] if lines > keep else newest))
+
+    def _sample(self, block: bytes, errors: int, warnings: int) -> None:
+        """Keep the first ERROR and WARN lines of the run. Only a block that holds a line still
+        wanted is split, so after the first few such blocks this costs nothing."""
+        want_errors = errors and len(self.error_lines) < SAMPLE_LINES
+        want_warnings = warnings and len(self.warning_lines) < SAMPLE_LINES
+        if not (want_errors or want_warnings):
+            return
+        for line in block.splitlines():
+            e, w = count_levels(line)
+            kept = self.error_lines if e else self.warning_lines if w else None
+            if kept is not None and len(kept) < SAMPLE_LINES:
+                kept.append(_text(line))
+            if len(self.error_lines) >= SAMPLE_LINES and len(self.warning_lines) >= SAMPLE_LINES:
+                return
 
     def _count(self, lines: int, errors: int, warnings: int) -> None:
         self._batch_lines += lines

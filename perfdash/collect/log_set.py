@@ -15,7 +15,7 @@ from typing import Any
 
 from perfdash.artifacts import write_json_atomic
 from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import AppLogTail
+from perfdash.collect.applog import SAMPLE_LINES, AppLogTail
 from perfdash.events import Bus
 from perfdash.settings import LogSpec
 
@@ -98,13 +98,24 @@ class LogSet:
         first = app[0][0].path if app else self.specs[0].path
         out: dict[str, Any] = {"path": str(first), "lines": self.lines_total,
                                "errors": self.errors_total, "warnings": self.warnings_total,
-                               "unmeasured": self.unmeasured(), "pool_lines": self.pool_lines()}
+                               "unmeasured": self.unmeasured(), "pool_lines": self.pool_lines(),
+                               "error_lines": self._first("error_lines"),
+                               "warning_lines": self._first("warning_lines")}
         if len(self.specs) > 1:
             out["files"] = [{"path": str(s.path), "kind": s.kind, "lines": t.lines_total,
                              "errors": t.errors_total, "warnings": t.warnings_total,
                              "unmeasured": t.unmeasured()}
                             for s, t in zip(self.specs, self.tails, strict=True)]
         return out
+
+    def _first(self, level: str) -> list[str]:
+        """The first ERROR (or WARN) lines the app logs kept, each named by its file when there
+        are several, so a verdict can quote what the backend said."""
+        app = self._app()
+        names = labels([s.path for s, _ in app]) if len(app) > 1 else [""] * len(app)
+        return [f"[{name}] {line}" if name else line
+                for name, (_, t) in zip(names, app, strict=True)
+                for line in getattr(t, level)][:SAMPLE_LINES]
 
     def endpoints_json(self) -> dict[str, Any] | None:
         """applog-endpoints.json: one log's counts as they are, several logs' added up."""

@@ -265,7 +265,8 @@ class Orchestrator:
             sampler.start()
             st.collectors.append(sampler)
         assert st.target.base_url is not None
-        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path)
+        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path,
+                                 path=self.env.health_path)
         watcher.start()
         st.collectors.append(watcher)
         st.watcher = watcher
@@ -536,6 +537,8 @@ class Orchestrator:
             if isinstance(c, SystemCollector | RemoteHostsCollector) and c.error:
                 st.record.not_measured["metrics"] = c.error
                 st.record.problem(c.error, "free disk space or fix permissions")
+            if isinstance(c, BackendWatcher):
+                st.record.health = c.answers()
             if isinstance(c, TimelineRecorder) and c.error:
                 st.record.problem(c.error, "free disk space or fix permissions")
             if isinstance(c, LogSet) and st.record.app_log is not None:

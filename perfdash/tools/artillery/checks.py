@@ -1,5 +1,6 @@
 """Artillery's results as checks: the profile's thresholds on the report's metrics, every `ensure`
-check with Artillery's own verdict, HTTP 5xx responses, and Artillery's exit code, which nothing
+check with Artillery's own verdict, whether anything succeeded (and if not, whether the backend
+answered), every `errors.*` counter, HTTP 5xx responses, and Artillery's exit code, which nothing
 masks (an `ensure` failure exits 1 and that is a failed run, quoting the failed line).
 """
 
@@ -15,7 +16,7 @@ from perfdash.check import Check
 from perfdash.events import Status
 from perfdash.settings import Profile
 from perfdash.thresholds import Threshold
-from perfdash.tools.artillery.report import ArtilleryResults, read_artillery
+from perfdash.tools.artillery.report import ArtilleryResults, error_counters, no_answer, read_artillery
 from perfdash.tools.base import script_source
 
 _ENSURE_LINE = re.compile(r"^\s*(?P<result>ok|fail): (?P<original>.+?)(?P<optional> \(optional\))?\s*$")
@@ -50,7 +51,8 @@ def artillery_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | 
     ensure = _ensure_outcomes(results, run_dir)
     checks += _ensure_checks(ensure, results, profile, tool, not_measured or problem)
     if results is not None:
-        checks.append(_something_succeeded(results))
+        checks.append(_requests_check(results))
+        checks.append(_errors_check(results))
         counters = results.counters
         fivexx = sum(int(v) for k, v in counters.items() if k.startswith("http.codes.5"))
         checks.append(Check("artillery.http_5xx", "Artillery HTTP 5xx responses",
@@ -62,23 +64,56 @@ def artillery_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | 
     return checks
 
 
-def _something_succeeded(results: ArtilleryResults) -> Check:
-    """No 2xx/3xx response, no Socket.IO emit and no completed virtual user: nothing was measured."""
+def _requests_check(results: ArtilleryResults) -> Check:
+    """Whether Artillery measured anything, and if it did, whether anything succeeded.
+
+    A 2xx/3xx response, a Socket.IO emit or a virtual user that completed without an error status
+    is a success. When none succeeded, the errors tell who is to blame: a backend that answered
+    (HTTP 4xx/5xx, a rejected handshake) measured a failure, which fails the run; refused, reset or
+    timed-out connections only mean nothing answered, which makes the run incomplete."""
     counters = results.counters
-    answered = sum(int(v) for k, v in counters.items()
-                   if k.startswith(("http.codes.2", "http.codes.3")) and isinstance(v, int | float))
+    codes = {k.removeprefix("http.codes."): int(v) for k, v in counters.items()
+             if k.startswith("http.codes.") and isinstance(v, int | float)}
+    answered = sum(n for code, n in codes.items() if code.startswith(("2", "3")))
+    refused = {code: n for code, n in codes.items() if not code.startswith(("2", "3")) and n}
     emits = int(counters.get("socketio.emit", 0) or 0)
     completed = int(counters.get("vusers.completed", 0) or 0)
-    if answered or emits or completed:
+    if answered or emits or (completed and not refused):
         return Check("artillery.requests", "Artillery requests made", "pass", answered + emits,
                      "> 0 successful", "perfdash", f"{answered} HTTP responses 2xx/3xx, {emits} "
                      f"Socket.IO emits, {completed} virtual users completed")
     created = int(counters.get("vusers.created", 0) or 0)
-    why = ("Artillery created no virtual user: the phases were empty?" if not created else
-           f"none of Artillery's {created} virtual users got a successful response or completed "
-           "(is the backend answering at all?)")
-    return Check.not_measured("artillery.requests", "Artillery requests made", why,
+    if not created:
+        return Check.not_measured("artillery.requests", "Artillery requests made",
+                                  "Artillery created no virtual user: the phases were empty?",
+                                  "> 0 successful", "perfdash")
+    errors = error_counters(counters)
+    rejections = [f"{name} ×{n}" for name, n in errors.items() if n and not no_answer(name)]
+    rejections += [f"HTTP {code} ×{n}" for code, n in sorted(refused.items())]
+    failed = int(counters.get("vusers.failed", 0) or 0)
+    if rejections:
+        return Check("artillery.requests", "Artillery requests made", "fail", 0, "> 0 successful",
+                     "perfdash", f"none of Artillery's {created} virtual users succeeded and the "
+                     f"backend answered them: {', '.join(rejections)}"
+                     + (f" ({failed} virtual users failed)" if failed else ""))
+    silent = ", ".join(f"{name} ×{n}" for name, n in errors.items() if n) or "no error counted"
+    return Check.not_measured("artillery.requests", "Artillery requests made",
+                              f"none of Artillery's {created} virtual users got any answer "
+                              f"({silent}): is the backend up and answering at the target?",
                               "> 0 successful", "perfdash")
+
+
+def _errors_check(results: ArtilleryResults) -> Check:
+    """Every `errors.*` counter by name, so a rejected handshake or a failed capture is in the
+    verdict, not only in Artillery's console output."""
+    errors = {name: n for name, n in error_counters(results.counters).items() if n}
+    total = sum(errors.values())
+    failed = int(results.counters.get("vusers.failed", 0) or 0)
+    created = int(results.counters.get("vusers.created", 0) or 0)
+    detail = (", ".join(f"{name} ×{n}" for name, n in sorted(errors.items(), key=lambda e: -e[1]))
+              + f"; {failed} of {created} virtual users failed") if errors else "none"
+    return Check("artillery.errors", "Artillery errors", "warn" if total else "pass", total,
+                 "== 0", "perfdash default", detail)
 
 
 def _threshold_check(results: ArtilleryResults | None, t: Threshold, reason: str | None) -> Check:
@@ -120,7 +155,7 @@ def _ensure_outcomes(results: ArtilleryResults | None, run_dir: Path) -> list[tu
 def _measured(results: ArtilleryResults | None, original: str) -> tuple[float | None, str]:
     if results is None:
         return None, ""
-    if original.startswith("maxErrorRate"):
+    if _is_rate(original):
         created = float(results.counters.get("vusers.created", 0) or 0)
         completed = float(results.counters.get("vusers.completed", 0) or 0)
         return (round((created - completed) / created * 100, 2), "%") if created else (None, "")
@@ -130,6 +165,10 @@ def _measured(results: ArtilleryResults | None, original: str) -> tuple[float | 
         v = summary.get(m["stat"])
         return (float(v), "ms") if isinstance(v, int | float) else (None, "")
     return None, ""
+
+
+def _is_rate(original: str) -> bool:
+    return original.startswith("maxErrorRate")
 
 
 def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResults | None,
@@ -144,6 +183,9 @@ def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResul
         status: Status = "pass" if passed else ("fail" if strict else "warn")
         verdict = "Artillery: ok" if passed else "Artillery: fail" + ("" if strict else
                                                                     " (optional)")
+        if passed and value is None and results is not None and _is_rate(original):
+            # a rate of no virtual user at all is no evidence either way
+            status, verdict = "not measured", "Artillery: ok, but no virtual user ran: no sample"
         checks.append(Check(f"artillery.ensure.{i}", f"Artillery ensure {original}", status,
                             value, original, source, verdict, unit))
     if not ensure:

@@ -21,6 +21,15 @@ from perfdash.tools.base import EndpointRow, LatencyRow
 # error codes (ECONNREFUSED, ETIMEDOUT) instead.
 SOCKETIO_ERROR_PREFIXES = ("errors.Error: ",)
 SOCKETIO_ERROR_NAMES = ("errors.response timeout", "errors.data is not valid")
+# Errors after which no reply came at all: the port refused, the connection was reset or timed out
+# before any answer (Socket.IO's polling and websocket transports report a closed port as `xhr poll
+# error` and `websocket error`). Any other error is the backend's answer: a rejected handshake
+# (`errors.Error: unauthorized`), a failed capture on a 401 body, `server error` from a server that
+# is not a Socket.IO server.
+NO_ANSWER_ERRORS = frozenset({
+    "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
+    "ENOTFOUND", "EAI_AGAIN", "Error: xhr poll error", "Error: websocket error", "Error: timeout",
+    "response timeout"})
 LATENCY_METRICS = ("http.response_time", "socketio.response_time")
 # perfdash's names for latency statistics -> Artillery's keys in a summary
 LATENCY_KEYS = {"avg": "mean", "min": "min", "med": "median", "p90": "p90", "p95": "p95",
@@ -118,6 +127,17 @@ class ArtilleryResults:
 
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def error_counters(counters: dict[str, Any]) -> dict[str, int]:
+    """Every `errors.<what>` counter of the aggregate, name kept whole (`errors.ECONNREFUSED`)."""
+    return {k: int(v) for k, v in counters.items()
+            if k.startswith("errors.") and isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def no_answer(counter: str) -> bool:
+    """Whether an error counter means nothing answered (refused, reset, timed out)."""
+    return counter.removeprefix("errors.") in NO_ANSWER_ERRORS
 
 
 def socketio_errors(counters: dict[str, Any]) -> dict[str, int]:

@@ -20,6 +20,7 @@ from perfdash.thresholds import Threshold, base_metric, make_threshold
 from perfdash.tools.base import script_source
 from perfdash.tools.k6.exitcodes import k6_exit
 from perfdash.tools.k6.report import K6Summary, read_k6_summary
+from perfdash.tools.k6.transport import Unanswered, unanswered
 
 GUIDE_CHECKS = "guide: checks pass rate >= 99%"
 
@@ -61,7 +62,7 @@ def k6_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | None,
         checks += _unparsed_verdicts(summary, thresholds, profile)
         if not _has_threshold_on(thresholds, "checks"):
             checks.append(_checks_rate(summary, profile))
-        checks += _requests_made(summary)
+        checks += _requests_made(summary, run_dir)
     exit_check = _exit_check(tool)
     if exit_check is not None:
         checks.append(exit_check)
@@ -77,6 +78,10 @@ def _unparsed_verdicts(summary: K6Summary, known: Sequence[Threshold],
     return [Check(f"k6.{metric}.{expression}", f"k6 {metric} {expression}",
                   "pass" if passed else "fail", None, expression, source,
                   "k6: ok" if passed else "k6: crossed")
+            if (empty := _no_samples(summary, metric)) is None else
+            Check.not_measured(f"k6.{metric}.{expression}", f"k6 {metric} {expression}",
+                               f"{empty}; k6 said {'ok' if passed else 'crossed'}", expression,
+                               source)
             for metric, expression, passed in summary.thresholds()
             if (metric, expression) not in seen]
 
@@ -103,9 +108,20 @@ def _unit(t: Threshold) -> str:
     return "ms"
 
 
+def _no_samples(summary: K6Summary, metric: str) -> str | None:
+    """Why a Rate threshold has nothing to judge (k6 says "ok" to a rate of no sample at all)."""
+    if summary.rate_samples(metric) != 0:
+        return None
+    return (f"k6 recorded no sample of {metric} (0 of 0): a rate of nothing is neither a pass nor "
+            "a fail")
+
+
 def _threshold_check(summary: K6Summary, t: Threshold) -> Check:
     value = summary.value(t.metric, t.stat)
     passed = summary.verdict(t.metric, t.expression)
+    if t.stat == "rate" and (empty := _no_samples(summary, t.metric)) is not None:
+        said = "" if passed is None else f"; k6 said {'ok' if passed else 'crossed'}"
+        return Check.not_measured(_id(t), _name(t), empty + said, t.expression, t.source)
     shown = round(value, 4) if value is not None else None
     if passed is not None:
         detail = "k6: ok" if passed else "k6: crossed"
@@ -151,23 +167,50 @@ def _checks_rate(summary: K6Summary, profile: Profile) -> Check:
                  GUIDE_CHECKS, _checks_detail(summary), "ratio")
 
 
-def _requests_made(summary: K6Summary) -> list[Check]:
-    """A load test that completed no iteration, or had no request succeed, measured nothing:
-    never a pass (setup() alone may have sent a request)."""
+def _requests_made(summary: K6Summary, run_dir: Path) -> list[Check]:
+    """A load test that completed no iteration, or had no request answered, measured nothing: never
+    a pass (setup() alone may have sent a request). One whose every request the backend answered
+    with an error measured a failure, iterations or not: a fail, naming the failed checks and the
+    error answers."""
     iterations = int(summary.value("iterations", "count") or 0)
     total, ok = summary.requests(), summary.successful_requests()
+    silent: Unanswered | None = None
+    if total and ok == 0:
+        silent = unanswered(run_dir)
+        received = summary.bytes_received()
+        answered = (max(0, total - silent.count) if silent is not None else
+                    total if received else 0)
+        if received == 0:
+            answered = 0  # not one byte came back, whatever the log says
+        if answered > 0:
+            return [Check("k6.requests", "k6 requests made", "fail", 0, "> 0 successful",
+                          "perfdash", f"none of k6's {total} HTTP requests succeeded and the "
+                          f"backend answered {answered} of them with an error status"
+                          + _failure_words(summary, silent))]
     why = None
     if iterations == 0:
         why = ("k6 completed no iteration: the plan was empty (a 0 s stage?) or every iteration "
                "was cut off before it ended (is the backend answering at all?)")
     elif "http_reqs" in summary.metrics and ok == 0:
-        why = (f"none of k6's {total} HTTP requests succeeded (all failed: is the backend "
-               "answering at all?)")
+        how = f" ({silent.describe()})" if silent is not None and silent.count else ""
+        why = (f"none of k6's {total} HTTP requests got an answer{how}: is the backend up and "
+               "answering at the base URL?")
     if why:
         return [Check.not_measured("k6.requests", "k6 requests made", why, "> 0 successful",
                                    "perfdash")]
     return [Check("k6.requests", "k6 requests made", "pass", ok, "> 0 successful", "perfdash",
                   f"{ok} of {total} succeeded in {iterations} iterations")]
+
+
+def _failure_words(summary: K6Summary, silent: Unanswered | None) -> str:
+    """The k6 checks that failed and the requests that got no answer, for a failed run's detail."""
+    words = []
+    passes, fails = summary.checks_counts()
+    if passes + fails:
+        words.append(f"checks: {_checks_detail(summary)}")
+    if silent is not None and silent.count:
+        words.append(f"no answer to {silent.count}: {silent.describe()}")
+    return "; " + "; ".join(words) if words else ""
 
 
 def _exit_check(tool: Mapping[str, Any] | None) -> Check | None:

@@ -63,6 +63,22 @@ class K6Summary:
         data = self.metrics.get("checks") or {}
         return int(data.get("passes", 0) or 0), int(data.get("fails", 0) or 0)
 
+    def rate_samples(self, metric: str) -> int | None:
+        """How many samples a Rate metric (checks, http_req_failed, a script's own Rate) holds:
+        its passes plus fails; None when the metric is not exported as a Rate."""
+        data = self.metrics.get(metric)
+        if not isinstance(data, dict):
+            return None
+        passes, fails = data.get("passes"), data.get("fails")
+        if not isinstance(passes, int | float) or not isinstance(fails, int | float):
+            return None
+        return int(passes) + int(fails)
+
+    def bytes_received(self) -> int | None:
+        """`data_received`: 0 when no byte of any answer came back (refused, timed out)."""
+        value = self.value("data_received", "count")
+        return int(value) if value is not None else None
+
     def failing_checks(self) -> list[str]:
         return [f"{c['name']} ({c['fails']} of {c['passes'] + c['fails']} failed)"
                 for c in _walk_checks(self.root_group) if c.get("fails")]
