@@ -21,6 +21,7 @@ from typing import Any, Literal
 from dotenv.main import resolve_variables
 from dotenv.parser import parse_stream
 
+from perfdash.log_formats import FormatError, from_format_string, is_format_string
 from perfdash.secret import Secret, redact_command, redact_url
 from perfdash.thresholds import Threshold, make_threshold
 
@@ -599,16 +600,33 @@ def _access_log(r: _Reader, table: str, data: Mapping[str, Any]) -> tuple[str | 
     for key, allowed in (("access_log_format", ACCESS_LOG_FORMATS),
                          ("access_log_time_unit", ACCESS_LOG_TIME_UNITS)):
         value = r.str_(data, table, key)
-        if value is not None and value not in allowed:
+        if value is not None and value not in allowed and not (
+                key == "access_log_format" and is_format_string(value)):
             raise r.fail(table, key, f"unknown value {value!r}",
-                         "use one of " + ", ".join(f'"{a}"' for a in allowed))
+                         "use one of " + ", ".join(f'"{a}"' for a in allowed)
+                         + (", or the server's own format string" if key == "access_log_format" else ""))
         found.append(value)
     access_format, time_unit = found
+    if access_format is not None and is_format_string(access_format):
+        access_format, time_unit = _translated(r, table, "access_log_format", access_format, time_unit)
     if time_unit is not None and access_format in ("combined", "common"):
         raise r.fail(table, "access_log_time_unit", f'access_log_format = "{access_format}" has no '
                      "request time", 'drop access_log_time_unit, or name the format that writes the '
                      'time (e.g. access_log_format = "nginx")')
     return access_format, time_unit
+
+
+def _translated(r: _Reader, table: str, key: str, text: str, time_unit: str | None,
+                where: str = "") -> tuple[str, str | None]:
+    """A server's own format string as (preset, unit); a time_unit set beside it must agree."""
+    try:
+        preset, unit = from_format_string(text)
+    except FormatError as exc:
+        raise r.fail(table, key, f"{where}{exc.problem}", exc.fix) from None
+    if time_unit is not None and unit is not None and time_unit != unit:
+        raise r.fail(table, key, f'{where}the format writes its request time in "{unit}", the '
+                     f'time unit says "{time_unit}"', "drop the time unit: the format says it")
+    return preset, unit or time_unit
 
 
 def _logs(r: _Reader, table: str, data: Mapping[str, Any], workdir: Path,
@@ -651,6 +669,8 @@ def _logs(r: _Reader, table: str, data: Mapping[str, Any], workdir: Path,
             key = "format" if "format" in entry else "time_unit"
             raise r.fail(table, "logs", f"{where} ({path}) is an app log with {key} set",
                          f'drop {key}, or make it kind = "access" if the file holds request lines')
+        if kind == "access" and isinstance(fmt, str) and is_format_string(fmt):
+            fmt, unit = _translated(r, table, "logs", fmt, unit, f"{where} ({path}): ")
         for key, value, allowed in (("format", fmt, ACCESS_LOG_FORMATS),
                                     ("time_unit", unit, ACCESS_LOG_TIME_UNITS)):
             if value is not None and value not in allowed:

@@ -150,7 +150,7 @@ def test_access_log_format_and_time_unit(project: Path) -> None:
 @pytest.mark.parametrize(("lines", "message"), [
     ('access_log_format = "iis"', r"line \d+ \(environments.local.access_log_format\): unknown value "
                                   r"'iis'; use one of \"combined\", \"common\", \"nginx\", \"gunicorn\", "
-                                  r"\"apache\"\.$"),
+                                  r"\"apache\", or the server's own format string\.$"),
     ('access_log_time_unit = "msec"', r"access_log_time_unit\): unknown value 'msec'; use one of \"us\", "
                                       r"\"ms\", \"s\"\.$"),
     ('access_log_time_unit = 1000', r"access_log_time_unit\): expected a string, got 1000; quote"),

@@ -12,6 +12,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from perfdash.log_formats import FormatError, from_format_string
+
 _PORT_FLAGS = (
     re.compile(r"""(?:--bind|-b|--listen|--host-port)(?:=|\s+)['"]?(?:[\w.*\[\]-]*:)?(\d{2,5})\b"""),
     re.compile(r"""(?:--port|--http-port|-p)(?:=|\s+)['"]?(\d{2,5})\b(?!:)"""),
@@ -84,10 +86,10 @@ def gunicorn_time_unit(access_format: str | None) -> tuple[str, str | None]:
     """(access_log_format preset, request-time unit) for gunicorn's access log format string."""
     if access_format is None:
         return "combined", None  # gunicorn's default format has no request time
-    for field_name, unit in (("%(M)s", "ms"), ("%(D)s", "us"), ("%(L)s", "s"), ("%(T)s", "s")):
-        if field_name in access_format:
-            return "gunicorn", unit
-    return "combined", None
+    try:
+        return from_format_string(access_format)
+    except FormatError:
+        return "combined", None  # a time perfdash cannot read: requests and statuses only
 
 
 @dataclass(frozen=True)
