@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 
 from perfdash.collect.background import Background
+from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.events import Bus, ProblemDetected, SystemSampled
 
 SATURATION_PCT = 80.0
@@ -56,6 +57,9 @@ class _ProcessTree:
 class SystemCollector(Background):
     """A daemon thread sampling at `interval_s`; `stop()` joins it and closes the CSV."""
 
+    name = "system"
+    columns: tuple[str, ...] = ("cpu_pct", "mem_pct", "load1")
+
     def __init__(self, bus: Bus, csv_path: Path, interval_s: float = 1.0,
                  backend_pid: Callable[[], int | None] | None = None) -> None:
         super().__init__("system-collector")
@@ -66,6 +70,13 @@ class SystemCollector(Background):
         self.rows = 0
         self.error: str | None = None
         self._saturated = False
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """metrics.csv is written as it goes; a collector that stopped writing it leaves the host
+        checks not measured, with the reason."""
+        if self.error:
+            record.not_measured["metrics"] = self.error
+            record.problem(self.error, DISK_FIX)
 
     def _run(self) -> None:
         try:
