@@ -5,9 +5,9 @@ Each sample is one round trip (`perfdash.collect.db_activity.ACTIVITY_SQL`): con
 `db-connections.csv` as before, and what the sessions wait on, who owns the connections and who
 blocks whom go to `db-activity.ndjson` for the diagnosis.
 
-Started by the orchestrator when the environment has a database. The database may go away and come
-back mid-run (a restart, a failover): the sampler says so once with a problem event, keeps trying
-quietly, and says so again when it is back.
+Built by the collector registry for a run or a watch whenever there is a database URL. The
+database may go away and come back mid-run (a restart, a failover): the sampler says so once with
+a problem event, keeps trying quietly, and says so again when it is back.
 """
 
 from __future__ import annotations

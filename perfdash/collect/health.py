@@ -2,8 +2,8 @@
 or loses its database mid-run ends the run with one clear sentence instead of minutes of failed
 requests, and counts every answer, so the verdict can say how healthy the backend stayed under load.
 
-Started by the orchestrator next to the other collectors; the orchestrator stops the tools when
-`lost` is set and writes `answers()` into the run's record.
+Built for a run by the collector registry (a watch names no health route); the orchestrator stops
+the tools when `lost` is set, and `finish()` writes `answers()` into the run's record.
 """
 
 from __future__ import annotations

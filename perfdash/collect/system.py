@@ -1,8 +1,9 @@
 """System sampler: psutil once a second into `metrics.csv` (appended and flushed row by row, so
 `tail -f` and a crash both see every sample) and onto the event bus.
 
-Started by the orchestrator for the whole load window; the backend process is watched too when
-perfdash knows its PID (the demo backend, or a backend it started).
+Built by the collector registry (perfdash.collect.remote_hosts.host_sampler) for the whole load
+window of a run or a watch; the backend process is watched too when perfdash knows its PID (the
+demo backend) or finds the process listening on the base URL's port.
 """
 
 from __future__ import annotations

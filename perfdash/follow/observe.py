@@ -1,7 +1,8 @@
 """`perfdash watch`: the cockpit for a suite perfdash did not start.
 
-The same collectors a run uses (host, app log, database connections), the timeline and the event
-recording, plus any k6 run visible through its REST API, until asked to stop. What was watched is
+The same collectors a run uses (host, app log, database connections), built, stopped and finished
+by the same lifecycle (perfdash.session.collectors), the timeline and the event recording, plus
+any k6 run visible through its REST API, until asked to stop. What was watched is
 then written as a run directory like any other (metrics.csv, db-connections.csv, timeline,
 events.ndjson, query-analysis.json, summary.json), with the summary marked `"observed"`: its
 verdict covers what perfdash could see (host headroom, database, app log), never the load tool's
