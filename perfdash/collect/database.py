@@ -36,7 +36,7 @@ from perfdash.secret import Secret, scrub
 
 def database_sampler(setup: Setup) -> DatabaseSampler | None:
     """The registry's factory: a sampler whenever the run or watch has a database URL."""
-    if setup.database_url is None:
+    if not setup.database_url:
         return None
     return DatabaseSampler(setup.bus, setup.database_url, setup.paths.db_connections,
                            activity_path=setup.paths.db_activity)

@@ -19,7 +19,7 @@ merged result is written as `k6-observed.json` (perfdash.tools.k6.merged), which
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,12 +107,7 @@ class Observer:
                                     tools=("k6",)))
         log(f"watching environment {self.env.name} ({self._k6_where()})")
         url = self.env.database_url
-        before = db_stats.snapshot(url, self.env, record, log) if url else None
-        if before is not None:
-            write_json_atomic(paths.db_snapshot_start, asdict(before))
-        if url is None:
-            record.not_measured["database"] = \
-                f"no database URL configured ({self.env.database_url_env})"
+        before = db_stats.snapshot_before(paths, url, self.env, record, log)
         if not self.measure_host:
             record.not_measured["metrics"] = ("the k6 run was followed through Prometheus; no "
                                               "host of it was named (attach --env E)")

@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,13 +218,8 @@ class Orchestrator:
             return
         if not self._seed(st):
             return
-        if st.target.database_url:
-            st.before = db_stats.snapshot(st.target.database_url, self.env, st.record, st.log)
-            if st.before is not None:
-                write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
-        else:
-            st.record.not_measured["database"] = \
-                f"no database URL configured ({self.env.database_url_env})"
+        st.before = db_stats.snapshot_before(st.paths, st.target.database_url, self.env, st.record,
+                                             st.log)
 
         def load_begins() -> None:
             # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker

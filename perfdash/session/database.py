@@ -5,6 +5,7 @@ database whose statistics cannot be read, whichever command took them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 from perfdash.analyze.database import build_query_analysis
 from perfdash.artifacts import RunPaths, write_json_atomic
@@ -27,6 +28,19 @@ def snapshot(url: Secret, env: Environment, record: RunNotes,
                        f"check {env.database_url_env} and the database")
         log(f"database snapshot failed: {why}")
         return None
+
+
+def snapshot_before(paths: RunPaths, url: Secret | None, env: Environment, record: RunNotes,
+                    log: Callable[[str], None]) -> DbSnapshot | None:
+    """The snapshot the load is measured against, kept as db-snapshot-start.json; without a
+    database URL, the database checks are not measured and say which variable to set."""
+    if not url:  # an empty variable is no URL either
+        record.not_measured["database"] = f"no database URL configured ({env.database_url_env})"
+        return None
+    before = snapshot(url, env, record, log)
+    if before is not None:
+        write_json_atomic(paths.db_snapshot_start, asdict(before))
+    return before
 
 
 def write_query_analysis(paths: RunPaths, url: Secret, before: DbSnapshot, env: Environment,
