@@ -5,9 +5,9 @@ Each sample is one round trip (`perfdash.collect.db_activity.ACTIVITY_SQL`): con
 `db-connections.csv` as before, and what the sessions wait on, who owns the connections and who
 blocks whom go to `db-activity.ndjson` for the diagnosis.
 
-Started by the orchestrator when the environment has a database. The database may go away and come
-back mid-run (a restart, a failover): the sampler says so once with a problem event, keeps trying
-quietly, and says so again when it is back.
+Built by the collector registry for a run or a watch whenever there is a database URL. The
+database may go away and come back mid-run (a restart, a failover): the sampler says so once with
+a problem event, keeps trying quietly, and says so again when it is back.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 
 from perfdash.collect.background import Background
+from perfdash.collect.base import RunNotes, Setup
 from perfdash.collect.db_activity import (
     ACTIVITY_SQL,
     append_sample,
@@ -33,7 +34,19 @@ from perfdash.events import Bus, DatabaseSampled, ProblemDetected
 from perfdash.secret import Secret, scrub
 
 
+def database_sampler(setup: Setup) -> DatabaseSampler | None:
+    """The registry's factory: a sampler whenever the run or watch has a database URL."""
+    if not setup.database_url:
+        return None
+    return DatabaseSampler(setup.bus, setup.database_url, setup.paths.db_connections,
+                           activity_path=setup.paths.db_activity)
+
+
 class DatabaseSampler(Background):
+    name = "database"
+    columns: tuple[str, ...] = ("db_active", "db_idle", "db_idle_in_tx", "db_total", "db_max",
+                                "db_lock_waits")
+
     def __init__(self, bus: Bus, url: Secret, csv_path: Path, interval_s: float = 1.0,
                  activity_path: Path | None = None) -> None:
         super().__init__("db-sampler")
@@ -51,6 +64,9 @@ class DatabaseSampler(Background):
     def stop(self) -> None:
         super().stop()
         self._close()
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """Both files are appended sample by sample: nothing is left to write."""
 
     def _close(self) -> None:
         if self._conn is not None:

@@ -2,21 +2,33 @@
 or loses its database mid-run ends the run with one clear sentence instead of minutes of failed
 requests, and counts every answer, so the verdict can say how healthy the backend stayed under load.
 
-Started by the orchestrator next to the other collectors; the orchestrator stops the tools when
-`lost` is set and writes `answers()` into the run's record.
+Built for a run by the collector registry (a watch names no health route); the orchestrator stops
+the tools when `lost` is set, and `finish()` writes `answers()` into the run's record.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from perfdash.collect.background import Background
+from perfdash.collect.base import RunNotes, Setup
 from perfdash.events import Bus, ProblemDetected
 from perfdash.net import probe
 
 
+def health_poller(setup: Setup) -> BackendWatcher | None:
+    """The registry's factory: a poller when the caller names a health route to poll."""
+    if setup.health_url is None:
+        return None
+    return BackendWatcher(setup.bus, setup.health_url, path=setup.env.health_path)
+
+
 class BackendWatcher(Background):
+    name = "health"
+    columns: tuple[str, ...] = ()
+
     def __init__(self, bus: Bus, url: str, *, interval_s: float = 2.0, failures: int = 3,
                  path: str = "") -> None:
         super().__init__("backend-watch")
@@ -56,6 +68,9 @@ class BackendWatcher(Background):
             self.timeouts += 1
         else:
             self.no_answer[" ".join(detail.split())[:80] or "no answer"] += 1
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        record.health = self.answers()
 
     def answers(self) -> dict[str, Any]:
         """What the polls got, for the run's record (read once the watcher has stopped)."""

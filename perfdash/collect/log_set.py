@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import write_json_atomic
+from perfdash.collect.access_log import ARTIFACT as ENDPOINTS_ARTIFACT
 from perfdash.collect.access_log import EndpointCounter
 from perfdash.collect.applog import SAMPLE_LINES, AppLogTail
+from perfdash.collect.base import DISK_FIX, RunNotes, Setup
 from perfdash.events import Bus
 from perfdash.settings import LogSpec
 
@@ -30,8 +32,20 @@ def labels(paths: Sequence[Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if p.name in repeated else p.name for p in paths]
 
 
+def log_set(setup: Setup) -> LogSet | None:
+    """The registry's factory: the logs the caller resolved (the demo's, or the environment's)."""
+    if not setup.logs:
+        return None
+    env = setup.env
+    return LogSet(setup.bus, setup.logs, fields=env.log_fields, from_start=setup.logs_from_start,
+                  pool_pattern=env.pool_log_pattern)
+
+
 class LogSet:
     """Starts and stops a tail per log; `record()` and `endpoints_json()` are the totals."""
+
+    name = "logs"
+    columns: tuple[str, ...] = ("log_lines", "log_errors", "srv_p50_ms", "srv_p95_ms", "srv_p99_ms")
 
     def __init__(self, bus: Bus, specs: Sequence[LogSpec], *, fields: Mapping[str, str] | None = None,
                  pool_pattern: str | None = None, from_start: bool = False,
@@ -54,6 +68,15 @@ class LogSet:
     def stop(self) -> None:
         for tail in self.tails:
             tail.stop()
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """summary.json's `app_log` and applog-endpoints.json; a file that cannot be written is a
+        problem of the run, never the end of its summary."""
+        record.app_log = self.record()
+        try:
+            self.write_endpoints(run_dir / ENDPOINTS_ARTIFACT)
+        except OSError as exc:
+            record.problem(f"cannot write {ENDPOINTS_ARTIFACT}: {exc.strerror}", DISK_FIX)
 
     def _app(self) -> list[tuple[LogSpec, AppLogTail]]:
         return [(s, t) for s, t in zip(self.specs, self.tails, strict=True) if s.kind == "app"]

@@ -25,9 +25,11 @@ from typing import Protocol
 import psutil
 
 from perfdash.artifacts import write_json_atomic
+from perfdash.collect.backend_process import BackendByPort
 from perfdash.collect.background import Background
+from perfdash.collect.base import DISK_FIX, RunNotes, Setup
 from perfdash.collect.hostsample import HostsSampled
-from perfdash.collect.system import SATURATION_PCT
+from perfdash.collect.system import SATURATION_PCT, SystemCollector
 from perfdash.events import Bus, ProblemDetected
 from perfdash.prom.client import PromClient
 from perfdash.prom.node import HostSample, NodeExporterHost, PromHosts
@@ -101,12 +103,35 @@ def _sources(hosts: Sequence[HostSpec], prometheus_url: str | None) -> list[_Sou
     return sources
 
 
+def host_sampler(setup: Setup) -> SystemCollector | RemoteHostsCollector | None:
+    """The registry's factory for metrics.csv: node_exporter when the environment lists its hosts
+    (the machines under test are elsewhere, so psutil here would measure the wrong one), else
+    psutil on this machine, with the backend's process when it can be found."""
+    if not setup.measure_host:
+        return None
+    env = setup.env
+    if env.hosts:
+        return RemoteHostsCollector(setup.bus, setup.paths.metrics_csv, env.hosts,
+                                    env.prometheus_url)
+    return SystemCollector(setup.bus, setup.paths.metrics_csv,
+                           backend_pid=setup.backend_pid or BackendByPort(setup.base_url or ""))
+
+
+def host_names(setup: Setup) -> list[str]:
+    """The hosts that get their own timeline columns, in metrics.csv's order (none with psutil)."""
+    if not setup.measure_host or not setup.env.hosts:
+        return []
+    return [name for name, _ in host_roles(setup.env.hosts)]
+
+
 def _cell(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
 class RemoteHostsCollector(Background):
     """A daemon thread sampling every host at `interval_s`; `stop()` joins it and closes the CSV."""
+
+    name = "hosts"
 
     def __init__(self, bus: Bus, csv_path: Path, hosts: Sequence[HostSpec],
                  prometheus_url: str | None, interval_s: float = 1.0) -> None:
@@ -117,11 +142,21 @@ class RemoteHostsCollector(Background):
         self._prom = prometheus_url
         self._interval = interval_s
         self._order = host_roles(hosts)
+        # the host columns spelled as perfdash.timeline.columns.host_columns does (a test holds
+        # them equal): collect/ sits below the timeline and may not import it
+        self.columns: tuple[str, ...] = ("cpu_pct", "mem_pct", "load1", *(
+            f"host.{name}.{f}" for name, _ in self._order for f in ("cpu_pct", "mem_pct", "load1")))
         self._down: set[str] = set()
         self._saturated: set[str] = set()
         self.rows = 0
         self.error: str | None = None
         self.lost: dict[str, str] = {}  # host -> the first problem seen (for the summary)
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """Like the psutil sampler: metrics.csv is written as it goes; a stop says why."""
+        if self.error:
+            record.not_measured["metrics"] = self.error
+            record.problem(self.error, DISK_FIX)
 
     def _run(self) -> None:
         try:

@@ -1,8 +1,9 @@
 """System sampler: psutil once a second into `metrics.csv` (appended and flushed row by row, so
 `tail -f` and a crash both see every sample) and onto the event bus.
 
-Started by the orchestrator for the whole load window; the backend process is watched too when
-perfdash knows its PID (the demo backend, or a backend it started).
+Built by the collector registry (perfdash.collect.remote_hosts.host_sampler) for the whole load
+window of a run or a watch; the backend process is watched too when perfdash knows its PID (the
+demo backend) or finds the process listening on the base URL's port.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import psutil
 
 from perfdash.collect.background import Background
+from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.events import Bus, ProblemDetected, SystemSampled
 
 SATURATION_PCT = 80.0
@@ -56,6 +58,9 @@ class _ProcessTree:
 class SystemCollector(Background):
     """A daemon thread sampling at `interval_s`; `stop()` joins it and closes the CSV."""
 
+    name = "system"
+    columns: tuple[str, ...] = ("cpu_pct", "mem_pct", "load1")
+
     def __init__(self, bus: Bus, csv_path: Path, interval_s: float = 1.0,
                  backend_pid: Callable[[], int | None] | None = None) -> None:
         super().__init__("system-collector")
@@ -66,6 +71,13 @@ class SystemCollector(Background):
         self.rows = 0
         self.error: str | None = None
         self._saturated = False
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """metrics.csv is written as it goes; a collector that stopped writing it leaves the host
+        checks not measured, with the reason."""
+        if self.error:
+            record.not_measured["metrics"] = self.error
+            record.problem(self.error, DISK_FIX)
 
     def _run(self) -> None:
         try:

@@ -1,7 +1,8 @@
 """`perfdash watch`: the cockpit for a suite perfdash did not start.
 
-The same collectors a run uses (host, app log, database connections), the timeline and the event
-recording, plus any k6 run visible through its REST API, until asked to stop. What was watched is
+The same collectors a run uses (host, app log, database connections), built, stopped and finished
+by the same lifecycle (perfdash.session.collectors), the timeline and the event recording, plus
+any k6 run visible through its REST API, until asked to stop. What was watched is
 then written as a run directory like any other (metrics.csv, db-connections.csv, timeline,
 events.ndjson, query-analysis.json, summary.json), with the summary marked `"observed"`: its
 verdict covers what perfdash could see (host headroom, database, app log), never the load tool's
@@ -18,27 +19,24 @@ merged result is written as `k6-observed.json` (perfdash.tools.k6.merged), which
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import RunPaths, new_run_dir, write_json_atomic
-from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.database import DatabaseSampler
-from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
-from perfdash.collect.log_set import LogSet
-from perfdash.collect.system import SystemCollector
+from perfdash.collect.base import Setup
+from perfdash.collect.dbstats import DbSnapshot
 from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
 from perfdash.follow.k6spot import K6Spotter
 from perfdash.run.liveness import RunLock
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
 from perfdash.secret import redact_url
+from perfdash.session import database as db_stats
+from perfdash.session.collectors import CollectorSession
 from perfdash.settings import Environment, Profile, Settings
-from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools.k6.promfollow import PromK6Follower
 
 OBSERVED = "observed"
@@ -109,43 +107,28 @@ class Observer:
                                     tools=("k6",)))
         log(f"watching environment {self.env.name} ({self._k6_where()})")
         url = self.env.database_url
-        before = self._snapshot(url, record) if url else None
-        if before is not None:
-            write_json_atomic(paths.db_snapshot_start, asdict(before))
-        if url is None:
-            record.not_measured["database"] = \
-                f"no database URL configured ({self.env.database_url_env})"
-        timeline = TimelineRecorder(self.bus, paths.root)
-        timeline.start()
-        self.bus.publish(PhaseChanged("load", f"watching {self.env.name}" if self.prometheus is None
-                                      else f"waiting for k6 {self._k6_where()}"))
-        collectors: list[Any] = ([SystemCollector(self.bus, paths.metrics_csv)]
-                                 if self.measure_host else [])
+        before = db_stats.snapshot_before(paths, url, self.env, record, log)
         if not self.measure_host:
             record.not_measured["metrics"] = ("the k6 run was followed through Prometheus; no "
                                               "host of it was named (attach --env E)")
-        tail = None
-        if specs := self.env.followed_logs():
-            tail = LogSet(self.bus, specs, fields=self.env.log_fields,
-                          pool_pattern=self.env.pool_log_pattern)
-            collectors.append(tail)
-            record.app_log = {"path": str(specs[0].path)}
-        if url is not None:
-            collectors.append(DatabaseSampler(self.bus, url, paths.db_connections,
-                                              activity_path=paths.db_activity))
+        session = CollectorSession()
+        # The same collectors as a run's, but no health poll: a watch stops nothing when the
+        # backend goes away, it only records what it saw.
+        setup = Setup(self.bus, paths, self.env, self.env.base_url, url,
+                      logs=self.env.followed_logs(), measure_host=self.measure_host)
         spotter = self._k6_source(paths)
-        collectors.append(spotter)
-        for c in collectors:
-            c.start()
         try:
+            session.start(setup, on_clock=lambda: self.bus.publish(PhaseChanged(
+                "load", f"watching {self.env.name}" if self.prometheus is None
+                else f"waiting for k6 {self._k6_where()}")))
+            spotter.start()
+            session.adopt(spotter)
             self._stop.wait(seconds)
         except (KeyboardInterrupt, Interrupted):
             pass  # Ctrl-C ends a watch: what was watched is written as usual
         finally:
-            for c in collectors:
-                c.stop()
-            timeline.stop()
-            outcome = self._finish(paths, profile, record, tail, spotter, before, log)
+            session.stop(paths.root, record, log)
+            outcome = self._finish(paths, profile, record, spotter, before, log)
             recorder.close()
             alive.release()
         return outcome
@@ -188,35 +171,19 @@ class Observer:
                 "p95_ms": metrics.get("http_req_duration", {}).get("p(95)"),
                 "generators": self.merged["merged"]["generators"]}
 
-    def _snapshot(self, url: Any, record: RunRecord) -> DbSnapshot | None:
-        try:
-            return take_snapshot(url)
-        except DbStatsError as exc:
-            var = self.env.database_url_env  # the statistics reader names the default variable
-            why = str(exc).replace("PERF_DATABASE_URL", var)
-            record.not_measured["database"] = why
-            record.problem(f"database statistics unavailable: {why}",
-                           f"check {var} and the database")
-            return None
-
     def _finish(self, paths: RunPaths, profile: Profile, record: RunRecord,
-                tail: LogSet | None, spotter: K6Spotter | PromK6Follower,
-                before: DbSnapshot | None, log: RunLog) -> ObserveOutcome:
+                spotter: K6Spotter | PromK6Follower, before: DbSnapshot | None,
+                log: RunLog) -> ObserveOutcome:
         self.bus.publish(PhaseChanged("analysis"))
         # The verdict covers what perfdash watched, as `show` computes it again from the files;
         # the merged k6 result is reported beside it (k6-observed.json), never judged here.
         merged: dict[str, Any] | None = None
         if self.prometheus is not None:
             merged = self._merge(paths, record, record.started_at.timestamp())
-        if tail is not None and record.app_log is not None:
-            record.app_log.update(tail.record())
-            tail.write_endpoints(paths.root / APPLOG_ENDPOINTS)
         url = self.env.database_url
         if before is not None and url is not None:
-            after = self._snapshot(url, record)
-            if after is not None:
-                write_json_atomic(paths.query_analysis, build_query_analysis(
-                    url, before, after, slow_ms=profile.slow_query_ms))
+            db_stats.write_query_analysis(paths, url, before, self.env, record, log,
+                                          slow_ms=profile.slow_query_ms)
         record.ended_at = datetime.now(UTC)
         summary = build_summary(paths, profile, self.env, record)
         if merged is not None:

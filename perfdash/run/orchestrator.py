@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,6 @@ from perfdash.analyze.baseline import Baseline, regression_check
 from perfdash.analyze.checks import Check
 from perfdash.analyze.compare import CompareError, compare_runs
 from perfdash.analyze.compare_report import comparison_markdown
-from perfdash.analyze.database import build_query_analysis
 from perfdash.analyze.reports import write_reports
 from perfdash.analyze.summary import RunRecord, build_summary
 from perfdash.artifacts import (
@@ -32,14 +31,10 @@ from perfdash.artifacts import (
     write_json_atomic,
     write_text_atomic,
 )
-from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.backend_process import BackendByPort
-from perfdash.collect.database import DatabaseSampler
-from perfdash.collect.dbstats import DbSnapshot, DbStatsError, take_snapshot
+from perfdash.collect.base import Setup
+from perfdash.collect.dbstats import DbSnapshot
 from perfdash.collect.health import BackendWatcher
-from perfdash.collect.log_set import LogSet
-from perfdash.collect.remote_hosts import RemoteHostsCollector, host_roles, prometheus_preflight
-from perfdash.collect.system import SystemCollector
+from perfdash.collect.remote_hosts import prometheus_preflight
 from perfdash.events import (
     Bus,
     PhaseChanged,
@@ -61,8 +56,9 @@ from perfdash.run.preflight import PreflightResult, ToolPlans, blocking, plan_to
 from perfdash.run.recording import EventRecorder, RunLog
 from perfdash.run.signals import Interrupted
 from perfdash.secret import Redactor, Secret, scrub
+from perfdash.session import database as db_stats
+from perfdash.session.collectors import CollectorSession
 from perfdash.settings import Environment, LogSpec, Profile, Settings
-from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import TOOL_NAMES, tools_for
 from perfdash.tools.base import LaunchContext, LoadTool, Target, ToolPlan
 
@@ -117,7 +113,7 @@ class _RunState:
     stack: DemoStack | None = None
     backend: StartedBackend | None = None  # an external backend this run started
     before: DbSnapshot | None = None
-    collectors: list[Any] = field(default_factory=list)
+    session: CollectorSession = field(default_factory=CollectorSession)
     watcher: BackendWatcher | None = None
     plans: ToolPlans = field(default_factory=dict)
     # The tools found and planned before RunStarted, and the target they were planned against.
@@ -222,58 +218,34 @@ class Orchestrator:
             return
         if not self._seed(st):
             return
-        if st.target.database_url:
-            st.before = self._snapshot(st)
-            if st.before is not None:
-                write_json_atomic(st.paths.db_snapshot_start, asdict(st.before))
-        else:
-            st.record.not_measured["database"] = \
-                f"no database URL configured ({self.env.database_url_env})"
-        # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
-        # its first.
-        timeline = TimelineRecorder(self.bus, st.paths.root, hosts=[
-            name for name, _ in (host_roles(self.env.hosts) if self.env.hosts else [])])
-        timeline.start()
-        st.collectors.append(timeline)
-        self._phase("load", f"{self.profile.mode}, {self._load_plan(st.plans).words()}")
-        st.record.load_started = True
-        stack = st.stack
-        system: SystemCollector | RemoteHostsCollector
-        if self.env.hosts:  # the machines under test are elsewhere: node_exporter measures them
-            system = RemoteHostsCollector(self.bus, st.paths.metrics_csv, self.env.hosts,
-                                          self.env.prometheus_url)
-        else:
-            by_port = BackendByPort(st.target.base_url or "")
-            system = SystemCollector(
-                self.bus, st.paths.metrics_csv,
-                backend_pid=lambda: stack.backend_pid if stack else by_port())
-        system.start()
-        st.collectors.append(system)
-        # The demo backend writes its one log into the run's directory, from the run's start.
-        specs = (LogSpec(st.paths.root / "app.log", "app", requests=True,
-                         format=self.env.access_log_format, time_unit=self.env.access_log_time_unit),
-                 ) if st.stack is not None else self.env.followed_logs()
-        if specs:
-            logs = LogSet(self.bus, specs, fields=self.env.log_fields, from_start=st.stack is not None,
-                          pool_pattern=self.env.pool_log_pattern)
-            logs.start()
-            st.collectors.append(logs)
-            st.record.app_log = {"path": str(specs[0].path)}
-        if st.target.database_url:
-            sampler = DatabaseSampler(self.bus, st.target.database_url, st.paths.db_connections,
-                                      activity_path=st.paths.db_activity)
-            sampler.start()
-            st.collectors.append(sampler)
-        assert st.target.base_url is not None
-        watcher = BackendWatcher(self.bus, st.target.base_url + self.env.health_path,
-                                 path=self.env.health_path)
-        watcher.start()
-        st.collectors.append(watcher)
-        st.watcher = watcher
+        st.before = db_stats.snapshot_before(st.paths, st.target.database_url, self.env, st.record,
+                                             st.log)
+
+        def load_begins() -> None:
+            # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker
+            # is the timeline's first.
+            self._phase("load", f"{self.profile.mode}, {self._load_plan(st.plans).words()}")
+            st.record.load_started = True
+
+        st.session.start(self._collector_setup(st), on_clock=load_begins)
+        st.watcher = st.session.find(BackendWatcher)
         self._run_tools(st)
         self._stop_collectors(st)
         self._phase("analysis")
         self._query_analysis(st)
+
+    def _collector_setup(self, st: _RunState) -> Setup:
+        """What the collectors are built from: the demo backend writes its one log into the run's
+        directory from the run's start and knows its pid; a user's backend is found by its port."""
+        assert st.target.base_url is not None
+        stack = st.stack
+        logs = (LogSpec(st.paths.root / "app.log", "app", requests=True,
+                        format=self.env.access_log_format, time_unit=self.env.access_log_time_unit),
+                ) if stack is not None else self.env.followed_logs()
+        return Setup(self.bus, st.paths, self.env, st.target.base_url, st.target.database_url,
+                     logs=logs, logs_from_start=stack is not None,
+                     backend_pid=(lambda: stack.backend_pid) if stack is not None else None,
+                     health_url=st.target.base_url + self.env.health_path)
 
     def _run_started(self, st: _RunState) -> RunStarted:
         """The run's first word, with its real planned load: the tools' plans are read first
@@ -393,19 +365,6 @@ class Orchestrator:
         """perfdash's signal policy (perfdash.run.signals): SIGINT, SIGTERM, SIGHUP stop the run."""
         return signals.install()
 
-    def _snapshot(self, st: _RunState) -> DbSnapshot | None:
-        assert st.target.database_url is not None
-        try:
-            return take_snapshot(st.target.database_url)
-        except DbStatsError as exc:
-            # The statistics reader names the default variable; this environment may read another.
-            why = str(exc).replace("PERF_DATABASE_URL", self.env.database_url_env)
-            st.record.not_measured["database"] = why
-            st.record.problem(f"database statistics unavailable: {why}",
-                              f"check {self.env.database_url_env} and the database")
-            st.log(f"database snapshot failed: {why}")
-            return None
-
     def _load_plan(self, plans: ToolPlans) -> LoadPlan:
         return load_plan(self.profile.mode, [
             (tool.label, plans[tool.name][1] if tool.name in plans else None)
@@ -433,7 +392,7 @@ class Orchestrator:
                                             launch.request)
             if follower is not None:
                 follower.start()
-                st.collectors.append(follower)
+                st.session.adopt(follower)
             return child, launch
 
         if self.profile.mode == "parallel":
@@ -530,25 +489,7 @@ class Orchestrator:
             record.not_measured.setdefault(child.request.name, "stopped before the end")
 
     def _stop_collectors(self, st: _RunState) -> None:
-        # The timeline last, so its final row holds what the others published as they stopped.
-        for c in sorted(st.collectors, key=lambda c: isinstance(c, TimelineRecorder)):
-            c.stop()
-        for c in st.collectors:
-            if isinstance(c, SystemCollector | RemoteHostsCollector) and c.error:
-                st.record.not_measured["metrics"] = c.error
-                st.record.problem(c.error, "free disk space or fix permissions")
-            if isinstance(c, BackendWatcher):
-                st.record.health = c.answers()
-            if isinstance(c, TimelineRecorder) and c.error:
-                st.record.problem(c.error, "free disk space or fix permissions")
-            if isinstance(c, LogSet) and st.record.app_log is not None:
-                st.record.app_log.update(c.record())
-                try:
-                    c.write_endpoints(st.paths.root / APPLOG_ENDPOINTS)
-                except OSError as exc:
-                    st.record.problem(f"cannot write {APPLOG_ENDPOINTS}: {exc.strerror}",
-                                      "free disk space or fix permissions")
-        st.collectors.clear()
+        st.session.stop(st.paths.root, st.record, st.log)
 
     def _query_analysis(self, st: _RunState) -> None:
         if st.before is None or st.target.database_url is None:
@@ -560,12 +501,8 @@ class Orchestrator:
         if st.stack is not None and st.stack.backend is not None:
             st.stack.stop_backend()
         time.sleep(1.0)
-        after = self._snapshot(st)
-        if after is None:
-            return
-        report = build_query_analysis(st.target.database_url, st.before, after,
-                                      slow_ms=self.profile.slow_query_ms)
-        write_json_atomic(st.paths.query_analysis, report)
+        db_stats.write_query_analysis(st.paths, st.target.database_url, st.before, self.env,
+                                      st.record, st.log, slow_ms=self.profile.slow_query_ms)
 
     def _write_summary(self, st: _RunState, extra: list[Check] | None = None) -> dict[str, Any]:
         summary = build_summary(st.paths, self.profile, self.env, st.record, extra)

@@ -39,6 +39,7 @@ from typing import TextIO
 
 from perfdash.collect.access_log import percentile
 from perfdash.collect.background import Background
+from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
     ArtilleryProgressed,
@@ -78,7 +79,13 @@ class TimelineRecorder(Background):
 
     `start()` begins the clock (t_s 0) and the ticker; `stop()` closes the last, partial second (when
     anything was measured in it) and the files. Tests drive it without the thread: `open()`, events
-    through `__call__`, then `tick()` with a fake `clock`."""
+    through `__call__`, then `tick()` with a fake `clock`.
+
+    A Collector (perfdash.collect.base) that owns no column of its own: it is the consumer of
+    everyone else's, started first and stopped last by the shared lifecycle."""
+
+    name = "timeline"
+    columns: tuple[str, ...] = ()
 
     def __init__(self, bus: Bus, run_dir: Path, *, interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, hosts: Sequence[str] = ()) -> None:
@@ -142,6 +149,11 @@ class TimelineRecorder(Background):
         for f in (self._csv, self._markers):
             if f is not None:
                 f.close()
+
+    def finish(self, run_dir: Path, record: RunNotes) -> None:
+        """Rows and markers are written as they close; a write that failed stopped both."""
+        if self.error:
+            record.problem(self.error, DISK_FIX)
 
     def _run(self) -> None:
         assert self._start is not None
