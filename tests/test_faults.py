@@ -147,7 +147,7 @@ def test_interrupt_stops_tools_keeps_artifacts_exits_130(
                   "--config", str(config(tmp_path, k6_s=40, art_s=40))], results,
                  local_env(demo_service))
     run_dir = live.run_dir()
-    wait_for_process(str(run_dir), "k6")
+    wait_for_process(str(run_dir), "--summary-export")  # `k6 run`, not the plan's inspect
     wait_for_process(str(run_dir), "artillery")
     progress = run_dir / "artillery-progress.ndjson"
     deadline = time.monotonic() + 40
@@ -227,7 +227,7 @@ def _demo(tmp_path: Path, results: Path, k6_s: int = 40) -> Live:
 def test_backend_killed_mid_run_ends_the_run_exit_3(tmp_path: Path, results: Path) -> None:
     live = _demo(tmp_path, results)
     run_dir = live.run_dir()
-    wait_for_process(str(run_dir), "k6")
+    wait_for_process(str(run_dir), "--summary-export")  # `k6 run`, not the plan's inspect
     time.sleep(2)
     backend = wait_for_process(str(run_dir), "perfdash.demo.server")
     backend.kill()
@@ -245,7 +245,7 @@ def test_backend_killed_mid_run_ends_the_run_exit_3(tmp_path: Path, results: Pat
 def test_postgres_stopped_mid_run_is_reported_exit_3(tmp_path: Path, results: Path) -> None:
     live = _demo(tmp_path, results)
     run_dir = live.run_dir()
-    wait_for_process(str(run_dir), "k6")
+    wait_for_process(str(run_dir), "--summary-export")  # `k6 run`, not the plan's inspect
     log = (run_dir / "perfdash.log").read_text()
     cluster = re.search(r"throwaway PostgreSQL on \S+ in (\S+)", log)
     assert cluster

@@ -126,6 +126,9 @@ def test_a_baseline_stays_in_one_environment(tmp_path: Path) -> None:
     newest_staging, newest_demo = staging[-1], demo[-1]
     assert newest_staging.name > newest_demo.name
     assert resolve_baseline("last", tmp_path, "smoke", environment="demo").runs == (newest_demo,)
+    # `last` in an environment with no run of its own: the profile's newest, not an error (compare
+    # then says the environments differ)
+    assert resolve_baseline("last", tmp_path, "smoke", environment="prod").runs == (newest_staging,)
     assert resolve_baseline("auto", tmp_path, "smoke", environment="demo").runs == tuple(demo)
     # no environment given: the newest run's environment, never both
     assert resolve_baseline("auto", tmp_path, "smoke").runs == tuple(staging)

@@ -57,7 +57,8 @@ class Baseline:
 
 def resolve_baseline(spec: str, results_dir: Path, profile: str,
                      exclude: Path | None = None, environment: str | None = None) -> Baseline:
-    """`last` is the newest earlier finished run of the same profile (and environment, when given);
+    """`last` is the newest earlier finished run of the same profile, in the same environment when
+    there is one (else in any: the comparison says the environments differ);
     `auto` the finished runs of the profile in one environment (the given one, else the newest
     run's) since their last change point, at most `AUTO_MAX_RUNS`, pooled; anything else is a
     path."""
@@ -71,14 +72,18 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
         return Baseline((path,))
     candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and p != exclude),
                         reverse=True) if results_dir.is_dir() else []
+    finished: list[tuple[Path, object]] = []
     for run in candidates:
         summary, _ = read_json(run / "summary.json")
         if isinstance(summary, dict) and summary.get("profile") == profile and \
-                summary.get("status") in ("pass", "fail") and \
-                (environment is None or summary.get("environment") == environment):
-            return Baseline((run,))
-    env = f" in environment {environment!r}" if environment else ""
-    raise BaselineError(f"no earlier finished run of profile {profile!r}{env} in {results_dir}; "
+                summary.get("status") in ("pass", "fail"):
+            finished.append((run, summary.get("environment")))
+    # the same environment first; else the profile's newest anywhere (the comparison then warns
+    # that the environments differ) rather than no baseline at all
+    same = [run for run, env in finished if environment is None or env == environment]
+    if same or finished:
+        return Baseline(((same or [run for run, _ in finished])[0],))
+    raise BaselineError(f"no earlier finished run of profile {profile!r} in {results_dir}; "
                         "run once without --baseline first")
 
 
