@@ -232,7 +232,8 @@ class Orchestrator:
         # The run's one time axis: t_s 0 is the start of the load, so the load's phase marker is
         # its first.
         timeline = TimelineRecorder(self.bus, st.paths.root, hosts=[
-            name for name, _ in (host_roles(self.env.hosts) if self.env.hosts else [])])
+            name for name, _ in (host_roles(self.env.hosts) if self.env.hosts else [])],
+            tool_columns=[c for t in tools_for(self.profile) for c, _, _ in t.timeline_columns])
         timeline.start()
         st.collectors.append(timeline)
         self._phase("load", f"{self.profile.mode}, {self._load_plan(st.plans).words()}")
