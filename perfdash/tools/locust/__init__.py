@@ -68,12 +68,13 @@ class LocustTool:
         if not options.locustfile.is_file():
             return ToolPlan(options.run_time_s, problem=f"the locustfile {options.locustfile} does "
                             "not exist", fix=f"fix locustfile in [profiles.{profile.name}.locust]")
-        if not (options.host or target.base_url):
-            return ToolPlan(options.run_time_s, problem="Locust has no host to load",
-                            fix=f"set host in [profiles.{profile.name}.locust] or the "
-                                "environment's base_url")
-        return ToolPlan(options.run_time_s, details={"users": options.users,
-                                                     "spawn_rate": options.spawn_rate})
+        # No host yet is no problem of the plan: the demo's URL exists once its stack is up, and
+        # preflight checks the environment's base_url.
+        warnings = () if options.host or target.base_url else (
+            f"Locust has no host yet: set host in [profiles.{profile.name}.locust] or the "
+            "environment's base_url",)
+        return ToolPlan(options.run_time_s, warnings=warnings,
+                        details={"users": options.users, "spawn_rate": options.spawn_rate})
 
     def request(self, ctx: LaunchContext) -> LaunchRequest:
         options = options_of(ctx.profile)
