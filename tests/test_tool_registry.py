@@ -1,0 +1,95 @@
+"""The tool registry: the `perfdash.tools` entry-point group (or, without installed metadata, the
+checkout's pyproject.toml) lists the tools, a broken line costs its tool and never the run, and
+"a tool is its package plus one registry line" stays true: no other file names Locust."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from perfdash import tools as registry
+from perfdash.settings import _TOOL_TABLES
+from perfdash.tools import Entry, checkout_entries, load_tools
+
+from .conftest import ROOT
+
+GROUP = "perfdash.tools"
+
+
+def _ep(name: str, value: str) -> metadata.EntryPoint:
+    return metadata.EntryPoint(name, value, GROUP)
+
+
+def test_fake_entry_points_load_in_the_run_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "LOAD_PROBLEMS", [])
+    tools = load_tools([_ep("locust", "perfdash.tools.locust:LocustTool"),
+                        _ep("artillery", "perfdash.tools.artillery:ArtilleryTool"),
+                        _ep("k6", "perfdash.tools.k6:K6Tool"),
+                        _ep("k6", "perfdash.tools.artillery:ArtilleryTool")])  # the first line wins
+    assert [t.name for t in tools] == ["k6", "artillery", "locust"]
+    assert registry.LOAD_PROBLEMS == []
+
+
+def test_a_broken_line_costs_only_its_tool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "LOAD_PROBLEMS", [])
+    tools = load_tools([_ep("k6", "perfdash.tools.k6:K6Tool"),
+                        _ep("ghost", "perfdash.tools.ghost:GhostTool"),
+                        _ep("wrong", "perfdash.tools.artillery:ArtilleryTool"),
+                        _ep("typo", "perfdash.tools.k6:NoSuchTool")])
+    assert [t.name for t in tools] == ["k6"]
+    problems = " | ".join(registry.LOAD_PROBLEMS)
+    assert "'ghost'" in problems
+    assert "calls itself 'artillery'" in problems
+    assert "'typo'" in problems
+
+
+def test_without_metadata_the_checkout_declares_the_tools(tmp_path: Path) -> None:
+    declared = checkout_entries(ROOT / "pyproject.toml")
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert {e.name: e.value for e in declared} == data["project"]["entry-points"][GROUP]
+    assert [t.name for t in load_tools(declared)] == ["k6", "artillery", "locust"]
+    other = tmp_path / "pyproject.toml"
+    other.write_text('[project]\nname = "not-perfdash"\n[project.entry-points."perfdash.tools"]\n'
+                     'x = "x:X"\n')
+    assert checkout_entries(other) == []
+    assert checkout_entries(tmp_path / "missing.toml") == []
+    (tmp_path / "bad.toml").write_text("[project\n")
+    assert checkout_entries(tmp_path / "bad.toml") == []
+
+
+def test_every_group_line_is_a_tool_that_loads() -> None:
+    """Whichever way the registry was read here, every tool of pyproject.toml is in it, and the
+    one with a table of its own registered it with the settings."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert set(data["project"]["entry-points"][GROUP]) <= set(registry.TOOL_NAMES)
+    assert registry.TOOL_NAMES[:2] == ("k6", "artillery")
+    assert "locust" in _TOOL_TABLES
+    assert Entry("k6", "perfdash.tools.k6:K6Tool").load().__name__ == "K6Tool"
+
+
+# Where a tool's name may appear: its own package, the registry line, the docs, the tests and the
+# demo project that exercises it. Anywhere else means the seam leaked.
+ALLOWED = ("perfdash/tools/locust/", "pyproject.toml", "README.md", "tests/", "perfdash/demo/project/")
+
+
+def test_a_tool_is_its_package_plus_one_registry_line() -> None:
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    leaks = []
+    for name in filter(None, files):
+        if name.startswith(ALLOWED):
+            continue
+        path = ROOT / name
+        if path.is_symlink():  # the checkout's shortcuts into the demo project
+            target = path.resolve()
+            if target.is_relative_to((ROOT / "perfdash/demo/project").resolve()):
+                continue
+        if not path.is_file():
+            continue
+        if "locust" in path.read_bytes().decode("utf-8", "replace").lower() or "locust" in name.lower():
+            leaks.append(name)
+    assert leaks == [], f"files outside Locust's package name it: {leaks}"
