@@ -17,7 +17,7 @@ from perfdash.settings import SettingsError, load_settings
 from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import tool, tools_for
 from perfdash.tools.base import Target
-from perfdash.tools.locust.command import run_argv
+from perfdash.tools.locust.command import run_argv, write_flush_helper
 from perfdash.tools.locust.progress import LocustHistoryTail
 from perfdash.tools.locust.table import LocustOptions, run_time_seconds
 from perfdash.ui.live.state import LiveState
@@ -107,6 +107,14 @@ def test_the_command_is_headless_with_csv_and_the_environments_host(tmp_path: Pa
     own = run_argv(Path("/bin/locust"), _options(tmp_path, host="http://127.0.0.1:1"), tmp_path, "p",
                    "http://127.0.0.1:8080")
     assert own[own.index("--host") + 1] == "http://127.0.0.1:1"
+    helper = write_flush_helper(tmp_path)
+    with_helper = run_argv(Path("/bin/locust"), _options(tmp_path), tmp_path, "p", None, helper)
+    assert with_helper[2] == f"{tmp_path / 'locustfile.py'},{helper}"
+    assert "CSV_STATS_FLUSH_INTERVAL_SEC = 1" in helper.read_text()
+    assert "--host" not in with_helper  # no host anywhere: Locust's own error says so
+    comma = run_argv(Path("/bin/locust"), _options(tmp_path, locustfile=tmp_path / "a,b.py"), tmp_path,
+                     "p", None, helper)
+    assert comma[2] == str(tmp_path / "a,b.py")
 
 
 @pytest.mark.parametrize(("code", "kind"), [(0, "finished"), (3, "finished"), (1, "error"),

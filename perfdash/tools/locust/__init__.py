@@ -79,8 +79,12 @@ class LocustTool:
     def request(self, ctx: LaunchContext) -> LaunchRequest:
         options = options_of(ctx.profile)
         assert options is not None
+        try:
+            helper: Path | None = command.write_flush_helper(ctx.run_dir)
+        except OSError:
+            helper = None  # progress then moves every 5 s, with Locust's own flush
         argv = command.run_argv(ctx.binary, options, ctx.run_dir, ctx.profile.name,
-                                ctx.target.base_url)
+                                ctx.target.base_url, helper)
         env = command.child_env()
         if ctx.target.token:
             env["PERF_API_TOKEN"] = ctx.target.token.reveal()
