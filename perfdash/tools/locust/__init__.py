@@ -138,13 +138,13 @@ class LocustTool:
 
     def artifacts(self, run_dir: Path, profile_name: str) -> dict[str, Path]:
         prefix = command.csv_prefix(run_dir, profile_name)
-        return {"locust_stats": Path(f"{prefix}_stats.csv"),
+        return {"locust_report": Path(f"{prefix}_stats.csv"),
                 "locust_history": Path(f"{prefix}_stats_history.csv"),
                 "locust_failures": Path(f"{prefix}_failures.csv"),
                 "locust_stdout": run_dir / "locust.stdout.log",
                 "locust_stderr": run_dir / "locust.stderr.log"}
 
     def artifact_labels(self) -> dict[str, str]:
-        return {"locust_stats": "Locust statistics", "locust_history": "Locust live history",
+        return {"locust_report": "Locust statistics", "locust_history": "Locust live history",
                 "locust_failures": "Locust failures", "locust_stdout": "Locust output",
                 "locust_stderr": "Locust log"}
