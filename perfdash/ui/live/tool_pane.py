@@ -9,15 +9,11 @@ from rich.text import Text
 from textual.reactive import reactive
 
 from perfdash.events import FAIL_RATIO, FAILURES, P95_MS, USERS
-from perfdash.tools import TOOL_NAMES, tool
 from perfdash.ui.format import ms, pct
 from perfdash.ui.live.pane import Pane
 from perfdash.ui.live.state import ToolPhase, ToolView
+from perfdash.ui.live.tool_phase import label as tool_label
 from perfdash.ui.live.tool_phase import phase_lines, progress_line
-
-
-def tool_label(name: str) -> str:
-    return tool(name).label if name in TOOL_NAMES else name
 
 
 def generic_lines(name: str, view: ToolView | None, width: int, height: int,
