@@ -5,6 +5,7 @@ checkout's pyproject.toml) lists the tools, a broken line costs its tool and nev
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -93,3 +94,36 @@ def test_a_tool_is_its_package_plus_one_registry_line() -> None:
         if "locust" in path.read_bytes().decode("utf-8", "replace").lower() or "locust" in name.lower():
             leaks.append(name)
     assert leaks == [], f"files outside Locust's package name it: {leaks}"
+
+
+def test_preflight_warns_about_a_tool_that_did_not_load(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfdash.run import preflight
+    from perfdash.settings import load_settings
+    from perfdash.tools.base import Target
+
+    (tmp_path / "lf.py").write_text("# users\n")
+    (tmp_path / "profiles.toml").write_text(
+        '[profiles.p.locust]\nlocustfile = "lf.py"\nrun_time = 5\n'
+        '[environments.local]\nkind = "external"\nbase_url = "http://127.0.0.1:9"\n')
+    settings = load_settings(tmp_path, env_file=tmp_path / "none.env")
+    monkeypatch.setattr(preflight, "LOAD_PROBLEMS", ["the load tool 'ghost' (x:Y) could not be loaded: no"])
+    results = preflight.run_preflight(settings.profile("p"), settings.environment("local"),
+                                      Target("http://127.0.0.1:9", None, None), tmp_path / "run", tmp_path,
+                                      tmp_path / "none.env")
+    warned = [r for r in results if r.name == "load tools registered"]
+    assert [(r.status, r.detail) for r in warned] == [
+        ("warn", "the load tool 'ghost' (x:Y) could not be loaded: no")]
+    assert any(r.name == "Locust script present" and r.status == "pass" for r in results)
+
+
+def test_settings_find_the_tool_tables_without_the_registry_imported(tmp_path: Path) -> None:
+    """load_settings alone (a fresh interpreter that never imported perfdash.tools) reads a
+    profile with a tool's own table."""
+    code = ("import sys; from perfdash.settings import load_settings, DEMO_PROJECT; "
+            "assert 'perfdash.tools' not in sys.modules; "
+            "p = load_settings(DEMO_PROJECT).profile('locust-smoke'); print(p.planned_seconds)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "15.0"

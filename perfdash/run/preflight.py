@@ -22,7 +22,7 @@ from perfdash.net import probe
 from perfdash.run.capacity import capacity_warnings
 from perfdash.secret import MIN_SECRET_CHARS, Secret, redact_command, scrub, unredactable
 from perfdash.settings import Environment, Profile
-from perfdash.tools import TOOLS, tools_for
+from perfdash.tools import LOAD_PROBLEMS, TOOLS, tools_for
 from perfdash.tools.base import Target, ToolLocation, ToolPlan
 
 PreflightStatus = Literal["pass", "warn", "fail", "skip"]
@@ -241,6 +241,9 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                             "perfdash cannot keep it out of logs and screens reliably",
                             "use a longer password or token for load tests"))
     add(check_results_dir(run_dir))
+    for problem in LOAD_PROBLEMS:  # a registered tool that did not load: the others still run
+        add(PreflightResult("load tools registered", "warn", problem,
+                            "reinstall perfdash, or fix or remove the plugin's perfdash.tools entry point"))
     uses_socketio = False
     for tool in (tools_for(profile) if profile is not None else list(TOOLS)):
         if profile is not None:

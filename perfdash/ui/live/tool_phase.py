@@ -16,7 +16,7 @@ LABELS = {"k6": "k6", "artillery": "Artillery"}
 
 
 def label(tool: str) -> str:
-    """How the screens name a tool: its registry label ("Locust"), else its name."""
+    """How the screens name a tool: its registry label, else its name."""
     if tool in LABELS:
         return LABELS[tool]
     return registered(tool).label if tool in TOOL_NAMES else tool
