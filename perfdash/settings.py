@@ -15,7 +15,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +97,8 @@ class ToolTable:
     script: Path
     planned_s: float
     options: object = None
+    # the table as written, kept in summary.json so `show` reads it again with the tool's reader
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ToolTableError(ValueError):
@@ -593,10 +595,27 @@ def _tool_tables(r: _Reader, project: Path, table: str, data: Mapping[str, Any])
         if tool not in data:
             continue
         sub = f"{table}.{tool}"
+        raw = r.table(data, table, tool)
         try:
-            out[tool] = reader(r.table(data, table, tool), project)
+            out[tool] = replace(reader(raw, project), raw=dict(raw))
         except ToolTableError as exc:
             raise r.fail(sub, exc.key, exc.problem, exc.fix) from None
+    return out
+
+
+def read_tool_tables(raw: Mapping[str, Any], project: Path) -> dict[str, ToolTable]:
+    """Tool tables kept in a run's summary, read again by their tools; a table its tool no longer
+    reads (written by another perfdash version, or a tool not installed here) is left out."""
+    _register_tools()
+    out: dict[str, ToolTable] = {}
+    for tool, table in raw.items():
+        reader = _TOOL_TABLES.get(tool)
+        if reader is None or not isinstance(table, Mapping):
+            continue
+        try:
+            out[tool] = replace(reader(table, project), raw=dict(table))
+        except ToolTableError:
+            continue
     return out
 
 

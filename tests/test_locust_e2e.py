@@ -152,6 +152,11 @@ def test_locust_smoke_through_the_cli_against_the_demo(tmp_path: Path) -> None:
     figures, problem = LOCUST.figures(run_dir, "locust-smoke")
     assert problem is None
     assert figures["locust.response_time.p95"] > 0
+    show = subprocess.run([*PERFDASH, "show", str(run_dir)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert show.returncode == 0, show.stdout[-2000:] + show.stderr[-2000:]
+    for name in ("Locust requests made", "Locust failed requests", "Locust p95 response time"):
+        assert name in show.stdout
     plan = LOCUST.plan(Path("locust"), _profile(run_dir, LocustOptions(
         ROOT / "locust" / "locustfile.py", 1, 1.0, "1s", 1.0)), ROOT, run_dir, Target(None, None, None))
     assert plan.problem is None

@@ -269,3 +269,23 @@ def test_plan_needs_the_locustfile(tmp_path: Path) -> None:
     (tmp_path / "locustfile.py").unlink()
     assert "does not exist" in (LOCUST.plan(Path("/bin/locust"), profile, tmp_path, tmp_path,
                                             target).problem or "")
+
+
+def test_show_rebuilds_the_table_from_the_summary(tmp_path: Path) -> None:
+    """`show` judges an old run by the profile as it ran: the tool's table is kept as written in
+    summary.json and read again by the tool."""
+    import json
+
+    from perfdash.analyze.summary import _profile_json, profile_from_json
+
+    profile = _settings(tmp_path, 'locustfile = "locustfile.py"\nrun_time = "1m"\nusers = 7\n'
+                                  "check_p95_response_time = 250").profile("p")
+    stored = json.loads(json.dumps(_profile_json(profile)))
+    assert stored["tool_tables"]["locust"]["users"] == 7
+    again = profile_from_json(stored, "summary.json")
+    options = again.tool_tables["locust"].options
+    assert isinstance(options, LocustOptions)
+    assert (options.users, options.run_time_s, options.check_p95_response_time) == (7, 60.0, 250.0)
+    assert [t.name for t in tools_for(again)] == ["locust"]
+    stored["tool_tables"] = {"locust": {"users": "many"}, "gone": {"x": 1}}  # another version's
+    assert profile_from_json(stored, "summary.json").tool_tables == {}
