@@ -127,3 +127,29 @@ def test_settings_find_the_tool_tables_without_the_registry_imported(tmp_path: P
                          timeout=60, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "15.0"
+
+
+def test_a_missing_optional_tool_is_a_warning_only_where_no_profile_runs_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfdash.run import preflight
+    from perfdash.settings import load_settings
+    from perfdash.tools.base import Target
+
+    monkeypatch.setenv("PERFDASH_LOCUST", str(tmp_path / "no-such-locust"))
+    monkeypatch.setattr(preflight, "TOOLS", (registry.tool("locust"),))  # doctor asks every tool
+    (tmp_path / "lf.py").write_text("# users\n")
+    (tmp_path / "profiles.toml").write_text(
+        '[profiles.p.locust]\nlocustfile = "lf.py"\nrun_time = 5\n'
+        '[environments.local]\nkind = "external"\nbase_url = "http://127.0.0.1:9"\n')
+    settings = load_settings(tmp_path, env_file=tmp_path / "none.env")
+    target = Target("http://127.0.0.1:9", None, None)
+
+    def status(profile: object) -> list[tuple[str, str]]:
+        results = preflight.run_preflight(profile, settings.environment("local"),  # type: ignore[arg-type]
+                                          target, tmp_path, tmp_path, tmp_path / "none.env")
+        return [(r.status, r.detail) for r in results if r.name == "locust runnable"]
+
+    assert [s for s, _ in status(None)] == ["warn"]  # doctor without a profile
+    ran = status(settings.profile("p"))
+    assert [s for s, _ in ran] == ["fail"]
+    assert "PERFDASH_LOCUST names" in ran[0][1]

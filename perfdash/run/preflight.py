@@ -39,13 +39,16 @@ class PreflightResult:
         return asdict(self)
 
 
-def _tool(loc: ToolLocation) -> PreflightResult:
+def _tool(loc: ToolLocation, optional: bool = False) -> PreflightResult:
+    """`optional`: a tool no profile at hand runs and perfdash installs only as an extra: missing
+    is a warning then, not a failure."""
     name = f"{loc.name} runnable"
     if loc.ok:
         found = f" ({loc.how})" if loc.how else ""
         return PreflightResult(name, "pass", f"{loc.name} {loc.version or '(version unknown)'} at "
                                f"{loc.path}{found}")
-    return PreflightResult(name, "fail", loc.problem or "not usable", loc.fix or "")
+    return PreflightResult(name, "warn" if optional else "fail", loc.problem or "not usable",
+                           loc.fix or "")
 
 
 def check_results_dir(run_dir: Path) -> PreflightResult:
@@ -258,7 +261,7 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                 continue
         earlier = (known or {}).get(tool.name)
         loc = earlier[0] if earlier is not None else tool.locate(env, project_dir)
-        add(_tool(loc))
+        add(_tool(loc, optional=profile is None and bool(getattr(tool, "optional", False))))
         if profile is None or loc.path is None or not loc.ok:
             continue
         plan = (earlier[1] if earlier is not None and not replan

@@ -54,6 +54,8 @@ class LocustTool:
         ("locust_fail_ratio", "ratio", "share of Locust requests failing (its current rate)"),
     )
     read_table = staticmethod(read_table)
+    # an extra (`perfdash[locust]`): `doctor` without a profile warns when it is missing
+    optional = True
 
     def configured(self, profile: Profile) -> bool:
         return options_of(profile) is not None
