@@ -12,7 +12,7 @@ import pytest
 
 from perfdash.analyze.endpoints import endpoint_lines, read_endpoints
 from perfdash.console import tool_figure_pairs
-from perfdash.events import Bus, Event, SystemSampled, ToolProgressed
+from perfdash.events import Bus, Event, ProblemDetected, SystemSampled, ToolProgressed
 from perfdash.settings import SettingsError, load_settings
 from perfdash.timeline.recorder import TimelineRecorder
 from perfdash.tools import tool, tools_for
@@ -289,3 +289,21 @@ def test_show_rebuilds_the_table_from_the_summary(tmp_path: Path) -> None:
     assert [t.name for t in tools_for(again)] == ["locust"]
     stored["tool_tables"] = {"locust": {"users": "many"}, "gone": {"x": 1}}  # another version's
     assert profile_from_json(stored, "summary.json").tool_tables == {}
+
+
+def test_a_silent_locust_is_said_once(tmp_path: Path) -> None:
+    bus = Bus()
+    seen: list[Event] = []
+    bus.listen(seen.append)
+    clock = [0.0]
+    tail = LocustHistoryTail(bus, tmp_path / "never.csv", 10.0, clock=lambda: clock[0])
+    tail._start = 0.0  # started, without its thread
+    clock[0] = 15.0
+    tail.poll()
+    assert seen == []
+    clock[0] = 25.0
+    tail.poll()
+    tail.poll()
+    problems = [e for e in seen if isinstance(e, ProblemDetected)]
+    assert len(problems) == 1
+    assert "no live progress from Locust after 25 s" in problems[0].what

@@ -16,7 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from perfdash.collect.background import Background
-from perfdash.events import FAIL_RATIO, FAILURES, P50_MS, P95_MS, RPS, USERS, Bus, ToolProgressed
+from perfdash.events import (
+    FAIL_RATIO,
+    FAILURES,
+    P50_MS,
+    P95_MS,
+    RPS,
+    USERS,
+    Bus,
+    ProblemDetected,
+    ToolProgressed,
+)
 from perfdash.tools.locust.report import AGGREGATED, _float
 
 # Headless Locust starts in about 2 s and writes a row a second: silence past this means trouble.
@@ -35,6 +45,7 @@ class LocustHistoryTail(Background):
         self._offset = 0
         self._header: list[str] | None = None
         self._start: float | None = None
+        self._warned = False
         self.rows = 0
 
     def start(self) -> None:
@@ -43,7 +54,7 @@ class LocustHistoryTail(Background):
 
     def stop(self) -> None:
         super().stop()
-        self.poll()  # Locust writes its last row as it stops
+        self._read_new()  # Locust writes its last row as it stops
 
     def elapsed_s(self) -> float:
         return 0.0 if self._start is None else self._clock() - self._start
@@ -53,6 +64,18 @@ class LocustHistoryTail(Background):
             self.poll()
 
     def poll(self) -> None:
+        """New rows published, then the silence judged: what the thread does every interval."""
+        self._read_new()
+        silent = self.elapsed_s()
+        if self.rows or self._warned or self._start is None or silent <= SILENT_WARNING_S:
+            return
+        self._warned = True
+        self._bus.publish(ProblemDetected(
+            f"no live progress from Locust after {silent:.0f} s: it has not started its users or "
+            "cannot write its statistics", "see locust.stderr.log; the verdict still comes from "
+            "Locust's statistics at the end"))
+
+    def _read_new(self) -> None:
         try:
             with self._path.open("rb") as f:
                 f.seek(self._offset)
