@@ -38,3 +38,27 @@ async def test_a_locust_run_shows_the_generic_pane(rig: LiveRig) -> None:
         await pilot.pause()
         assert "exit 0 after 15.4 s" in pane.plain
         assert len(screen.query(ToolPane)) == 1
+
+
+def test_a_tools_own_columns_join_the_load_tracks() -> None:
+    from perfdash.timeline.columns import NAMES
+    from perfdash.ui.live.timeline_chart import chart_rows, tool_series
+    from perfdash.ui.live.timeline_data import TimelineData
+
+    names = [*NAMES, "locust_rps", "locust_p95_ms", "locust_fail_ratio", "locust_users",
+             "locust_p50_ms", "host.api-1.cpu_pct", "my_tool_rps"]
+    found = tool_series(names)
+    assert [c for c, _, _ in found["rps"]] == ["locust_rps", "my_tool_rps"]
+    assert [(c, label) for c, label, _ in found["latency"]] == [("locust_p95_ms", "locust")]
+    assert [c for c, _, _ in found["errors"]] == ["locust_fail_ratio"]
+    assert [c for c, _, _ in found["vus"]] == ["locust_users"]
+    assert tool_series(list(NAMES)) == {}  # the common columns (sio_p95_ms too) are never a tool
+
+    data = TimelineData(horizon_s=20)
+    for t in range(12):
+        data.add(float(t), {**dict.fromkeys(NAMES), "cpu_pct": 40.0, "locust_rps": 30.0 + t,
+                            "locust_p95_ms": 55.0, "locust_fail_ratio": 0.0, "locust_users": 4.0}, ())
+    text = "\n".join("".join(part for part, _ in row) for row in chart_rows(data, 140, 30))
+    assert "locust 41" in text  # the newest req/s, in the rps track's gutter
+    assert "locust 55.0" in text  # its p95 in the latency track's
+    assert "locust 4" in text
