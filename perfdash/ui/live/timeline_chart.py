@@ -90,11 +90,11 @@ def tool_series(names: Sequence[str]) -> dict[str, tuple[tuple[str, str, str], .
 
 def with_tool_series(track: Track, extra: tuple[tuple[str, str, str], ...], cols: Columns) -> Track:
     """The track with the tools' series; the common one stays the headline (last) while it has
-    data, else the tools' take its place."""
+    data, else the tools' take its place (a run without k6 shows no empty k6 line)."""
     if not extra:
         return track
     own_measured = any(_measured(cols, c) for c, _, _ in track.series)
-    series = (*extra, *track.series) if own_measured else (*track.series, *extra)
+    series = (*extra, *track.series) if own_measured else extra
     return Track(track.key, track.title, series, track.unit, track.min_rows, track.max_rows,
                  track.floor, track.top, track.system)
 
