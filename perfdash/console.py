@@ -27,6 +27,11 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.diagnose.render import diagnosis_lines
 from perfdash.events import (
+    FAIL_RATIO,
+    FAILURES,
+    P95_MS,
+    RPS,
+    USERS,
     ArtilleryProgressed,
     Bus,
     Event,
@@ -39,6 +44,7 @@ from perfdash.events import (
     Subscription,
     SystemSampled,
     ToolExited,
+    ToolProgressed,
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
@@ -60,6 +66,7 @@ class HeadlessConsole:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console", daemon=True)
         self._latest: dict[type[Event], Event] = {}
+        self._tool_progress: dict[str, ToolProgressed] = {}  # tools without an event of their own
         self._exited: set[str] = set()  # tools whose figures are final: their lines stop there
         self._plans: dict[str, str] = {}  # each started tool's plan in words (ToolStarted)
         self._run_started: RunStarted | None = None
@@ -106,6 +113,8 @@ class HeadlessConsole:
         for e in events:
             if isinstance(e, SystemSampled | K6Progressed | ArtilleryProgressed | HostsSampled):
                 self._latest[type(e)] = e
+            elif isinstance(e, ToolProgressed):
+                self._tool_progress[e.tool] = e
             elif isinstance(e, RunStarted):
                 self._run_started = e
                 self._line(run_line(e))
@@ -161,6 +170,10 @@ class HeadlessConsole:
             parts.append(f"artillery req/s={art.req_per_s:.0f} p95={_ms(art.http_p95_ms)} "
                          f"sio_p95={_ms(art.socketio_p95_ms)} vusers={art.vusers_created} "
                          f"errors={errs}")
+        for name, p in self._tool_progress.items():
+            if name not in self._exited:
+                parts.append(f"{name} {p.elapsed_s:.0f}/{p.planned_s:.0f}s "
+                             + " ".join(f"{label}={value}" for label, value in tool_figure_pairs(p)))
         sysm = self._latest.get(SystemSampled)
         if isinstance(sysm, SystemSampled):
             parts.append(f"cpu={sysm.cpu_pct:.0f}% mem={sysm.mem_pct:.0f}% "
@@ -176,6 +189,8 @@ class HeadlessConsole:
             self._bar("k6", k6.elapsed_s, k6.planned_s, self._plans.get("k6", ""))
         if isinstance(art, ArtilleryProgressed):
             self._bar("Artillery", art.elapsed_s, art.planned_s)
+        for name, p in self._tool_progress.items():
+            self._bar(name, p.elapsed_s, p.planned_s, self._plans.get(name, ""))
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
@@ -190,6 +205,8 @@ class HeadlessConsole:
                                        f"p99 {_ms(art.http_p99_ms)}  Socket.IO p95 "
                                        f"{_ms(art.socketio_p95_ms)}  emits {art.socketio_emits}  "
                                        f"errors {errors}")
+        for name, p in self._tool_progress.items():
+            table.add_row(name, "  ".join(f"{label} {value}" for label, value in tool_figure_pairs(p)))
         if isinstance(sysm, SystemSampled):
             table.add_row("host", f"CPU {sysm.cpu_pct:.0f}%  memory {sysm.mem_pct:.0f}%  "
                                   f"load {sysm.load1:.2f} {sysm.load5:.2f} {sysm.load15:.2f}")
@@ -240,6 +257,16 @@ def host_line(h: HostSample) -> str:
     if not h.up:
         return f"{h.name} {h.role}  not answering" + (f" ({h.problem})" if h.problem else "")
     return f"{h.name} {host_figures(h)}"
+
+
+def tool_figure_pairs(p: ToolProgressed) -> list[tuple[str, str]]:
+    """The figures every tool's progress may carry, as (label, value): what the console and the
+    generic pane show for a tool without a bespoke line."""
+    users, failures = p.get(USERS), p.get(FAILURES)
+    return [("users", f"{users:.0f}" if users is not None else "–"),
+            ("req/s", f"{p.get(RPS) or 0:.0f}"), ("p95", _ms(p.get(P95_MS))),
+            ("failing", _pct(p.get(FAIL_RATIO))),
+            ("failures", f"{failures:.0f}" if failures is not None else "–")]
 
 
 def _ms(value: float | None) -> str:

@@ -157,6 +157,27 @@ class ArtilleryProgressed(Event):
     planned_s: float
 
 
+# The names a tool's progress fields carry when they mean these: the generic pane and the console
+# read them whatever the tool (any other field still reaches the tool's timeline columns).
+USERS, RPS, P50_MS, P95_MS = "users", "rps", "p50_ms", "p95_ms"
+FAILURES, FAIL_RATIO = "failures", "fail_ratio"
+
+
+@dataclass(frozen=True)
+class ToolProgressed(Event):
+    """A load tool's live progress, for any tool without an event of its own: its figures as
+    (name, value) pairs. The timeline fills the column `<tool>_<name>` with each one the tool
+    declares (`LoadTool.timeline_columns`); the names above read the same in every pane."""
+
+    tool: str
+    elapsed_s: float
+    planned_s: float
+    fields: tuple[tuple[str, float | None], ...] = ()
+
+    def get(self, name: str) -> float | None:
+        return next((v for k, v in self.fields if k == name), None)
+
+
 @dataclass(frozen=True)
 class DatabaseSampled(Event):
     connections_by_state: dict[str, int]
@@ -202,7 +223,13 @@ class RunFinished(Event):
 
 
 # Samples are only worth their newest value: a slow consumer gets the latest, not a backlog.
-_COALESCED = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled)
+_COALESCED = (SystemSampled, K6Progressed, ArtilleryProgressed, ToolProgressed, DatabaseSampled)
+
+
+def _sample_key(event: Event) -> tuple[type[Event], str]:
+    """What a sample replaces: the newest of its type, and per tool for a tool's progress (two
+    tools in parallel are two series, not one)."""
+    return type(event), event.tool if isinstance(event, ToolProgressed) else ""
 
 
 class Subscription:
@@ -210,7 +237,7 @@ class Subscription:
 
     def __init__(self, limit: int = 10_000) -> None:
         self._events: deque[Event] = deque()
-        self._latest: dict[type[Event], Event] = {}
+        self._latest: dict[tuple[type[Event], str], Event] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._limit = limit
@@ -219,9 +246,10 @@ class Subscription:
     def put(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, _COALESCED):
-                if type(event) not in self._latest:
+                key = _sample_key(event)
+                if key not in self._latest:
                     self._events.append(event)
-                self._latest[type(event)] = event
+                self._latest[key] = event
             else:
                 if len(self._events) >= self._limit:
                     self._events.popleft()
@@ -235,7 +263,7 @@ class Subscription:
         if timeout:
             self._wake.wait(timeout)
         with self._lock:
-            out = [self._latest.pop(type(e), e) if isinstance(e, _COALESCED) else e
+            out = [self._latest.pop(_sample_key(e), e) if isinstance(e, _COALESCED) else e
                    for e in self._events]
             self._events.clear()
             self._latest.clear()

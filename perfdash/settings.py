@@ -9,12 +9,13 @@ the fix, because a user staring at a traceback mid-incident fixes nothing.
 from __future__ import annotations
 
 import codecs
+import importlib
 import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,6 +89,44 @@ class LogSpec:
         return self.kind == "access" or self.requests
 
 
+@dataclass(frozen=True)
+class ToolTable:
+    """A load tool's own table of a profile (`[profiles.P.<tool>]`) as the tool read it: settings
+    keeps the script and the planned length, which the run needs of every tool, and hands the rest
+    (`options`, the tool's own typed object) back to the tool that wrote it."""
+
+    script: Path
+    planned_s: float
+    options: object = None
+    # the table as written, kept in summary.json so `show` reads it again with the tool's reader
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ToolTableError(ValueError):
+    """A tool's complaint about its table: the key at fault (None: the table), what and the fix."""
+
+    def __init__(self, key: str | None, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
+
+
+# (the table's contents, the project directory) -> the table read, or ToolTableError
+ToolTableReader = Callable[[Mapping[str, Any], Path], ToolTable]
+_TOOL_TABLES: dict[str, ToolTableReader] = {}
+
+
+def register_tool_table(name: str, reader: ToolTableReader) -> None:
+    """Let a load tool read and validate `[profiles.P.<name>]` itself: the tool registry calls this
+    for every tool that has a table of its own, so a new tool needs no key here."""
+    _TOOL_TABLES[name] = reader
+
+
+def _register_tools() -> None:
+    """Import the tool registry, which registers each tool's table. Named at run time because the
+    tools are built on this module's types: a static import would be a cycle."""
+    importlib.import_module("perfdash.tools")
+
+
 # k6 run as one process (1), as N local processes with execution segments, or by k6-operator.
 Generators = int | Literal["k6-operator"]
 
@@ -121,6 +160,8 @@ class Profile:
     # k6's web dashboard output: per-second p50/p95/p99 and its HTML report, at a CPU cost to k6
     # that grows with the run (perfdash.tools.k6.latency); off: the REST API's interval means
     k6_web_dashboard: bool = False
+    # The tables of tools that read their own (`register_tool_table`), by tool name
+    tool_tables: Mapping[str, ToolTable] = field(default_factory=dict)
 
     @property
     def k6_seconds(self) -> float:
@@ -132,14 +173,18 @@ class Profile:
 
     @property
     def planned_seconds(self) -> float:
+        others = [t.planned_s for t in self.tool_tables.values()]
         if self.mode == "sequential":
-            return self.k6_seconds + self.artillery_seconds
-        return max(self.k6_seconds, self.artillery_seconds)
+            return self.k6_seconds + self.artillery_seconds + sum(others)
+        return max(self.k6_seconds, self.artillery_seconds, *others)
 
     def thresholds_for(self, tool: str) -> tuple[Threshold, ...]:
         return tuple(t for t in self.thresholds if t.tool == tool)
 
     def script_for(self, tool: str) -> Path | None:
+        own = self.tool_tables.get(tool)
+        if own is not None:
+            return own.script
         return {"k6": self.k6_script, "artillery": self.artillery_script}.get(tool)
 
     def files_for(self, tool: str) -> tuple[Path, ...]:
@@ -473,7 +518,7 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         raise SettingsError(f"{r.where('profiles')}: the profile name {name!r} is not a plain name; "
                             "rename it using only letters, digits, '_', '-' and '.' (not first).")
     table = f"profiles.{name}"
-    r.known(data, table, _PROFILE_KEYS)
+    r.known(data, table, _PROFILE_KEYS | set(_TOOL_TABLES))
     mode = r.str_(data, table, "mode", "parallel")
     if mode not in ("parallel", "sequential"):
         raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
@@ -498,7 +543,8 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         if script is None and section:
             raise r.fail(f"{table}.{tool}", None, f"sets {', '.join(sorted(section))} but no script",
                          f"add script = \"path\" to [{table}.{tool}] or remove the table")
-    if k6_script is None and art_script is None:
+    own_tables = _tool_tables(r, project, table, data)
+    if k6_script is None and art_script is None and not own_tables:
         raise r.fail(table, None, "names neither a k6 nor an Artillery script",
                      "add [" + table + ".k6] script = \"k6/your-script.js\"")
     host = r.table(data, table, "host")
@@ -539,7 +585,39 @@ def _profile(r: _Reader, project: Path, name: str, data: Mapping[str, Any]) -> P
         regression_confidence=confidence,
         k6_generators=generators,
         k6_web_dashboard=r.bool_(k6, f"{table}.k6", "web_dashboard", False),
+        tool_tables=own_tables,
     )
+
+
+def _tool_tables(r: _Reader, project: Path, table: str, data: Mapping[str, Any]) -> dict[str, ToolTable]:
+    """The profile's tables of tools that read their own, each read by its tool."""
+    out: dict[str, ToolTable] = {}
+    for tool, reader in _TOOL_TABLES.items():
+        if tool not in data:
+            continue
+        sub = f"{table}.{tool}"
+        raw = r.table(data, table, tool)
+        try:
+            out[tool] = replace(reader(raw, project), raw=dict(raw))
+        except ToolTableError as exc:
+            raise r.fail(sub, exc.key, exc.problem, exc.fix) from None
+    return out
+
+
+def read_tool_tables(raw: Mapping[str, Any], project: Path) -> dict[str, ToolTable]:
+    """Tool tables kept in a run's summary, read again by their tools; a table its tool no longer
+    reads (written by another perfdash version, or a tool not installed here) is left out."""
+    _register_tools()
+    out: dict[str, ToolTable] = {}
+    for tool, table in raw.items():
+        reader = _TOOL_TABLES.get(tool)
+        if reader is None or not isinstance(table, Mapping):
+            continue
+        try:
+            out[tool] = replace(reader(table, project), raw=dict(table))
+        except ToolTableError:
+            continue
+    return out
 
 
 def _generators(r: _Reader, table: str, raw: Any) -> Generators:
@@ -841,6 +919,7 @@ def read_env_file(path: Path) -> dict[str, str | None]:
 def load_settings(project_dir: Path, config_file: Path | None = None,
                   env_file: Path | None = None) -> Settings:
     """Read and validate everything; raises SettingsError with a sentence for the user."""
+    _register_tools()
     path = config_file or project_dir / CONFIG_NAME
     if not path.is_file():
         raise SettingsError(

@@ -52,7 +52,7 @@ def test_broken_toml_names_the_line(project: Path) -> None:
 
 def test_unknown_profile_and_environment_list_the_choices(project: Path) -> None:
     settings = load_settings(project)
-    with pytest.raises(SettingsError, match=r"no profile 'lod'; choose one of: load, smoke"):
+    with pytest.raises(SettingsError, match=r"no profile 'lod'; choose one of: load, locust-smoke, smoke"):
         settings.profile("lod")
     with pytest.raises(SettingsError, match=r"no environment 'prod'; choose one of: demo, local"):
         settings.environment("prod")

@@ -283,6 +283,9 @@ def _tool_reader(tool: LoadTool) -> Callable[[Path, dict[str, Any] | None], _Rea
     """A load tool's headline figures, read by the tool's own artifact reader."""
 
     def read(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
+        ran = (summary or {}).get("tools")
+        if isinstance(ran, dict) and ran and tool.name not in ran:
+            return {}, None  # not part of this run: nothing to read, nothing to say
         profile = str((summary or {}).get("profile") or "")
         if not profile:
             found = sorted(p.name for p in run_dir.glob(f"{tool.name}-*.json")

@@ -131,15 +131,19 @@ def log_sides(data: Mapping[str, Any]) -> dict[str, Side]:
 
 
 def join(k6: list[EndpointRow], artillery: list[EndpointRow], log: Mapping[str, Side],
-         script_aliases: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """The joined table, busiest endpoint first."""
+         script_aliases: Mapping[str, str] | None = None,
+         others: Mapping[str, list[EndpointRow]] | None = None) -> list[dict[str, Any]]:
+    """The joined table, busiest endpoint first. `others`: the rows of every other load tool by its
+    name, joined on the same keys (a URL, else the request's name) after k6's and Artillery's."""
     aliases = dict(script_aliases or {})
     for row in artillery:  # Artillery's `url (name)` keys name the same requests as k6's names
         if row.url and row.tag == "name":
             aliases.setdefault(row.name, row.url)
     table: dict[str, dict[str, Side]] = {}
     bare: dict[str, str] = {}  # a bare name under two tags (`name`, `endpoint`) is one endpoint
-    for source, rows in (("k6", k6), ("artillery", artillery)):
+    tools = {"k6": k6, "artillery": artillery, **(others or {})}
+    order = (*tools, "log")
+    for source, rows in tools.items():
         for row in rows:
             key = _key(row, aliases)
             if key.split(":", 1)[-1] == row.name and not key.startswith(("/", "group:", "socket.io")):
@@ -155,7 +159,7 @@ def join(k6: list[EndpointRow], artillery: list[EndpointRow], log: Mapping[str, 
     for key, sides in table.items():
         kind = "socketio" if key == "socket.io" else "group" if key.startswith("group:") else "http"
         out.append({"endpoint": key, "kind": kind,
-                    "sources": {s: sides[s].to_json() for s in SOURCES if s in sides}})
+                    "sources": {s: sides[s].to_json() for s in order if s in sides}})
     def busiest(e: dict[str, Any]) -> tuple[int, str]:
         sources: dict[str, dict[str, Any]] = e["sources"]
         return -max((s.get("requests") or 0) for s in sources.values()), str(e["endpoint"])
@@ -169,16 +173,16 @@ def read_endpoints(run_dir: Path, profile_name: str, tools: list[str] | None = N
     """`summary.json`'s "endpoints": the joined rows, and per source why it is absent."""
     rows: dict[str, list[EndpointRow]] = {"k6": [], "artillery": []}
     missing: dict[str, str] = {}
+    why_none = {"k6": "no per-endpoint metric in the export: k6 exports a tagged submetric only when "
+                      "a threshold names it",
+                "artillery": "no metrics-by-endpoint figures (the plugin is not enabled in the YAML)"}
     for tool in TOOLS:
         if tools is not None and tool.name not in tools:
             continue
         found, problem = tool.endpoints(run_dir, profile_name)
-        rows["k6" if tool.name == "k6" else "artillery"] = found
+        rows[tool.name] = found
         if not found:
-            missing[tool.name] = problem or (
-                "no per-endpoint metric in the export: k6 exports a tagged submetric only when a "
-                "threshold names it" if tool.name == "k6" else
-                "no metrics-by-endpoint figures (the plugin is not enabled in the YAML)")
+            missing[tool.name] = problem or why_none.get(tool.name, f"{tool.label} reported no endpoint")
     data, problem = read_applog_endpoints(run_dir)
     log = log_sides(data) if isinstance(data, dict) else {}
     if not isinstance(data, dict):
@@ -189,7 +193,8 @@ def read_endpoints(run_dir: Path, profile_name: str, tools: list[str] | None = N
     if k6_script is not None:
         with contextlib.suppress(OSError):
             aliases = script_names(k6_script.read_text(errors="replace"))
-    return {"rows": join(rows["k6"], rows["artillery"], log, aliases), "missing": missing,
+    others = {name: found for name, found in rows.items() if name not in ("k6", "artillery")}
+    return {"rows": join(rows["k6"], rows["artillery"], log, aliases, others), "missing": missing,
             "log_format": data.get("format") if isinstance(data, dict) else None}
 
 
@@ -216,9 +221,10 @@ def endpoint_lines(endpoints: Mapping[str, Any]) -> list[list[str]]:
     out = [["endpoint", "source", "requests", "p50", "p95", "p99", "errors", "5xx"]]
     for e in endpoints.get("rows") or []:
         first = True
-        for source in SOURCES:
-            s = e["sources"].get(source)
-            if s is None:
+        present: Mapping[str, Any] = e["sources"]
+        for source in sorted(present, key=lambda k: (SOURCES.index(k) if k in SOURCES else 1.5, k)):
+            s = present[source]
+            if not isinstance(s, Mapping):
                 continue
             out.append([e["endpoint"] if first else "", source, _fmt(s.get("requests")),
                         _fmt(s.get("p50_ms"), " ms"), _fmt(s.get("p95_ms"), " ms"),

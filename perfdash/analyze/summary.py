@@ -23,7 +23,7 @@ from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
 from perfdash.diagnose import diagnose
-from perfdash.settings import Environment, HostLimits, K6Stage, Profile
+from perfdash.settings import Environment, HostLimits, K6Stage, Profile, read_tool_tables
 from perfdash.thresholds import Threshold
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 from perfdash.tools import TOOLS, tools_for
@@ -221,6 +221,7 @@ def _profile_json(p: Profile) -> dict[str, Any]:
         "regression_min_effect_ms": p.regression_min_effect_ms,
         "regression_confidence": p.regression_confidence,
         "planned_seconds": p.planned_seconds,
+        "tool_tables": {name: dict(t.raw) for name, t in p.tool_tables.items()},
     }
 
 
@@ -251,6 +252,8 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
         artillery_target=data.get("artillery_target"),
         artillery_config=Path(data["artillery_config"]) if data.get("artillery_config") else None,
         project_dir=Path(data["project_dir"]) if data.get("project_dir") else None,
+        tool_tables=read_tool_tables(data.get("tool_tables") or {},
+                                     Path(data["project_dir"]) if data.get("project_dir") else Path()),
     )
 
 

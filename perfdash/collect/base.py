@@ -41,6 +41,8 @@ class Setup:
     measure_host: bool = True
     # The health route to poll: only a run polls, since only a run stops when the backend dies.
     health_url: str | None = None
+    # The timeline columns the run's load tools declare (`LoadTool.timeline_columns`).
+    tool_columns: tuple[str, ...] = ()
 
 
 class RunNotes(Protocol):

@@ -218,7 +218,7 @@ class RemoteHostsCollector(Background):
         if h.cpu_pct > SATURATION_PCT and h.name not in self._saturated:
             self._saturated.add(h.name)
             self._bus.publish(ProblemDetected(
-                f"generator host {h.name} CPU at {h.cpu_pct:.0f}%: k6 and Artillery latencies are "
+                f"generator host {h.name} CPU at {h.cpu_pct:.0f}%: the load tools' latencies are "
                 f"inflated above {SATURATION_PCT:.0f}%",
                 "add k6 generators on other machines or lower the profile's load"))
         elif h.cpu_pct < SATURATION_PCT - 10:

@@ -148,7 +148,7 @@ class SystemCollector(Background):
         if cpu > SATURATION_PCT and not self._saturated:
             self._saturated = True
             self._bus.publish(ProblemDetected(
-                f"machine CPU at {cpu:.0f}%: k6 and Artillery latencies are inflated above "
+                f"machine CPU at {cpu:.0f}%: the load tools' latencies are inflated above "
                 f"{SATURATION_PCT:.0f}%",
                 "run the load generators on another machine or lower the profile's load",
             ))

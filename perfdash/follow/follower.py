@@ -27,7 +27,7 @@ from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, Run
 from perfdash.follow.records import event_from_line, record_type
 from perfdash.follow.source import Source
 
-SAMPLE_TYPES = frozenset({"SystemSampled", "K6Progressed", "ArtilleryProgressed",
+SAMPLE_TYPES = frozenset({"SystemSampled", "K6Progressed", "ArtilleryProgressed", "ToolProgressed",
                           "DatabaseSampled", "LatencySampled", "HostsSampled"})
 KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
 STOPPED = "the run stopped without finishing"
@@ -41,7 +41,7 @@ HEADLESS_IGNORES = frozenset({"LogLinesRead", "TimelineTicked", "LatencySampled"
 # console's subscription; the rest is the run's history, a few dozen events in any run.
 HEADLESS_SHOWS = frozenset({"RunStarted", "PhaseChanged", "PreflightChecked", "ToolExited",
                             "ProblemDetected", "RunFinished", "SystemSampled", "K6Progressed",
-                            "ArtilleryProgressed", "HostsSampled"})
+                            "ArtilleryProgressed", "ToolProgressed", "HostsSampled"})
 
 
 @dataclass(frozen=True)

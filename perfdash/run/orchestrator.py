@@ -245,7 +245,8 @@ class Orchestrator:
         return Setup(self.bus, st.paths, self.env, st.target.base_url, st.target.database_url,
                      logs=logs, logs_from_start=stack is not None,
                      backend_pid=(lambda: stack.backend_pid) if stack is not None else None,
-                     health_url=st.target.base_url + self.env.health_path)
+                     health_url=st.target.base_url + self.env.health_path,
+                     tool_columns=tuple(c for t in tools_for(self.profile) for c, _, _ in t.timeline_columns))
 
     def _run_started(self, st: _RunState) -> RunStarted:
         """The run's first word, with its real planned load: the tools' plans are read first

@@ -22,7 +22,7 @@ from perfdash.net import probe
 from perfdash.run.capacity import capacity_warnings
 from perfdash.secret import MIN_SECRET_CHARS, Secret, redact_command, scrub, unredactable
 from perfdash.settings import Environment, Profile
-from perfdash.tools import TOOLS, tools_for
+from perfdash.tools import LOAD_PROBLEMS, TOOLS, tools_for
 from perfdash.tools.base import Target, ToolLocation, ToolPlan
 
 PreflightStatus = Literal["pass", "warn", "fail", "skip"]
@@ -39,13 +39,16 @@ class PreflightResult:
         return asdict(self)
 
 
-def _tool(loc: ToolLocation) -> PreflightResult:
+def _tool(loc: ToolLocation, optional: bool = False) -> PreflightResult:
+    """`optional`: a tool no profile at hand runs and perfdash installs only as an extra: missing
+    is a warning then, not a failure."""
     name = f"{loc.name} runnable"
     if loc.ok:
         found = f" ({loc.how})" if loc.how else ""
         return PreflightResult(name, "pass", f"{loc.name} {loc.version or '(version unknown)'} at "
                                f"{loc.path}{found}")
-    return PreflightResult(name, "fail", loc.problem or "not usable", loc.fix or "")
+    return PreflightResult(name, "warn" if optional else "fail", loc.problem or "not usable",
+                           loc.fix or "")
 
 
 def check_results_dir(run_dir: Path) -> PreflightResult:
@@ -241,6 +244,9 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                             "perfdash cannot keep it out of logs and screens reliably",
                             "use a longer password or token for load tests"))
     add(check_results_dir(run_dir))
+    for problem in LOAD_PROBLEMS:  # a registered tool that did not load: the others still run
+        add(PreflightResult("load tools registered", "warn", problem,
+                            "reinstall perfdash, or fix or remove the plugin's perfdash.tools entry point"))
     uses_socketio = False
     for tool in (tools_for(profile) if profile is not None else list(TOOLS)):
         if profile is not None:
@@ -255,7 +261,7 @@ def run_preflight(profile: Profile | None, env: Environment, target: Target, run
                 continue
         earlier = (known or {}).get(tool.name)
         loc = earlier[0] if earlier is not None else tool.locate(env, project_dir)
-        add(_tool(loc))
+        add(_tool(loc, optional=profile is None and bool(getattr(tool, "optional", False))))
         if profile is None or loc.path is None or not loc.ok:
             continue
         plan = (earlier[1] if earlier is not None and not replan

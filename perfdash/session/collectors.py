@@ -43,7 +43,8 @@ class CollectorSession:
     def start(self, setup: Setup, on_clock: Callable[[], None] | None = None) -> None:
         """Start the timeline, call `on_clock` (the caller publishes its load phase there), then
         build and start every registered collector that has something to measure here."""
-        self._timeline = TimelineRecorder(setup.bus, setup.paths.root, hosts=host_names(setup))
+        self._timeline = TimelineRecorder(setup.bus, setup.paths.root, hosts=host_names(setup),
+                                          tool_columns=list(setup.tool_columns))
         self._timeline.start()
         if on_clock is not None:
             on_clock()

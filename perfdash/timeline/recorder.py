@@ -17,6 +17,9 @@ Sources and their rules, per second:
   error rate of the interval (they replace the progress-derived ones). At most one sample per row:
   two snapshots landing in one second (clock jitter) put the second one on the next row.
 - ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
+- ToolProgressed (any other tool): each field `name` fills the column `<tool>_<name>` when the
+  recorder was given that column (`tool_columns`, what the tools declare), on the row of the
+  second it arrived; a LatencySampled of such a tool fills `<tool>_p50_ms` and friends the same way.
 - HostsSampled (hosts measured through node_exporter): `cpu_pct`, `mem_pct` and `load1` are the
   first backend host that answered (a second when none answered keeps them empty), and every host
   the recorder was given has its own `host.<name>.*` columns (empty while it does not answer).
@@ -55,6 +58,7 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolProgressed,
     ToolStarted,
 )
 from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
@@ -88,12 +92,17 @@ class TimelineRecorder(Background):
     columns: tuple[str, ...] = ()
 
     def __init__(self, bus: Bus, run_dir: Path, *, interval_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, hosts: Sequence[str] = ()) -> None:
+                 clock: Callable[[], float] = time.monotonic, hosts: Sequence[str] = (),
+                 tool_columns: Sequence[str] = ()) -> None:
         """`hosts`: the names of the hosts measured through node_exporter, in metrics.csv's order;
-        each gets its own columns after the common ones (none: the header is exactly `HEADER`)."""
+        each gets its own columns after the common ones (none: the header is exactly `HEADER`).
+        `tool_columns`: the columns the run's tools declare beyond the common ones
+        (`LoadTool.timeline_columns`), filled from their ToolProgressed, before the hosts'."""
         super().__init__("timeline-recorder")
         self._hosts = frozenset(hosts)
-        self.names: tuple[str, ...] = (*NAMES, *host_columns(hosts))
+        own = tuple(c for c in dict.fromkeys(tool_columns) if c not in NAMES)
+        self._tool_columns = frozenset(own)
+        self.names: tuple[str, ...] = (*NAMES, *own, *host_columns(hosts))
         self._bus = bus
         self._dir = run_dir
         self._interval = interval_s
@@ -205,6 +214,12 @@ class TimelineRecorder(Background):
                 self._latency.append(e)
                 while len(self._latency) > 2:  # a backlog means a stall: keep the newest
                     self._latency.popleft()
+            else:
+                self._fold_tool(e.tool, (("p50_ms", e.p50_ms), ("p95_ms", e.p95_ms),
+                                         ("p99_ms", e.p99_ms), ("avg_ms", e.mean_ms),
+                                         ("rps", e.rps), ("error_rate", e.error_rate)))
+        elif isinstance(e, ToolProgressed):
+            self._fold_tool(e.tool, e.fields)
         elif isinstance(e, ArtilleryProgressed):
             v.update(art_rps=e.req_per_s, art_p50_ms=e.http_p50_ms, art_p95_ms=e.http_p95_ms,
                      art_p99_ms=e.http_p99_ms, art_errors=float(sum(e.errors.values())),
@@ -225,6 +240,12 @@ class TimelineRecorder(Background):
             self._mark("phase", f"{e.tool} started")
         elif isinstance(e, ToolExited):
             self._mark("tool_exit", f"{e.tool} exited {e.returncode}")
+
+    def _fold_tool(self, tool: str, fields: Sequence[tuple[str, float | None]]) -> None:
+        for name, value in fields:
+            column = f"{tool}_{name}"
+            if column in self._tool_columns and value is not None:
+                self._values[column] = float(value)
 
     def _mark(self, kind: str, text: str) -> None:
         assert self._start is not None

@@ -169,6 +169,10 @@ class LoadTool(Protocol):
     label: str  # "k6", "Artillery": how the UI and the reports name it
     hang_hint: str  # what to check when it runs far past its plan
     figure_specs: tuple[FigureSpec, ...]  # what `figures` returns, for compare
+    # The timeline.csv columns this tool fills beyond the common ones (perfdash.timeline.columns),
+    # as (column, unit, what it is); a column `<name>_<field>` takes the field `<field>` of the
+    # tool's ToolProgressed. k6's and Artillery's columns are among the common ones.
+    timeline_columns: tuple[tuple[str, str, str], ...]
 
     def configured(self, profile: Profile) -> bool: ...
 

@@ -48,6 +48,7 @@ class ArtilleryTool:
         FigureSpec("artillery.vusers.failed", "Artillery vusers.failed", "", "lower",
                    same_as_check="artillery.vusers.failed.count"),
     )
+    timeline_columns: tuple[tuple[str, str, str], ...] = ()  # the common art_* and sio_* columns
 
     def configured(self, profile: Profile) -> bool:
         return profile.artillery_script is not None

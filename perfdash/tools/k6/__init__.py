@@ -64,6 +64,7 @@ class K6Tool:
                    same_as_check="k6.http_req_failed.rate", timeline="k6_error_rate",
                    timeline_weight="k6_rps"),
     )
+    timeline_columns: tuple[tuple[str, str, str], ...] = ()  # the common k6_* columns
 
     def configured(self, profile: Profile) -> bool:
         return profile.k6_script is not None

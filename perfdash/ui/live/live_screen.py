@@ -26,6 +26,7 @@ from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.run_header import RunHeader
 from perfdash.ui.live.state import LiveState
 from perfdash.ui.live.timeline_chart import TimelineChart
+from perfdash.ui.live.tool_pane import ToolPane
 
 LOG_STEP = 4  # rows the log gains or loses per `+` / `-`
 LOG_STEPS = 5
@@ -80,6 +81,7 @@ class LiveScreen(Screen[None]):
         self._k6 = self.query_one(K6Pane)
         self._artillery = self.query_one(ArtilleryPane)
         self._database = self.query_one(DatabasePane)
+        self._tool_panes: dict[str, ToolPane] = {}  # tools without a bespoke pane, as they appear
         self._log = self.query_one(LogPane)
         self._chart = self.query_one(TimelineChart)
         self._ready = True
@@ -104,6 +106,13 @@ class LiveScreen(Screen[None]):
         self._k6.phase = s.tool_phase("k6")
         self._artillery.view = s.artillery
         self._artillery.phase = s.tool_phase("artillery")
+        for name in s.generic_tools():
+            pane = self._tool_panes.get(name)
+            if pane is None:
+                pane = self._tool_panes[name] = ToolPane(name, id=f"tool-{name}")
+                self.query_one("#panes").mount(pane, before=self._database)
+            pane.view = s.tools.get(name)
+            pane.phase = s.tool_phase(name)
         self._chart.version = s.timeline.version
         self._database.view = s.database
         self._log.update_from(s.log_absent())

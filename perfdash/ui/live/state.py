@@ -14,6 +14,7 @@ from pathlib import Path
 
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
+    RPS,
     ArtilleryProgressed,
     DatabaseSampled,
     Event,
@@ -27,6 +28,7 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolProgressed,
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
@@ -112,6 +114,26 @@ class ArtilleryView:
 
 
 @dataclass(frozen=True)
+class ToolView:
+    """A tool without a pane of its own (ToolProgressed): its figures as the tool named them, the
+    recent req/s, and its phase's clock."""
+
+    tool: str
+    fields: tuple[tuple[str, float | None], ...] = ()
+    req_per_s: tuple[float, ...] = ()
+    elapsed_s: float = 0.0
+    planned_s: float = 0.0
+    ended: ToolEnd | None = None
+
+    def get(self, name: str) -> float | None:
+        return next((v for k, v in self.fields if k == name), None)
+
+
+# The tools with panes of their own; any other gets the generic pane.
+BESPOKE_PANES = ("k6", "artillery")
+
+
+@dataclass(frozen=True)
 class DatabaseView:
     by_state: tuple[tuple[str, int], ...] = ()
     max_connections: int = 0
@@ -181,6 +203,7 @@ class LiveState:
     host: HostView | None = None
     k6: K6View | None = None
     artillery: ArtilleryView | None = None
+    tools: dict[str, ToolView] = field(default_factory=dict)  # by tool, without a bespoke pane
     database: DatabaseView | None = None
     log: LogBuffer = field(default_factory=LogBuffer)
     run_dir: str | None = None
@@ -228,10 +251,8 @@ class LiveState:
             elif isinstance(e, K6Progressed):
                 self._k6(e)
                 h = replace(h, tainted=e.tainted)
-            elif isinstance(e, ArtilleryProgressed):
-                self._artillery(e)
-            elif isinstance(e, DatabaseSampled):
-                self._database(e)
+            elif isinstance(e, ArtilleryProgressed | ToolProgressed | DatabaseSampled):
+                self._sample(e)
             elif isinstance(e, LogLinesRead):
                 self.log.add(e)
             elif isinstance(e, TimelineTicked):
@@ -398,6 +419,19 @@ class LiveState:
             e.socketio_p95_ms, e.socketio_p99_ms, e.socketio_emits, errors, e.vusers_created,
             e.vusers_completed, e.vusers_failed, e.elapsed_s, e.planned_s, old.ended)
 
+    def _sample(self, e: ArtilleryProgressed | ToolProgressed | DatabaseSampled) -> None:
+        if isinstance(e, ArtilleryProgressed):
+            self._artillery(e)
+        elif isinstance(e, ToolProgressed):
+            self._tool(e)
+        else:
+            self._database(e)
+
+    def _tool(self, e: ToolProgressed) -> None:
+        old = self.tools.get(e.tool) or ToolView(e.tool)
+        self.tools[e.tool] = ToolView(e.tool, e.fields, _push(old.req_per_s, e.get(RPS) or 0.0),
+                                      e.elapsed_s, e.planned_s, old.ended)
+
     def _database(self, e: DatabaseSampled) -> None:
         old = self.database or DatabaseView()
         by_state = tuple(sorted(e.connections_by_state.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -414,3 +448,11 @@ class LiveState:
             self.k6 = replace(self.k6 or K6View(), ended=end)
         elif e.tool == "artillery":
             self.artillery = replace(self.artillery or ArtilleryView(), ended=end)
+        else:
+            self.tools[e.tool] = replace(self.tools.get(e.tool) or ToolView(e.tool), ended=end)
+
+    def generic_tools(self) -> tuple[str, ...]:
+        """The tools the generic pane shows: those the run declares or that reported, without a
+        pane of their own, in the run's order."""
+        named = (*(self._tools or ()), *self.tools)
+        return tuple(t for t in dict.fromkeys(named) if t not in BESPOKE_PANES)

@@ -20,6 +20,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from perfdash.timeline.columns import HOST_PREFIX
+from perfdash.timeline.columns import NAMES as COMMON_COLUMNS
 from perfdash.ui.live.chart_draw import Row, area, axis_row, lines, marker_row, scale_top
 from perfdash.ui.live.timeline_data import Columns, TimelineData
 
@@ -60,6 +62,41 @@ GROW = ("latency", "rps", "host", "errors", "vus", "db", "log")
 NAMES = (*tuple(dict.fromkeys(c for t in TRACKS for c, _, _ in t.series)), MEAN_SERIES[0],
          *(c for c, _, _ in OTHER_LATENCY), "db_max")
 EMPTY = "timeline: the first second of load appears here"
+# A tool whose columns are its own (`LoadTool.timeline_columns`, `<tool>_<field>`) joins the load
+# tracks by the fields every tool's progress may carry, labelled with the tool's name.
+TOOL_FIELDS = (("_rps", "rps"), ("_p95_ms", "latency"), ("_fail_ratio", "errors"), ("_users", "vus"))
+TOOL_STYLES = ("bold green", "bold cyan", "bold magenta")
+
+
+def tool_series(names: Sequence[str]) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """Per track, the series of tools outside the common columns, from the columns seen so far;
+    each tool keeps one colour across the tracks."""
+    found: list[tuple[str, str, str]] = []  # (track, column, tool)
+    for name in names:
+        if name in COMMON_COLUMNS or name.startswith(HOST_PREFIX):
+            continue
+        for suffix, key in TOOL_FIELDS:
+            tool = name.removesuffix(suffix)
+            if tool and tool != name:
+                found.append((key, name, tool))
+                break
+    tools = sorted({tool for _, _, tool in found})
+    out: dict[str, tuple[tuple[str, str, str], ...]] = {}
+    for key, name, tool in found:
+        style = TOOL_STYLES[tools.index(tool) % len(TOOL_STYLES)]
+        out[key] = (*out.get(key, ()), (name, tool, style))
+    return out
+
+
+def with_tool_series(track: Track, extra: tuple[tuple[str, str, str], ...], cols: Columns) -> Track:
+    """The track with the tools' series; the common one stays the headline (last) while it has
+    data, else the tools' take its place (a run without k6 shows no empty k6 line)."""
+    if not extra:
+        return track
+    own_measured = any(_measured(cols, c) for c, _, _ in track.series)
+    series = (*extra, *track.series) if own_measured else extra
+    return Track(track.key, track.title, series, track.unit, track.min_rows, track.max_rows,
+                 track.floor, track.top, track.system)
 
 
 def allocate(height: int) -> dict[str, int]:
@@ -117,12 +154,13 @@ def _measured(cols: Columns, column: str) -> bool:
     return any(v is not None for v in cols.series.get(column, ()))
 
 
-def _latency_track(track: Track, cols: Columns) -> Track:
-    """k6's percentiles (or its interval mean without them), with the server's and Artillery's
-    p95 beside them when measured; k6's main series stays last (the gutter's headline) unless k6
-    measured nothing, as in an Artillery-only run or a watched access log."""
+def _latency_track(track: Track, cols: Columns,
+                   tools: tuple[tuple[str, str, str], ...] = ()) -> Track:
+    """k6's percentiles (or its interval mean without them), with the server's, Artillery's and
+    any other tool's p95 beside them when measured; k6's main series stays last (the gutter's
+    headline) unless k6 measured nothing, as in an Artillery-only run or a watched access log."""
     k6 = track.series if _measured(cols, "k6_p95_ms") else (MEAN_SERIES,)
-    others = tuple(o for o in OTHER_LATENCY if _measured(cols, o[0]))
+    others = tuple(o for o in (*OTHER_LATENCY, *tools) if _measured(cols, o[0]))
     if others and not any(_measured(cols, c) for c, _, _ in k6):
         k6 = ()
     series = (*others, *k6)
@@ -131,10 +169,13 @@ def _latency_track(track: Track, cols: Columns) -> Track:
 
 
 def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
-               limit: float | None) -> list[Row]:
-    """One track: its gutter (title, scale, current values) beside its graph."""
+               limit: float | None, tools: tuple[tuple[str, str, str], ...] = ()) -> list[Row]:
+    """One track: its gutter (title, scale, current values) beside its graph; `tools`: the series
+    of tools outside the common columns that belong to it."""
     if track.key == "latency":
-        track = _latency_track(track, cols)
+        track = _latency_track(track, cols, tools)
+    else:
+        track = with_tool_series(track, tools, cols)
     values = [cols.series[c] for c, _, _ in track.series]
     if track.key == "db":
         db_max = _last(cols.series["db_max"])
@@ -185,7 +226,9 @@ def chart_rows(data: TimelineData, width: int, height: int) -> list[Row]:
         return [[(EMPTY, "dim italic")]]
     rows = allocate(height)
     names = [c for t in TRACKS if t.key in rows for c, _, _ in t.series]
-    cols = data.columns(plot, [*names, MEAN_SERIES[0], *(c for c, _, _ in OTHER_LATENCY), "db_max"],
+    tools = tool_series(list(data.series))
+    cols = data.columns(plot, [*names, MEAN_SERIES[0], *(c for c, _, _ in OTHER_LATENCY), "db_max",
+                               *(c for key, ss in tools.items() if key in rows for c, _, _ in ss)],
                         data.horizon_s)
     out: list[Row] = []
     ruled = False
@@ -196,7 +239,7 @@ def chart_rows(data: TimelineData, width: int, height: int) -> list[Row]:
             ruled = True
             out.append([("host · database · log ", "dim"), ("─" * max(0, width - 23), "dim")])
         limit = data.p95_limit_ms if track.key == "latency" else None
-        out.extend(track_rows(track, cols, rows[track.key], gutter, limit))
+        out.extend(track_rows(track, cols, rows[track.key], gutter, limit, tools.get(track.key, ())))
     breaches = sum(1 for ms in cols.markers for k, _ in ms if k == "breach")
     problems = sum(1 for ms in cols.markers for k, _ in ms if k == "problem")
     side: Row = [("marks", "dim")]

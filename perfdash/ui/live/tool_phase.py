@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from perfdash.tools import TOOL_NAMES
+from perfdash.tools import tool as registered
 from perfdash.ui.format import bar
 from perfdash.ui.live.state import ToolEnd, ToolPhase
 
@@ -14,7 +16,10 @@ LABELS = {"k6": "k6", "artillery": "Artillery"}
 
 
 def label(tool: str) -> str:
-    return LABELS.get(tool, tool)
+    """How the screens name a tool: its registry label, else its name."""
+    if tool in LABELS:
+        return LABELS[tool]
+    return registered(tool).label if tool in TOOL_NAMES else tool
 
 
 def ended_text(end: ToolEnd) -> Text:
