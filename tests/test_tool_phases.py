@@ -211,6 +211,7 @@ class _StandIn:
 
     hang_hint = "n/a"
     figure_specs = ()
+    timeline_columns = ()
 
     def __init__(self, name: str, label: str, order: list[tuple[str, str]], plan: ToolPlan) -> None:
         self.name, self.label, self._order, self._plan = name, label, order, plan
