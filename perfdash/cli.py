@@ -142,18 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.add_argument("--markdown", action="store_true", help="print it as Markdown")
 
-    init = sub.add_parser(
-        "init", help="write profiles.toml and .env.performance.example for an existing project",
-        description="Looks through the project (without running anything) for k6 scripts, "
-                    "Artillery YAMLs, the package.json that starts the backend, its health route, "
-                    "app log and compose file; writes a commented profiles.toml that runs those "
-                    "scripts as they are, and .env.performance.example; prints what it found and "
-                    "what is still to do.")
-    init.add_argument("--project", type=Path, default=None, metavar="DIR",
-                      help="the project's root directory (default: this directory)")
-    init.add_argument("--force", action="store_true",
-                      help="overwrite an existing profiles.toml and .env.performance.example")
-
     from perfdash.commands import register_all
 
     register_all(sub, common)
@@ -192,8 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "cleanup":
             return _cmd_cleanup(args)
-        if args.command == "init":
-            return _cmd_init(args)
         handler = getattr(args, "handler", None)
         if handler is not None:  # a command from perfdash/commands/
             return int(handler(args))
@@ -568,13 +554,3 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
         print(f"[{'ok  ' if res.ok else 'FAIL'}] {res.name}: {res.detail}")
     return 0 if all(r.ok for r in results) else EXIT_COULD_NOT_RUN
 
-
-def _cmd_init(args: argparse.Namespace) -> int:
-    from perfdash.init import InitError, init_project
-
-    project = (args.project or Path.cwd()).resolve()
-    try:
-        return init_project(project, force=args.force)
-    except InitError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
