@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -128,20 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     _show_parser(sub)
 
-    compare = sub.add_parser(
-        "compare", help="what got better or worse between two runs",
-        description="Per check and per percentile: both values, the delta and the % change, and a "
-                    "verdict from what both runs measured window by window (a bootstrap interval "
-                    "on the change of the median window, a rank test; a rate test for counts): "
-                    "regressed or improved only when the change is statistically clear and at "
-                    "least the minimum effect, otherwise 'no clear change' with its interval. "
-                    "Exit 1 when something regressed.")
-    compare.add_argument("base", type=Path, help="the earlier run (results/perf/<timestamp>)")
-    compare.add_argument("new", type=Path, help="the run to judge against it")
-    _compare_rule_flags(compare)
-    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    compare.add_argument("--markdown", action="store_true", help="print it as Markdown")
-
     from perfdash.commands import register_all
 
     register_all(sub, common)
@@ -176,8 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "show":
             return _cmd_show(args)
-        if args.command == "compare":
-            return _cmd_compare(args)
         if args.command == "cleanup":
             return _cmd_cleanup(args)
         handler = getattr(args, "handler", None)
@@ -438,56 +421,6 @@ def _show_screen(args: argparse.Namespace) -> int:
     app.run()
     shown = app.fresh_summary or stored
     return int(shown.get("exit_code", EXIT_COULD_NOT_RUN))
-
-
-def _compare_rule_flags(compare: argparse.ArgumentParser) -> None:
-    """How sure and how big a change must be for `compare` to call it one."""
-    compare.add_argument("--tolerance", "--min-effect-pct", type=float, default=10.0, metavar="PCT",
-                         help="minimum effect: a change smaller than this %% of the base is no "
-                              "change, however clear (default: 10)")
-    compare.add_argument("--min-effect", type=float, default=None, metavar="MS",
-                         help="minimum effect for latencies in ms (default: the new run's profile "
-                              "[baseline] min_effect_ms, else 1)")
-    compare.add_argument("--confidence", type=float, default=None, metavar="LEVEL",
-                         help="how sure a verdict must be, e.g. 0.95 (default: the new run's "
-                              "profile [baseline] confidence, else 0.95)")
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from perfdash.analyze.compare import CompareError, compare_runs
-    from perfdash.analyze.compare_report import comparison_markdown, comparison_table
-
-    try:
-        if args.confidence is not None and not 0.5 <= args.confidence < 1:
-            raise CompareError(f"--confidence {args.confidence:g} is not a level; pass a number "
-                               "between 0.5 and 1, e.g. 0.95.")
-        # NaN would make every latency change "no clear change" forever, inf every change too small
-        if not 0 <= args.tolerance < math.inf:
-            raise CompareError(f"--tolerance {args.tolerance:g} is not a share of the base; pass a "
-                               "percentage of 0 or more, e.g. 10.")
-        if args.min_effect is not None and not 0 <= args.min_effect < math.inf:
-            raise CompareError(f"--min-effect {args.min_effect:g} is not a latency; pass a number "
-                               "of milliseconds of 0 or more, e.g. 2.")
-        comparison = compare_runs(args.base, args.new, tolerance_pct=args.tolerance,
-                                  min_effect_ms=args.min_effect, confidence=args.confidence)
-    except CompareError as exc:
-        _error(str(exc))  # already one sentence with the fix
-        return EXIT_USAGE
-    for warning in comparison.warnings:
-        print(f"perfdash: warning: {warning}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(comparison.to_json(), indent=2))
-    elif args.markdown:
-        print(comparison_markdown(comparison))
-    else:
-        console = _console()
-        console.print(comparison_table(comparison))
-        regressed, undecided = len(comparison.regressions), len(comparison.undecided)
-        console.print(f"{regressed} regression(s) ({comparison.rule})" if regressed
-                      else f"no clear regression ({comparison.rule})"
-                      + (f"; {undecided} figure(s) with too few windows to decide" if undecided
-                         else ""))
-    return 1 if comparison.regressions else 0
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
