@@ -8,21 +8,25 @@ imports what it needs. Exit codes: 0 pass, 1 thresholds breached, 2 usage or con
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
 
     from perfdash.events import Bus
     from perfdash.run.orchestrator import Orchestrator
-    from perfdash.secret import Secret
     from perfdash.settings import Environment, Settings
 
-from perfdash.commands.common import EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED, EXIT_USAGE, add_refresh_flag
+from perfdash.commands.common import (
+    EXIT_COULD_NOT_RUN,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    add_refresh_flag,
+    step_summary,
+)
 from perfdash.commands.common import console as _console
 from perfdash.commands.common import error as _error
 from perfdash.commands.common import load_settings_for as _load
@@ -125,24 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "(recorded by an older perfdash), unless their seed run names "
                               "another environment")
 
-    _show_parser(sub)
-
     from perfdash.commands import register_all
 
     register_all(sub, common)
     return parser
-
-
-def _show_parser(sub: Any) -> None:
-    show = sub.add_parser("show", help="print the verdict of an earlier run")
-    show.add_argument("run_dir", type=Path, help="a results/perf/<timestamp> directory")
-    show.add_argument("--json", action="store_true", help="print the summary as JSON")
-    show.add_argument("--headless", action="store_true",
-                      help="print the verdict instead of opening the result view")
-    show.add_argument("--replay", action="store_true",
-                      help="replay the live screen from the run's events.ndjson, then its result")
-    show.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
-    add_refresh_flag(show)  # the live screen of --replay
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,8 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "doctor":
             return _cmd_doctor(args)
-        if args.command == "show":
-            return _cmd_show(args)
         if args.command == "cleanup":
             return _cmd_cleanup(args)
         handler = getattr(args, "handler", None)
@@ -240,7 +228,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out.print(comparison_table(compare_runs(baseline.runs, outcome.paths.root,
                                                     tolerance_pct=profile.regression_tolerance_pct)))
         out.print(f"results: {outcome.paths.root}")
-        _step_summary(outcome.summary, outcome.paths.root, lambda: orch.secrets)
+        step_summary(outcome.summary, outcome.paths.root, lambda: orch.secrets)
         return outcome.exit_code
 
 
@@ -274,7 +262,7 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
         except OSError:  # the terminal is gone (closed: SIGHUP); the run's files say it all
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
         if summary is not None:  # the verdict just printed, on the CI job's page as well
-            _step_summary(summary, outcome.paths.root, lambda: orch.secrets)
+            step_summary(summary, outcome.paths.root, lambda: orch.secrets)
     elif app.run_error is not None:
         _error(f"the run stopped with an error: {app.run_error}")
     return int(code if code is not None else EXIT_COULD_NOT_RUN)
@@ -331,96 +319,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                                                    ("warn", "fail") else ""))
         failed += r.status == "fail"
     return EXIT_COULD_NOT_RUN if failed else 0
-
-
-def _cmd_show(args: argparse.Namespace) -> int:
-    from perfdash.analyze.summary import reanalyse
-    from perfdash.console import result_table
-
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if args.replay and not (args.run_dir / "events.ndjson").is_file():
-        _error(f"{args.run_dir} has no events.ndjson to replay")
-        return EXIT_USAGE
-    if (args.replay or not args.headless) and not args.json and interactive:
-        return _show_screen(args)
-    summary, problem = reanalyse(args.run_dir)
-    if summary is None:
-        _error(f"{args.run_dir}: {problem}; pass a results/perf/<timestamp> directory of a "
-               "finished run")
-        return EXIT_USAGE
-    if problem and not _has_verdict(summary):
-        # nothing to analyse again and no verdict stored: an "overall status: ?" would be a guess
-        _error(f"{args.run_dir / 'summary.json'} is incomplete: it holds no verdict and not what "
-               "re-analysis needs (the configuration, start and end); run the suite again.")
-        return EXIT_COULD_NOT_RUN
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        console = _console()
-        if problem:
-            console.print(f"[yellow]{problem}[/yellow]")
-        console.print(result_table(summary))
-    _step_summary(summary, args.run_dir, lambda: _known_secrets(summary))
-    return int(summary.get("exit_code", EXIT_COULD_NOT_RUN))
-
-
-def _step_summary(summary: dict[str, Any], run_dir: Path,
-                  secrets: Callable[[], Sequence[Secret]]) -> None:
-    """Append the verdict to GitHub's job page when GITHUB_STEP_SUMMARY names a file; a file that
-    cannot be written is a warning, never a different exit code. The secrets are looked up only
-    then (`show` reads the settings for them)."""
-    if not os.environ.get("GITHUB_STEP_SUMMARY", "").strip():
-        return
-    from perfdash.analyze.step_summary import append_step_summary
-
-    warning = append_step_summary(summary, run_dir, secrets())
-    if warning is not None:
-        print(f"perfdash: warning: {warning}", file=sys.stderr)
-
-
-def _known_secrets(summary: dict[str, Any]) -> list[Secret]:
-    """The secrets `show` can know of: those of the run's environment as this directory's settings
-    and environment variables give them (in CI, the same ones the run had). Without readable
-    settings there are none by value, and URL passwords still go by pattern."""
-    from perfdash.commands.common import find_project
-    from perfdash.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(find_project(Path.cwd()))
-        return settings.environment(str(summary.get("environment"))).secrets()
-    except (SettingsError, OSError):
-        return []
-
-
-def _has_verdict(summary: dict[str, Any]) -> bool:
-    """Whether a stored summary says how its run ended, in a form `show` can print."""
-    code = summary.get("exit_code")
-    return summary.get("status") in ("pass", "fail", "incomplete", "interrupted") and \
-        isinstance(code, int) and not isinstance(code, bool)
-
-
-def _show_screen(args: argparse.Namespace) -> int:
-    """The result view opens on the stored summary at once and computes the verdict again from
-    the artifacts behind it (a day-long soak takes seconds). The exit code is the verdict the
-    screen showed last: the fresh one once computed, else the stored one (quitting never waits;
-    `show --headless` always computes it)."""
-    from perfdash.analyze.summary import schema_problem
-    from perfdash.analyze.summary_shape import shape_problem
-    from perfdash.artifacts import read_json
-    from perfdash.ui.app import make_app
-
-    stored, problem = read_json(args.run_dir / "summary.json")
-    if not isinstance(stored, dict) or (
-            problem := problem or schema_problem(stored) or shape_problem(stored)):
-        _error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; pass a "
-               "results/perf/<timestamp> directory of a finished run")
-        return EXIT_USAGE
-    app = (make_app(replay=args.run_dir, replay_speed=args.speed, refresh_s=args.refresh)
-           if args.replay
-           else make_app(summary_dir=args.run_dir, reanalyse=True))
-    app.run()
-    shown = app.fresh_summary or stored
-    return int(shown.get("exit_code", EXIT_COULD_NOT_RUN))
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:

@@ -1,16 +1,20 @@
-"""What every command shares: exit codes, the error line, the console and loading settings."""
+"""What every command shares: exit codes, the error line, the console, loading settings and the
+CI job summary."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from perfdash.secret import Secret
     from perfdash.settings import Settings
 
 EXIT_USAGE = 2
@@ -88,3 +92,17 @@ def console() -> Console:
     if not out.is_terminal:
         out = Console(highlight=False, width=160)
     return out
+
+
+def step_summary(summary: Mapping[str, Any], run_dir: Path,
+                 secrets: Callable[[], Sequence[Secret]]) -> None:
+    """Append the verdict to GitHub's job page when GITHUB_STEP_SUMMARY names a file; a file that
+    cannot be written is a warning, never a different exit code. The secrets are looked up only
+    then (`show` reads the settings for them)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        return
+    from perfdash.analyze.step_summary import append_step_summary
+
+    warning = append_step_summary(summary, run_dir, secrets())
+    if warning is not None:
+        print(f"perfdash: warning: {warning}", file=sys.stderr)
