@@ -110,25 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also check this profile's scripts (without it: the environment "
                              "and the tools alone; plain `perfdash doctor` checks smoke on demo)")
 
-    cleanup = sub.add_parser(
-        "cleanup", help="remove seeded data, stop the backend, compose down (asks first)",
-        description="Lists exactly what will be removed (rows per table that perfdash seeded, the "
-                    "backend's stop command, the compose project) and asks before doing it. Data "
-                    "on a protected environment is never removed.")
-    common(cleanup)
-    cleanup.add_argument("--env", dest="environment", default=None,
-                         help="environment to clean (required unless --stale)")
-    cleanup.add_argument("--stale", action="store_true",
-                         help="only stop and remove the demo PostgreSQL clusters of perfdash "
-                              "processes that are gone (killed outright); a running one's is kept")
-    cleanup.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
-    cleanup.add_argument("--only", action="append", choices=["seeded-data", "backend", "compose"],
-                         help="restrict to these actions (repeatable)")
-    cleanup.add_argument("--include-unattributed", action="store_true",
-                         help="also delete seeded rows whose environment the ledger does not know "
-                              "(recorded by an older perfdash), unless their seed run names "
-                              "another environment")
-
     from perfdash.commands import register_all
 
     register_all(sub, common)
@@ -149,8 +130,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "doctor":
             return _cmd_doctor(args)
-        if args.command == "cleanup":
-            return _cmd_cleanup(args)
         handler = getattr(args, "handler", None)
         if handler is not None:  # a command from perfdash/commands/
             return int(handler(args))
@@ -319,69 +298,4 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                                                    ("warn", "fail") else ""))
         failed += r.status == "fail"
     return EXIT_COULD_NOT_RUN if failed else 0
-
-
-def _cmd_cleanup(args: argparse.Namespace) -> int:
-    from perfdash.data.cleanup import CleanupNotConfirmed, execute, plan_cleanup
-    from perfdash.settings import SettingsError
-
-    if args.stale:
-        from perfdash.demo.stale import cleanup_stale, marker_dir, read_markers
-
-        if not cleanup_stale(lambda line: print(f"removed: {line}")):
-            print(f"nothing stale: no cluster of a dead perfdash in {marker_dir()}")
-        for kept in read_markers():
-            print(f"kept: {kept.cluster_dir} (perfdash pid {kept.owner_pid} is still running)")
-        return 0
-    if args.environment is None:
-        _error("cleanup needs --env ENV (or --stale); e.g. perfdash cleanup --env local")
-        return EXIT_USAGE
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_USAGE
-    settings, _env_file = loaded
-    try:
-        env = settings.environment(args.environment)
-    except SettingsError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    if env.kind == "demo":
-        print("nothing to clean: the demo environment's database, data and backend exist only "
-              "while a run lasts and are removed when it ends")
-        return 0
-    plan = plan_cleanup(env, env.database_url, cwd=settings.project_dir,
-                        include_unattributed=args.include_unattributed)
-    wanted = set(args.only) if args.only else set(plan.names)
-    print(f"cleanup of environment {env.name!r}:")
-    for action in plan.actions:
-        if action.name not in wanted:
-            continue
-        mark = "will" if action.available else "cannot"
-        print(f"  [{action.name}] {mark}: {action.describe()}"
-              + ("" if action.available else f" ({action.reason})"))
-    selected = plan.available() & wanted
-    if not selected:
-        print("nothing to do")
-        return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            _error("nothing was removed: no terminal to ask for confirmation; pass --yes")
-            return 1
-        try:
-            answer = input(f"proceed with {', '.join(sorted(selected))}? [y/N] ").strip().lower()
-        except EOFError:  # Ctrl-D answers no
-            answer = ""
-            print()
-        if answer not in ("y", "yes"):
-            print("nothing was removed")
-            return 1
-    try:
-        results = execute(plan, selected, confirmed=True,
-                          progress=lambda name, msg: print(f"  {name}: {msg}"))
-    except CleanupNotConfirmed as exc:
-        _error(str(exc))
-        return 1
-    for res in results:
-        print(f"[{'ok  ' if res.ok else 'FAIL'}] {res.name}: {res.detail}")
-    return 0 if all(r.ok for r in results) else EXIT_COULD_NOT_RUN
 
