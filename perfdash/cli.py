@@ -101,15 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
                            "the runs since the last change point, pooled)")
     add_refresh_flag(demo)
 
-    doctor = sub.add_parser("doctor", help="check tools, settings and reachability; suggest fixes")
-    common(doctor)
-    doctor.add_argument("--env", dest="environment", default=None,
-                        help="check this environment's backend and database (default: demo, "
-                             "when profiles.toml has it)")
-    doctor.add_argument("--profile", default=None,
-                        help="also check this profile's scripts (without it: the environment "
-                             "and the tools alone; plain `perfdash doctor` checks smoke on demo)")
-
     from perfdash.commands import register_all
 
     register_all(sub, common)
@@ -128,8 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("run", "demo"):
             return _cmd_run(args)
-        if args.command == "doctor":
-            return _cmd_doctor(args)
         handler = getattr(args, "handler", None)
         if handler is not None:  # a command from perfdash/commands/
             return int(handler(args))
@@ -245,57 +234,3 @@ def _run_dashboard(orch: Orchestrator, bus: Bus, settings: Settings, env: Enviro
     elif app.run_error is not None:
         _error(f"the run stopped with an error: {app.run_error}")
     return int(code if code is not None else EXIT_COULD_NOT_RUN)
-
-
-def _cmd_doctor(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from perfdash.run.preflight import run_preflight
-    from perfdash.settings import SettingsError
-    from perfdash.tools.base import Target
-
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_USAGE
-    settings, env_file = loaded
-    print(f"settings: {settings.config_file} (profiles: {', '.join(settings.profiles)}; "
-          f"environments: {', '.join(settings.environments)})")
-    env_name = args.environment or ("demo" if "demo" in settings.environments
-                                     else next(iter(settings.environments)))
-    profile_name = args.profile or (
-        "smoke" if args.environment is None and "smoke" in settings.profiles else None)
-    try:
-        profile = settings.profile(profile_name) if profile_name else None
-        env = settings.environment(env_name)
-    except SettingsError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    print(f"environment: {env.name}" + (f"; profile: {profile.name}" if profile else
-                                         " (no --profile: the environment and the tools alone)"))
-    if env.kind == "demo":
-        from perfdash.demo.pgcluster import ClusterError, find_pg_bin
-
-        try:
-            print(f"[ok  ] PostgreSQL server binaries: {find_pg_bin()}")
-        except ClusterError as exc:
-            print(f"[FAIL] PostgreSQL server binaries: {exc}")
-    target = Target(env.base_url, env.database_url, env.api_token)
-    if env.kind == "demo":  # the demo makes its URL and token when it starts: stand-ins for now
-        from perfdash.secret import Secret
-
-        target = Target("http://127.0.0.1:9", None, Secret("doctor-stand-in-token"))
-    settings.results_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.results_dir, prefix=".doctor-") as tmp:
-        results = run_preflight(profile, env, target, Path(tmp), settings.project_dir, env_file,
-                                start_when_down=True)
-    failed = 0
-    for r in results:
-        if env.kind == "demo" and r.name in ("backend reachable", "Socket.IO endpoint",
-                                             "database reachable"):
-            continue  # the demo starts its own backend and database
-        mark = {"pass": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}[r.status]
-        print(f"[{mark}] {r.name}: {r.detail}" + (f" -> {r.fix}" if r.fix and r.status in
-                                                   ("warn", "fail") else ""))
-        failed += r.status == "fail"
-    return EXIT_COULD_NOT_RUN if failed else 0
-
