@@ -20,7 +20,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 # --help lists these first, in the order a newcomer meets them; the others follow in name order.
-FIRST: tuple[str, ...] = ("doctor", "cleanup", "show", "compare", "init")
+FIRST: tuple[str, ...] = ("run", "demo", "doctor", "cleanup", "show", "compare", "init")
 
 
 class CommandModule(Protocol):

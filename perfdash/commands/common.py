@@ -62,6 +62,20 @@ def load_settings_for(args: argparse.Namespace) -> tuple[Settings, Path] | None:
     return settings, env_file
 
 
+def add_project_flags(parser: argparse.ArgumentParser) -> None:
+    """--project, --config, --env-file and --results-dir: where a command that reads the settings
+    finds them (the ``common`` each module's ``register`` receives)."""
+    parser.add_argument("--project", type=Path, default=None,
+                        help="directory holding profiles.toml (default: this directory or the "
+                             "nearest parent that has one)")
+    parser.add_argument("--config", type=Path, default=None, help="profiles.toml to read")
+    parser.add_argument("--env-file", type=Path, default=None,
+                        help=".env.performance to read (default: in the project directory)")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="where run directories go (default: [defaults] results_dir, "
+                             "results/perf)")
+
+
 def refresh_seconds(text: str) -> float:
     """`--refresh`'s value: seconds between two repaints of the live screen, above 0 and at most a
     minute (argparse turns the error into one line and exit 2)."""
