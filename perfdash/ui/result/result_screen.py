@@ -152,10 +152,9 @@ class ResultScreen(Screen[None]):
         for widget in (self.query_one(StatusBanner), self.query_one(ChecksTable),
                        self.query_one(LatencyTable), self.query_one(ProblemsList),
                        self.query_one(FindingsPanel), self.query_one(TimelineCharts),
-                       self.query_one(DiagnosisPanel),
+                       self.query_one(DiagnosisPanel), self.query_one(ComparisonPanel),
                        self.query_one(QueryPanel)):
             widget.data = run
-        self.query_one(ComparisonPanel).comparison = run.comparison
         table = self.query_one(ChecksTable)
         self.query_one(CheckDetail).check = table.check_at(0)
 
