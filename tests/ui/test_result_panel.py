@@ -16,17 +16,18 @@ from perfdash.ui.result.findings_panel import FindingsPanel
 from perfdash.ui.result.latency_table import LatencyTable
 from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.problems_list import ProblemsList
+from perfdash.ui.result.query_panel import QueryPanel
 from perfdash.ui.result.result_screen import ResultScreen
 from perfdash.ui.result.run_data import RunData, load_run
 from tests.ui.conftest import FAIL_RUN, PASS_RUN
 
-PANELS = (ComparisonPanel, DiagnosisPanel, FindingsPanel, LatencyTable, ProblemsList)
+PANELS = (ComparisonPanel, DiagnosisPanel, FindingsPanel, LatencyTable, ProblemsList, QueryPanel)
 
 
 class RunIdPanel(ResultPanel):
     """A panel as a new one would be written: a title and a body, nothing else."""
 
-    TITLE = "run id"
+    BORDER_TITLE = "run id"
 
     def body(self, run: RunData) -> Text:
         return Text(f"run {run.run_id}")
@@ -67,8 +68,8 @@ async def test_every_result_panel_is_framed_by_the_base_with_its_own_title() -> 
             panel = screen.query_one(cls)
             assert isinstance(panel, ResultPanel)
             assert panel.data is screen.run  # show() hands each panel the run
-            assert panel.border_title == cls.TITLE != ""
-            titles.add(cls.TITLE)
+            assert panel.border_title == cls.BORDER_TITLE != ""
+            titles.add(cls.BORDER_TITLE)
         assert len(titles) == len(PANELS)
         # the subclass's DEFAULT_CSS overrides the base's: the diagnosis keeps its accent border
         diagnosis, problems = screen.query_one(DiagnosisPanel), screen.query_one(ProblemsList)

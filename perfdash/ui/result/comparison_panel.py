@@ -67,7 +67,7 @@ class ComparisonPanel(ResultPanel):
     }
     """
 
-    TITLE = "baseline comparison"
+    BORDER_TITLE = "baseline comparison"
 
     def body(self, run: RunData) -> Text:
         return comparison_text(run.comparison)

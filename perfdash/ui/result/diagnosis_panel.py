@@ -54,7 +54,7 @@ class DiagnosisPanel(ResultPanel):
     DiagnosisPanel.-absent { display: none; }
     """
 
-    TITLE = "diagnosis"
+    BORDER_TITLE = "diagnosis"
 
     def watch_data(self, data: RunData | None) -> None:
         diagnosis = data.summary.get("diagnosis") if data else None

@@ -109,7 +109,7 @@ def findings_renderable(summary: dict[str, Any]) -> RenderableType:
 
 
 class FindingsPanel(ResultPanel):
-    TITLE = "findings and endpoints"
+    BORDER_TITLE = "findings and endpoints"
 
     def body(self, run: RunData) -> RenderableType:
         return findings_renderable(run.summary)

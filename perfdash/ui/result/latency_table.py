@@ -55,7 +55,7 @@ def latency_table(run: RunData, width: int = 120) -> RenderableType:
 
 
 class LatencyTable(ResultPanel):
-    TITLE = "latency percentiles, ms"
+    BORDER_TITLE = "latency percentiles, ms"
 
     def body(self, run: RunData) -> RenderableType:
         return latency_table(run, self.size.width)

@@ -33,7 +33,7 @@ def problems_text(run: RunData) -> Text:
 
 
 class ProblemsList(ResultPanel):
-    TITLE = "problems"
+    BORDER_TITLE = "problems"
 
     def body(self, run: RunData) -> Text:
         return problems_text(run)
