@@ -1,4 +1,4 @@
-"""Subcommands that live in their own module, found by name so adding one edits no shared file.
+"""Every subcommand lives in its own module here, found by name so adding one edits no shared file.
 
 Each module here (but `common`, which holds what they share) defines ``register(sub, common)``:
 it adds its parser to ``sub`` and sets ``handler`` (a ``Callable[[argparse.Namespace], int]``)
@@ -19,14 +19,19 @@ Common = Callable[[argparse.ArgumentParser], None]
 Handler = Callable[[argparse.Namespace], int]
 
 
+# --help lists these first, in the order a newcomer meets them; the others follow in name order.
+FIRST: tuple[str, ...] = ("run", "demo", "doctor", "cleanup", "show", "compare", "init")
+
+
 class CommandModule(Protocol):
     def register(self, sub: Any, common: Common) -> None: ...
 
 
 def register_all(sub: Any, common: Common) -> None:
-    """Registers every module of this package, in name order (which is also --help's order)."""
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_") or info.name == "common":
-            continue
-        module: CommandModule = importlib.import_module(f"{__name__}.{info.name}")
+    """Registers every module of this package: FIRST in its order, then the rest by name (which is
+    also --help's order)."""
+    names = {info.name for info in pkgutil.iter_modules(__path__)
+             if not info.name.startswith("_") and info.name != "common"}
+    for name in [*FIRST, *sorted(names - set(FIRST))]:
+        module: CommandModule = importlib.import_module(f"{__name__}.{name}")
         module.register(sub, common)

@@ -60,12 +60,6 @@ def register(sub: Any, common: Common) -> None:
                              "sample for this long (default 10)")
     add_refresh_flag(parser)
     parser.set_defaults(handler=run)
-    from perfdash.serve.runserve import add_serve_flag
-
-    # The serving side of attach: `run --serve` and `demo --serve` (their parsers exist by now).
-    for name in ("run", "demo"):
-        if name in getattr(sub, "choices", {}):
-            add_serve_flag(sub.choices[name])
 
 
 def _results_dir(args: argparse.Namespace) -> Path:

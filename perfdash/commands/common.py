@@ -1,16 +1,20 @@
-"""What every command shares: exit codes, the error line, the console and loading settings."""
+"""What every command shares: exit codes, the error line, the console, loading settings and the
+CI job summary."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from perfdash.secret import Secret
     from perfdash.settings import Settings
 
 EXIT_USAGE = 2
@@ -58,6 +62,20 @@ def load_settings_for(args: argparse.Namespace) -> tuple[Settings, Path] | None:
     return settings, env_file
 
 
+def add_project_flags(parser: argparse.ArgumentParser) -> None:
+    """--project, --config, --env-file and --results-dir: where a command that reads the settings
+    finds them (the ``common`` each module's ``register`` receives)."""
+    parser.add_argument("--project", type=Path, default=None,
+                        help="directory holding profiles.toml (default: this directory or the "
+                             "nearest parent that has one)")
+    parser.add_argument("--config", type=Path, default=None, help="profiles.toml to read")
+    parser.add_argument("--env-file", type=Path, default=None,
+                        help=".env.performance to read (default: in the project directory)")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="where run directories go (default: [defaults] results_dir, "
+                             "results/perf)")
+
+
 def refresh_seconds(text: str) -> float:
     """`--refresh`'s value: seconds between two repaints of the live screen, above 0 and at most a
     minute (argparse turns the error into one line and exit 2)."""
@@ -88,3 +106,17 @@ def console() -> Console:
     if not out.is_terminal:
         out = Console(highlight=False, width=160)
     return out
+
+
+def step_summary(summary: Mapping[str, Any], run_dir: Path,
+                 secrets: Callable[[], Sequence[Secret]]) -> None:
+    """Append the verdict to GitHub's job page when GITHUB_STEP_SUMMARY names a file; a file that
+    cannot be written is a warning, never a different exit code. The secrets are looked up only
+    then (`show` reads the settings for them)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        return
+    from perfdash.analyze.step_summary import append_step_summary
+
+    warning = append_step_summary(summary, run_dir, secrets())
+    if warning is not None:
+        print(f"perfdash: warning: {warning}", file=sys.stderr)

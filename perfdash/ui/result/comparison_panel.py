@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
 from perfdash.analyze.checks import fmt_value
+from perfdash.ui.result.panel import ResultPanel
+from perfdash.ui.result.run_data import RunData
 
 ABSENT = ("no baseline: run with --baseline DIR|last, or compare two runs with "
           "`perfdash compare A B`")
@@ -59,20 +59,15 @@ def comparison_text(comparison: dict[str, Any] | None) -> Text:
     return text
 
 
-class ComparisonPanel(Widget):
+class ComparisonPanel(ResultPanel):
+    # a muted title: most runs have no baseline, and the panel then only says how to get one
     DEFAULT_CSS = """
     ComparisonPanel {
-        height: auto;
-        border: round $primary 40%;
         border-title-color: $text-muted;
-        padding: 0 1;
     }
     """
 
-    comparison: reactive[dict[str, Any] | None] = reactive(None, layout=True)
+    BORDER_TITLE = "baseline comparison"
 
-    def on_mount(self) -> None:
-        self.border_title = "baseline comparison"
-
-    def render(self) -> Text:
-        return comparison_text(self.comparison)
+    def body(self, run: RunData) -> Text:
+        return comparison_text(run.comparison)

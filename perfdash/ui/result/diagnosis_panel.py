@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
 
 CONFIDENCE_STYLE = {"high": "bold red", "medium": "bold yellow", "low": "yellow"}
@@ -45,26 +44,22 @@ def diagnosis_text(diagnosis: Mapping[str, Any]) -> Text:
     return text
 
 
-class DiagnosisPanel(Widget):
+class DiagnosisPanel(ResultPanel):
+    # in the accent colour: the one panel that says what to do next
     DEFAULT_CSS = """
     DiagnosisPanel {
-        height: auto;
         border: round $accent;
         border-title-color: $text-accent;
-        padding: 0 1;
     }
     DiagnosisPanel.-absent { display: none; }
     """
 
-    data: reactive[RunData | None] = reactive(None, layout=True)
-
-    def on_mount(self) -> None:
-        self.border_title = "diagnosis"
+    BORDER_TITLE = "diagnosis"
 
     def watch_data(self, data: RunData | None) -> None:
         diagnosis = data.summary.get("diagnosis") if data else None
         self.set_class(not isinstance(diagnosis, Mapping), "-absent")
 
-    def render(self) -> Text:
-        diagnosis = self.data.summary.get("diagnosis") if self.data else None
+    def body(self, run: RunData) -> Text:
+        diagnosis = run.summary.get("diagnosis")
         return diagnosis_text(diagnosis) if isinstance(diagnosis, Mapping) else Text("")

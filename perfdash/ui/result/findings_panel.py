@@ -14,11 +14,10 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
 from perfdash.analyze.endpoints import endpoint_lines
 from perfdash.ui.format import STATUS_STYLE
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
 
 ABSENT = "no findings or per-endpoint figures in this run's summary.json"
@@ -109,20 +108,8 @@ def findings_renderable(summary: dict[str, Any]) -> RenderableType:
     return Group(*[_finding(f) for f in findings], *endpoints)
 
 
-class FindingsPanel(Widget):
-    DEFAULT_CSS = """
-    FindingsPanel {
-        height: auto;
-        border: round $primary 40%;
-        border-title-color: $text-primary;
-        padding: 0 1;
-    }
-    """
+class FindingsPanel(ResultPanel):
+    BORDER_TITLE = "findings and endpoints"
 
-    data: reactive[RunData | None] = reactive(None, layout=True)
-
-    def on_mount(self) -> None:
-        self.border_title = "findings and endpoints"
-
-    def render(self) -> RenderableType:
-        return findings_renderable(self.data.summary) if self.data else Text("")
+    def body(self, run: RunData) -> RenderableType:
+        return findings_renderable(run.summary)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
 
 # The minimum says little about a load test; narrow screens keep the tail of the distribution.
@@ -55,20 +54,8 @@ def latency_table(run: RunData, width: int = 120) -> RenderableType:
     return Group(table, Text("; ".join(run.latency_problems), style="yellow"))
 
 
-class LatencyTable(Widget):
-    DEFAULT_CSS = """
-    LatencyTable {
-        height: auto;
-        border: round $primary 40%;
-        border-title-color: $text-primary;
-        padding: 0 1;
-    }
-    """
+class LatencyTable(ResultPanel):
+    BORDER_TITLE = "latency percentiles, ms"
 
-    data: reactive[RunData | None] = reactive(None, layout=True)
-
-    def on_mount(self) -> None:
-        self.border_title = "latency percentiles, ms"
-
-    def render(self) -> RenderableType:
-        return latency_table(self.data, self.size.width) if self.data else Text("")
+    def body(self, run: RunData) -> RenderableType:
+        return latency_table(run, self.size.width)

@@ -5,9 +5,8 @@ the result screen itself could not read.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
 
 
@@ -33,20 +32,8 @@ def problems_text(run: RunData) -> Text:
     return text
 
 
-class ProblemsList(Widget):
-    DEFAULT_CSS = """
-    ProblemsList {
-        height: auto;
-        border: round $primary 40%;
-        border-title-color: $text-primary;
-        padding: 0 1;
-    }
-    """
+class ProblemsList(ResultPanel):
+    BORDER_TITLE = "problems"
 
-    data: reactive[RunData | None] = reactive(None, layout=True)
-
-    def on_mount(self) -> None:
-        self.border_title = "problems"
-
-    def render(self) -> Text:
-        return problems_text(self.data) if self.data else Text("")
+    def body(self, run: RunData) -> Text:
+        return problems_text(run)

@@ -11,10 +11,9 @@ from rich.text import Text
 from rich.tree import Tree
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
 
 QUERY_CUT = 60
@@ -109,12 +108,13 @@ def row_detail(kind: str, item: dict[str, Any]) -> RenderableType:
                  Text("hint: " + str(item.get("hint") or "none"), style="yellow"))
 
 
-class QueryPanel(Vertical):
+class QueryPanel(ResultPanel):
+    # a container of its own widgets (from the start: layout), the table running to the border and
+    # the detail under it keeping the panels' padding
     DEFAULT_CSS = """
     QueryPanel {
-        height: auto;
-        border: round $primary 40%;
-        border-title-color: $text-primary;
+        layout: vertical;
+        padding: 0;
     }
     QueryPanel > DataTable {
         height: auto;
@@ -126,7 +126,7 @@ class QueryPanel(Vertical):
     }
     """
 
-    data: reactive[RunData | None] = reactive(None)
+    BORDER_TITLE = "database: slow queries, sequential scans, workload"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -135,9 +135,6 @@ class QueryPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield DataTable(id="query-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="query-detail")
-
-    def on_mount(self) -> None:
-        self.border_title = "database: slow queries, sequential scans, workload"
 
     def watch_data(self, run: RunData | None) -> None:
         if run is None or not self.is_mounted:

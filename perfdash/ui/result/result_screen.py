@@ -30,6 +30,7 @@ from perfdash.ui.result.comparison_panel import ComparisonPanel
 from perfdash.ui.result.diagnosis_panel import DiagnosisPanel
 from perfdash.ui.result.findings_panel import FindingsPanel
 from perfdash.ui.result.latency_table import LatencyTable
+from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.problems_list import ProblemsList
 from perfdash.ui.result.query_panel import QueryPanel
 from perfdash.ui.result.run_data import RunData, load_run, run_timeline, timeline_is_large
@@ -149,13 +150,11 @@ class ResultScreen(Screen[None]):
 
     def show(self, run: RunData) -> None:
         self.run = run
-        for widget in (self.query_one(StatusBanner), self.query_one(ChecksTable),
-                       self.query_one(LatencyTable), self.query_one(ProblemsList),
-                       self.query_one(FindingsPanel), self.query_one(TimelineCharts),
-                       self.query_one(DiagnosisPanel),
-                       self.query_one(QueryPanel)):
-            widget.data = run
-        self.query_one(ComparisonPanel).comparison = run.comparison
+        self.query_one(StatusBanner).data = run
+        self.query_one(ChecksTable).data = run
+        self.query_one(TimelineCharts).data = run
+        for panel in self.query(ResultPanel):  # whichever panels compose() placed
+            panel.data = run
         table = self.query_one(ChecksTable)
         self.query_one(CheckDetail).check = table.check_at(0)
 
