@@ -17,6 +17,7 @@ from math import isnan
 from pathlib import Path
 
 from perfdash.artifacts import read_regular_text
+from perfdash.timeline import cache
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 
 Series = list[float | None]
@@ -189,27 +190,41 @@ def read_timeline(run_dir: Path) -> tuple[Timeline | None, str | None]:
 def _read_cached(run_dir: Path, _csv_stamp: tuple[int, int] | None,
                  _markers_stamp: tuple[int, int] | None) -> tuple[Timeline | None, str | None]:
     path = run_dir / TIMELINE_CSV
+    markers = read_markers(run_dir / MARKERS_NDJSON)
+    ident = cache.identity(path)
+    if ident is not None and ident[0] >= cache.MIN_BYTES:
+        kept = cache.load(path, ident)
+        if kept is not None:
+            return Timeline(kept[0], kept[1], markers), None
     try:
         text = read_regular_text(path, errors="replace")  # never blocks on a FIFO
     except FileNotFoundError:
         return None, f"no {TIMELINE_CSV} in {run_dir} (a run from before the timeline, or no load)"
     except OSError as exc:
         return None, f"cannot read {path}: {exc.strerror}"
+    parsed = _parse(text)
+    if parsed is None:
+        return None, f"{path} has no header row"
+    if ident is not None and cache.identity(path) == ident:  # not written to while it was read
+        cache.store(path, ident, *parsed)
+    return Timeline(parsed[0], parsed[1], markers), None
+
+
+def _parse(text: str) -> tuple[list[float], dict[str, Series]] | None:
+    """(t, series) of the csv's text, None without a header row."""
     if not text.endswith("\n"):
         text = text[:text.rfind("\n") + 1]  # the last line was cut mid-write
-    markers = read_markers(run_dir / MARKERS_NDJSON)
     fast = _read_fast(text)
     if fast is not None:
-        return Timeline(fast[0], fast[1], markers), None
+        return fast
     rows = csv.reader(text.splitlines())
     header = next(rows, None)
     if not header or header[0] != "t_s":
-        return None, f"{path} has no header row"
+        return None
     width = len(header)
     body = [r for r in rows if len(r) == width]
     if not body:
-        return Timeline([], {name: [] for name in header[1:]}, markers), None
+        return [], {name: [] for name in header[1:]}
     columns = list(zip(*body, strict=True))
     t = [x if x is not None else float("nan") for x in _floats(columns[0])]
-    series = {name: _floats(columns[i]) for i, name in enumerate(header) if i}
-    return Timeline(t, series, markers), None
+    return t, {name: _floats(columns[i]) for i, name in enumerate(header) if i}
