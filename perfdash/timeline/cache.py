@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import zlib
 from array import array
@@ -119,6 +120,16 @@ def store(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Ser
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def store_later(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Series]
+                ) -> threading.Thread:
+    """`store` in a daemon thread: writing it (0.2 s for a day) never delays the charts, and a
+    process that exits first only leaves the next look without it."""
+    writer = threading.Thread(target=store, args=(csv_path, ident, t, series),
+                              name="timeline-cache", daemon=True)
+    writer.start()
+    return writer
 
 
 def _pack(values: Sequence[float]) -> bytes:
