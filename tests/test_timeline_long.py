@@ -5,6 +5,7 @@ damaged file never gets."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from pathlib import Path
@@ -124,3 +125,28 @@ def test_a_short_timeline_is_not_cached(tmp_path: Path) -> None:
     _write_day(tmp_path, rows=3_600)  # an hour: well under a megabyte, parsed in milliseconds
     _fresh(tmp_path)
     assert not cache.cache_dir().exists() or not list(cache.cache_dir().glob("*.bin"))
+
+
+@pytest.mark.parametrize("odd", ["1.", "+1", "01", "-0.5", "1E-2", "1e3", " 2", "inf", "nan",
+                                 "1_000", "true", "null", "[1]"])
+def test_every_cell_reads_as_float_reads_it(tmp_path: Path, odd: str) -> None:
+    """The recorder writes plain numbers, read as one JSON array per block; a cell JSON refuses or
+    reads otherwise (true, null) is still read as `float` reads it, or as not measured."""
+    cells = ["12", "", "3.25", odd, "-7", "1e-3"]
+    with (tmp_path / TIMELINE_CSV).open("w") as f:
+        f.write("t_s,x,y\n")
+        for i in range(2_000):
+            f.write(f"{i},{cells[i % len(cells)]},{i % 5}\n")
+    timeline = _fresh(tmp_path)
+
+    def as_float(cell: str) -> float | None:
+        try:
+            value = float(cell)
+        except ValueError:
+            return None
+        return None if math.isnan(value) else value  # NaN: not measured
+
+    assert timeline.series["x"] == [as_float(cells[i % len(cells)]) for i in range(2_000)]
+    assert timeline.series["y"] == [float(i % 5) for i in range(2_000)]
+    assert timeline.t == [float(i) for i in range(2_000)]
+    assert all(type(v) is float for v in timeline.t + timeline.series["y"])
