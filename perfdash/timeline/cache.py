@@ -30,7 +30,7 @@ Identity = tuple[int, int, int, int]  # size, mtime_ns, inode, device
 
 # Below this the csv parses in a few tens of milliseconds: no cache file for it.
 MIN_BYTES = 1_000_000
-KEEP = 8  # cache files kept (a day's timeline is about 5 MB compressed)
+KEEP = 16  # cache files kept: a day's timeline is about 2 MB compressed
 _MAGIC = b"perfdash-timeline-cache 1\n"
 
 

@@ -1,9 +1,11 @@
 """Reading a run's time axis back: `timeline.csv` and `timeline-markers.ndjson` (written by
 `perfdash.timeline.recorder`), for the result view, `show` and reports.
 
-Fast enough for a 24-hour soak (86,400 rows): the csv module parses, and each column is converted
-once with a cached float conversion. A half-written last line (the run was killed mid-write) is
-never read back as data: a line counts only when it ends with a newline and has every column.
+Fast enough for a 24-hour soak (86,400 rows): each block of rows is scanned as one JSON array by
+the C scanner and split into columns by slicing, and a long file's parsed columns are kept in the
+user's cache (`perfdash.timeline.cache`) for the next look while the file stays as it was. A
+half-written last line (the run was killed mid-write) is never read back as data: a line counts only
+when it ends with a newline and has every column.
 """
 
 from __future__ import annotations
