@@ -108,7 +108,7 @@ def store(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Ser
             blocks.append(_pack(cast("list[float]", values)))  # not one None in it
     head = {"path": str(csv_path.resolve()), "identity": list(ident), "rows": len(t),
             "columns": list(series), "mixed": mixed}
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as f:
