@@ -21,6 +21,11 @@ DAY = 86_400
 SPIKE_AT = 50_123  # the one second k6's p95 reached 900 ms
 
 
+@pytest.fixture(autouse=True)
+def _store_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "STORE_AFTER_S", 0.0)
+
+
 def _p95(i: int) -> float:
     return 900.0 if i == SPIKE_AT else 10.0 + i % 7
 

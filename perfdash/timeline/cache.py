@@ -122,12 +122,20 @@ def store(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Ser
             tmp.unlink()
 
 
+# How long the writer waits: the result view that read the timeline draws its charts meanwhile
+# (writing holds the GIL for a tenth of a second, which delayed them by as much).
+STORE_AFTER_S = 1.0
+
+
 def store_later(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Series]
                 ) -> threading.Thread:
-    """`store` in a daemon thread: writing it (0.2 s for a day) never delays the charts, and a
-    process that exits first only leaves the next look without it."""
-    writer = threading.Thread(target=store, args=(csv_path, ident, t, series),
-                              name="timeline-cache", daemon=True)
+    """`store`, `STORE_AFTER_S` later in a daemon thread: never before the charts, and a process
+    that exits first only leaves the next look without it."""
+    def write() -> None:
+        time.sleep(STORE_AFTER_S)
+        store(csv_path, ident, t, series)
+
+    writer = threading.Thread(target=write, name="timeline-cache", daemon=True)
     writer.start()
     return writer
 
