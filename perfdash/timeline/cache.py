@@ -77,6 +77,8 @@ def load(csv_path: Path, ident: Identity) -> tuple[list[float], dict[str, Series
                     series[name] = values  # type: ignore[assignment]  # floats are float | None
     except (OSError, ValueError, KeyError, TypeError, zlib.error, EOFError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(_entry(csv_path))  # used: the pruning keeps the entries looked at last
     return t, series
 
 
@@ -148,7 +150,8 @@ def _pack(values: Sequence[float]) -> bytes:
 
 
 def _prune(folder: Path) -> None:
-    """The newest `KEEP` entries stay; older ones, and temporary files a killed writer left, go."""
+    """The `KEEP` entries written or read last stay; older ones, and temporary files a killed writer
+    left, go."""
     stamped: list[tuple[float, Path]] = []
     for path in folder.glob("*.bin"):
         with contextlib.suppress(OSError):
