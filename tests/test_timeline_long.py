@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -155,3 +157,15 @@ def test_every_cell_reads_as_float_reads_it(tmp_path: Path, odd: str) -> None:
     assert timeline.series["y"] == [float(i % 5) for i in range(2_000)]
     assert timeline.t == [float(i) for i in range(2_000)]
     assert all(type(v) is float for v in timeline.t + timeline.series["y"])
+
+
+def test_a_process_that_exits_at_once_still_leaves_the_cache(tmp_path: Path) -> None:
+    """`perfdash show` quit within the second after its charts: the next look is still quick."""
+    _write_day(tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", "import sys\nfrom pathlib import Path\n"
+                    "from perfdash.timeline.reader import read_timeline\n"
+                    "assert read_timeline(Path(sys.argv[1]))[0] is not None", str(tmp_path)],
+                   env=env, check=True, timeout=120)
+    assert len(list(cache.cache_dir().glob("*.bin"))) == 1

@@ -11,6 +11,7 @@ file) means the csv is parsed as if there were no cache; the cache never produce
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -125,21 +126,32 @@ def store(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Ser
 
 
 # How long the writer waits: the result view that read the timeline draws its charts meanwhile
-# (writing holds the GIL for a tenth of a second, which delayed them by as much).
+# (writing holds the GIL for a tenth of a second, which delayed them by as much). A process that
+# ends sooner writes it on its way out (`_write_now`).
 STORE_AFTER_S = 1.0
+_now = threading.Event()
+_writers: list[threading.Thread] = []
 
 
 def store_later(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Series]
                 ) -> threading.Thread:
-    """`store`, `STORE_AFTER_S` later in a daemon thread: never before the charts, and a process
-    that exits first only leaves the next look without it."""
+    """`store`, `STORE_AFTER_S` later in a thread of its own: never before the charts."""
     def write() -> None:
-        time.sleep(STORE_AFTER_S)
+        _now.wait(STORE_AFTER_S)
         store(csv_path, ident, t, series)
 
     writer = threading.Thread(target=write, name="timeline-cache", daemon=True)
+    _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
     writer.start()
     return writer
+
+
+@atexit.register
+def _write_now() -> None:
+    """A `show` quit within the second still leaves the cache for the next look."""
+    _now.set()
+    for writer in _writers:
+        writer.join(5)
 
 
 def _pack(values: Sequence[float]) -> bytes:
