@@ -16,7 +16,7 @@ the end of the live run) and again (the parsed timeline cached by the first look
 of a finished soak). It reports the median wall time and the peak RSS of each (`--runs`, 5 by
 default), and the machine's load average before and after.
 
-    .venv/bin/python bench/bench_show.py [--runs 5] [--only screen|headless] [--keep DIR]
+    .venv/bin/python bench/bench_show.py [--runs 5] [--only screen|headless] [--keep DIR] [--code DIR]
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "data" / "smoke-pass"
-# The checkout's perfdash, not whichever one the interpreter's environment has installed.
+# The checkout's perfdash, not whichever one the interpreter's environment has installed: run in the
+# checkout (`-m` and `-c` put the working directory first on the path) with it on PYTHONPATH.
 PERFDASH = [sys.executable, "-m", "perfdash"]
+CODE = [ROOT]  # the checkout timed (--code)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                  os.environ.get("PYTHONPATH")]))}
 DAY = 86_400
@@ -141,7 +143,7 @@ def time_headless(run_dir: Path) -> tuple[float, float]:
                           "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
                           "print('rss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
                           "show", str(run_dir)], capture_output=True, text=True, check=False,
-                         env=ENV)
+                         env=ENV, cwd=CODE[0])
     wall = time.perf_counter() - t
     assert "overall status" in out.stdout, out.stderr
     return wall, float(out.stdout.rsplit("rss ", 1)[1])
@@ -160,6 +162,7 @@ def time_screen(run_dir: Path) -> tuple[float, float]:
     pid, fd = pty.fork()
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+        os.chdir(CODE[0])
         os.execve(PERFDASH[0], [*PERFDASH, "show", str(run_dir)], {**ENV, "TERM": "xterm-256color"})
     seen = b""
     first = charts = None
@@ -203,7 +206,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("screen", "headless"))
     parser.add_argument("--keep", type=Path, help="build the run directory here and keep it")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="time the perfdash checkout here (default: this one), e.g. a worktree "
+                             "of an earlier commit for before and after figures")
     args = parser.parse_args()
+    CODE[0] = args.code.resolve()
+    ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE[0]), os.environ.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.keep or Path(tmp) / "20261124T000000Z"
         if not (run_dir / "timeline.csv").exists():
