@@ -126,9 +126,10 @@ def store(csv_path: Path, ident: Identity, t: list[float], series: dict[str, Ser
 
 
 # How long the writer waits: the result view that read the timeline draws its charts meanwhile
-# (writing holds the GIL for a tenth of a second, which delayed them by as much). A process that
-# ends sooner writes it on its way out (`_write_now`).
-STORE_AFTER_S = 1.0
+# (a tenth of a second after the read; writing holds the GIL about as long, and delayed them by as
+# much). A process that ends sooner writes it on its way out (`_write_now`), which a quit soon after
+# the charts waits for.
+STORE_AFTER_S = 0.4
 _now = threading.Event()
 _writers: list[threading.Thread] = []
 
