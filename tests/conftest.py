@@ -78,3 +78,11 @@ def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run inside GitHub Actions, every `perfdash run`/`show` a test starts would append its verdict
     to the job's own page: the tests that want a step summary set the variable themselves."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+                   ) -> None:
+    """Each test (and every perfdash it starts) keeps its parsed timelines in a cache of its own:
+    never the user's, and never one an earlier test filled."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
