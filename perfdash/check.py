@@ -3,8 +3,8 @@ threshold came from. Every analyser returns a list of these; the verdict only co
 
 A check carries its threshold twice: the text a reader sees and, when the text is a rule, the rule
 taken apart (`limit`), built where the threshold is written. Whatever reads a verdict later uses
-the limit; `Check.from_json` is the one place stored checks come back, and the one place a summary
-written before checks carried a limit has its threshold text read.
+the limit: a Check's own, or a stored check's through `stored_limit` (which `Check.from_json`
+uses too), the one place a summary written before checks carried a limit has its text parsed.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ class Check:
 
 
 def stored_limit(check: Mapping[str, Any]) -> Limit | None:
-    """The limit of a stored check: its `limit` object, or, in a summary written before checks
-    carried one, its threshold text read here (the only place a verdict's threshold is parsed)."""
+    """The limit of a stored check (a dict of summary.json): its `limit` object, or, in a summary
+    written before checks carried one, its threshold text parsed here and nowhere else."""
     if "limit" in check:
         stored = check["limit"]
         return Limit.from_json(stored) if isinstance(stored, Mapping) else None

@@ -96,7 +96,7 @@ def parse_rule(expression: str) -> Limit | None:
 def parse_limit(expression: str | None) -> Limit | None:
     """Any rule perfdash or a tool writes, perfdash's own included (`p95 <= 80%`, `== 0`); None for
     prose such as "none on large tables". Called where a threshold is written, never on a check's
-    threshold text after the verdict (perfdash.check reads old summaries with it, once)."""
+    threshold text after the verdict (but by perfdash.check.stored_limit, for old summaries)."""
     m = _EXPRESSION.match(expression or "")
     if m is None:
         return None
