@@ -53,10 +53,10 @@ from perfdash.analyze.judge import (
     measure,
     pool,
 )
-from perfdash.analyze.reports import parse_threshold
 from perfdash.analyze.stats import Shift, adjust
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.artifacts import read_json
+from perfdash.check import stored_limit
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
 from perfdash.collect.access_log import percentile as access_percentile
 from perfdash.collect.report_files import read_applog_endpoints
@@ -345,8 +345,8 @@ def _db(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
 
 def _check_better(check: dict[str, Any]) -> Better:
     """Higher is better where the threshold is a minimum (`rate>=0.99`) or for a checks pass rate."""
-    limit = parse_threshold(check.get("threshold"))
-    if limit is not None and limit.op in (">", ">="):
+    limit = stored_limit(check)
+    if limit is not None and limit.is_minimum:
         return "higher"
     if check.get("unit") == "ratio" and "checks" in str(check.get("id", "")):
         return "higher"

@@ -18,9 +18,8 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.endpoints import endpoints_markdown
 from perfdash.analyze.findings import findings_markdown
 from perfdash.artifacts import read_json, write_text_atomic
-from perfdash.check import NOTHING_MEASURED
+from perfdash.check import NOTHING_MEASURED, stored_limit
 from perfdash.diagnose.render import diagnosis_markdown
-from perfdash.thresholds import Limit, parse_limit
 from perfdash.tools import TOOLS
 
 HEADLINES = {"pass": "✅ PASS", "fail": "❌ FAIL", "incomplete": "⚠️ INCOMPLETE",
@@ -48,11 +47,6 @@ def _label(role: str) -> str:
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PERCENTILES = (("p50", ("med",)), ("p90", ("p90",)), ("p95", ("p95",)), ("p99", ("p99",)),
                 ("max", ("max",)))
-
-
-def parse_threshold(expression: str | None) -> Limit | None:
-    """The op and number of a check's threshold, or None for prose such as "none on large tables"."""
-    return parse_limit(expression)
 
 
 @dataclass(frozen=True)
@@ -84,12 +78,12 @@ class Breach:
 
 def breach_of(check: dict[str, Any]) -> Breach | None:
     """The overshoot of a check, or None when its value or threshold is not a number."""
-    limit = parse_threshold(check.get("threshold"))
+    limit = stored_limit(check)
     value = check.get("value")
     if limit is None or not isinstance(value, int | float):
         return None
     unit = str(check.get("unit") or "")
-    number = limit.number / 100 if limit.percent and unit == "ratio" else limit.number
+    number = limit.on_scale(unit)
     if limit.op in ("<", "<="):
         distance = value - number
     elif limit.op in (">", ">="):
