@@ -8,8 +8,7 @@ import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular
-from perfdash.collect.report_files import read_query_analysis
+from perfdash.artifacts import open_regular, read_query_analysis
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather_activity
 from perfdash.diagnose.rules.pool import saturated
