@@ -90,8 +90,8 @@ _SAME_AS_CHECK = {
     **{f.key: f.same_as_check for tool in TOOLS for f in tool.figure_specs if f.same_as_check},
     "host.cpu.p95": "host.cpu", "host.memory.peak": "host.memory",
     "db.seq_scanned_tables": "db.seq_scans"}
-_SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": "metrics.csv",
-            "db": "query-analysis.json", "server": "the access log"}
+_SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": METRICS_CSV,
+            "db": QUERY_ANALYSIS_JSON, "server": "the access log"}
 # What the timeline samples, by figure key and by check id: the tools' own, then the host's,
 # the database's and the app log's.
 _SERIES: dict[str, FigureSpec] = {

@@ -20,9 +20,9 @@ from itertools import pairwise
 from math import isnan
 from pathlib import Path
 
-from perfdash.artifacts import read_regular_text
+from perfdash.artifacts import TIMELINE_CSV, read_regular_text
+from perfdash.artifacts import TIMELINE_MARKERS_NDJSON as MARKERS_NDJSON
 from perfdash.timeline import cache
-from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 
 Series = list[float | None]
 
