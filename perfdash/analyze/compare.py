@@ -65,8 +65,8 @@ from perfdash.artifacts import (
     read_applog_endpoints,
     read_query_analysis,
 )
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.collect.access_log import percentile as access_percentile
-from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
 from perfdash.tools.base import FigureSpec, LoadTool
 

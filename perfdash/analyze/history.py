@@ -26,7 +26,7 @@ from typing import Any
 from perfdash.analyze.changepoints import MAX_PVALUE, ChangePoint, change_points
 from perfdash.analyze.host_groups import with_backend_host_columns
 from perfdash.artifacts import SummaryError, load_summary
-from perfdash.timeline.reader import Timeline, read_timeline
+from perfdash.artifacts.timeline import Timeline, read_timeline
 
 FINISHED = ("pass", "fail")
 

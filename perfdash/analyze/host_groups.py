@@ -16,11 +16,11 @@ from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import MetricsError, MetricsTable, host_roles, load_metrics
+from perfdash.artifacts.timeline import Timeline
 from perfdash.collect.remote_hosts import FIELDS
 from perfdash.collect.system import SATURATION_PCT
 from perfdash.settings import Profile
 from perfdash.timeline.columns import host_column
-from perfdash.timeline.reader import Timeline
 
 
 @dataclass

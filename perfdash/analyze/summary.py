@@ -175,7 +175,7 @@ def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
     run directory."""
     if not load_started:
         return {"endpoints": None, "findings": [], "diagnosis": None}
-    from perfdash.timeline.reader import read_timeline
+    from perfdash.artifacts.timeline import read_timeline
 
     endpoints = endpoints_for(paths.root, profile)
     timeline, _ = read_timeline(paths.root)

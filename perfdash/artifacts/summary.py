@@ -103,30 +103,39 @@ def schema_problem(stored: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse(path: Path) -> dict[str, Any]:
+def _parse(path: Path) -> tuple[dict[str, Any], str | None, str | None]:
+    """(the summary, why its version is not read, why its shape is not), or SummaryError when it
+    is no JSON object at all."""
     data, problem = read_json(path)
     if problem is not None:
         raise SummaryError(path, problem, "pass the results directory of a finished run",
                            missing=problem.endswith(" is missing"))
     if not isinstance(data, dict):
         raise SummaryError(path, f"{path.name} is not a JSON object")
-    if (problem := schema_problem(data)) is not None:
-        raise SummaryError(path, problem, "")
-    if (problem := file_problem(path.name, data, SUMMARY)) is not None:
-        raise SummaryError(path, problem)
-    return data
+    return data, schema_problem(data), file_problem(path.name, data, SUMMARY)
 
 
 _summaries = PerVersion(_parse)
 
 
-def load_summary(run: RunPaths | Path) -> Summary:
+def _checked(path: Path, any_version: bool) -> Summary:
+    data, version_problem, shape_problem = _summaries(path)
+    if version_problem is not None and not any_version:
+        raise SummaryError(path, version_problem, "")
+    if shape_problem is not None:
+        raise SummaryError(path, shape_problem)
+    return Summary(path.parent, data)
+
+
+def load_summary(run: RunPaths | Path, *, any_version: bool = False) -> Summary:
     """The run's summary.json, checked; raises SummaryError (one sentence, `.reason` the clause
-    without the fix) when it is missing, damaged, of another version or of the wrong shape."""
-    paths = run_paths(run)
-    return Summary(paths.root, _summaries(paths.summary))
+    without the fix) when it is missing, damaged, of another version or of the wrong shape.
+
+    `any_version`: the result screen shows a summary of another schema version as stored (its
+    fields still checked) and says why it cannot compute it again; everything else refuses it."""
+    return _checked(run_paths(run).summary, any_version)
 
 
 def load_summary_file(path: Path) -> Summary:
     """A summary.json given by its own path (`attach` is told where the run wrote it)."""
-    return Summary(path.parent, _summaries(path))
+    return _checked(path, False)

@@ -24,7 +24,7 @@ from perfdash.artifacts import (
     load_summary,
     read_query_analysis,
 )
-from perfdash.timeline.reader import Timeline, read_timeline
+from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.tools import TOOLS
 from perfdash.tools.base import LatencyRow
 
@@ -124,7 +124,7 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
     summary: dict[str, Any] = {}
     summary_problem: str | None = None
     try:
-        summary = load_summary(root).data
+        summary = load_summary(root, any_version=True).data  # shown as stored, if not computed again
     except SummaryError as exc:
         summary_problem = exc.reason
     profile = str(summary.get("profile") or "")
