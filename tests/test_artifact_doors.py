@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,17 @@ def test_no_module_outside_the_artifacts_package_decodes_a_json_file() -> None:
                  for line, call in json_file_reads(tree)]
     assert not offenders, ("these modules read a JSON file themselves; add or use a reader in "
                            "perfdash/artifacts/ instead:\n" + "\n".join(offenders))
+
+
+def test_the_bottom_contract_forbids_every_other_module() -> None:
+    """A module added to perfdash later is forbidden to the artifacts package too: the
+    import-linter contract lists every top-level module but the package itself and shape.py."""
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"]
+                    if c["id"] == "artifacts-at-the-bottom")
+    top = {f"perfdash.{p.stem}" for p in PACKAGE.iterdir()
+           if (p.suffix == ".py" or (p / "__init__.py").is_file()) and not p.stem.startswith("__")}
+    assert set(contract["forbidden_modules"]) == top - {"perfdash.artifacts", "perfdash.shape"}
 
 
 def test_the_walk_can_fail() -> None:

@@ -1,7 +1,7 @@
 """A run's results directory: every file name (`paths`), how files are written (`write`), the one
 door through which they are opened (`files`), and one reader per artifact that anything reads back
 (`summary`, `query_analysis`, `metrics`, `timeline`, `hosts`, `applog_endpoints`, `db_activity`,
-`events`).
+`db_connections`, `events`).
 
 Each reader loads its file with the one check of its shape and raises its own subclass of
 `ArtifactError` whose message is one sentence. tests/test_artifact_doors.py keeps the names here:
@@ -16,6 +16,7 @@ from perfdash.artifacts.applog_endpoints import (
     read_applog_endpoints,
 )
 from perfdash.artifacts.db_activity import load_db_activity, read_samples
+from perfdash.artifacts.db_connections import DbConnectionsError, load_db_connections
 from perfdash.artifacts.errors import ArtifactError, NotRegularFileError, UnreadableArtifact
 from perfdash.artifacts.events import EventsError, events_file, load_event_records
 from perfdash.artifacts.files import (
@@ -84,6 +85,7 @@ __all__ = [
     "TIMELINE_MARKERS_NDJSON",
     "AppLogEndpointsError",
     "ArtifactError",
+    "DbConnectionsError",
     "EventsError",
     "HostsError",
     "Marker",
@@ -103,6 +105,7 @@ __all__ = [
     "host_roles",
     "load_applog_endpoints",
     "load_db_activity",
+    "load_db_connections",
     "load_event_records",
     "load_hosts",
     "load_metrics",
