@@ -49,7 +49,11 @@ DOORS = PACKAGE / "artifacts"
 # The load tools read their own reports (k6's summary export, Artillery's report) through
 # perfdash.artifacts.read_json: the tool names those files, RunPaths does not.
 TOOL_READERS = PACKAGE / "tools"
+# JSON files that are no run's: the demo's PostgreSQL clusters are listed in the user's state
+# directory, so a cluster a killed run left behind is found by the next one.
+NOT_RUN_FILES = {PACKAGE / "demo" / "stale.py"}
 JSON_FILE_READS = {"read_json", "read_json_member", "load"}  # json.load takes an open file
+FILE_TEXT_READS = {"read_text", "read_regular_text", "read_bytes"}
 
 
 def _modules() -> Iterator[tuple[Path, ast.Module]]:
@@ -64,17 +68,31 @@ def spelled_names(tree: ast.AST, names: frozenset[str]) -> list[tuple[int, str]]
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names]
 
 
+def _reads_a_file(node: ast.expr) -> bool:
+    """`x.read_text(...)`, `read_regular_text(...)` and the like: a whole file's text."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in FILE_TEXT_READS
+
+
 def json_file_reads(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, call) of every `read_json(...)`, `read_json_member(...)` or `json.load(...)`."""
+    """(line, call) of every `read_json(...)`, `read_json_member(...)`, `json.load(...)` or
+    `json.loads(<a file's text>)`."""
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        if isinstance(func, ast.Name) and func.id in JSON_FILE_READS - {"load"}:
-            found.append((node.lineno, func.id))
-        elif isinstance(func, ast.Attribute) and func.attr in JSON_FILE_READS and (
-                func.attr != "load" or (isinstance(func.value, ast.Name) and func.value.id == "json")):
+        if isinstance(func, ast.Name):
+            name, on_json = func.id, False
+        elif isinstance(func, ast.Attribute):
+            name, on_json = func.attr, isinstance(func.value, ast.Name) and func.value.id == "json"
+        else:
+            continue
+        if (on_json and (name == "load" or (name == "loads" and node.args and _reads_a_file(node.args[0])))) \
+                or (not on_json and name in JSON_FILE_READS - {"load"}):
             found.append((node.lineno, ast.unparse(func)))
     return found
 
@@ -98,7 +116,8 @@ def test_no_module_outside_the_artifacts_package_spells_an_artifact_name() -> No
 
 def test_no_module_outside_the_artifacts_package_decodes_a_json_file() -> None:
     offenders = [f"{path.relative_to(PACKAGE.parent)}:{line}: {call}"
-                 for path, tree in _modules() if TOOL_READERS not in path.parents
+                 for path, tree in _modules()
+                 if TOOL_READERS not in path.parents and path not in NOT_RUN_FILES
                  for line, call in json_file_reads(tree)]
     assert not offenders, ("these modules read a JSON file themselves; add or use a reader in "
                            "perfdash/artifacts/ instead:\n" + "\n".join(offenders))
@@ -118,9 +137,10 @@ def test_the_bottom_contract_forbids_every_other_module() -> None:
 def test_the_walk_can_fail() -> None:
     """The checks find what they look for, so their passing above means something."""
     tree = ast.parse('x = root / "summary.json"\ny = f"{root}/metrics.csv"\n'
-                     'z = "the summary.json of the run"\ndata = json.load(f)\nread_json(p)\n')
+                     'z = "the summary.json of the run"\ndata = json.load(f)\nread_json(p)\n'
+                     'json.loads(line)\njson.loads(path.read_text())\n')
     assert spelled_names(tree, artifact_names()) == [(1, "summary.json")]
-    assert json_file_reads(tree) == [(4, "json.load"), (5, "read_json")]
+    assert json_file_reads(tree) == [(4, "json.load"), (5, "read_json"), (7, "json.loads")]
 
 
 def _write_summary(run: Path, **fields: object) -> Path:
