@@ -10,12 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from perfdash.artifacts import read_samples
 from perfdash.collect.database import DatabaseSampler
 from perfdash.collect.db_activity import (
     Session,
     app_totals,
     normalise_query,
-    read_samples,
     summarise,
 )
 from perfdash.events import Bus

@@ -13,8 +13,8 @@ from perfdash.analyze.findings import (
     rule_latency_db,
     rule_log_burst,
 )
+from perfdash.artifacts.timeline import Timeline
 from perfdash.collect.access_log import count_file
-from perfdash.timeline.reader import Timeline
 
 FOREIGN = Path(__file__).parent / "data" / "endpoints" / "foreign-run"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from perfdash.analyze.compare import compare_runs
 from perfdash.analyze.history import read_run
 from perfdash.analyze.host_groups import with_backend_host_columns
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.collect.remote_hosts import FIELDS
-from perfdash.timeline.reader import read_timeline
 
 PASS = Path(__file__).parent / "data" / "smoke-pass"
 HOSTS = (("api-1", "backend"), ("api-2", "backend"), ("gen-1", "generator"))

@@ -14,12 +14,12 @@ from pathlib import Path
 from perfdash.analyze.host_groups import backend_cpu_series, read_host_roles
 from perfdash.analyze.summary import artifact_index
 from perfdash.artifacts import RunPaths
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.collect.remote_hosts import RemoteHostsCollector, host_roles
 from perfdash.events import Bus
 from perfdash.net import free_port
 from perfdash.settings import HostSpec
 from perfdash.timeline.columns import host_columns
-from perfdash.timeline.reader import read_timeline
 from perfdash.timeline.recorder import HEADER, TIMELINE_CSV, TimelineRecorder
 from perfdash.ui.app import make_app
 from perfdash.ui.result.chart_data import CHARTS, charts_view

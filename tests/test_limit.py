@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from perfdash.analyze.summary import reanalyse
-from perfdash.analyze.summary_shape import shape_problem
+from perfdash.artifacts.summary import SUMMARY
 from perfdash.check import ZERO, Check, share_limit, stored_limit
+from perfdash.shape import file_problem
 from perfdash.thresholds import Limit, make_threshold, parse_limit, parse_rule
 from perfdash.ui.result.chart_data import p95_threshold
 
@@ -157,6 +158,10 @@ def test_a_summary_written_before_limits_has_its_text_read_once_at_load() -> Non
     assert stored_limit({"threshold": None}) is None
     with pytest.raises(TypeError, match="'threshold'"):
         Check.from_json({k: v for k, v in legacy.items() if k != "threshold"})
+
+
+def shape_problem(summary: dict[str, object]) -> str | None:
+    return file_problem("summary.json", summary, SUMMARY)
 
 
 def test_the_shape_check_accepts_a_limit_and_refuses_a_broken_one() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from perfdash.artifacts import read_applog_endpoints
 from perfdash.collect.access_log import count_file
-from perfdash.collect.report_files import read_applog_endpoints
 from perfdash.diagnose import diagnose, run_rules
 from perfdash.diagnose.facts import EndpointLoad, Facts, ProxyTime
 

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perfdash.artifacts import read_samples
 from perfdash.cli import main
-from perfdash.collect.db_activity import read_samples
 
 from .conftest import ROOT
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -23,7 +24,6 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.timeline.columns import NAMES
-from perfdash.timeline.reader import Timeline, read_timeline
 from perfdash.timeline.recorder import HEADER, MARKERS_NDJSON, TIMELINE_CSV, TimelineRecorder
 from perfdash.tools.k6.latency import SnapshotDecoder, dashboard_env, dashboard_port
 

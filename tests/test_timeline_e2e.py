@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.events import Bus
 from perfdash.net import free_port
-from perfdash.timeline.reader import read_timeline
 from perfdash.timeline.recorder import TIMELINE_CSV, TimelineRecorder
 from perfdash.tools.k6.latency import DashboardFollower, dashboard_env
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from perfdash.timeline import cache, reader
-from perfdash.timeline.reader import Timeline, read_timeline
+from perfdash.artifacts import timeline as reader
+from perfdash.artifacts import timeline_cache as cache
+from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 from perfdash.ui.result.chart_data import charts_view
 
@@ -165,7 +166,7 @@ def test_a_process_that_exits_at_once_still_leaves_the_cache(tmp_path: Path) -> 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-c", "import sys\nfrom pathlib import Path\n"
-                    "from perfdash.timeline.reader import read_timeline\n"
+                    "from perfdash.artifacts.timeline import read_timeline\n"
                     "assert read_timeline(Path(sys.argv[1]))[0] is not None", str(tmp_path)],
                    env=env, check=True, timeout=120)
     assert len(list(cache.cache_dir().glob("*.bin"))) == 1

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from perfdash.analyze.checks import Check
 from perfdash.analyze.compare import Comparison
-from perfdash.artifacts import read_json
+from perfdash.artifacts import RunPaths, SummaryError, load_summary
 from perfdash.events import Status
 from perfdash.settings import Profile
 
@@ -66,18 +66,20 @@ def resolve_baseline(spec: str, results_dir: Path, profile: str,
         return _auto(results_dir, profile, environment, exclude)
     if spec != "last":
         path = Path(spec)
-        if not (path / "summary.json").is_file():
-            raise BaselineError(f"{path} holds no summary.json; pass a results/perf/<timestamp> "
+        if not (summary_path := RunPaths(path).summary).is_file():
+            raise BaselineError(f"{path} holds no {summary_path.name}; pass a results/perf/<timestamp> "
                                 "directory of a finished run, or --baseline last or auto")
         return Baseline((path,))
     candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and p != exclude),
                         reverse=True) if results_dir.is_dir() else []
     finished: list[tuple[Path, object]] = []
     for run in candidates:
-        summary, _ = read_json(run / "summary.json")
-        if isinstance(summary, dict) and summary.get("profile") == profile and \
-                summary.get("status") in ("pass", "fail"):
-            finished.append((run, summary.get("environment")))
+        try:
+            summary = load_summary(run)
+        except SummaryError:
+            continue
+        if summary.profile == profile and summary.status in ("pass", "fail"):
+            finished.append((run, summary.data.get("environment")))
     # the same environment first; else the profile's newest anywhere (the comparison then warns
     # that the environments differ) rather than no baseline at all
     same = [run for run, env in finished if environment is None or env == environment]

@@ -54,13 +54,19 @@ from perfdash.analyze.judge import (
     pool,
 )
 from perfdash.analyze.stats import Shift, adjust
-from perfdash.analyze.summary_shape import shape_problem
-from perfdash.artifacts import read_json
+from perfdash.artifacts import (
+    METRICS_CSV,
+    QUERY_ANALYSIS_JSON,
+    RunPaths,
+    SummaryError,
+    artifact_path,
+    load_summary,
+    read_applog_endpoints,
+    read_query_analysis,
+)
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.check import stored_limit
-from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
 from perfdash.collect.access_log import percentile as access_percentile
-from perfdash.collect.report_files import read_applog_endpoints
-from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS
 from perfdash.tools.base import FigureSpec, LoadTool
 
@@ -84,8 +90,8 @@ _SAME_AS_CHECK = {
     **{f.key: f.same_as_check for tool in TOOLS for f in tool.figure_specs if f.same_as_check},
     "host.cpu.p95": "host.cpu", "host.memory.peak": "host.memory",
     "db.seq_scanned_tables": "db.seq_scans"}
-_SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": "metrics.csv",
-            "db": "query-analysis.json", "server": "the access log"}
+_SOURCES = {**{tool.name: f"{tool.label} report" for tool in TOOLS}, "host": METRICS_CSV,
+            "db": QUERY_ANALYSIS_JSON, "server": "the access log"}
 # What the timeline samples, by figure key and by check id: the tools' own, then the host's,
 # the database's and the app log's.
 _SERIES: dict[str, FigureSpec] = {
@@ -191,23 +197,16 @@ def _load(run_dir: Path) -> _Run:
     if not run_dir.is_dir():
         raise CompareError(f"{run_dir} is not a run directory; pass two results/perf/<timestamp> "
                            "directories of finished runs.")
-    data, problem = read_json(run_dir / "summary.json")
-    if not isinstance(data, dict):
-        why = problem or "summary.json is not a JSON object"
-        if problem and problem.endswith(" is missing") and not any(run_dir.iterdir()):
-            why = "the directory is empty"
+    try:
+        data = load_summary(run_dir).data
+    except SummaryError as exc:
+        if str(exc) == exc.reason:  # the reason says the fix (another version, a damaged field)
+            raise CompareError(f"{run_dir} cannot be compared: {exc.reason}.") from None
+        why = "the directory is empty" if exc.missing and not any(run_dir.iterdir()) else exc.reason
         raise CompareError(f"{run_dir} cannot be compared: {why}; pass two results/perf/<timestamp> "
-                           "directories of finished runs.")
-    version = data.get("schema_version", 1)
-    if isinstance(version, bool) or version != 1:
-        raise CompareError(f"{run_dir} cannot be compared: its summary.json has schema_version "
-                           f"{version!r}, which this perfdash cannot read; compare it with the "
-                           "perfdash version that wrote it.")
-    if (shape := shape_problem(data)) is not None:
-        raise CompareError(f"{run_dir} cannot be compared: {shape}.")
+                           "directories of finished runs.") from None
     summary: dict[str, Any] | None = data
-    run = _Run(str(summary.get("run_id") or run_dir.name) if summary else run_dir.name, summary,
-               problem or "summary.json is not a summary", {}, {})
+    run = _Run(str(data.get("run_id") or run_dir.name), summary, "", {}, {})
     readers: list[tuple[str, Callable[[Path, dict[str, Any] | None], _Reading]]] = [
         (tool.name, _tool_reader(tool)) for tool in TOOLS]
     for source, reader in (*readers, ("host", _host), ("db", _db), ("server", _server)):
@@ -264,17 +263,6 @@ def _pooled(runs: Sequence[_Run]) -> _Run:
                 pool([r.series for r in runs]))
 
 
-def _artifact(run_dir: Path, summary: dict[str, Any] | None, role: str, pattern: str) -> Path:
-    """The file the summary names for a role; without a summary, the one file matching `pattern`."""
-    entry = ((summary or {}).get("artifacts") or {}).get(role)
-    if isinstance(entry, dict) and entry.get("path"):
-        return run_dir / str(entry["path"])
-    if summary and summary.get("profile"):
-        return run_dir / pattern.replace("*", str(summary["profile"]))
-    found = sorted(run_dir.glob(pattern))
-    return found[0] if len(found) == 1 else run_dir / pattern.replace("*", "<profile>")
-
-
 # (figures, or for a figure the reason it is missing; the reason none can be read at all).
 _Reading = tuple[dict[str, float | str], str | None]
 
@@ -299,7 +287,7 @@ def _tool_reader(tool: LoadTool) -> Callable[[Path, dict[str, Any] | None], _Rea
 
 
 def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    metrics = _artifact(run_dir, summary, "metrics_csv", "metrics.csv")
+    metrics = artifact_path(run_dir, summary, "metrics_csv", METRICS_CSV)
     cpu, mem = backend_series(metrics, "cpu_pct"), backend_series(metrics, "mem_pct")
     if cpu is not None and mem is not None:  # the run measured hosts: the busiest backend host
         if not cpu or not mem:
@@ -315,7 +303,7 @@ def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
 def _server(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
     """The backend's own p95 over every route of its access log: a run without k6's
     per-second percentiles still has one judged by windows (timeline `srv_p95_ms`)."""
-    if not (run_dir / APPLOG_ENDPOINTS).exists():
+    if not RunPaths(run_dir).applog_endpoints.exists():
         return {}, None  # no access log followed: nothing to say
     data, problem = read_applog_endpoints(run_dir)
     if data is None:
@@ -328,10 +316,10 @@ def _server(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
 
 
 def _db(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    path = _artifact(run_dir, summary, "query_analysis", "query-analysis.json")
-    data, problem = read_json(path)
-    if not isinstance(data, dict):
-        return {}, problem or f"{path.name} is not a database report"
+    path = artifact_path(run_dir, summary, "query_analysis", QUERY_ANALYSIS_JSON)
+    data, problem = read_query_analysis(path)
+    if data is None:
+        return {}, problem
     out: dict[str, float | str] = {
         "db.seq_scanned_tables": float(len(data.get("sequential_scans") or []))}
     slow = data.get("slow_queries")

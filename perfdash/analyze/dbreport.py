@@ -4,12 +4,10 @@ and a database report that could not be made is "not measured", never a pass.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular
-from perfdash.collect.report_files import read_query_analysis
+from perfdash.artifacts import DbConnectionsError, load_db_connections, read_query_analysis
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather_activity
 from perfdash.diagnose.rules.pool import saturated
@@ -28,11 +26,8 @@ def analyse_connections(path: Path, reason_absent: str | None = None,
     samples that cover at least half the seconds of a load of `load_s` seconds."""
     name, threshold = "Database connections peak", "<= 80% of max_connections"
     try:
-        with open_regular(path, newline="", errors="replace") as f:
-            rows = [(int(r["total"]), int(r["max_connections"])) for r in csv.DictReader(f)
-                    if str(r.get("total") or "").isdigit()
-                    and str(r.get("max_connections") or "").isdigit()]
-    except (OSError, csv.Error):
+        rows = load_db_connections(path.parent, path)
+    except DbConnectionsError:
         rows = []
     if not rows:
         return Check.not_measured("db.connections", name,

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfdash.collect.access_log import ARTIFACT, normalise_route, percentile
-from perfdash.collect.report_files import read_applog_endpoints
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON as ARTIFACT
+from perfdash.artifacts import read_applog_endpoints
+from perfdash.collect.access_log import normalise_route, percentile
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import EndpointRow
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from perfdash.analyze.changepoints import MAX_PVALUE, ChangePoint, change_points
 from perfdash.analyze.host_groups import with_backend_host_columns
-from perfdash.artifacts import read_json
-from perfdash.timeline.reader import Timeline, read_timeline
+from perfdash.artifacts import SummaryError, load_summary
+from perfdash.artifacts.timeline import Timeline, read_timeline
 
 FINISHED = ("pass", "fail")
 
@@ -130,8 +130,9 @@ def _summary_figures(summary: dict[str, Any]) -> dict[str, float]:
 
 def read_run(run_dir: Path) -> RunEntry | None:
     """One run's entry, or None when the directory holds no readable summary."""
-    summary, _ = read_json(run_dir / "summary.json")
-    if not isinstance(summary, dict) or summary.get("schema_version", 1) != 1:
+    try:
+        summary = load_summary(run_dir).data
+    except SummaryError:
         return None
     status = str(summary.get("status") or "?")
     values: dict[str, float] = {}

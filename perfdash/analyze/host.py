@@ -5,13 +5,11 @@ Reads the CSV (never in-memory samples) so an old run's `perfdash show` agrees w
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular
+from perfdash.artifacts import MetricsError, load_metrics
 from perfdash.check import share_limit
 from perfdash.settings import Profile
 
@@ -30,22 +28,13 @@ def read_metrics(path: Path) -> HostSeries:
     mem: list[float] = []
     load: list[float] = []
     try:
-        with open_regular(path, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    values = [float(row["cpu_pct"]), float(row["mem_pct"]), float(row["load1"])]
-                except (KeyError, TypeError, ValueError):
-                    continue  # a row cut short by a kill
-                if all(math.isfinite(v) for v in values):
-                    cpu.append(values[0])
-                    mem.append(values[1])
-                    load.append(values[2])
-    except FileNotFoundError:
-        return HostSeries(0, [], [], [], f"{path.name} is missing")
-    except OSError as exc:
-        return HostSeries(0, [], [], [], f"{path.name} cannot be read: {exc.strerror}")
-    except (UnicodeDecodeError, csv.Error) as exc:
-        return HostSeries(0, [], [], [], f"{path.name} is damaged ({exc}); the host was not judged")
+        table = load_metrics(path.parent, path)
+    except MetricsError as exc:
+        return HostSeries(0, [], [], [], exc.reason)
+    for c, m, ld in table.complete("cpu_pct", "mem_pct", "load1"):  # a row with a gap is left out
+        cpu.append(c)
+        mem.append(m)
+        load.append(ld)
     return HostSeries(len(cpu), cpu, mem, load, None if cpu else f"{path.name} has no samples")
 
 

@@ -9,19 +9,19 @@ latencies it measures). A host that did not answer for any second of the load ha
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfdash.analyze.checks import Check
-from perfdash.artifacts import open_regular, read_json
+from perfdash.artifacts import MetricsError, MetricsTable, host_roles, load_metrics
+from perfdash.artifacts.timeline import Timeline
 from perfdash.check import share_limit
-from perfdash.collect.remote_hosts import FIELDS, HOSTS_JSON
+from perfdash.collect.remote_hosts import FIELDS
 from perfdash.collect.system import SATURATION_PCT
 from perfdash.settings import Profile
 from perfdash.timeline.columns import host_column
-from perfdash.timeline.reader import Timeline
 
 
 @dataclass
@@ -36,7 +36,7 @@ class HostColumns:
     first_down_s: float | None = None
 
 
-def host_names(header: list[str]) -> list[str]:
+def host_names(header: Sequence[str]) -> list[str]:
     """The hosts of a per-host metrics.csv header, in column order; [] for the psutil layout."""
     names: list[str] = []
     for col in header:
@@ -46,55 +46,51 @@ def host_names(header: list[str]) -> list[str]:
     return names
 
 
-def _num(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def read_host_roles(run_dir: Path) -> list[tuple[str, str]]:
     """(name, role) of every host in `hosts.json`, in metrics.csv's order (backend first); [] for
     a run without hosts or an unreadable file. The result view's host chart and compare read the
     roles from here, so a run directory alone says which hosts were the backend."""
-    data, _ = read_json(run_dir / HOSTS_JSON)
-    hosts = data.get("hosts") if isinstance(data, dict) else None
-    if not isinstance(hosts, list):
-        return []
-    return [(str(h["name"]), str(h.get("role") or "backend")) for h in hosts
-            if isinstance(h, dict) and isinstance(h.get("name"), str) and h["name"]]
+    return host_roles(run_dir)
+
+
+def _metrics(path: Path) -> MetricsTable | None:
+    try:
+        return load_metrics(path.parent, path)
+    except MetricsError:
+        return None
+
+
+def _is_up(value: float) -> bool:
+    return value == 1.0
 
 
 def read_host_groups(path: Path) -> list[HostColumns] | None:
     """Every host's series, or None when metrics.csv is not per host (or cannot be read)."""
-    roles = dict(read_host_roles(path.parent))
-    try:
-        with open_regular(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            names = host_names(header)
-            if not names:
-                return None
-            hosts = [HostColumns(n, roles.get(n) or "backend") for n in names]
-            index = {c: i for i, c in enumerate(header)}
-            for row in reader:
-                if len(row) != len(header):
-                    continue  # a row cut short by a kill
-                elapsed = _num(row[index["elapsed_s"]]) if "elapsed_s" in index else None
-                for h in hosts:
-                    h.rows += 1
-                    if row[index[f"{h.name}.up"]] != "1":
-                        h.down += 1
-                        if h.first_down_s is None:
-                            h.first_down_s = elapsed
-                        continue
-                    for series, fld in ((h.cpu, "cpu_pct"), (h.mem, "mem_pct"),
-                                        (h.load1, "load1")):
-                        value = _num(row[index[f"{h.name}.{fld}"]])
-                        if value is not None:
-                            series.append(value)
-    except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
+    table = _metrics(path)
+    names = host_names(table.header) if table is not None else []
+    if table is None or not names:
         return None
+    roles = dict(read_host_roles(path.parent))
+    hosts = [HostColumns(n, roles.get(n) or "backend") for n in names]
+    nan_column = [math.nan] * table.rows
+    elapsed = table.column("elapsed_s") or nan_column
+    for h in hosts:
+        up = table.column(f"{h.name}.up") or nan_column
+        values = [table.column(f"{h.name}.{fld}") or nan_column for fld in ("cpu_pct", "mem_pct", "load1")]
+        for i in range(table.rows):
+            h.rows += 1
+            if not _is_up(up[i]):
+                h.down += 1
+                if h.first_down_s is None:
+                    h.first_down_s = _finite(elapsed[i])
+                continue
+            for series, column in zip((h.cpu, h.mem, h.load1), values, strict=True):
+                if (value := _finite(column[i])) is not None:
+                    series.append(value)
     return hosts
 
 
@@ -152,29 +148,20 @@ def backend_series(metrics_csv: Path, field: str = "cpu_pct") -> list[float] | N
     away by an idle one. A second in which no backend host answered is left out (never a zero).
     Backend means the role "backend"; a run whose hosts have no such role counts every host that is
     not a generator, as the host checks do."""
-    roles = dict(read_host_roles(metrics_csv.parent))
-    try:
-        with open_regular(metrics_csv, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            names = host_names(header)
-            if not names:
-                return None
-            backend = [n for n in names if roles.get(n, "backend") == "backend"] or [
-                n for n in names if roles.get(n, "backend") != "generator"]
-            index = {c: i for i, c in enumerate(header)}
-            cols = [(index[f"{n}.up"], index[f"{n}.{field}"]) for n in backend
-                    if f"{n}.up" in index and f"{n}.{field}" in index]
-            out: list[float] = []
-            for row in reader:
-                if len(row) != len(header):
-                    continue  # a row cut short by a kill
-                values = [v for up, col in cols if row[up] == "1"
-                          and (v := _num(row[col])) is not None]
-                if values:
-                    out.append(max(values))
-    except (FileNotFoundError, OSError):
+    table = _metrics(metrics_csv)
+    names = host_names(table.header) if table is not None else []
+    if table is None or not names:
         return None
+    roles = dict(read_host_roles(metrics_csv.parent))
+    backend = [n for n in names if roles.get(n, "backend") == "backend"] or [
+        n for n in names if roles.get(n, "backend") != "generator"]
+    cols = [(up, col) for n in backend if (up := table.column(f"{n}.up")) is not None
+            and (col := table.column(f"{n}.{field}")) is not None]
+    out: list[float] = []
+    for i in range(table.rows):
+        values = [v for up, col in cols if _is_up(up[i]) and (v := _finite(col[i])) is not None]
+        if values:
+            out.append(max(values))
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from perfdash.analyze.stats import Shift, median_shift, rate_change
-from perfdash.timeline.reader import Timeline
+from perfdash.artifacts.timeline import Timeline
 from perfdash.tools.base import FigureSpec
 
 Better = Literal["lower", "higher"]

@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from perfdash.artifacts import read_applog_endpoints
 from perfdash.check import NOTHING_MEASURED, Check
-from perfdash.collect.report_files import read_applog_endpoints
 
 ROUTES_NAMED = 3
 

@@ -17,7 +17,16 @@ from typing import Any
 from perfdash.analyze.checks import fmt_value
 from perfdash.analyze.endpoints import endpoints_markdown
 from perfdash.analyze.findings import findings_markdown
-from perfdash.artifacts import read_json, write_text_atomic
+from perfdash.artifacts import (
+    INCIDENT_MD,
+    METRICS_CSV,
+    QUERY_ANALYSIS_JSON,
+    SUMMARY_JSON,
+    SUMMARY_MD,
+    RunPaths,
+    read_query_analysis,
+    write_text_atomic,
+)
 from perfdash.check import NOTHING_MEASURED, stored_limit
 from perfdash.diagnose.render import diagnosis_markdown
 from perfdash.tools import TOOLS
@@ -225,11 +234,11 @@ def _latency_section(summary: dict[str, Any], run_dir: Path) -> list[str]:
 
 
 def _database_findings(summary: dict[str, Any], run_dir: Path, heading: str) -> list[str]:
-    name = _artifact(summary, "query_analysis", "query-analysis.json")
-    data, problem = read_json(run_dir / name)
+    name = _artifact(summary, "query_analysis", QUERY_ANALYSIS_JSON)
+    data, problem = read_query_analysis(run_dir / name)
     lines = [f"## {heading}", ""]
-    if not isinstance(data, dict):
-        return [*lines, f"Database findings skipped: {problem or f'{name} is not a report'}.", ""]
+    if data is None:
+        return [*lines, f"Database findings skipped: {problem}.", ""]
     slow = [q for q in data.get("slow_queries") or [] if isinstance(q, dict)]
     scans = [s for s in data.get("sequential_scans") or [] if isinstance(s, dict)]
     limit = (data.get("thresholds") or {}).get("slow_query_ms", 100)
@@ -309,7 +318,7 @@ def summary_markdown(summary: dict[str, Any], run_dir: Path) -> str:
     """The run in one page of Markdown, ready to paste into a pull request or a ticket."""
     lines = [f"# {headline(summary)}", "", run_line(summary), ""]
     if summary.get("status") == "fail":
-        lines += ["What breached and possible causes: [incident.md](incident.md)", ""]
+        lines += [f"What breached and possible causes: [{INCIDENT_MD}]({INCIDENT_MD})", ""]
     if summary.get("diagnosis") is not None:
         lines += diagnosis_markdown(summary.get("diagnosis"))
     checks = _checks(summary)
@@ -412,7 +421,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
-_ALWAYS_ARTIFACTS = (("metrics_csv", "metrics.csv"), ("query_analysis", "query-analysis.json"))
+_ALWAYS_ARTIFACTS = (("metrics_csv", METRICS_CSV), ("query_analysis", QUERY_ANALYSIS_JSON))
 
 
 def _evidence(summary: dict[str, Any], run_dir: Path, tools: Iterable[str]) -> list[str]:
@@ -424,8 +433,8 @@ def _evidence(summary: dict[str, Any], run_dir: Path, tools: Iterable[str]) -> l
             roles += [(role, path.name) for role, path in tool.artifacts(run_dir, profile).items()
                       if role.endswith(("_summary", "_report", "_stderr", "_stdout"))]
     # summary.md is written beside this report by `write_reports`, so it is linked unconditionally.
-    lines = [f"- {_link(run_dir, 'summary.json', 'every check')}",
-             "- [summary.md](summary.md) — the whole run"]
+    lines = [f"- {_link(run_dir, SUMMARY_JSON, 'every check')}",
+             f"- [{SUMMARY_MD}]({SUMMARY_MD}) — the whole run"]
     for role, fallback in (*roles, *_ALWAYS_ARTIFACTS):
         name = _artifact(summary, role, fallback)
         lines.append(f"- {_link(run_dir, name, _ARTIFACT_LABELS.get(role))}")
@@ -494,15 +503,14 @@ def incident_markdown(summary: dict[str, Any], run_dir: Path) -> str | None:
 
 def write_reports(summary: dict[str, Any], run_dir: Path) -> list[Path]:
     """Write summary.md, junit.xml and, for a failed run, incident.md; return their paths."""
-    reports = {"summary.md": summary_markdown(summary, run_dir), "junit.xml": junit_xml(summary)}
+    paths = RunPaths(run_dir)
+    reports = {paths.summary_md: summary_markdown(summary, run_dir), paths.junit_xml: junit_xml(summary)}
     incident = incident_markdown(summary, run_dir)
     if incident is not None:
-        reports["incident.md"] = incident
+        reports[paths.incident_md] = incident
     else:
         # Re-analysing a run that no longer fails must not leave an earlier incident behind.
-        (run_dir / "incident.md").unlink(missing_ok=True)
-    written = []
-    for name, text in reports.items():
-        write_text_atomic(run_dir / name, text)
-        written.append(run_dir / name)
-    return written
+        paths.incident_md.unlink(missing_ok=True)
+    for path, text in reports.items():
+        write_text_atomic(path, text)
+    return list(reports)

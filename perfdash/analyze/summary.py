@@ -19,18 +19,14 @@ from perfdash.analyze.findings import findings
 from perfdash.analyze.health import health_check
 from perfdash.analyze.host import analyse_host
 from perfdash.analyze.rejections import with_backend_side
-from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
-from perfdash.artifacts import RunPaths, read_json
+from perfdash.artifacts import SCHEMA_VERSION, SUMMARY_JSON, RunPaths, SummaryError, load_summary
 from perfdash.check import ZERO
 from perfdash.diagnose import diagnose
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile, read_tool_tables
 from perfdash.thresholds import Threshold
-from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.k6.generators import generator_artifacts
-
-SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -124,8 +120,8 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         "metrics_csv": paths.metrics_csv, "query_analysis": paths.query_analysis,
         "db_connections": paths.db_connections, "db_activity": paths.db_activity,
         "preflight": paths.preflight, "events": paths.events, "perfdash_log": paths.perfdash_log,
-        "backend_log": paths.root / "app.log", "db_snapshot_start": paths.db_snapshot_start,
-        "timeline": paths.root / TIMELINE_CSV, "timeline_markers": paths.root / MARKERS_NDJSON,
+        "backend_log": paths.app_log, "db_snapshot_start": paths.db_snapshot_start,
+        "timeline": paths.timeline_csv, "timeline_markers": paths.timeline_markers,
     }
     # Only when the run wrote them: hosts measured through node_exporter, k6 split across
     # generators (each one's own summary beside the merged result).
@@ -180,7 +176,7 @@ def endpoints_and_findings(paths: RunPaths, profile: Profile, load_started: bool
     run directory."""
     if not load_started:
         return {"endpoints": None, "findings": [], "diagnosis": None}
-    from perfdash.timeline.reader import read_timeline
+    from perfdash.artifacts.timeline import read_timeline
 
     endpoints = endpoints_for(paths.root, profile)
     timeline, _ = read_timeline(paths.root)
@@ -258,31 +254,18 @@ def profile_from_json(data: dict[str, Any], source: str) -> Profile:
     )
 
 
-def schema_problem(stored: dict[str, Any]) -> str | None:
-    """Why a summary's schema_version is not one this perfdash reads, or None.
-
-    A summary written before versions were recorded (no key) is read as version 1.
-    """
-    version = stored.get("schema_version", SCHEMA_VERSION)
-    if isinstance(version, bool) or version != SCHEMA_VERSION:
-        return (f"summary.json has schema_version {version!r}, which this perfdash (schema "
-                f"{SCHEMA_VERSION}) cannot read (open it with the perfdash version that wrote it)")
-    return None
-
-
 def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The verdict of an earlier run, computed again from its artifacts (what `show` prints).
 
     The stored summary supplies what only the live run knew (how tools ended, problems, the
     profile as it was); every check is read again from the files.
     """
-    stored, problem = read_json(run_dir / "summary.json")
-    if not isinstance(stored, dict):
-        return None, problem or "summary.json is not an object"
-    if (version_problem := schema_problem(stored) or shape_problem(stored)) is not None:
-        return None, version_problem
     try:
-        profile = profile_from_json(stored["configuration"]["profile"], "summary.json")
+        stored = load_summary(run_dir).data
+    except SummaryError as exc:
+        return None, exc.reason
+    try:
+        profile = profile_from_json(stored["configuration"]["profile"], SUMMARY_JSON)
         run = stored.get("run") or {}
         record = RunRecord(
             started_at=datetime.fromisoformat(stored["started_at"]),
@@ -296,7 +279,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
             tools=dict(stored.get("tools") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"
+        return stored, f"{SUMMARY_JSON} lacks what re-analysis needs ({exc}); showing it as stored"
     paths = RunPaths(run_dir, profile.name)
     try:
         extra = [Check.from_json(c) for c in stored.get("checks") or []

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfdash.artifacts import write_json_atomic
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, write_json_atomic
 
-ARTIFACT = "applog-endpoints.json"
+ARTIFACT = APPLOG_ENDPOINTS_JSON
 DEFAULT_FIELDS: Mapping[str, str] = {"route": "route", "status": "status", "latency_ms": "ms"}
 # Tried when the configured name is not in the line. A dotted name is a key inside an object
 # (pino-http's `"req":{"method":"GET","url":"/x"}`, `"res":{"statusCode":200}`); a line is searched

@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from perfdash.artifacts import read_regular_text
+from perfdash.artifacts import DB_ACTIVITY_NDJSON
 from perfdash.collect.dbstats import MARKER
 from perfdash.secret import redact_sql
-from perfdash.shape import NUMBER, ListOf, MapOf, Obj, mistyped
 
-ARTIFACT: Final = "db-activity.ndjson"
+ARTIFACT: Final = DB_ACTIVITY_NDJSON
 QUERY_CHARS: Final = 400
 # application_name of perfdash's own sessions (snapshots and EXPLAIN, this sampler); the demo
 # backend's "perfdash-demo-backend" is the system under test and counts
@@ -147,29 +146,6 @@ def connections_by_state(sessions: Iterable[Session]) -> dict[str, int]:
 def append_sample(path: Path, sample: ActivitySample) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
-
-
-# One sample as the diagnosis reads it; a line of another shape is skipped like a torn one.
-SAMPLE = Obj({"at": NUMBER, "apps": MapOf(MapOf((object,)), nullable=True),
-              "waits": MapOf((object,), nullable=True),
-              "lock_waits": ListOf((object,), nullable=True)}, required=("at",))
-
-
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """Every whole sample of a run's db-activity.ndjson; a torn last line (a crash) is skipped."""
-    out: list[dict[str, Any]] = []
-    try:
-        text = read_regular_text(path, errors="replace")
-    except OSError:
-        return out
-    for line in text.splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and mistyped(item, SAMPLE) is None:
-            out.append(item)
-    return out
 
 
 def app_totals(sample: Mapping[str, Any]) -> dict[str, int]:

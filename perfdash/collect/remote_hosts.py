@@ -24,7 +24,7 @@ from typing import Protocol
 
 import psutil
 
-from perfdash.artifacts import write_json_atomic
+from perfdash.artifacts import RunPaths, write_json_atomic
 from perfdash.collect.backend_process import BackendByPort
 from perfdash.collect.background import Background
 from perfdash.collect.base import DISK_FIX, RunNotes, Setup
@@ -36,7 +36,6 @@ from perfdash.prom.node import HostSample, NodeExporterHost, PromHosts
 from perfdash.prom.preflight import Result, check_node_exporters, check_prometheus
 from perfdash.settings import Environment, HostSpec, Profile
 
-HOSTS_JSON = "hosts.json"
 FIELDS = ("cpu_pct", "mem_pct", "mem_used_mb", "load1", "load5", "load15", "net_rx_kbps",
           "net_tx_kbps", "up")
 RUNNER = "runner"
@@ -168,7 +167,7 @@ class RemoteHostsCollector(Background):
 
     def _loop(self) -> None:
         sources = _sources(self._hosts, self._prom)
-        write_json_atomic(self._path.parent / HOSTS_JSON, {"hosts": [
+        write_json_atomic(RunPaths(self._path.parent).hosts_json, {"hosts": [
             {"name": n, "role": r, "source": _source_text(n, self._hosts, self._prom)}
             for n, r in self._order]})
         start = time.monotonic()

@@ -321,12 +321,9 @@ def _stored_summary(path: str | None) -> tuple[dict[str, Any] | None, str | None
     """The summary a finished run wrote, checked as `show` checks it, or (None, why not)."""
     if not path:
         return None, None
-    from perfdash.analyze.summary import schema_problem
-    from perfdash.analyze.summary_shape import shape_problem
-    from perfdash.artifacts import read_json
+    from perfdash.artifacts import SummaryError, load_summary_file
 
-    summary, problem = read_json(Path(path))
-    if not isinstance(summary, dict):
-        return None, problem or "summary.json is not a JSON object"
-    problem = schema_problem(summary) or shape_problem(summary)
-    return (None, problem) if problem else (summary, None)
+    try:
+        return load_summary_file(Path(path)).data, None
+    except SummaryError as exc:
+        return None, exc.reason

@@ -44,11 +44,13 @@ def register(sub: Any, common: Common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfdash.analyze.summary import reanalyse
+    from perfdash.artifacts import RunPaths
     from perfdash.console import result_table
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if args.replay and not (args.run_dir / "events.ndjson").is_file():
-        error(f"{args.run_dir} has no events.ndjson to replay")
+    paths = RunPaths(args.run_dir)
+    if args.replay and not paths.events.is_file():
+        error(f"{args.run_dir} has no {paths.events.name} to replay")
         return EXIT_USAGE
     if (args.replay or not args.headless) and not args.json and interactive:
         return _show_screen(args)
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if problem and not _has_verdict(summary):
         # nothing to analyse again and no verdict stored: an "overall status: ?" would be a guess
-        error(f"{args.run_dir / 'summary.json'} is incomplete: it holds no verdict and not what "
+        error(f"{paths.summary} is incomplete: it holds no verdict and not what "
               "re-analysis needs (the configuration, start and end); run the suite again.")
         return EXIT_COULD_NOT_RUN
     if args.json:
@@ -99,16 +101,13 @@ def _show_screen(args: argparse.Namespace) -> int:
     the artifacts behind it (a day-long soak takes seconds). The exit code is the verdict the
     screen showed last: the fresh one once computed, else the stored one (quitting never waits;
     `show --headless` always computes it)."""
-    from perfdash.analyze.summary import schema_problem
-    from perfdash.analyze.summary_shape import shape_problem
-    from perfdash.artifacts import read_json
+    from perfdash.artifacts import SummaryError, load_summary
     from perfdash.ui.app import make_app
 
-    stored, problem = read_json(args.run_dir / "summary.json")
-    if not isinstance(stored, dict) or (
-            problem := problem or schema_problem(stored) or shape_problem(stored)):
-        error(f"{args.run_dir}: {problem or 'summary.json is not an object'}; pass a "
-              "results/perf/<timestamp> directory of a finished run")
+    try:
+        stored = load_summary(args.run_dir).data
+    except SummaryError as exc:
+        error(f"{args.run_dir}: {exc.reason}; pass a results/perf/<timestamp> directory of a finished run")
         return EXIT_USAGE
     app = (make_app(replay=args.run_dir, replay_speed=args.speed, refresh_s=args.refresh)
            if args.replay

@@ -4,7 +4,6 @@ summary, the backend process's CPU from metrics.csv."""
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -12,11 +11,15 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from perfdash.artifacts import open_regular
+from perfdash.artifacts import (
+    MetricsError,
+    RunPaths,
+    load_db_activity,
+    load_metrics,
+    read_applog_endpoints,
+    read_query_analysis,
+)
 from perfdash.collect.access_log import percentile
-from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
-from perfdash.collect.db_activity import read_samples
-from perfdash.collect.report_files import read_applog_endpoints, read_query_analysis
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, ProxyTime, Statement
 
 MIN_APP_SAMPLES = 5
@@ -27,10 +30,11 @@ def gather(run_dir: Path, endpoints: Mapping[str, Any] | None,
     facts = Facts()
     pool = _dict((app_log or {}).get("pool_lines"))
     facts.pool_lines = pool or None
-    _workload(run_dir / "query-analysis.json", facts)
+    paths = RunPaths(run_dir)
+    _workload(paths.query_analysis, facts)
     gather_activity(run_dir, facts)
     facts.endpoints = _endpoints(endpoints)
-    facts.backend_cpu_pct, facts.backend_rss_mb, facts.host_cpu_pct = _backend(run_dir / "metrics.csv")
+    facts.backend_cpu_pct, facts.backend_rss_mb, facts.host_cpu_pct = _backend(paths.metrics_csv)
     counted, _ = read_applog_endpoints(run_dir)
     unit = _dict(counted).get("time_unit")
     facts.log_time_unit = unit if isinstance(unit, str) else None
@@ -62,7 +66,7 @@ def _num(v: Any) -> float | None:
 def _workload(path: Path, facts: Facts) -> None:
     data, problem = read_query_analysis(path)
     if not isinstance(data, dict):
-        facts.statements_gap = problem or "query-analysis.json was not written (no database URL)"
+        facts.statements_gap = problem or f"{path.name} was not written (no database URL)"
         return
     db = _dict(data.get("database"))
     facts.max_connections = int(db["max_connections"]) if isinstance(
@@ -95,8 +99,8 @@ def _workload(path: Path, facts: Facts) -> None:
 
 def gather_activity(run_dir: Path, facts: Facts) -> None:
     """Waits, lock waiters and connections per application from db-activity.ndjson."""
-    path = run_dir / ACTIVITY
-    samples = read_samples(path)
+    path = RunPaths(run_dir).db_activity
+    samples = load_db_activity(run_dir)
     if not samples:
         facts.activity_gap = (f"{path.name} holds no sample (no database URL, or the sampler could "
                               "not connect)")
@@ -237,18 +241,10 @@ def _floors(routes: dict[str, Any], q: float = FLOOR_PERCENTILE) -> dict[str, An
 def _backend(path: Path) -> tuple[list[float], list[float], list[float]]:
     """The backend process's CPU (% of one core) and resident memory (MB), and the machine's CPU
     (%), second by second."""
-    cpu: list[float] = []
-    rss: list[float] = []
-    host: list[float] = []
     try:
-        with open_regular(path, newline="") as f:
-            for r in csv.DictReader(f):
-                if r.get("backend_cpu_pct") not in (None, ""):
-                    cpu.append(float(r["backend_cpu_pct"]))
-                if r.get("backend_rss_mb") not in (None, ""):
-                    rss.append(float(r["backend_rss_mb"]))
-                if r.get("cpu_pct") not in (None, ""):
-                    host.append(float(r["cpu_pct"]))
-    except (OSError, ValueError, csv.Error):
+        table = load_metrics(path.parent, path)
+    except MetricsError:
         return [], [], []
+    cpu, rss, host = ([v for v in table.column(name) or () if math.isfinite(v)]
+                      for name in ("backend_cpu_pct", "backend_rss_mb", "cpu_pct"))
     return cpu, rss, host

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfdash.follow.source import EVENTS_FILE
+from perfdash.artifacts import RunPaths
 from perfdash.run.liveness import foreign_holder, run_alive
 
 
@@ -35,7 +35,7 @@ def resolve_run(target: str | None, results_dir: Path) -> Path:
     if not path.is_dir():
         raise NoRunError(f"{path} is not a run directory: pass results/perf/<timestamp>, latest, "
                          "or http://HOST:PORT")
-    if not (path / EVENTS_FILE).is_file() and run_alive(path) is not True:
+    if not RunPaths(path).events.is_file() and run_alive(path) is not True:
         raise NoRunError(f"{path} has no events.ndjson and no running run: pass a run directory "
                          "of perfdash 0.1 or later")
     return path

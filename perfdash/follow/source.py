@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from perfdash.artifacts import RunPaths
 from perfdash.follow.lines import LineReader
 from perfdash.follow.records import record_type
 from perfdash.run.liveness import LOCK_FILE, foreign_holder, holder_pid, run_alive
@@ -23,8 +24,6 @@ from perfdash.run.liveness import LOCK_FILE, foreign_holder, holder_pid, run_ali
 # More than this many bytes already waiting after a read: the follower is catching up (or lagging)
 # and keeps only the newest samples of what is waiting.
 BEHIND_BYTES = 64 * 1024
-EVENTS_FILE = "events.ndjson"
-SUMMARY_FILE = "summary.json"
 # Nothing recorded this long after attaching: say what is being waited for.
 QUIET_NOTE_S = 5.0
 # Checks in a row that find the lock held by something other than perfdash before believing it
@@ -65,7 +64,7 @@ class LocalSource:
 
     def __init__(self, run_dir: Path, *, poll_s: float = 0.2, alive_every_s: float = 1.0) -> None:
         self.run_dir = run_dir
-        self._reader = LineReader(run_dir / EVENTS_FILE)
+        self._reader = LineReader(RunPaths(run_dir).events)
         self._poll_s = poll_s
         self._alive_every_s = alive_every_s
         self._next_alive_check = 0.0
@@ -134,7 +133,7 @@ class LocalSource:
             if kind not in ("RunStarted", "RunFinished"):
                 continue
             key, value = (("run_dir", self.run_dir) if kind == "RunStarted"
-                          else ("summary_path", self.run_dir / SUMMARY_FILE))
+                          else ("summary_path", RunPaths(self.run_dir).summary))
             try:
                 record = json.loads(line)
             except ValueError:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfdash.artifacts import RunPaths
 from perfdash.launch import LaunchRequest
 from perfdash.net import probe
 from perfdash.proc.supervisor import Child, Supervisor
@@ -63,7 +64,7 @@ def start_backend_if_down(env: Environment, base_url: str, supervisor: Superviso
     log(f"{health} does not answer: starting the backend with `{_shown(env)}` in {cwd}")
     child = supervisor.start(LaunchRequest(
         "backend", ["/bin/sh", "-c", env.start_command], cwd,
-        run_dir / "backend.stdout.log", run_dir / "backend.stderr.log",
+        RunPaths(run_dir).backend_stdout, RunPaths(run_dir).backend_stderr,
         shown=_shown(env)))
     return StartedBackend(env, child, health, cwd, run_dir)
 

@@ -239,7 +239,7 @@ class Orchestrator:
         directory from the run's start and knows its pid; a user's backend is found by its port."""
         assert st.target.base_url is not None
         stack = st.stack
-        logs = (LogSpec(st.paths.root / "app.log", "app", requests=True,
+        logs = (LogSpec(st.paths.app_log, "app", requests=True,
                         format=self.env.access_log_format, time_unit=self.env.access_log_time_unit),
                 ) if stack is not None else self.env.followed_logs()
         return Setup(self.bus, st.paths, self.env, st.target.base_url, st.target.database_url,
@@ -264,7 +264,7 @@ class Orchestrator:
 
         self._phase("stack", "starting PostgreSQL and the demo backend")
         assert self.supervisor is not None
-        st.stack = DemoStack(self.supervisor, st.paths.root / "app.log", st.paths.root, st.log)
+        st.stack = DemoStack(self.supervisor, st.paths.app_log, st.paths.root, st.log)
         self._secrets.append(st.stack.token)
         try:
             st.stack.start()
@@ -547,7 +547,7 @@ class Orchestrator:
                                             "runs": [str(r) for r in self.baseline.runs],
                                             **comparison.to_json()}, Redactor(self._secrets))
         write_json_atomic(st.paths.summary, summary)
-        write_text_atomic(st.paths.root / "comparison.md",
+        write_text_atomic(st.paths.comparison_md,
                           scrub(comparison_markdown(comparison), self._secrets))
         return summary
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import aiohttp
 
+from perfdash.artifacts import EVENTS_NDJSON, SUMMARY_JSON
 from perfdash.follow.records import record_type
 from perfdash.follow.source import Batch
 from perfdash.secret import Secret
@@ -147,7 +148,7 @@ class HttpSource:
             await self._fetch(session, ["k6-config.json"])
         elif kind == "RunFinished":
             await self._fetch(session, None)
-            data = self._relocate(data, "summary_path", "summary.json")
+            data = self._relocate(data, "summary_path", SUMMARY_JSON)
         self._record(data)
         self._queue.put(data)
         return False
@@ -158,7 +159,7 @@ class HttpSource:
             return
         try:
             if self._recording is None:
-                self._recording = (self.mirror / "events.ndjson").open("w", encoding="utf-8")
+                self._recording = (self.mirror / EVENTS_NDJSON).open("w", encoding="utf-8")
             self._recording.write(line + "\n")
         except OSError:
             pass

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from perfdash.artifacts import RunPaths
 from perfdash.events import Bus, Event, RunStarted
 from perfdash.follow.lines import CHUNK, LineReader
-from perfdash.follow.source import EVENTS_FILE
 from perfdash.secret import Secret
 from perfdash.serve.tail import SharedTail, Subscription, sse
 from perfdash.serve.token import Bind, ServeError
@@ -149,7 +149,7 @@ class EventServer:
     def _tail(self, run_dir: Path) -> SharedTail:
         """The run's one shared reader, started with the first stream."""
         if self._shared is None:
-            self._shared = SharedTail(run_dir / EVENTS_FILE)
+            self._shared = SharedTail(RunPaths(run_dir).events)
             self._tail_task = asyncio.get_running_loop().create_task(self._follow(self._shared))
         return self._shared
 
@@ -171,7 +171,7 @@ class EventServer:
         """Catches up from the file on its own, then takes the shared tail's batches; let go by
         the tail for falling behind, it goes back to the file where it stopped."""
         tail = self._tail(run_dir)
-        own: LineReader | None = LineReader(run_dir / EVENTS_FILE)
+        own: LineReader | None = LineReader(RunPaths(run_dir).events)
         sub: Subscription | None = None
         try:
             while True:
@@ -187,7 +187,7 @@ class EventServer:
                     assert sub is not None
                     events = sub.take()
                     if sub.dropped:
-                        own, sub = LineReader(run_dir / EVENTS_FILE, sub.offset), None
+                        own, sub = LineReader(RunPaths(run_dir).events, sub.offset), None
                 if events:
                     await resp.write(events)
                     continue

@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from perfdash.artifacts import TIMELINE_CSV, TIMELINE_MARKERS_NDJSON
 from perfdash.collect.access_log import percentile
 from perfdash.collect.background import Background
 from perfdash.collect.base import DISK_FIX, RunNotes
@@ -63,8 +64,7 @@ from perfdash.events import (
 )
 from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
 
-TIMELINE_CSV = "timeline.csv"
-MARKERS_NDJSON = "timeline-markers.ndjson"
+MARKERS_NDJSON = TIMELINE_MARKERS_NDJSON
 HEADER = ("t_s", *NAMES)
 
 Values = dict[str, float | None]

@@ -27,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from perfdash.artifacts import SUMMARY_JSON, RunPaths
 from perfdash.events import Bus, Event, PreflightChecked, ProblemDetected, Subscription, ToolExited
 from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.state import LiveState
@@ -260,8 +261,8 @@ class PerfdashApp(App[int | None]):
         return Path(self.state.run_dir) if self.state.run_dir else None
 
     def _show_result(self, run_dir: Path | None) -> None:
-        if run_dir is None or not (run_dir / "summary.json").exists():
-            self.notify("the run ended without a summary.json; its partial artifacts are in "
+        if run_dir is None or not RunPaths(run_dir).summary.exists():
+            self.notify(f"the run ended without a {SUMMARY_JSON}; its partial artifacts are in "
                         f"{run_dir or 'no run directory'}", title="no result", severity="error",
                         timeout=30, markup=False)
             return

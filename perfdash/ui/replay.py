@@ -6,13 +6,12 @@ screen from a real run, and the dashboard benchmark loops it. Nothing here impor
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from perfdash.artifacts import open_regular
+from perfdash.artifacts import events_file, load_event_records
 from perfdash.events import Bus, Event
 from perfdash.follow.records import EVENT_TYPES, event_from_record
 
@@ -21,22 +20,15 @@ __all__ = ["EVENT_TYPES", "Replayer", "event_from_record", "events_path", "event
 
 
 def load_events(path: Path) -> list[Event]:
-    """Every event of a recorded run, in order; a line cut short by a kill or an unknown type is skipped."""
-    out: list[Event] = []
-    with open_regular(path) as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and (event := event_from_record(record)) is not None:
-                out.append(event)
-    return out
+    """Every event of a recorded run (a run directory or its events file), in order; a line cut
+    short by a kill or an unknown type is skipped. Raises perfdash.artifacts.EventsError."""
+    return [event for record in load_event_records(path)
+            if (event := event_from_record(record)) is not None]
 
 
 def events_path(location: Path) -> Path:
     """A run directory or an events.ndjson file, as the events file."""
-    return location / "events.ndjson" if location.is_dir() else location
+    return events_file(location)
 
 
 def events_until(events: Sequence[Event], seconds: float) -> list[Event]:

@@ -9,7 +9,7 @@ import math
 
 from rich.text import Text
 
-from perfdash.timeline.reader import Timeline
+from perfdash.artifacts.timeline import Timeline
 from perfdash.ui.app import make_app
 from perfdash.ui.result.chart_data import (
     CHARTS,

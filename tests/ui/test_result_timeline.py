@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.events import TimelineTicked
-from perfdash.timeline.reader import Timeline, read_timeline
 from perfdash.ui.app import make_app
 from perfdash.ui.replay import load_events
 from perfdash.ui.result.chart_data import charts_view, clock, time_ticks, value_ticks

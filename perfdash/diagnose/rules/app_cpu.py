@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from statistics import median
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, DB_ACTIVITY_NDJSON, METRICS_CSV
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct
@@ -49,16 +50,16 @@ def find(facts: Facts) -> list[Finding] | Gap:
         f"the backend process used a median {typical:.0f}% of one core (≥ {BUSY_PCT:.0f}% in "
         f"{pct(busy)} of {len(loaded)} seconds)"
         + (f", while the whole machine was at a median {host:.0f}%: it got what was left"
-           if typical < BUSY_PCT and host is not None else ""), "metrics.csv")]
+           if typical < BUSY_PCT and host is not None else ""), METRICS_CSV)]
     slow = sorted((e for e in facts.endpoints if (e.server_p50_ms or 0) >= SLOW_SERVER_MS),
                   key=lambda e: -(e.server_p50_ms or 0))
     if slow:
         evidence.append(Evidence("slowest on the server: " + ", ".join(
-            f"{e.endpoint} p50 {ms(e.server_p50_ms or 0)}" for e in slow[:4]), "applog-endpoints.json"))
+            f"{e.endpoint} p50 {ms(e.server_p50_ms or 0)}" for e in slow[:4]), APPLOG_ENDPOINTS_JSON))
     if facts.waits:
         active = sum(facts.waits.values()) / max(len(cpu), 1)
         evidence.append(Evidence(f"meanwhile the database had {active:.1f} active sessions on average",
-                                 "db-activity.ndjson"))
+                                 DB_ACTIVITY_NDJSON))
     cpu_s = sum(cpu) / 100.0  # one sample a second
     route = route or _burner(facts, cpu_s)
     only = None
@@ -67,7 +68,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
         evidence.append(Evidence(
             f"{name}: even its fastest requests take {ms(floor)} (p10) × {count:,} requests = "
             f"{count * floor / 1000:,.1f} s, {pct(count * floor / 1000 / cpu_s)} of the {cpu_s:,.1f} s "
-            "of CPU the backend used: work it does on every request", "applog-endpoints.json"))
+            "of CPU the backend used: work it does on every request", APPLOG_ENDPOINTS_JSON))
         only = name
     elif len(slow) == 1:
         only = slow[0].endpoint

@@ -3,11 +3,12 @@ sessions opened (connection churn). Each is cheap for PostgreSQL to count and ea
 
 from __future__ import annotations
 
+from perfdash.artifacts import QUERY_ANALYSIS_JSON, SUMMARY_JSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, short
 
-SOURCE = "query-analysis.json"
+SOURCE = QUERY_ANALYSIS_JSON
 BLOCK_BYTES = 8192
 CHURN_MIN_SESSIONS = 50
 CHURN_PER_REQUEST = 0.5
@@ -73,7 +74,7 @@ def _churn(facts: Facts) -> list[Finding]:
     evidence = [Evidence(f"pg_stat_database.sessions rose by {sessions:,} during the load", SOURCE)]
     evidence.append(Evidence(
         f"{route.endpoint} served {served:,} requests" if route is not None
-        else f"{requests:,} requests in all endpoints", "summary.json"))
+        else f"{requests:,} requests in all endpoints", SUMMARY_JSON))
     return [Finding(
         "connection-churn", f"The application opened {sessions:,} database sessions for "
         f"{served:,} requests{where}: about one connection per request",

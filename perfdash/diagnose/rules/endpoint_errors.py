@@ -3,6 +3,7 @@ tool saw), concentrated on a route rather than spread over all of them."""
 
 from __future__ import annotations
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, SUMMARY_JSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import pct
@@ -28,9 +29,9 @@ def find(facts: Facts) -> list[Finding] | Gap:
         source = "the backend's log" if e.status_5xx is not None else e.requests_source or "the tool"
         evidence = [Evidence(f"{failed:,} of {base:,} requests to {e.endpoint} failed "
                              f"({pct(failed / base)}), counted by {source}",
-                             "applog-endpoints.json" if e.status_5xx is not None else "summary.json")]
+                             APPLOG_ENDPOINTS_JSON if e.status_5xx is not None else SUMMARY_JSON)]
         if e.status_5xx is not None and e.errors:
-            evidence.append(Evidence(f"the load tool saw {e.errors:,} failures on it", "summary.json"))
+            evidence.append(Evidence(f"the load tool saw {e.errors:,} failures on it", SUMMARY_JSON))
         out.append(Finding(
             ID, f"{e.endpoint} answered {pct(failed / base)} of its requests with server errors "
             f"({failed:,} of {base:,})",

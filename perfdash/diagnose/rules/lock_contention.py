@@ -8,6 +8,7 @@ is then the holder's outside work, not the database's.
 
 from __future__ import annotations
 
+from perfdash.artifacts import DB_ACTIVITY_NDJSON, QUERY_ANALYSIS_JSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Confidence, Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct, rank_words, short
@@ -15,7 +16,7 @@ from perfdash.diagnose.rules.common import ms, pct, rank_words, short
 ID = "lock-contention"
 MIN_SAMPLES_WITH_WAITERS = 3
 MIN_SHARE = 0.05  # of the samples
-SOURCE = "db-activity.ndjson"
+SOURCE = DB_ACTIVITY_NDJSON
 
 
 def find(facts: Facts) -> list[Finding] | Gap:
@@ -41,7 +42,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
         evidence.append(Evidence(
             f"the waiting statement ran {stmt.calls:,} times, mean {ms(stmt.mean_ms)}, "
             f"{stmt.total_ms / 1000:,.1f} s in all ({rank_words(stmt.rank)}; "
-            f"{pct(stmt.share)} of all statement time)", "query-analysis.json"))
+            f"{pct(stmt.share)} of all statement time)", QUERY_ANALYSIS_JSON))
     if seen:
         states = ", ".join(f"{s} {pct(n / seen)}" for s, n in locks.blocker_states.most_common())
         evidence.append(Evidence(f"the session holding the lock was: {states}", SOURCE,

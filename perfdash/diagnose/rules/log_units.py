@@ -3,6 +3,7 @@ server time ten times the client's is a reading error, said before anyone trusts
 
 from __future__ import annotations
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON
 from perfdash.collect.access_log import unit_suspect
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
@@ -25,4 +26,4 @@ def find(facts: Facts) -> list[Finding] | Gap:
         "environment in profiles.toml, then `perfdash show` the run again",
         "high", [Evidence(f"{busiest.endpoint}: server p50 {busiest.server_p50_ms:,.1f} ms against "
                           f"{busiest.client_source} p50 {busiest.client_p50_ms:,.1f} ms",
-                          "applog-endpoints.json")], endpoint=busiest.endpoint)]
+                          APPLOG_ENDPOINTS_JSON)], endpoint=busiest.endpoint)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import pairwise
 from statistics import median
 
+from perfdash.artifacts import METRICS_CSV
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 
@@ -39,4 +40,4 @@ def find(facts: Facts) -> list[Finding] | Gap:
         "medium" if rising < 0.5 else "high",
         [Evidence(f"resident memory: {start:,.0f} MB in the first {tenth} s, {end:,.0f} MB in the last "
                   f"{tenth} s, peak {peak:,.0f} MB; it rose in {rising:.0%} of the seconds",
-                  "metrics.csv", 0.0, float(len(rss)))])]
+                  METRICS_CSV, 0.0, float(len(rss)))])]

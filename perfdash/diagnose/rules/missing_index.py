@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from perfdash.artifacts import QUERY_ANALYSIS_JSON
 from perfdash.diagnose.facts import Facts, Statement
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, short
 
 ID = "missing-index"
-SOURCE = "query-analysis.json"
+SOURCE = QUERY_ANALYSIS_JSON
 
 
 def _num(v: Any) -> float | None:

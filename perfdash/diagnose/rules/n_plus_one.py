@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, QUERY_ANALYSIS_JSON, SUMMARY_JSON
 from perfdash.diagnose.facts import EndpointLoad, Facts, Statement
 from perfdash.diagnose.model import Confidence, Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, short
@@ -70,7 +71,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
                 f"`{short(b.query, 80)}` ran {b.calls:,} times ({b.rows_per_call:.1f} row per call, "
                 f"mean {ms(b.mean_ms)}) — once per row returned by `{short(a.query, 80)}` "
                 f"({a.calls:,} calls, {a.rows:,} rows, {a.rows_per_call:.0f} per call)",
-                "query-analysis.json"))
+                QUERY_ANALYSIS_JSON))
         elif _READ.match(b.query):  # without a list to match, only a read is a lookup
             match = _by_ratio(b, facts.endpoints)
             if match is None:
@@ -79,7 +80,7 @@ def find(facts: Facts) -> list[Finding] | Gap:
             evidence.append(Evidence(
                 f"`{short(b.query, 80)}` ran {b.calls:,} times ({b.rows_per_call:.1f} row per call, "
                 f"mean {ms(b.mean_ms)}): {ratio:.1f} calls per request of {endpoint.endpoint}",
-                "query-analysis.json"))
+                QUERY_ANALYSIS_JSON))
         if ratio < MIN_RATIO:
             continue
         where = f" in {endpoint.endpoint}" if endpoint else ""
@@ -87,9 +88,9 @@ def find(facts: Facts) -> list[Finding] | Gap:
             evidence.append(Evidence(
                 f"{endpoint.endpoint} served {endpoint.requests:,} requests "
                 f"(counted by {endpoint.requests_source})",
-                "applog-endpoints.json" if endpoint.requests_source == "log" else "summary.json"))
+                APPLOG_ENDPOINTS_JSON if endpoint.requests_source == "log" else SUMMARY_JSON))
         if b.merged:
-            evidence.append(Evidence(f"merged: {b.merged}", "query-analysis.json"))
+            evidence.append(Evidence(f"merged: {b.merged}", QUERY_ANALYSIS_JSON))
         out.append(Finding(
             ID,
             f"N+1{where}: `{short(b.query, 80)}` runs {ratio:.0f}× per request "

@@ -8,6 +8,7 @@ application's connections at a constant N, well below max_connections, with none
 
 from __future__ import annotations
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, DB_ACTIVITY_NDJSON, QUERY_ANALYSIS_JSON
 from perfdash.diagnose.facts import AppConnections, Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct
@@ -42,13 +43,13 @@ def find(facts: Facts) -> list[Finding] | Gap:
             f"{name} held exactly {app.plateau} connections in {pct(app.at_plateau)} of "
             f"{app.samples} samples{limit}; on average {pct(app.busy)} of them were busy (active "
             f"or in a transaction), and all {app.plateau} at once in {pct(app.all_busy)} of the "
-            "samples", "db-activity.ndjson",
+            "samples", DB_ACTIVITY_NDJSON,
             app.from_s, app.to_s)]
         evidence += _log_evidence(facts)
         if app.idle_in_tx >= 0.5:
             evidence.append(Evidence(
                 f"on average {app.idle_in_tx:.1f} of them sat idle in transaction, holding a "
-                "connection while the application did something else", "db-activity.ndjson",
+                "connection while the application did something else", DB_ACTIVITY_NDJSON,
                 app.from_s, app.to_s))
         slow = sorted((e for e in facts.endpoints if e.server_p50_ms is not None
                        and e.server_p50_ms >= SLOW_SERVER_MS), key=lambda e: -(e.server_p50_ms or 0))
@@ -56,13 +57,13 @@ def find(facts: Facts) -> list[Finding] | Gap:
             evidence.append(Evidence(
                 "slow on the server meanwhile: " + ", ".join(
                     f"{e.endpoint} p50 {ms(e.server_p50_ms or 0)}" for e in slow[:4]),
-                "applog-endpoints.json"))
+                APPLOG_ENDPOINTS_JSON))
         fast_sql = [s for s in facts.statements if s.kind == "statement" and s.mean_ms < 1
                     and s.calls >= 100]
         if slow and fast_sql:
             evidence.append(Evidence(
                 f"{len(fast_sql)} of the busiest statements take under 1 ms each, so the time is "
-                "spent waiting for a connection, not in the database", "query-analysis.json"))
+                "spent waiting for a connection, not in the database", QUERY_ANALYSIS_JSON))
         impact = (sum((e.requests or 0) for e in slow) / facts.total_requests
                   if facts.total_requests else 0.5)
         out.append(Finding(

@@ -10,6 +10,7 @@ A line with no upstream time and a 5xx is a refusal the backend never saw (`limi
 
 from __future__ import annotations
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON
 from perfdash.diagnose.facts import Facts, ProxyTime
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct
@@ -21,7 +22,7 @@ MIN_PROXY_MS = 20.0  # added by the proxy on average, and
 MIN_PROXY_SHARE = 0.3  # this share of the request time at least
 MIN_REFUSED = 3
 MIN_REFUSED_SHARE = 0.01
-SOURCE = "applog-endpoints.json"
+SOURCE = APPLOG_ENDPOINTS_JSON
 NEEDS = ("only behind a reverse proxy: its access log with the backend's time after its own "
          "(nginx `$request_time $upstream_response_time`)")
 

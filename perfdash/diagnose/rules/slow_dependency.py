@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from statistics import median
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, DB_ACTIVITY_NDJSON, METRICS_CSV
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms
@@ -35,14 +36,14 @@ def find(facts: Facts) -> list[Finding] | Gap:
         if count < MIN_REQUESTS or floor < MIN_FLOOR_MS or not p50 or floor < TIGHT * p50:
             continue
         evidence = [Evidence(f"{route}: even its fastest requests take {ms(floor)} (p10), the median "
-                             f"{ms(p50)}, over {count:,} requests", "applog-endpoints.json")]
+                             f"{ms(p50)}, over {count:,} requests", APPLOG_ENDPOINTS_JSON)]
         if cpu is not None:
             evidence.append(Evidence(f"the backend process used a median {cpu:.0f}% of one core",
-                                     "metrics.csv"))
+                                     METRICS_CSV))
         if facts.activity_samples:
             active = sum(facts.waits.values()) / facts.activity_samples
             evidence.append(Evidence(f"the database had {active:.1f} active sessions on average",
-                                     "db-activity.ndjson"))
+                                     DB_ACTIVITY_NDJSON))
         out.append(Finding(
             ID, f"{route} waits on something outside the application and the database: every request "
             f"takes about {ms(p50)} while the backend's CPU and the database are quiet",

@@ -4,6 +4,7 @@ plan an index would not change much. The plan's own hint says what it saw."""
 
 from __future__ import annotations
 
+from perfdash.artifacts import QUERY_ANALYSIS_JSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import ms, pct, rank_words, short
@@ -48,6 +49,6 @@ def find(facts: Facts) -> list[Finding] | Gap:
             "the time goes to the functions it calls or to waits (see the database waits)",
             "medium",
             [Evidence(f"{stmt.calls:,} calls, mean {ms(stmt.mean_ms)}, {stmt.total_ms / 1000:,.1f} s in "
-                      f"all ({rank_words(stmt.rank)})", "query-analysis.json")],
+                      f"all ({rank_words(stmt.rank)})", QUERY_ANALYSIS_JSON)],
             statement=text))
     return out

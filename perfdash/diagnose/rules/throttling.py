@@ -3,6 +3,7 @@ failure of the backend, and not a latency figure to trust either: the test measu
 
 from __future__ import annotations
 
+from perfdash.artifacts import APPLOG_ENDPOINTS_JSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import pct
@@ -27,5 +28,5 @@ def find(facts: Facts) -> list[Finding] | Gap:
             "rate a real client is allowed; in k6, count 429 apart from failures "
             "(`http.setResponseCallback(http.expectedStatuses({ min: 200, max: 399 }, 429))`)",
             "high", [Evidence(f"{limited:,} responses with status 429 on {route} in the access log",
-                              "applog-endpoints.json")], endpoint=route))
+                              APPLOG_ENDPOINTS_JSON)], endpoint=route))
     return out

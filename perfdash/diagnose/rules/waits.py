@@ -6,6 +6,7 @@ shows them; lock waits are `lock_contention`'s).
 
 from __future__ import annotations
 
+from perfdash.artifacts import DB_ACTIVITY_NDJSON
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 from perfdash.diagnose.rules.common import pct
@@ -66,5 +67,5 @@ def find(facts: Facts) -> list[Finding] | Gap:
             ID, f"The database's busy sessions spend {pct(n / total)} of their time waiting on {key}",
             n / total, meaning[0], meaning[1], "medium",
             [Evidence(f"{n:,} of {total:,} active-session observations waited on {key} ({events})",
-                      "db-activity.ndjson")]))
+                      DB_ACTIVITY_NDJSON)]))
     return out

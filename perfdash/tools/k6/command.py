@@ -12,8 +12,9 @@ travels in the child's environment only, never on a command line that `ps` or a 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from perfdash.artifacts import write_json_atomic
+from perfdash.artifacts import read_json, write_json_atomic
 from perfdash.settings import Profile
 from perfdash.tools.k6.baseurl import base_url_env
 
@@ -22,6 +23,16 @@ TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 
 def config_path(run_dir: Path) -> Path:
     return run_dir / "k6-config.json"
+
+
+def read_config(run_dir: Path) -> dict[str, Any] | None:
+    """The k6 config the run wrote (the thresholds k6 runs with); None while it is not written yet,
+    {} when it cannot be read as a JSON object."""
+    path = config_path(run_dir)
+    if not path.exists():
+        return None
+    data, _ = read_json(path)
+    return data if isinstance(data, dict) else {}
 
 
 def write_config(profile: Profile, run_dir: Path) -> Path:

@@ -9,13 +9,13 @@ points, neighbours are merged so a soak run costs the same to draw as a ten-minu
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfdash.thresholds import parse_rule
+from perfdash.tools.k6.command import read_config
 
 MAX_POINTS = 2048
 # Rates are averaged when seconds share a column; everything else keeps its peak, so a one-second
@@ -144,13 +144,9 @@ class TimelineData:
         thresholds k6 runs with: the script's own plus the profile's) once it exists."""
         if self._limit_read or run_dir is None:
             return
-        path = run_dir / "k6-config.json"
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        config = read_config(run_dir)
+        if config is None:
             return  # not written yet: asked again with the next tick
-        except (OSError, ValueError):
-            config = {}
         self._limit_read = True
         self.p95_limit_ms = p95_limit(config)
         self.version += 1

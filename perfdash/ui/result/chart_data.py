@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perfdash.artifacts.timeline import Marker, Timeline
 from perfdash.check import stored_limit
 from perfdash.timeline.columns import host_column
-from perfdash.timeline.reader import Marker, Timeline
 
 # (column, legend label, colour, scale): the scale turns a ratio into percent. Colours are RGB hex,
 # drawn alike by plotext and in the legends: named ANSI colours follow the terminal's palette.

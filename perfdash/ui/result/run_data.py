@@ -7,17 +7,24 @@ problem, never an exception. No Textual here.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from perfdash.analyze.summary_shape import shape_problem
-from perfdash.artifacts import open_regular, read_json
-from perfdash.collect.report_files import read_query_analysis
-from perfdash.timeline.reader import Timeline, read_timeline
-from perfdash.timeline.recorder import TIMELINE_CSV
+from perfdash.artifacts import (
+    METRICS_CSV,
+    QUERY_ANALYSIS_JSON,
+    TIMELINE_CSV,
+    MetricsError,
+    RunPaths,
+    SummaryError,
+    artifact_path,
+    load_metrics,
+    load_summary,
+    read_query_analysis,
+)
+from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.tools import TOOLS
 from perfdash.tools.base import LatencyRow
 
@@ -55,15 +62,6 @@ class RunData:
         return str(kind) if kind else None
 
 
-def artifact_path(root: Path, summary: dict[str, Any], key: str, default: str) -> Path:
-    """Where summary.json says an artifact is (relative to the run directory), else its usual name."""
-    entry = (summary.get("artifacts") or {}).get(key)
-    if isinstance(entry, dict) and entry.get("path"):
-        path = Path(str(entry["path"]))
-        return path if path.is_absolute() else root / path
-    return root / default
-
-
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
@@ -73,19 +71,13 @@ def read_host_timeline(path: Path) -> tuple[Timeline | None, str | None]:
     t: list[float] = []
     series: dict[str, list[float | None]] = {k: [] for k in _HOST}
     try:
-        with open_regular(path, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    values = [float(row["elapsed_s"]), *(float(row[c]) for c in _HOST.values())]
-                except (KeyError, TypeError, ValueError):
-                    continue  # a row cut short by a kill
-                t.append(values[0])
-                for k, v in zip(_HOST, values[1:], strict=True):
-                    series[k].append(v)
-    except FileNotFoundError:
-        return None, f"neither {TIMELINE_CSV} nor {path.name} is there"
-    except OSError as exc:
-        return None, f"{path.name} cannot be read: {exc.strerror}"
+        table = load_metrics(path.parent, path)
+    except MetricsError as exc:
+        return None, f"neither {TIMELINE_CSV} nor {path.name} is there" if exc.missing else exc.reason
+    for values in table.complete("elapsed_s", *_HOST.values()):  # a row with a gap is left out
+        t.append(values[0])
+        for k, v in zip(_HOST, values[1:], strict=True):
+            series[k].append(v)
     if not t:
         return None, f"{path.name} has no samples"
     return Timeline(t, series), None
@@ -95,7 +87,7 @@ def read_host_timeline(path: Path) -> tuple[Timeline | None, str | None]:
 def _timeline_cached(root: Path, metrics: Path, _stamp: tuple[int, int]
                      ) -> tuple[Timeline | None, str | None]:
     timeline, problem = read_timeline(root)
-    if timeline is None and not (root / TIMELINE_CSV).exists():
+    if timeline is None and not RunPaths(root).timeline_csv.exists():
         return read_host_timeline(metrics)
     return timeline, problem
 
@@ -103,9 +95,9 @@ def _timeline_cached(root: Path, metrics: Path, _stamp: tuple[int, int]
 def run_timeline(root: Path, summary: dict[str, Any]) -> tuple[Timeline | None, str | None]:
     """The run on its one time axis: timeline.csv, else (older runs) the host from metrics.csv.
     Read once per file version: the live run's end, `show` and a second look share it."""
-    metrics = artifact_path(root, summary, "metrics_csv", "metrics.csv")
+    metrics = artifact_path(root, summary, "metrics_csv", METRICS_CSV)
     try:
-        st = (root / TIMELINE_CSV).stat()
+        st = RunPaths(root).timeline_csv.stat()
         stamp = (st.st_mtime_ns, st.st_size)
     except OSError:
         stamp = (0, 0)
@@ -120,7 +112,7 @@ READING_TIMELINE = "reading the timeline"
 
 def timeline_is_large(root: Path) -> bool:
     try:
-        return (root / TIMELINE_CSV).stat().st_size > LARGE_TIMELINE_BYTES
+        return RunPaths(root).timeline_csv.stat().st_size > LARGE_TIMELINE_BYTES
     except OSError:
         return False
 
@@ -129,11 +121,12 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
              timeline: bool = True) -> RunData:
     """The run directory's data for the result screen; with `timeline=False` the timeline is left
     for later (`run_timeline`) and its problem says it is being read."""
-    summary, summary_problem = read_json(root / "summary.json")
-    if not isinstance(summary, dict):
-        summary, summary_problem = {}, summary_problem or "summary.json is not an object"
-    elif (shape := shape_problem(summary)) is not None:
-        summary, summary_problem = {}, shape
+    summary: dict[str, Any] = {}
+    summary_problem: str | None = None
+    try:
+        summary = load_summary(root, any_version=True).data  # shown as stored, if not computed again
+    except SummaryError as exc:
+        summary_problem = exc.reason
     profile = str(summary.get("profile") or "")
     latency: list[LatencyRow] = []
     latency_problems: list[str] = []
@@ -150,7 +143,7 @@ def load_run(root: Path, comparison: dict[str, Any] | None = None, *,
     if timeline:
         timeline_data, timeline_problem = run_timeline(root, summary)
     analysis, query_problem = read_query_analysis(
-        artifact_path(root, summary, "query_analysis", "query-analysis.json"))
+        artifact_path(root, summary, "query_analysis", QUERY_ANALYSIS_JSON))
     slow: list[dict[str, Any]] = []
     scans: list[dict[str, Any]] = []
     workload: list[dict[str, Any]] = []

@@ -1,11 +1,11 @@
-"""Reading a run's time axis back: `timeline.csv` and `timeline-markers.ndjson` (written by
-`perfdash.timeline.recorder`), for the result view, `show` and reports.
+"""The one reader of a run's time axis: `timeline.csv` and `timeline-markers.ndjson` (written by
+`perfdash.timeline.recorder`), for the result view, `show`, compare, history and reports.
 
 Fast enough for a 24-hour soak (86,400 rows): each block of rows is scanned as one JSON array by
 the C scanner and split into columns by slicing, and a long file's parsed columns are kept in the
-user's cache (`perfdash.timeline.cache`) for the next look while the file stays as it was. A
-half-written last line (the run was killed mid-write) is never read back as data: a line counts only
-when it ends with a newline and has every column.
+user's cache (`perfdash.artifacts.timeline_cache`) for the next look while the file stays as it
+was. A half-written last line (the run was killed mid-write) is never read back as data: a line
+counts only when it ends with a newline and has every column.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from itertools import pairwise
 from math import isnan
 from pathlib import Path
 
-from perfdash.artifacts import read_regular_text
-from perfdash.timeline import cache
-from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV
+from perfdash.artifacts import timeline_cache as cache
+from perfdash.artifacts.errors import UnreadableArtifact
+from perfdash.artifacts.files import read_regular_text
+from perfdash.artifacts.paths import TIMELINE_CSV, RunPaths, run_paths
 
 Series = list[float | None]
 
@@ -228,15 +229,15 @@ def read_timeline(run_dir: Path) -> tuple[Timeline | None, str | None]:
 
     The analysis and the result view both read a finished run's timeline (86,400 rows for a day):
     it is read once while neither file changes, and callers only derive new timelines from it."""
-    path = run_dir / TIMELINE_CSV
-    return _read_cached(run_dir, _stamp(path), _stamp(run_dir / MARKERS_NDJSON))
+    paths = RunPaths(run_dir)
+    return _read_cached(run_dir, _stamp(paths.timeline_csv), _stamp(paths.timeline_markers))
 
 
 @lru_cache(maxsize=2)
 def _read_cached(run_dir: Path, _csv_stamp: tuple[int, int] | None,
                  _markers_stamp: tuple[int, int] | None) -> tuple[Timeline | None, str | None]:
-    path = run_dir / TIMELINE_CSV
-    markers = read_markers(run_dir / MARKERS_NDJSON)
+    path = RunPaths(run_dir).timeline_csv
+    markers = read_markers(RunPaths(run_dir).timeline_markers)
     ident = cache.identity(path)
     if ident is not None and ident[0] >= cache.MIN_BYTES:
         kept = cache.load(path, ident)
@@ -274,3 +275,17 @@ def _parse(text: str) -> tuple[list[float], dict[str, Series]] | None:
     columns = list(zip(*body, strict=True))
     t = [x if x is not None else float("nan") for x in _floats(columns[0])]
     return t, {name: _floats(columns[i]) for i, name in enumerate(header) if i}
+
+
+class TimelineError(UnreadableArtifact):
+    """timeline.csv is missing, unreadable or has no header row."""
+
+
+def load_timeline(run: RunPaths | Path) -> Timeline:
+    """`read_timeline` for callers that stop on a missing timeline: raises TimelineError."""
+    paths = run_paths(run)
+    timeline, problem = read_timeline(paths.root)
+    if timeline is None:
+        raise TimelineError(paths.timeline_csv, problem or f"{TIMELINE_CSV} cannot be read", "",
+                            missing=not paths.timeline_csv.exists())
+    return timeline

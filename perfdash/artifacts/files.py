@@ -1,133 +1,21 @@
-"""The results directory of one run and how files get into it.
-
-JSON is written to a temporary name and renamed, so a run cut short leaves either the previous
-complete file or none, never half of one. The orchestrator, the analysis and `perfdash show` all
-find files through `RunPaths`, so their names live in one place.
-"""
+"""The one door through which run artifacts are opened: regular files only, never blocking on a
+FIFO, JSON decoded with one sentence for whatever is wrong. The readers beside this module and the
+load tools' report readers call these; nothing else opens a run's files."""
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import errno
 import json
 import os
 import stat
-import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from perfdash.artifacts.errors import NotRegularFileError
 
-class ArtifactError(OSError):
-    """The results directory cannot be created or written; the message says where and why."""
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Every artifact of a run, by role."""
-
-    root: Path
-    profile: str
-
-    @property
-    def run_id(self) -> str:
-        return self.root.name
-
-    @property
-    def metrics_csv(self) -> Path:
-        return self.root / "metrics.csv"
-
-    @property
-    def hosts_json(self) -> Path:
-        """The hosts measured through node_exporter, with roles (only when hosts were listed)."""
-        return self.root / "hosts.json"
-
-    @property
-    def db_connections(self) -> Path:
-        return self.root / "db-connections.csv"
-
-    @property
-    def db_activity(self) -> Path:
-        """Once-a-second samples of what the database's sessions wait on (the diagnosis reads it)."""
-        return self.root / "db-activity.ndjson"
-
-    @property
-    def query_analysis(self) -> Path:
-        return self.root / "query-analysis.json"
-
-    @property
-    def db_snapshot_start(self) -> Path:
-        return self.root / "db-snapshot-start.json"
-
-    @property
-    def preflight(self) -> Path:
-        return self.root / "preflight.json"
-
-    @property
-    def events(self) -> Path:
-        return self.root / "events.ndjson"
-
-    @property
-    def perfdash_log(self) -> Path:
-        return self.root / "perfdash.log"
-
-    @property
-    def backend_stdout(self) -> Path:
-        return self.root / "backend.stdout.log"
-
-    @property
-    def backend_stderr(self) -> Path:
-        return self.root / "backend.stderr.log"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
-
-
-def new_run_dir(results_dir: Path, profile: str, now: datetime | None = None) -> RunPaths:
-    """`results/perf/<UTC timestamp>/`, made unique with a suffix when two runs start together."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        for n in range(1000):
-            root = results_dir / (stamp if n == 0 else f"{stamp}-{n}")
-            try:
-                root.mkdir()
-            except FileExistsError:
-                continue
-            return RunPaths(root, profile)
-    except OSError as exc:
-        raise ArtifactError(
-            f"cannot create the results directory {results_dir}: {exc.strerror}; "
-            "make it writable or set [defaults] results_dir in profiles.toml."
-        ) from None
-    raise ArtifactError(f"too many runs started in the same second under {results_dir}")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write then rename: readers see the old file or the complete new one, never a torn write."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; artifacts are meant to be shared and archived
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-class NotRegularFileError(OSError):
-    """An artifact path that is a FIFO, a device or a directory: refused without reading from it."""
+__all__ = ["NotRegularFileError", "open_regular", "read_json", "read_json_member", "read_regular_text",
+           "tail_lines"]
 
 
 def _kind(mode: int) -> str:
