@@ -1,7 +1,7 @@
 """One run from start to verdict: results directory, demo stack, preflight, database snapshot, k6 and
 Artillery under supervision with the collectors alongside, the database report, the summary.
 
-The CLI calls `run_suite` for headless runs and the dashboard calls it from a worker; both only
+The CLI calls `Orchestrator.run` for headless runs and the dashboard calls it from a worker; both only
 consume the events it publishes. Whatever happens (a tool crash, Ctrl-C, SIGTERM) the `finally`
 path stops every child, writes the summary of what was measured and stops the demo stack.
 
