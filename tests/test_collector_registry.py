@@ -30,6 +30,7 @@ from perfdash.collect.system import SystemCollector
 from perfdash.events import Bus, Event, PhaseChanged
 from perfdash.follow.observe import Observer
 from perfdash.net import free_port
+from perfdash.run import before_load, tool_runs
 from perfdash.run import orchestrator as orchestrator_module
 from perfdash.run import preflight as preflight_module
 from perfdash.run.orchestrator import Orchestrator
@@ -132,7 +133,7 @@ def test_a_registered_collector_runs_through_a_whole_run(
     config.write_text(RUN_CONFIG.format(script=script, url=backend))
     settings = replace(load_settings(tmp_path, config), results_dir=tmp_path / "results")
     stand_in = _StandIn("k6", "k6", [], ToolPlan(0.3))
-    for module in (orchestrator_module, preflight_module):
+    for module in (orchestrator_module, before_load, tool_runs, preflight_module):
         monkeypatch.setattr(module, "tools_for", lambda profile: [stand_in])
     monkeypatch.delenv("PERF_DATABASE_URL", raising=False)
     orch = Orchestrator(settings, settings.profile("tiny"), settings.environment("plain"), Bus(),

@@ -12,8 +12,9 @@ from perfdash.analyze.summary import RunRecord
 from perfdash.events import Bus, ProblemDetected
 from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Supervisor
-from perfdash.run.orchestrator import Orchestrator, _Launch
+from perfdash.run.orchestrator import Orchestrator
 from perfdash.run.recording import RunLog
+from perfdash.run.tool_runs import Launch, stop_if_hung
 from perfdash.settings import load_settings
 from perfdash.tools import tool
 
@@ -33,9 +34,9 @@ def test_a_tool_far_past_its_plan_is_stopped_and_explained(tmp_path: Path) -> No
     record = RunRecord(started_at=datetime.now(UTC))
     log = RunLog(tmp_path / "perfdash.log", [], None)
     # Planned to end long ago: past the grace period already.
-    launch = _Launch(tool("artillery"), child.request, planned_s=-120.0)
+    launch = Launch(tool("artillery"), child.request, planned_s=-120.0)
     try:
-        orch._stop_if_hung(child, launch, record, log)
+        stop_if_hung(orch.context(supervisor), child, launch, record, log)
         assert child.poll() is not None, "the hung tool was stopped"
         assert record.not_measured["artillery"].startswith("artillery was still running")
         assert record.problems[0]["fix"] == tool("artillery").hang_hint
@@ -56,8 +57,8 @@ def test_a_tool_within_its_plan_is_left_alone(tmp_path: Path) -> None:
         tmp_path / "k.out", tmp_path / "k.err"))
     record = RunRecord(started_at=datetime.now(UTC))
     try:
-        orch._stop_if_hung(child, _Launch(tool("k6"), child.request, 20.0), record,
-                           RunLog(tmp_path / "perfdash.log", [], None))
+        stop_if_hung(orch.context(supervisor), child, Launch(tool("k6"), child.request, 20.0),
+                     record, RunLog(tmp_path / "perfdash.log", [], None))
         assert child.poll() is None
         assert record.problems == []
     finally:

@@ -170,7 +170,7 @@ def test_node_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_generated_settings_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Needs the lead's schema change (working_dir, optional stages/phases) in perfdash/settings.py."""
+    """Needs the lead's schema change (working_dir, optional stages/phases) in perfdash/settings/."""
     root = node_project(tmp_path)
     assert run_init(root, capsys=capsys)[0] == 0
     settings = load_settings(root)

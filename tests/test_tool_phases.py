@@ -37,11 +37,15 @@ from perfdash.events import (
 from perfdash.follow.records import event_from_line
 from perfdash.launch import LaunchRequest
 from perfdash.proc.supervisor import Supervisor
+from perfdash.run import before_load, tool_runs
 from perfdash.run import orchestrator as orchestrator_module
 from perfdash.run import preflight as preflight_module
+from perfdash.run.finish import stop_collectors
 from perfdash.run.load_plan import load_plan
-from perfdash.run.orchestrator import Orchestrator, _Launch, _RunState
+from perfdash.run.orchestrator import Orchestrator
 from perfdash.run.recording import EventRecorder, RunLog
+from perfdash.run.run_context import RunContext, RunState
+from perfdash.run.tool_runs import Launch
 from perfdash.settings import Profile, load_settings
 from perfdash.tools import tool
 from perfdash.tools.artillery.progress import SILENT_WARNING_S, ArtilleryProgressTail
@@ -156,9 +160,9 @@ def test_profile_stages_are_the_k6_plan() -> None:
 
 def test_an_iteration_plan_is_waited_for_up_to_k6s_own_limit(tmp_path: Path) -> None:
     request = LaunchRequest("k6", [sys.executable], tmp_path, tmp_path / "o", tmp_path / "e")
-    launch = _Launch(tool("k6"), request, 0.0, limit_s=630.0)
+    launch = Launch(tool("k6"), request, 0.0, limit_s=630.0)
     assert launch.deadline_s == 630.0
-    assert _Launch(tool("k6"), request, 20.0).deadline_s == 20.0
+    assert Launch(tool("k6"), request, 20.0).deadline_s == 20.0
 
 
 # ------------------------------------------------------------------ the run's planned load
@@ -244,22 +248,21 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> tuple[list[_StandIn], list[tup
     order: list[tuple[str, str]] = []
     tools = [_StandIn("k6", "k6", order, ToolPlan(15.0)),
              _StandIn("artillery", "Artillery", order, ToolPlan(30.0))]
-    for module in (orchestrator_module, preflight_module):
+    for module in (orchestrator_module, before_load, tool_runs, preflight_module):
         monkeypatch.setattr(module, "tools_for", lambda profile: tools)
     return tools, order
 
 
-def _orchestrator(tmp_path: Path, mode: str) -> tuple[Orchestrator, _RunState, Bus]:
+def _orchestrator(tmp_path: Path, mode: str) -> tuple[RunContext, RunState, Bus]:
     settings = replace(load_settings(ROOT), results_dir=tmp_path / "results")
     bus = Bus()
     orch = Orchestrator(settings, _profile(mode=mode), settings.environment("demo"), bus,
                         env_file=tmp_path / ".env.performance")
     paths = new_run_dir(settings.results_dir, "smoke")
-    st = _RunState(paths, RunRecord(started_at=datetime.now(UTC)),
+    st = RunState(paths, RunRecord(started_at=datetime.now(UTC)),
                    RunLog(paths.perfdash_log, [], None), EventRecorder(paths.events, []),
                    Target("http://127.0.0.1:9", None, None))
-    orch.supervisor = Supervisor()
-    return orch, st, bus
+    return orch.context(Supervisor()), st, bus
 
 
 @pytest.mark.parametrize("mode", ["sequential", "parallel"])
@@ -267,16 +270,15 @@ def test_each_tool_and_its_follower_start_with_its_own_process(
         tmp_path: Path, stand_ins: tuple[list[_StandIn], list[tuple[str, str]]],
         mode: str) -> None:
     tools, order = stand_ins
-    orch, st, bus = _orchestrator(tmp_path, mode)
+    ctx, st, bus = _orchestrator(tmp_path, mode)
     bus.listen(lambda e: order.append((type(e).__name__, e.tool))
                if isinstance(e, ToolStarted | ToolExited) else None)
     st.plans = {t.name: (t.locate(None, tmp_path), t._plan) for t in tools}
     try:
-        orch._run_tools(st)
+        tool_runs.run_tools(ctx, st)
     finally:
-        orch._stop_collectors(st)
-        assert orch.supervisor is not None
-        orch.supervisor.stop_all()
+        stop_collectors(st)
+        ctx.supervisor.stop_all()
         st.recorder.close()
     if mode == "sequential":
         assert order == [("ToolStarted", "k6"), ("follower", "k6"), ("ToolExited", "k6"),
@@ -289,12 +291,12 @@ def test_each_tool_and_its_follower_start_with_its_own_process(
 
 def test_the_first_line_gives_the_real_planned_load_and_the_tools(
         tmp_path: Path, stand_ins: tuple[list[_StandIn], list[tuple[str, str]]]) -> None:
-    orch, st, bus = _orchestrator(tmp_path, "sequential")
+    ctx, st, bus = _orchestrator(tmp_path, "sequential")
     out = io.StringIO()
     console = HeadlessConsole(bus, Console(file=out, width=200, force_terminal=False))
     console.start()
     try:
-        started = orch._run_started(st)
+        started = before_load.run_started(ctx, st)
         bus.publish(started)
     finally:
         console.stop()

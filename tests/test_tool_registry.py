@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfdash import tools as registry
-from perfdash.settings import _TOOL_TABLES
+from perfdash.settings.tool_tables import TOOL_TABLE_READERS
 from perfdash.tools import Entry, checkout_entries, load_tools
 
 from .conftest import ROOT
@@ -68,7 +68,7 @@ def test_every_group_line_is_a_tool_that_loads() -> None:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert set(data["project"]["entry-points"][GROUP]) <= set(registry.TOOL_NAMES)
     assert registry.TOOL_NAMES[:2] == ("k6", "artillery")
-    assert "locust" in _TOOL_TABLES
+    assert "locust" in TOOL_TABLE_READERS
     assert Entry("k6", "perfdash.tools.k6:K6Tool").load().__name__ == "K6Tool"
 
 
