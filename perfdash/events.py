@@ -100,7 +100,7 @@ class LogLinesRead(Event):
 @dataclass(frozen=True)
 class RequestTimesRead(Event):
     """The request times a log's batch held (an access log, or an app log with request lines), as
-    a 4% bucket histogram (bucket -> count, `perfdash.collect.access_log.bucket_of`): the
+    a 4% bucket histogram (bucket -> count, `perfdash.collect.latency_buckets.bucket_of`): the
     timeline's per-second server percentiles."""
 
     buckets: tuple[tuple[int, int], ...]

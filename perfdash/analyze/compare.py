@@ -58,7 +58,7 @@ from perfdash.analyze.stats import Shift, adjust
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.artifacts import read_json
 from perfdash.collect.access_log import ARTIFACT as APPLOG_ENDPOINTS
-from perfdash.collect.access_log import percentile as access_percentile
+from perfdash.collect.latency_buckets import percentile as access_percentile
 from perfdash.collect.report_files import read_applog_endpoints
 from perfdash.timeline.reader import read_timeline
 from perfdash.tools import TOOLS

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfdash.collect.access_log import ARTIFACT, normalise_route, percentile
+from perfdash.collect.access_log import ARTIFACT
+from perfdash.collect.latency_buckets import percentile
 from perfdash.collect.report_files import read_applog_endpoints
+from perfdash.collect.route_names import normalise_route
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import EndpointRow
 

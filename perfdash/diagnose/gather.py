@@ -13,9 +13,9 @@ from statistics import mean
 from typing import Any
 
 from perfdash.artifacts import open_regular
-from perfdash.collect.access_log import percentile
 from perfdash.collect.db_activity import ARTIFACT as ACTIVITY
 from perfdash.collect.db_activity import read_samples
+from perfdash.collect.latency_buckets import percentile
 from perfdash.collect.report_files import read_applog_endpoints, read_query_analysis
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, ProxyTime, Statement
 

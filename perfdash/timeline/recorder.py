@@ -40,10 +40,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from perfdash.collect.access_log import percentile
 from perfdash.collect.background import Background
 from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.collect.hostsample import HostsSampled
+from perfdash.collect.latency_buckets import percentile
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
