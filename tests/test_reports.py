@@ -12,14 +12,8 @@ from typing import Any
 
 import pytest
 
-from perfdash.analyze.reports import (
-    breach_of,
-    incident_markdown,
-    junit_xml,
-    parse_threshold,
-    summary_markdown,
-    write_reports,
-)
+from perfdash.analyze.breach import breach_of, parse_threshold
+from perfdash.analyze.reports import incident_markdown, junit_xml, summary_markdown, write_reports
 
 DATA = Path(__file__).parent / "data"
 PASS, FAIL = DATA / "smoke-pass", DATA / "smoke-fail"

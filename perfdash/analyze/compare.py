@@ -39,10 +39,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from perfdash.analyze.breach import parse_threshold
 from perfdash.analyze.compare_inputs import METRICS, RunSide, as_number, load_side, pooled_side
 from perfdash.analyze.compare_result import CompareError, Comparison, MetricDelta, Verdict
 from perfdash.analyze.judge import Better, Decision, Rule, RunSeries, beyond_the_pool, decide, measure
-from perfdash.analyze.reports import parse_threshold
 from perfdash.analyze.stats import Shift, adjust
 from perfdash.tools import TOOLS
 from perfdash.tools.base import FigureSpec
