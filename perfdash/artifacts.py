@@ -85,6 +85,12 @@ class RunPaths:
     def summary(self) -> Path:
         return self.root / "summary.json"
 
+    @property
+    def server_latency(self) -> Path:
+        """The backend's request time per second per endpoint group (perfdash.timeline.server_latency):
+        written only when a log gave request times."""
+        return self.root / "server-latency.csv"
+
 
 def new_run_dir(results_dir: Path, profile: str, now: datetime | None = None) -> RunPaths:
     """`results/perf/<UTC timestamp>/`, made unique with a suffix when two runs start together."""

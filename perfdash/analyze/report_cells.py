@@ -24,6 +24,7 @@ ARTIFACT_LABELS = {
     "db_snapshot_start": "database snapshot at start",
     "timeline": "every series per second (timeline)", "timeline_markers": "timeline markers",
     "hosts": "hosts and their roles", "k6_generators": "k6 generators' launch plan",
+    "server_latency": "server request time per second per endpoint group",
 }
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from perfdash.artifacts import write_json_atomic
 from perfdash.collect.access_log_formats import COMBINED, DEFAULT_FIELDS, PLAIN, UPSTREAM_TIME, json_format
+from perfdash.collect.endpoint_groups import OTHER, Groups, IntervalTimes
 from perfdash.collect.latency_buckets import BUCKET_BASE, bucket_of
 from perfdash.collect.request_time_units import (
     FORMAT_UNITS,
@@ -48,7 +49,6 @@ ARTIFACT = "applog-endpoints.json"
 LATENCY_BYTES = 256 * 1024
 DETECT_LINES = 200  # candidate lines looked at before a log counts as "no request format"
 MAX_ROUTES = 500  # distinct normalised routes kept; the rest are counted under OTHER
-OTHER = "(other routes)"
 _CACHE_MAX = 20_000
 UNIT_SETTING = "setting: access_log_time_unit"
 
@@ -92,9 +92,9 @@ class EndpointCounter:
         self.request_lines = 0
         self.latency_sampled = 0  # request lines whose latency was not read (budget)
         self.note: str | None = None
-        # every route's request times since the last `drain_interval`: the timeline's per-second
-        # server percentiles (srv_p50_ms...)
-        self._interval: Counter[int] = Counter()
+        # every route's request times since the last drain: the timeline's per-second server
+        # percentiles (srv_p50_ms...) and their per-group rows (server-latency.csv)
+        self._interval = IntervalTimes()
         # a JSON log's latency field, its unit (None until the first times decide) and why
         self._json_latency_key = ""
         self._json_unit: str | None = "ms"
@@ -294,17 +294,21 @@ class EndpointCounter:
     def _add_latencies(self, pairs: Counter[tuple[bytes, bytes]], ms_per_unit: float = 1.0) -> None:
         for (raw, ms_raw), n in pairs.items():
             ms = float(ms_raw) * ms_per_unit
-            rc = self._counts_for(self._key(raw))
+            key = self._key(raw)
+            rc = self._counts_for(key)
             rc.latency_sum_ms += ms * n
             rc.latency_n += n
             b = bucket_of(ms)
             rc.buckets[b] = rc.buckets.get(b, 0) + n
-            self._interval[b] += n
+            self._interval.add(key, b, n)
 
     def drain_interval(self) -> dict[int, int]:
         """The request times counted since the last call, as a bucket histogram, and start anew."""
-        got, self._interval = dict(self._interval), Counter()
-        return got
+        return self.drain_times()[0]
+
+    def drain_times(self) -> tuple[dict[int, int], Groups]:
+        """The same, with the histograms of the busiest endpoint groups (perfdash.collect.endpoint_groups)."""
+        return self._interval.drain({key: rc.count for key, rc in self._routes.items()})
 
     def _add_upstream(self, lines: Counter[tuple[bytes, bytes, bytes, bytes]]) -> None:
         """nginx's request and upstream times, both decimal seconds (nginx writes no other unit).

@@ -308,9 +308,9 @@ class AppLogTail:
         self.warnings_total += warnings
 
     def _publish(self) -> None:
-        times = self.endpoints.drain_interval() if self.endpoints is not None else None
+        times, groups = self.endpoints.drain_times() if self.endpoints is not None else ({}, ())
         if times:
-            self._bus.publish(RequestTimesRead(tuple(sorted(times.items()))))
+            self._bus.publish(RequestTimesRead(tuple(sorted(times.items())), groups))
         if not self._levels:  # an access log's lines are counted, not shown
             self._batch_lines = 0
             return
