@@ -72,7 +72,7 @@ class GroupLatencies:
                 if self._file.tell() == 0:
                     csv.writer(self._file, lineterminator="\n").writerow(HEADER)
             writer = csv.writer(self._file, lineterminator="\n")
-            writer.writerows((f"{t:g}", g, n, _ms(p50), _ms(p95), _ms(p99))
+            writer.writerows((_number(t), g, n, _number(p50), _number(p95), _number(p99))
                              for t, g, n, p50, p95, p99 in rows)
             self._file.flush()
         except OSError as exc:
@@ -85,5 +85,8 @@ class GroupLatencies:
             self._file = None
 
 
-def _ms(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+def _number(value: float | None) -> str:
+    """As timeline.csv writes a second (`12`), and a percentile to the 0.001 ms it was rounded to."""
+    if value is None:
+        return ""
+    return str(int(value)) if value.is_integer() else str(value)
