@@ -17,6 +17,7 @@ from statistics import median
 from typing import Any
 
 from perfdash.analyze.findings import clock
+from perfdash.analyze.report_cells import table_cell
 from perfdash.collect.endpoint_groups import OTHER
 from perfdash.timeline.server_latency import SERVER_LATENCY_CSV
 
@@ -86,8 +87,8 @@ def server_groups_markdown(endpoints: Mapping[str, Any] | None) -> list[str]:
              "| group | requests | seconds | typical p95 | worst p95 | at |",
              "|---|---:|---:|---:|---:|---:|"]
     for g in groups:
-        cells = [str(g["group"]).replace("|", "\\|"), f"{g.get('requests', '–')}",
-                 f"{g.get('seconds', '–')}", _fmt_ms(g.get("p95_typical_ms")),
+        cells = [table_cell(g["group"]), table_cell(g.get("requests", "–")),
+                 table_cell(g.get("seconds", "–")), _fmt_ms(g.get("p95_typical_ms")),
                  _fmt_ms(g.get("p95_worst_ms")), _clock(g.get("worst_at_s"))]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
