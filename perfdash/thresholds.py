@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,25 @@ _EXPRESSION = re.compile(r"^\s*(?P<stat>[A-Za-z_][\w.]*(?:\(\d+(?:\.\d+)?\))?)?\
 _TOOL_STAT = re.compile(r"[a-z_]+(?:\(\d+(?:\.\d+)?\))?|p\d+(?:\.\d+)?")
 
 OPS = ("<=", ">=", "==", "!=", "<", ">")
+# How a limit reads as a number on a check's scale: a `%` limit on a 0..1 ratio and back.
+_SCALE = {("%", "ratio"): 0.01, ("ratio", "%"): 100.0}
 
 
 @dataclass(frozen=True)
-class Rule:
-    """The comparison part of a threshold: `p(95) < 500` is Rule("p(95)", "<", 500)."""
+class Limit:
+    """A threshold taken apart where it is written: `p(95)<500` is Limit("p(95)", "<", 500.0).
+
+    A check carries one next to its threshold text, so whatever reads the verdict later (how far a
+    breach went, which way is better in a comparison, the p95 line on a chart) compares numbers
+    instead of reading the text again. `stat` is "" when the rule names none (`== 0`, `>= 99%`);
+    `unit` is the unit `value` is in: "ms", "%", "ratio" (0..1) or "" (a count, or whatever unit
+    the tool's metric has, as k6 and Artillery write their rules)."""
 
     stat: str
     op: str
     value: float
+    unit: str = ""
+    text: str = ""  # as written, for display
 
     def holds(self, measured: float) -> bool:
         return {
@@ -47,8 +58,31 @@ class Rule:
             return self.value - measured
         return None
 
+    @property
+    def is_minimum(self) -> bool:
+        """True for `rate>=0.99`: more is better."""
+        return self.op in (">", ">=")
 
-def parse_rule(expression: str) -> Rule | None:
+    def on_scale(self, unit: str) -> float:
+        """The limit in a check's unit: `>= 99%` on a ratio check is 0.99."""
+        return self.value * _SCALE.get((self.unit, unit), 1.0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stat": self.stat, "op": self.op, "value": self.value, "unit": self.unit,
+                "text": self.text}
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> Limit | None:
+        """None for an object no perfdash wrote (an unknown operator, a value that is no number)."""
+        value, op = data.get("value"), data.get("op")
+        if (op not in OPS or isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value)):
+            return None
+        return Limit(str(data.get("stat") or ""), str(op), float(value), str(data.get("unit") or ""),
+                     str(data.get("text") or ""))
+
+
+def parse_rule(expression: str) -> Limit | None:
     """A tool threshold: None unless it is `<stat> <op> <number>` with a finite number."""
     m = _EXPRESSION.match(expression or "")
     if not m or m["suffix"] or not m["stat"] or not _TOOL_STAT.fullmatch(m["stat"]):
@@ -56,26 +90,20 @@ def parse_rule(expression: str) -> Rule | None:
     value = float(m["value"])
     if not math.isfinite(value):
         return None
-    return Rule(m["stat"], m["op"], value)
-
-
-@dataclass(frozen=True)
-class Limit:
-    """Any check's threshold taken apart, perfdash's own rules included; `percent` when the number
-    was written with `%`."""
-
-    stat: str
-    op: str
-    number: float
-    percent: bool = False
+    return Limit(m["stat"], m["op"], value, "", expression.strip())
 
 
 def parse_limit(expression: str | None) -> Limit | None:
-    """None for prose such as "none on large tables"."""
+    """Any rule perfdash or a tool writes, perfdash's own included (`p95 <= 80%`, `== 0`); None for
+    prose such as "none on large tables". Called where a threshold is written, never on a check's
+    threshold text after the verdict (but by perfdash.check.stored_limit, for old summaries)."""
     m = _EXPRESSION.match(expression or "")
     if m is None:
         return None
-    return Limit(m["stat"] or "", m["op"], float(m["value"]), m["suffix"] == "%")
+    value = float(m["value"])
+    if not math.isfinite(value):
+        return None
+    return Limit(m["stat"] or "", m["op"], value, m["suffix"] or "", (expression or "").strip())
 
 
 @dataclass(frozen=True)
@@ -85,25 +113,25 @@ class Threshold:
 
     tool: str
     metric: str
-    expression: str
-    rule: Rule
+    expression: str  # without spaces, as k6 keys its verdicts
+    limit: Limit  # the expression taken apart, its text the expression
     source: str
     origin: str = "profile"  # "profile", "script" or "builtin"
 
     @property
     def stat(self) -> str:
-        return self.rule.stat
+        return self.limit.stat
 
     @property
     def op(self) -> str:
-        return self.rule.op
+        return self.limit.op
 
     @property
     def value(self) -> float:
-        return self.rule.value
+        return self.limit.value
 
     def holds(self, measured: float) -> bool:
-        return self.rule.holds(measured)
+        return self.limit.holds(measured)
 
     def to_json(self) -> dict[str, Any]:
         return {"tool": self.tool, "metric": self.metric, "expression": self.expression,
@@ -111,21 +139,19 @@ class Threshold:
 
     @staticmethod
     def from_json(data: dict[str, Any], default_source: str) -> Threshold | None:
-        rule = parse_rule(str(data.get("expression", "")))
-        if rule is None or not data.get("metric"):
+        if not data.get("metric"):
             return None
-        return Threshold(str(data.get("tool", "")), str(data["metric"]),
-                         str(data["expression"]).replace(" ", ""), rule,
-                         str(data.get("source") or default_source),
-                         str(data.get("origin") or "profile"))
+        return make_threshold(str(data.get("tool", "")), str(data["metric"]),
+                              str(data.get("expression", "")), str(data.get("source") or default_source),
+                              str(data.get("origin") or "profile"))
 
 
 def make_threshold(tool: str, metric: str, expression: str, source: str,
                    origin: str = "profile") -> Threshold | None:
-    rule = parse_rule(expression)
-    if rule is None:
+    limit = parse_rule(expression.replace(" ", ""))
+    if limit is None:
         return None
-    return Threshold(tool, metric, expression.replace(" ", ""), rule, source, origin)
+    return Threshold(tool, metric, limit.text, limit, source, origin)
 
 
 def base_metric(metric: str) -> str:

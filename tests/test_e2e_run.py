@@ -137,6 +137,11 @@ def test_summary_points_at_every_artifact_and_holds_no_secret(demo_run: Finished
     ids = {c["id"] for c in summary["checks"]}
     assert {"k6.http_req_duration.p(95)", "k6.checks_rate", "artillery.socketio.errors.count",
             "host.cpu", "db.slow_queries", "db.seq_scans"} <= ids
+    limits = {c["id"]: c["limit"] for c in summary["checks"]}
+    assert limits["k6.http_req_duration.p(95)"] == {"stat": "p(95)", "op": "<", "value": 500.0,
+                                                    "unit": "", "text": "p(95)<500"}
+    assert limits["host.cpu"]["unit"] == "%"
+    assert limits["db.seq_scans"] is None  # prose: "none on large tables"
     assert summary["configuration"]["profile"]["name"] == "smoke"
     assert "://" not in json.dumps(summary["configuration"]["environment"])
 
@@ -158,6 +163,7 @@ def test_failing_threshold_exits_1_and_names_the_check(
     failing = [c for c in summary["checks"] if c["status"] == "fail"]
     # the breached threshold, and k6's own verdict on it (exit 99)
     assert [c["id"] for c in failing] == ["k6.http_req_duration.p(95)", "k6.exit"]
+    assert failing[0]["limit"]["value"] == 0.001
     assert failing[1]["value"] == 99
     assert "k6 http_req_duration p(95)" in result.stdout
     assert "overall status: FAIL" in result.stdout
@@ -215,8 +221,8 @@ def test_show_reanalyses_the_artifacts_to_the_same_verdict(demo_run: Finished) -
     stored = demo_run.json("summary.json")
     assert problem is None
     assert fresh is not None
-    assert [(c["id"], c["status"], c["value"]) for c in fresh["checks"]] == \
-        [(c["id"], c["status"], c["value"]) for c in stored["checks"]]
+    assert [(c["id"], c["status"], c["value"], c["limit"]) for c in fresh["checks"]] == \
+        [(c["id"], c["status"], c["value"], c["limit"]) for c in stored["checks"]]
     assert fresh["status"] == stored["status"]
 
 

@@ -1,20 +1,27 @@
 """Locust for real: its exit codes as `explain_exit` reads them (measured against a tiny backend
-on 127.0.0.1), and a whole `perfdash run --headless` of the demo's locust-smoke profile against the
-demo backend, read back from summary.json and timeline.csv."""
+on 127.0.0.1), and two whole `perfdash run --headless` of the demo's locust-smoke profile against
+the demo backend: the first read back from summary.json and timeline.csv, the second served with
+--serve and followed by a headless attacher, then the two compared, as for k6."""
 
 from __future__ import annotations
 
 import csv
 import http.server
 import json
+import os
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from perfdash.net import free_port
+from perfdash.run.liveness import run_alive
 from perfdash.tools import tool
 from perfdash.tools.base import Target
 from perfdash.tools.locust.command import run_argv
@@ -69,9 +76,11 @@ def backend() -> Iterator[str]:
 
 
 def _locust() -> Path:
+    """The binary; missing, the test fails (scripts/install.sh installs the extra): a skip would
+    let CI go green without running the third tool."""
     found = find_locust(None, ROOT)
     if found.path is None or not found.ok:
-        pytest.skip(f"Locust is not installed: {found.problem}")
+        pytest.fail(f"Locust is not installed: {found.problem}")
     return found.path
 
 
@@ -111,17 +120,59 @@ def _profile(tmp_path: Path, options: LocustOptions):  # type: ignore[no-untyped
                    tool_tables={"locust": ToolTable(options.locustfile, options.run_time_s, options)})
 
 
-def test_locust_smoke_through_the_cli_against_the_demo(tmp_path: Path) -> None:
-    _locust()
-    results = tmp_path / "results"
-    proc = subprocess.run([*PERFDASH, "run", "--headless", "--profile", "locust-smoke", "--env", "demo",
-                           "--results-dir", str(results)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=240, check=False)
+RUN = [*PERFDASH, "run", "--headless", "--profile", "locust-smoke", "--env", "demo"]
+
+
+@dataclass
+class LocustRuns:
+    first: Path
+    first_out: str
+    served: Path
+    served_code: int
+    served_out: str
+    attacher: tuple[int, str, str]
+
+
+def _run_dir(results: Path, out: str) -> Path:
     runs = sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []
-    assert runs, proc.stdout[-3000:] + proc.stderr[-3000:]
-    run_dir = runs[-1]
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "locust started: about 15 s planned" in proc.stdout
+    assert runs, out[-3000:]
+    return runs[-1]
+
+
+@pytest.fixture(scope="module")
+def locust_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustRuns]:
+    _locust()
+    tmp = tmp_path_factory.mktemp("locust")
+    first = subprocess.run([*RUN, "--results-dir", str(tmp / "a")], cwd=ROOT, capture_output=True,
+                           text=True, timeout=240, check=False)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    served = subprocess.Popen([*RUN, "--results-dir", str(tmp / "b"), "--serve",
+                               f"127.0.0.1:{free_port()}"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    attacher: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                run_alive(d) for d in (tmp / "b").glob("*") if d.is_dir()):
+            time.sleep(0.05)
+        attacher = subprocess.Popen([*PERFDASH, "attach", "--headless", "--results-dir",
+                                     str(tmp / "b")], cwd=tmp, text=True, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE,
+                                    env={**os.environ, "XDG_CACHE_HOME": str(tmp / "cache")})
+        out, err = served.communicate(timeout=240)
+        a_out, a_err = attacher.communicate(timeout=60)
+        yield LocustRuns(_run_dir(tmp / "a", first.stdout + first.stderr), first.stdout,
+                         _run_dir(tmp / "b", out + err), served.returncode, out + err,
+                         (attacher.returncode, a_out, a_err))
+    finally:
+        for proc in (served, attacher):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+
+
+def test_locust_smoke_through_the_cli_against_the_demo(locust_runs: LocustRuns) -> None:
+    run_dir = locust_runs.first
+    assert "locust started: about 15 s planned" in locust_runs.first_out
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "pass"
     checks = {c["id"]: c for c in summary["checks"]}
@@ -160,3 +211,27 @@ def test_locust_smoke_through_the_cli_against_the_demo(tmp_path: Path) -> None:
     plan = LOCUST.plan(Path("locust"), _profile(run_dir, LocustOptions(
         ROOT / "locust" / "locustfile.py", 1, 1.0, "1s", 1.0)), ROOT, run_dir, Target(None, None, None))
     assert plan.problem is None
+
+
+def test_a_headless_attacher_follows_a_served_locust_run_to_its_verdict(locust_runs: LocustRuns
+                                                                       ) -> None:
+    assert locust_runs.served_code == 0, locust_runs.served_out[-3000:]
+    code, out, err = locust_runs.attacher
+    assert code == 0, out[-2000:] + err[-2000:]
+    assert f"run {locust_runs.served.name}" in out
+    assert re.search(r"locust \d+/15s users=\d+ req/s=", out), out[-3000:]  # the tool's progress
+    assert "locust exited with code 0" in out
+    assert "overall status: PASS" in out
+
+
+def test_compare_judges_two_locust_runs_by_their_windows(locust_runs: LocustRuns) -> None:
+    proc = subprocess.run([*PERFDASH, "compare", str(locust_runs.first), str(locust_runs.served)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = {line.split("│")[2].strip(): line for line in proc.stdout.splitlines()
+             if line.count("│") > 4 and line.split("│")[2].strip()}
+    for metric in ("Locust requests made", "Locust p95 response time",
+                   "Locust requests per second"):
+        assert metric in lines, proc.stdout[-3000:]
+    assert "median window" in lines["Locust p95 response time"]

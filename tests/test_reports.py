@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from perfdash.analyze.breach import breach_of, parse_threshold
+from perfdash.analyze.breach import breach_of
 from perfdash.analyze.reports import incident_markdown, junit_xml, summary_markdown, write_reports
+from perfdash.thresholds import Limit, parse_limit
 
 DATA = Path(__file__).parent / "data"
 PASS, FAIL = DATA / "smoke-pass", DATA / "smoke-fail"
@@ -213,11 +214,24 @@ def test_breach_distance_and_percentage(threshold: str, value: float, unit: str,
 
 
 def test_prose_thresholds_have_no_breach() -> None:
-    assert parse_threshold("none on large tables") is None
+    assert parse_limit("none on large tables") is None
     assert breach_of({"threshold": "p(95)<500", "value": None}) is None
-    limit = parse_threshold("mean <= 100 ms")
+    assert breach_of({"threshold": "none on large tables", "value": 3, "limit": None}) is None
+    limit = parse_limit("mean <= 100 ms")
     assert limit is not None
-    assert (limit.stat, limit.op, limit.number) == ("mean", "<=", 100.0)
+    assert (limit.stat, limit.op, limit.value, limit.unit) == ("mean", "<=", 100.0, "ms")
+
+
+def test_breach_reads_the_stored_limit_not_the_text() -> None:
+    """A summary that carries a limit is measured against it: the text is only for display."""
+    stored = Limit("p(95)", "<", 400.0, "", "p(95)<400").to_json()
+    breach = breach_of({"threshold": "p(95)<500", "value": 600.0, "unit": "ms", "limit": stored})
+    assert breach is not None
+    assert (breach.limit, breach.distance) == (400.0, 200.0)
+    ratio = Limit("", ">=", 0.99, "ratio", ">= 99%").to_json()
+    breach = breach_of({"threshold": ">= 99%", "value": 0.95, "unit": "ratio", "limit": ratio})
+    assert breach is not None
+    assert breach.distance == pytest.approx(0.04)
 
 
 def test_write_reports_writes_all_three_for_a_failing_run(tmp_path: Path) -> None:

@@ -1,8 +1,7 @@
-"""How far a failed check is from its limit: "80 ms over (16% over)", for the incident report and
-the result view's check detail.
+"""How far a failed check is from its limit: "80 ms over (16% over)", for incident.md.
 
 Kept apart from the report writers because the breach is arithmetic on a check's value and its
-threshold, which compare (which side is better) and the reports read alike.
+stored limit (perfdash.check.stored_limit), not text layout.
 """
 
 from __future__ import annotations
@@ -11,12 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfdash.analyze.checks import fmt_value
-from perfdash.thresholds import Limit, parse_limit
-
-
-def parse_threshold(expression: str | None) -> Limit | None:
-    """The op and number of a check's threshold, or None for prose such as "none on large tables"."""
-    return parse_limit(expression)
+from perfdash.check import stored_limit
 
 
 @dataclass(frozen=True)
@@ -48,12 +42,12 @@ class Breach:
 
 def breach_of(check: dict[str, Any]) -> Breach | None:
     """The overshoot of a check, or None when its value or threshold is not a number."""
-    limit = parse_threshold(check.get("threshold"))
+    limit = stored_limit(check)
     value = check.get("value")
     if limit is None or not isinstance(value, int | float):
         return None
     unit = str(check.get("unit") or "")
-    number = limit.number / 100 if limit.percent and unit == "ratio" else limit.number
+    number = limit.on_scale(unit)
     if limit.op in ("<", "<="):
         distance = value - number
     elif limit.op in (">", ">="):

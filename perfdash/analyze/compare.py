@@ -39,11 +39,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from perfdash.analyze.breach import parse_threshold
 from perfdash.analyze.compare_inputs import METRICS, RunSide, as_number, load_side, pooled_side
 from perfdash.analyze.compare_result import CompareError, Comparison, MetricDelta, Verdict
 from perfdash.analyze.judge import Better, Decision, Rule, RunSeries, beyond_the_pool, decide, measure
 from perfdash.analyze.stats import Shift, adjust
+from perfdash.check import stored_limit
 from perfdash.tools import TOOLS
 from perfdash.tools.base import FigureSpec
 
@@ -71,8 +71,8 @@ _SERIES: dict[str, FigureSpec] = {
 
 def _check_better(check: dict[str, Any]) -> Better:
     """Higher is better where the threshold is a minimum (`rate>=0.99`) or for a checks pass rate."""
-    limit = parse_threshold(check.get("threshold"))
-    if limit is not None and limit.op in (">", ">="):
+    limit = stored_limit(check)
+    if limit is not None and limit.is_minimum:
         return "higher"
     if check.get("unit") == "ratio" and "checks" in str(check.get("id", "")):
         return "higher"

@@ -14,6 +14,7 @@ from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.gather import gather_activity
 from perfdash.diagnose.rules.pool import saturated
 from perfdash.settings import Profile
+from perfdash.thresholds import Limit
 
 # A sampler that answered for fewer than this share of the load's seconds saw too little of it:
 # a database frozen for most of the load leaves a handful of quiet samples that would pass.
@@ -68,12 +69,14 @@ def _saturated_pool(run_dir: Path, max_connections: int) -> str | None:
 
 def analyse_database(path: Path, profile: Profile, reason_absent: str | None = None) -> list[Check]:
     data, problem = read_query_analysis(path)
-    slow_t = f"mean <= {profile.slow_query_ms:.0f} ms"
+    # The rule each query's mean is held to; the check's value counts the queries that broke it.
+    rule = Limit("mean", "<=", profile.slow_query_ms, "ms", f"mean <= {profile.slow_query_ms:.0f} ms")
+    slow_t = rule.text
     src = "guide: queries slower than 100 ms"
     if not isinstance(data, dict):
         reason = reason_absent or problem or "no database report"
         return [
-            Check.not_measured("db.slow_queries", "Database slow queries", reason, slow_t, src),
+            Check.not_measured("db.slow_queries", "Database slow queries", reason, slow_t, src, rule),
             Check.not_measured("db.seq_scans", "Database sequential scans", reason,
                                "none on large tables", SEQ_SCANS_SOURCE),
         ]
@@ -84,13 +87,13 @@ def analyse_database(path: Path, profile: Profile, reason_absent: str | None = N
         checks.append(Check.not_measured(
             "db.slow_queries", "Database slow queries",
             next(iter(missing.values()), None) or "pg_stat_statements is not available",
-            slow_t, src))
+            slow_t, src, rule))
     else:
         detail = "; ".join(
             f"{q['mean_ms']:.0f} ms x{q['calls']}: {' '.join(str(q['query']).split())[:80]}"
             for q in slow[:3])
         checks.append(Check("db.slow_queries", "Database slow queries",
-                            "warn" if slow else "pass", len(slow), slow_t, src, detail))
+                            "warn" if slow else "pass", len(slow), slow_t, src, detail, limit=rule))
     scans = data.get("sequential_scans") or []
     detail = "; ".join(s.get("hint") or s["table"] for s in scans[:3])
     checks.append(Check("db.seq_scans", "Database sequential scans", "warn" if scans else "pass",

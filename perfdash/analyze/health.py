@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from perfdash.check import Check
+from perfdash.check import ZERO, Check
 from perfdash.events import Status
 
 UNHEALTHY_SHARE = 0.25
@@ -53,4 +53,5 @@ def health_check(health: Mapping[str, Any]) -> Check:
         status = "warn"
         if ok == 0 and unhealthy == 0:
             detail += f"; every poll got a 4xx: is {path} the backend's health route (health_path)?"
-    return Check("health.polls", name, status, polls - ok, "== 0", "perfdash default", detail)
+    return Check("health.polls", name, status, polls - ok, ZERO.text, "perfdash default", detail,
+                 limit=ZERO)

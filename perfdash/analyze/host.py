@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import open_regular
+from perfdash.check import share_limit
 from perfdash.settings import Profile
 
 
@@ -65,25 +66,23 @@ def analyse_host(path: Path, profile: Profile, collector_error: str | None = Non
         return host_group_checks(groups, profile, percentile)
     series = read_metrics(path)
     src = f"profile {profile.name} [host]"
+    cpu = share_limit("p95", profile.host.cpu_warn_pct)
+    mem = share_limit("peak", profile.host.memory_warn_pct)
     if series.error:
         reason = series.error + (f" ({collector_error})" if collector_error else "")
         return [
-            Check.not_measured("host.cpu", "Host CPU headroom", reason,
-                               f"p95 <= {profile.host.cpu_warn_pct:.0f}%", src),
-            Check.not_measured("host.memory", "Host memory headroom", reason,
-                               f"peak <= {profile.host.memory_warn_pct:.0f}%", src),
+            Check.not_measured("host.cpu", "Host CPU headroom", reason, cpu.text, src, cpu),
+            Check.not_measured("host.memory", "Host memory headroom", reason, mem.text, src, mem),
         ]
     cpu95, cpu_peak = percentile(series.cpu, 95), max(series.cpu)
     mem_peak = max(series.mem)
     load_peak = max(series.load1)
     return [
         Check("host.cpu", "Host CPU headroom",
-              "pass" if cpu95 <= profile.host.cpu_warn_pct else "warn", round(cpu95, 1),
-              f"p95 <= {profile.host.cpu_warn_pct:.0f}%", src,
+              "pass" if cpu.holds(cpu95) else "warn", round(cpu95, 1), cpu.text, src,
               f"p95 {cpu95:.0f}%, peak {cpu_peak:.0f}% over {series.rows} samples; "
-              f"load1 peak {load_peak:.2f}", "%"),
+              f"load1 peak {load_peak:.2f}", "%", cpu),
         Check("host.memory", "Host memory headroom",
-              "pass" if mem_peak <= profile.host.memory_warn_pct else "warn", round(mem_peak, 1),
-              f"peak <= {profile.host.memory_warn_pct:.0f}%", src,
-              f"peak {mem_peak:.0f}%", "%"),
+              "pass" if mem.holds(mem_peak) else "warn", round(mem_peak, 1), mem.text, src,
+              f"peak {mem_peak:.0f}%", "%", mem),
     ]

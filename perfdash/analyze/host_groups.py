@@ -16,6 +16,7 @@ from pathlib import Path
 
 from perfdash.analyze.checks import Check
 from perfdash.artifacts import open_regular, read_json
+from perfdash.check import share_limit
 from perfdash.collect.remote_hosts import FIELDS, HOSTS_JSON
 from perfdash.collect.system import SATURATION_PCT
 from perfdash.settings import Profile
@@ -100,35 +101,32 @@ def read_host_groups(path: Path) -> list[HostColumns] | None:
 def host_group_checks(hosts: list[HostColumns], profile: Profile,
                       percentile: Callable[[list[float], float], float]) -> list[Check]:
     src = f"profile {profile.name} [host]"
+    mem = share_limit("peak", profile.host.memory_warn_pct)
     checks: list[Check] = []
     for h in hosts:
         gen = h.role == "generator"
         prefix = f"host.{h.name}"
         label = f"{'Generator' if gen else h.role.capitalize()} host {h.name}"
-        cpu_limit = SATURATION_PCT if gen else profile.host.cpu_warn_pct
+        cpu = share_limit("p95", SATURATION_PCT if gen else profile.host.cpu_warn_pct)
         cpu_id, cpu_name = ((f"{prefix}.saturation", f"{label} CPU (generator saturation)")
                             if gen else (f"{prefix}.cpu", f"{label} CPU headroom"))
         mem_id, mem_name = f"{prefix}.memory", f"{label} memory headroom"
         cpu_src = "k6 guidance: generator CPU below 80%" if gen else src
         reason = _unmeasured(h)
         if reason:
-            checks.append(Check.not_measured(cpu_id, cpu_name, reason,
-                                             f"p95 <= {cpu_limit:.0f}%", cpu_src))
+            checks.append(Check.not_measured(cpu_id, cpu_name, reason, cpu.text, cpu_src, cpu))
             if not gen:
-                checks.append(Check.not_measured(mem_id, mem_name, reason,
-                                                 f"peak <= {profile.host.memory_warn_pct:.0f}%", src))
+                checks.append(Check.not_measured(mem_id, mem_name, reason, mem.text, src, mem))
             continue
         cpu95, cpu_peak = percentile(h.cpu, 95), max(h.cpu)
-        checks.append(Check(cpu_id, cpu_name, "pass" if cpu95 <= cpu_limit else "warn",
-                            round(cpu95, 1), f"p95 <= {cpu_limit:.0f}%", cpu_src,
+        checks.append(Check(cpu_id, cpu_name, "pass" if cpu.holds(cpu95) else "warn",
+                            round(cpu95, 1), cpu.text, cpu_src,
                             f"p95 {cpu95:.0f}%, peak {cpu_peak:.0f}% over {len(h.cpu)} samples; "
-                            f"load1 peak {max(h.load1, default=0):.2f}", "%"))
+                            f"load1 peak {max(h.load1, default=0):.2f}", "%", cpu))
         if not gen:
             mem_peak = max(h.mem)
-            checks.append(Check(mem_id, mem_name,
-                                "pass" if mem_peak <= profile.host.memory_warn_pct else "warn",
-                                round(mem_peak, 1), f"peak <= {profile.host.memory_warn_pct:.0f}%",
-                                src, f"peak {mem_peak:.0f}%", "%"))
+            checks.append(Check(mem_id, mem_name, "pass" if mem.holds(mem_peak) else "warn",
+                                round(mem_peak, 1), mem.text, src, f"peak {mem_peak:.0f}%", "%", mem))
     return checks
 
 

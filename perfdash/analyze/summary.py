@@ -22,6 +22,7 @@ from perfdash.analyze.rejections import with_backend_side
 from perfdash.analyze.summary_shape import shape_problem
 from perfdash.analyze.verdict import EXIT_CODES, Overall, overall_status
 from perfdash.artifacts import RunPaths, read_json
+from perfdash.check import ZERO
 from perfdash.diagnose import diagnose
 from perfdash.settings import Environment, HostLimits, K6Stage, Profile, read_tool_tables
 from perfdash.thresholds import Threshold
@@ -92,12 +93,12 @@ def _app_log_check(app_log: dict[str, Any]) -> Check:
     """ERROR lines in the backend's log during the load: the first place to look after a breach."""
     if app_log.get("unmeasured"):
         return Check.not_measured("app_log.errors", "Backend log errors", str(app_log["unmeasured"]),
-                                  "== 0", "perfdash default")
+                                  ZERO.text, "perfdash default", ZERO)
     errors, warnings = int(app_log.get("errors", 0)), int(app_log.get("warnings", 0))
     return Check("app_log.errors", "Backend log errors", "warn" if errors else "pass", errors,
-                 "== 0", "perfdash default",
+                 ZERO.text, "perfdash default",
                  f"{errors} ERROR and {warnings} WARN lines of {app_log.get('lines', 0)} in "
-                 f"{_app_log_names(app_log)}")
+                 f"{_app_log_names(app_log)}", limit=ZERO)
 
 
 def _app_log_names(app_log: dict[str, Any]) -> str:
@@ -301,7 +302,7 @@ def reanalyse(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         return stored, f"summary.json lacks what re-analysis needs ({exc}); showing it as stored"
     paths = RunPaths(run_dir, profile.name)
     try:
-        extra = [Check(**c) for c in stored.get("checks") or []
+        extra = [Check.from_json(c) for c in stored.get("checks") or []
                  if isinstance(c, dict) and c.get("id") == "baseline.regressions"]
     except TypeError:
         extra = []  # a stored baseline check of another shape is left out, not a traceback

@@ -11,9 +11,12 @@ from typing import Any
 
 from perfdash.shape import NONE, NUMBER, TEXT, ListOf, MapOf, Obj, file_problem
 
+# A check's threshold taken apart (perfdash.thresholds.Limit); summaries written before it lack it.
+LIMIT = Obj({"stat": TEXT, "op": TEXT, "value": NUMBER, "unit": TEXT, "text": TEXT},
+            required=("op", "value"), nullable=True)
 CHECK = Obj({"id": TEXT, "name": TEXT, "status": TEXT, "value": (*NUMBER, str, NONE),
              "threshold": (str, NONE), "source": (str, NONE), "detail": (str, NONE),
-             "unit": (str, NONE)}, required=("name", "status"))
+             "unit": (str, NONE), "limit": LIMIT}, required=("name", "status"))
 PROBLEM = Obj({"what": TEXT, "fix": (str, NONE)}, required=("what",))
 # The profile as it ran, which re-analysis rebuilds (perfdash.analyze.summary.profile_from_json).
 PROFILE = Obj({

@@ -15,6 +15,7 @@ from perfdash.ui.replay import Replayer, events_until, load_events
 DATA = Path(__file__).parent / "data"
 PASS_RUN = DATA / "pass-run"
 FAIL_RUN = DATA / "fail-run"
+LOCUST_RUN = DATA / "locust-run"  # the demo's locust-smoke profile, recorded
 # Mid-run: load started at 2.9 s, k6 is 11 of 20 s in, Artillery has sent its first report.
 MID_RUN_S = 14.0
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import read_regular_text
-from perfdash.check import Check
+from perfdash.check import ZERO, Check
 from perfdash.events import Status
 from perfdash.settings import Profile
-from perfdash.thresholds import Threshold
+from perfdash.thresholds import Threshold, parse_limit
 from perfdash.tools.artillery.report import ArtilleryResults, error_counters, no_answer, read_artillery
 from perfdash.tools.base import script_source
 
@@ -56,8 +56,8 @@ def artillery_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | 
         counters = results.counters
         fivexx = sum(int(v) for k, v in counters.items() if k.startswith("http.codes.5"))
         checks.append(Check("artillery.http_5xx", "Artillery HTTP 5xx responses",
-                            "pass" if fivexx == 0 else "warn", fivexx, "== 0",
-                            "perfdash default", ""))
+                            "pass" if fivexx == 0 else "warn", fivexx, ZERO.text,
+                            "perfdash default", "", limit=ZERO))
     exit_check = _exit_check(tool, ensure)
     if exit_check is not None:
         checks.append(exit_check)
@@ -113,18 +113,18 @@ def _errors_check(results: ArtilleryResults) -> Check:
     detail = (", ".join(f"{name} ×{n}" for name, n in sorted(errors.items(), key=lambda e: -e[1]))
               + f"; {failed} of {created} virtual users failed") if errors else "none"
     return Check("artillery.errors", "Artillery errors", "warn" if total else "pass", total,
-                 "== 0", "perfdash default", detail)
+                 ZERO.text, "perfdash default", detail, limit=ZERO)
 
 
 def _threshold_check(results: ArtilleryResults | None, t: Threshold, reason: str | None) -> Check:
     name = f"Artillery {t.metric} {t.stat}"
     if results is None:
         return Check.not_measured(_id(t), name, reason or "no Artillery report", t.expression,
-                                  t.source)
+                                  t.source, t.limit)
     value = _value(results, t)
     if value is None:
         return Check.not_measured(_id(t), name, f"the report has no {t.stat} for {t.metric}",
-                                  t.expression, t.source)
+                                  t.expression, t.source, t.limit)
     status: Status = "pass" if t.holds(value) else "fail"
     if results.partial and status == "pass":
         status = "not measured"  # part of a run cannot prove that the whole run passed
@@ -132,7 +132,7 @@ def _threshold_check(results: ArtilleryResults | None, t: Threshold, reason: str
     if t.metric == "socketio.errors":
         detail = ", ".join(f"{k}: {v}" for k, v in results.socketio_errors().items()) or "none"
     return Check(_id(t), name, status, round(value, 3), t.expression, t.source,
-                 detail or (results.problem or ""), "" if t.stat == "count" else "ms")
+                 detail or (results.problem or ""), "" if t.stat == "count" else "ms", t.limit)
 
 
 def _ensure_outcomes(results: ArtilleryResults | None, run_dir: Path) -> list[tuple[str, bool, bool]]:
@@ -187,12 +187,13 @@ def _ensure_checks(ensure: list[tuple[str, bool, bool]], results: ArtilleryResul
             # a rate of no virtual user at all is no evidence either way
             status, verdict = "not measured", "Artillery: ok, but no virtual user ran: no sample"
         checks.append(Check(f"artillery.ensure.{i}", f"Artillery ensure {original}", status,
-                            value, original, source, verdict, unit))
+                            value, original, source, verdict, unit, parse_limit(original)))
     if not ensure:
         declared = [str(x) for x in (tool or {}).get("ensure", []) if isinstance(x, str)]
         checks += [Check.not_measured(f"artillery.ensure.{i}", f"Artillery ensure {original}",
                                       reason or "Artillery printed no ensure verdict", original,
-                                      source) for i, original in enumerate(declared)]
+                                      source, parse_limit(original))
+                   for i, original in enumerate(declared)]
     return checks
 
 
@@ -202,13 +203,13 @@ def _exit_check(tool: Mapping[str, Any] | None, ensure: list[tuple[str, bool, bo
     code = int(tool["returncode"])
     name = "Artillery exit code"
     if code == 0:
-        return Check("artillery.exit", name, "pass", code, "== 0", "Artillery",
-                     "Artillery finished its phases")
+        return Check("artillery.exit", name, "pass", code, ZERO.text, "Artillery",
+                     "Artillery finished its phases", limit=ZERO)
     failed = [original for original, passed, strict in ensure if not passed and strict]
     if code == 1 and failed:
-        return Check("artillery.exit", name, "fail", code, "== 0", "Artillery",
-                     "ensure failed: " + "; ".join(f"fail: {f}" for f in failed))
+        return Check("artillery.exit", name, "fail", code, ZERO.text, "Artillery",
+                     "ensure failed: " + "; ".join(f"fail: {f}" for f in failed), limit=ZERO)
     last = [str(x) for x in (tool.get("last_output") or tool.get("last_stderr") or []) if x]
     why = tool.get("meaning") or f"Artillery exited with code {code}"
-    return Check("artillery.exit", name, "not measured", code, "== 0", "Artillery",
-                 f"{why}" + (f": {' | '.join(last[-3:])}" if last else ""))
+    return Check("artillery.exit", name, "not measured", code, ZERO.text, "Artillery",
+                 f"{why}" + (f": {' | '.join(last[-3:])}" if last else ""), limit=ZERO)

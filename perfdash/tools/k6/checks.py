@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from perfdash.check import Check
+from perfdash.check import ZERO, Check
 from perfdash.events import Status
 from perfdash.settings import Profile
-from perfdash.thresholds import Threshold, base_metric, make_threshold
+from perfdash.thresholds import Limit, Threshold, base_metric, make_threshold
 from perfdash.tools.base import script_source
 from perfdash.tools.k6.exitcodes import k6_exit
 from perfdash.tools.k6.report import K6Summary, read_k6_summary
@@ -52,11 +52,12 @@ def k6_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | None,
     checks: list[Check] = []
     if summary is None:
         reason = not_measured or problem or f"{path.name} has no metrics"
-        checks += [Check.not_measured(_id(t), _name(t), reason, t.expression, t.source)
+        checks += [Check.not_measured(_id(t), _name(t), reason, t.expression, t.source, t.limit)
                    for t in thresholds]
         if not _has_threshold_on(thresholds, "checks"):
+            want = _guide_rate(profile)
             checks.append(Check.not_measured("k6.checks_rate", "k6 checks pass rate", reason,
-                                             f">= {profile.checks_min_rate:.0%}", GUIDE_CHECKS))
+                                             want.text, GUIDE_CHECKS, want))
     else:
         checks += [_threshold_check(summary, t) for t in thresholds]
         checks += _unparsed_verdicts(summary, thresholds, profile)
@@ -121,7 +122,7 @@ def _threshold_check(summary: K6Summary, t: Threshold) -> Check:
     passed = summary.verdict(t.metric, t.expression)
     if t.stat == "rate" and (empty := _no_samples(summary, t.metric)) is not None:
         said = "" if passed is None else f"; k6 said {'ok' if passed else 'crossed'}"
-        return Check.not_measured(_id(t), _name(t), empty + said, t.expression, t.source)
+        return Check.not_measured(_id(t), _name(t), empty + said, t.expression, t.source, t.limit)
     shown = round(value, 4) if value is not None else None
     if passed is not None:
         detail = "k6: ok" if passed else "k6: crossed"
@@ -130,7 +131,7 @@ def _threshold_check(summary: K6Summary, t: Threshold) -> Check:
         if t.metric == "checks" and t.stat == "rate":
             detail = f"{_checks_detail(summary)}; {detail}"
         return Check(_id(t), _name(t), "pass" if passed else "fail", shown, t.expression,
-                     t.source, detail, _unit(t))
+                     t.source, detail, _unit(t), t.limit)
     if value is None:
         why = (f"k6 reported no metric {t.metric!r}" if t.metric not in summary.metrics else
                f"k6 reported no {t.stat} for {t.metric}")
@@ -138,10 +139,10 @@ def _threshold_check(summary: K6Summary, t: Threshold) -> Check:
             why += (" (k6 exports a tagged submetric only when it has a threshold, and it ran "
                     "the script's own thresholds instead of the profile's: add this one to the "
                     "script's options.thresholds)")
-        return Check.not_measured(_id(t), _name(t), why, t.expression, t.source)
+        return Check.not_measured(_id(t), _name(t), why, t.expression, t.source, t.limit)
     return Check(_id(t), _name(t), "pass" if t.holds(value) else "fail", shown, t.expression,
                  t.source, "judged by perfdash: k6 ran the script's own thresholds instead of "
-                 "the profile's", _unit(t))
+                 "the profile's", _unit(t), t.limit)
 
 
 def _checks_detail(summary: K6Summary) -> str:
@@ -151,20 +152,24 @@ def _checks_detail(summary: K6Summary) -> str:
         f"; failing: {', '.join(failing)}" if failing else "")
 
 
+def _guide_rate(profile: Profile) -> Limit:
+    return Limit("", ">=", profile.checks_min_rate, "ratio", f">= {profile.checks_min_rate:.0%}")
+
+
 def _checks_rate(summary: K6Summary, profile: Profile) -> Check:
     """The guide's rule, used only where neither script nor profile has a `checks` threshold."""
-    want = f">= {profile.checks_min_rate:.0%}"
+    want = _guide_rate(profile)
     passes, fails = summary.checks_counts()
     if "checks" not in summary.metrics:
         return Check.not_measured("k6.checks_rate", "k6 checks pass rate",
-                                  "the k6 script defines no checks", want, GUIDE_CHECKS)
+                                  "the k6 script defines no checks", want.text, GUIDE_CHECKS, want)
     if passes + fails == 0:
-        return Check.not_measured("k6.checks_rate", "k6 checks pass rate", "no check ran", want,
-                                  GUIDE_CHECKS)
+        return Check.not_measured("k6.checks_rate", "k6 checks pass rate", "no check ran", want.text,
+                                  GUIDE_CHECKS, want)
     rate = passes / (passes + fails)
-    status: Status = "pass" if rate >= profile.checks_min_rate else "fail"
-    return Check("k6.checks_rate", "k6 checks pass rate", status, round(rate, 4), want,
-                 GUIDE_CHECKS, _checks_detail(summary), "ratio")
+    status: Status = "pass" if want.holds(rate) else "fail"
+    return Check("k6.checks_rate", "k6 checks pass rate", status, round(rate, 4), want.text,
+                 GUIDE_CHECKS, _checks_detail(summary), "ratio", want)
 
 
 def _requests_made(summary: K6Summary, run_dir: Path) -> list[Check]:
@@ -220,8 +225,10 @@ def _exit_check(tool: Mapping[str, Any] | None) -> Check | None:
     code = int(tool["returncode"])
     meaning = k6_exit(code)
     if meaning.kind == "finished":
-        return Check("k6.exit", "k6 exit code", "pass", code, "== 0", "k6", "k6 finished its plan")
+        return Check("k6.exit", "k6 exit code", "pass", code, ZERO.text, "k6", "k6 finished its plan",
+                     limit=ZERO)
     if meaning.kind == "verdict-fail":
-        return Check("k6.exit", "k6 exit code", "fail", code, "== 0", "k6", meaning.text or "")
-    return Check("k6.exit", "k6 exit code", "not measured", code, "== 0", "k6",
-                 meaning.text or f"k6 exited with code {code}")
+        return Check("k6.exit", "k6 exit code", "fail", code, ZERO.text, "k6", meaning.text or "",
+                     limit=ZERO)
+    return Check("k6.exit", "k6 exit code", "not measured", code, ZERO.text, "k6",
+                 meaning.text or f"k6 exited with code {code}", limit=ZERO)

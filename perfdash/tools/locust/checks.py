@@ -11,6 +11,7 @@ from typing import Any
 from perfdash.check import Check
 from perfdash.events import Status
 from perfdash.settings import Profile
+from perfdash.thresholds import Limit
 from perfdash.tools.locust.command import FAILED_REQUESTS_EXIT
 from perfdash.tools.locust.report import LocustResults, read_locust
 from perfdash.tools.locust.table import LocustOptions
@@ -28,41 +29,48 @@ def locust_checks(run_dir: Path, profile: Profile, tool: Mapping[str, Any] | Non
     results, problem = read_locust(run_dir, profile.name)
     reason = not_measured or problem or "no Locust statistics"
     ratio_limit = options.check_fail_ratio if options else 0.0
-    limits: list[tuple[str, str, float, str]] = []  # (id, name, limit, stat) in ms
+    ratio_rule = Limit("", "<=", ratio_limit, "ratio", f"<= {ratio_limit:g}")
+    limits: list[tuple[str, str, Limit]] = []  # (id, name, limit in ms)
     if options and options.check_avg_response_time is not None:
         limits.append(("locust.response_time.avg", "Locust average response time",
-                       options.check_avg_response_time, "avg"))
+                       _ms_limit("avg", options.check_avg_response_time)))
     if options and options.check_p95_response_time is not None:
         limits.append(("locust.response_time.p95", "Locust p95 response time",
-                       options.check_p95_response_time, "p95"))
+                       _ms_limit("p95", options.check_p95_response_time)))
     ratio_source = source if options and ratio_limit else "Locust's own rule (any failed request)"
     if results is None or results.total.requests == 0:
         checks = [Check.not_measured("locust.requests", "Locust requests made",
                                      reason if results is None else "Locust made no request",
-                                     "> 0", "perfdash"),
+                                     "> 0", "perfdash", Limit("", ">", 0.0, "", "> 0")),
                   Check.not_measured("locust.fail_ratio", "Locust failed requests", reason,
-                                     f"<= {ratio_limit:g}", ratio_source)]
-        checks += [Check.not_measured(i, n, reason, f"<= {v:g} ms", source) for i, n, v, _ in limits]
+                                     ratio_rule.text, ratio_source, ratio_rule)]
+        checks += [Check.not_measured(i, n, reason, rule.text, source, rule) for i, n, rule in limits]
         return [*checks, *_exit_check(tool)]
     total = results.total
     partial = " (from the live history: Locust wrote no final statistics)" if results.partial else ""
     checks = [_requests_check(results)]
     ratio = total.fail_ratio or 0.0
-    status: Status = "pass" if ratio <= ratio_limit else "fail"
+    status: Status = "pass" if ratio_rule.holds(ratio) else "fail"
     detail = "; ".join(f"{name}: {error} ×{n}" for name, error, n in results.failures[:5]) or "none"
     checks.append(Check("locust.fail_ratio", "Locust failed requests", _partial(status, results),
-                        round(ratio, 6), f"<= {ratio_limit:g}", ratio_source,
-                        f"{total.failures} of {total.requests} failed: {detail}{partial}", "ratio"))
-    for check_id, name, limit, stat in limits:
-        value = total.avg_ms if stat == "avg" else total.pct("95%")
+                        round(ratio, 6), ratio_rule.text, ratio_source,
+                        f"{total.failures} of {total.requests} failed: {detail}{partial}", "ratio",
+                        ratio_rule))
+    for check_id, name, rule in limits:
+        value = total.avg_ms if rule.stat == "avg" else total.pct("95%")
         if value is None:
-            checks.append(Check.not_measured(check_id, name, f"no {stat} in Locust's statistics",
-                                             f"<= {limit:g} ms", source))
+            checks.append(Check.not_measured(check_id, name, f"no {rule.stat} in Locust's statistics",
+                                             rule.text, source, rule))
             continue
-        st: Status = "pass" if value <= limit else "fail"
+        st: Status = "pass" if rule.holds(value) else "fail"
         checks.append(Check(check_id, name, _partial(st, results), round(value, 2),
-                            f"<= {limit:g} ms", source, partial.strip(" ()"), "ms"))
+                            rule.text, source, partial.strip(" ()"), "ms", rule))
     return [*checks, *_exit_check(tool)]
+
+
+def _ms_limit(stat: str, limit_ms: float) -> Limit:
+    """A response-time limit from the profile; the text leaves the stat to the check's name."""
+    return Limit(stat, "<=", limit_ms, "ms", f"<= {limit_ms:g} ms")
 
 
 def _partial(status: Status, results: LocustResults) -> Status:

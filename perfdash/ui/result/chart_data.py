@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perfdash.check import stored_limit
 from perfdash.timeline.columns import host_column
 from perfdash.timeline.reader import Marker, Timeline
 
@@ -110,7 +110,6 @@ MARKER_STYLE = {"phase": (WHITE, "│"), "breach": (RED, "▲"), "problem": (YEL
 MIN_SPAN_S = 10.0
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
                86400)
-_P95 = re.compile(r"p\(?95\)?\s*<=?\s*([0-9.]+)")
 # A p95 limit more than this many times the data's top is named off the scale, not drawn: as the
 # axis top it would press a 39 ms line flat on the floor of a 600 ms axis (the live chart does the
 # same).
@@ -214,9 +213,9 @@ def p95_threshold(summary: dict[str, Any]) -> float | None:
     for name in ("k6 http_req_duration p(95)", "Artillery http.response_time p95"):
         for check in summary.get("checks") or []:
             if isinstance(check, dict) and check.get("name") == name:
-                found = _P95.search(str(check.get("threshold") or ""))
-                if found:
-                    return float(found.group(1))
+                limit = stored_limit(check)
+                if limit is not None and limit.stat in ("p(95)", "p95") and limit.op in ("<", "<="):
+                    return limit.value
     return None
 
 
