@@ -100,10 +100,12 @@ class LogLinesRead(Event):
 @dataclass(frozen=True)
 class RequestTimesRead(Event):
     """The request times a log's batch held (an access log, or an app log with request lines), as
-    a 4% bucket histogram (bucket -> count, `perfdash.collect.access_log.bucket_of`): the
-    timeline's per-second server percentiles."""
+    a 4% bucket histogram (bucket -> count, `perfdash.collect.latency_buckets.bucket_of`): the
+    timeline's per-second server percentiles. `groups`: the same per endpoint group (the busiest
+    normalised routes, the rest merged, `perfdash.collect.endpoint_groups`), for server-latency.csv."""
 
     buckets: tuple[tuple[int, int], ...]
+    groups: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
 
 
 @dataclass(frozen=True)

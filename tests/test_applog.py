@@ -14,7 +14,9 @@ import pytest
 
 from perfdash.collect import applog
 from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import MAX_LINE_BYTES, AppLogTail, count_levels
+from perfdash.collect.applog import AppLogTail
+from perfdash.collect.log_levels import count_levels
+from perfdash.collect.terminal_text import MAX_LINE_BYTES
 from perfdash.events import Bus, LogLinesRead, ProblemDetected, Subscription
 
 WAIT_S = 5.0

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfdash.analyze.endpoints import join, log_sides, script_names
-from perfdash.collect.access_log import EndpointCounter, normalise_route
+from perfdash.collect.access_log import EndpointCounter
+from perfdash.collect.route_names import normalise_route
 from perfdash.tools.k6.report import K6Summary
 
 LAB_MIX = Path(__file__).parent / "lab" / "loadtests" / "k6" / "lab-mix.js"

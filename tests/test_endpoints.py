@@ -23,15 +23,9 @@ from perfdash.analyze.endpoints import (
     read_endpoints,
     script_names,
 )
-from perfdash.collect.access_log import (
-    FORMAT_UNITS,
-    TIME_UNITS,
-    UNIT_SAMPLE,
-    EndpointCounter,
-    count_file,
-    normalise_route,
-    unit_suspect,
-)
+from perfdash.collect.access_log import EndpointCounter, count_file
+from perfdash.collect.request_time_units import FORMAT_UNITS, TIME_UNITS, UNIT_SAMPLE, unit_suspect
+from perfdash.collect.route_names import normalise_route
 from perfdash.settings import ACCESS_LOG_FORMATS, ACCESS_LOG_TIME_UNITS
 
 DATA = Path(__file__).parent / "data" / "endpoints"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from perfdash.collect.access_log import EndpointCounter
-from perfdash.collect.applog import count_levels
+from perfdash.collect.log_levels import count_levels
 from perfdash.collect.log_set import LogSet, labels, merge_endpoints
 from perfdash.events import Bus, LogLinesRead, PhaseChanged
 from perfdash.follow.observe import Observer

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from perfdash.analyze.reports import (
-    breach_of,
-    incident_markdown,
-    junit_xml,
-    summary_markdown,
-    write_reports,
-)
+from perfdash.analyze.breach import breach_of
+from perfdash.analyze.reports import incident_markdown, junit_xml, summary_markdown, write_reports
 from perfdash.thresholds import Limit, parse_limit
 
 DATA = Path(__file__).parent / "data"

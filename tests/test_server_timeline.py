@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from perfdash.analyze.compare import compare_runs
-from perfdash.collect.access_log import EndpointCounter, bucket_of
+from perfdash.collect.access_log import EndpointCounter
+from perfdash.collect.latency_buckets import bucket_of
 from perfdash.collect.log_set import LogSet, merge_endpoints
 from perfdash.events import Bus, RequestTimesRead
 from perfdash.settings import LogSpec

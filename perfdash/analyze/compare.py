@@ -34,57 +34,23 @@ much whole runs of the same code differ (another load on the machine), several r
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from perfdash.analyze.host import percentile, read_metrics
-from perfdash.analyze.host_groups import backend_series, with_backend_host_columns
-from perfdash.analyze.judge import (
-    FLOORS,
-    Better,
-    Decision,
-    Rule,
-    RunSeries,
-    beyond_the_pool,
-    decide,
-    measure,
-    pool,
-)
+from perfdash.analyze.compare_inputs import METRICS, RunSide, as_number, load_side, pooled_side
+from perfdash.analyze.compare_result import CompareError, Comparison, MetricDelta, Verdict
+from perfdash.analyze.judge import Better, Decision, Rule, RunSeries, beyond_the_pool, decide, measure
 from perfdash.analyze.stats import Shift, adjust
-from perfdash.artifacts import (
-    METRICS_CSV,
-    QUERY_ANALYSIS_JSON,
-    RunPaths,
-    SummaryError,
-    artifact_path,
-    load_summary,
-    read_applog_endpoints,
-    read_query_analysis,
-)
-from perfdash.artifacts.timeline import read_timeline
+from perfdash.artifacts import METRICS_CSV, QUERY_ANALYSIS_JSON
 from perfdash.check import stored_limit
-from perfdash.collect.access_log import percentile as access_percentile
 from perfdash.tools import TOOLS
-from perfdash.tools.base import FigureSpec, LoadTool
+from perfdash.tools.base import FigureSpec
 
-Verdict = Literal["regressed", "improved", "no clear change", "too few windows", "not comparable",
-                  "added", "removed"]
-JUDGED: tuple[Verdict, ...] = ("regressed", "improved", "no clear change")
+# The module's interface: compare_runs and what it returns or raises (defined in compare_result).
+__all__ = ["CompareError", "Comparison", "MetricDelta", "Verdict", "baseline_runs", "compare_runs"]
 
-
-# Raw figures compared besides the checks: (key, label, unit, which direction is better).
-METRICS: tuple[tuple[str, str, str, Better], ...] = (
-    *((f.key, f.label, f.unit, f.better) for tool in TOOLS for f in tool.figure_specs
-      if f.same_as_check != f.key),
-    ("host.cpu.p95", "Host CPU p95", "%", "lower"),
-    ("host.memory.peak", "Host memory peak", "%", "lower"),
-    ("server.p95", "Server request time p95 (access log)", "ms", "lower"),
-    ("db.slow_queries", "Database slow queries", "", "lower"),
-    ("db.seq_scanned_tables", "Database seq-scanned tables", "", "lower"),
-)
 # Raw figures that a check already carries under another id; shown once, as the check.
 _SAME_AS_CHECK = {
     **{f.key: f.same_as_check for tool in TOOLS for f in tool.figure_specs if f.same_as_check},
@@ -104,233 +70,6 @@ _SERIES: dict[str, FigureSpec] = {
 }
 
 
-class CompareError(Exception):
-    """A run directory that cannot be compared at all; the message names it and says why."""
-
-
-@dataclass(frozen=True)
-class MetricDelta:
-    """One figure in both runs. `base`, `new`, `delta` and `pct` are the runs' own figures (`pct`
-    None when the base is 0 or either side is missing); `estimate`, `low` and `high` are the
-    change the verdict rests on (the shift of the median window, or of a count) with its interval,
-    `interval` that in words, `p_value` its test (adjusted over the comparison)."""
-
-    key: str
-    label: str
-    unit: str
-    base: float | None
-    new: float | None
-    delta: float | None
-    pct: float | None
-    better: Better
-    verdict: Verdict
-    note: str = ""
-    interval: str = ""
-    estimate: float | None = None
-    low: float | None = None
-    high: float | None = None
-    p_value: float | None = None
-    method: str = ""  # "median of windows", "rate test", or "" (one value per run)
-    samples: tuple[float, float] | None = None  # windows (or events) in base and new
-    min_effect: float | None = None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    base_run: str
-    new_run: str
-    tolerance_pct: float
-    deltas: tuple[MetricDelta, ...]
-    notes: tuple[str, ...] = field(default=())
-    # The two runs are not like for like (another profile or environment): say so before any verdict.
-    warnings: tuple[str, ...] = field(default=())
-    confidence: float = 0.95
-    min_effect_ms: float = 1.0
-    base_runs: tuple[str, ...] = field(default=())  # a pooled baseline: every run in it
-
-    @property
-    def undecided(self) -> tuple[MetricDelta, ...]:
-        return tuple(d for d in self.deltas if d.verdict == "too few windows")
-
-    @property
-    def judged(self) -> tuple[MetricDelta, ...]:
-        return tuple(d for d in self.deltas if d.verdict in JUDGED)
-
-    @property
-    def rule(self) -> str:
-        """The decision rule in a few words, for titles and reports."""
-        return (f"{self.confidence:.0%} confidence, minimum effect {self.tolerance_pct:g}% and "
-                f"{self.min_effect_ms:g} ms")
-
-    @property
-    def regressions(self) -> tuple[MetricDelta, ...]:
-        return tuple(d for d in self.deltas if d.verdict == "regressed")
-
-    @property
-    def improvements(self) -> tuple[MetricDelta, ...]:
-        return tuple(d for d in self.deltas if d.verdict == "improved")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"base_run": self.base_run, "new_run": self.new_run,
-                "base_runs": list(self.base_runs or (self.base_run,)),
-                "tolerance_pct": self.tolerance_pct, "floors": {**FLOORS, "ms": self.min_effect_ms},
-                "confidence": self.confidence, "min_effect_ms": self.min_effect_ms,
-                "regressions": len(self.regressions), "improvements": len(self.improvements),
-                "undecided": len(self.undecided), "judged": len(self.judged),
-                "warnings": list(self.warnings), "notes": list(self.notes),
-                "deltas": [asdict(d) for d in self.deltas]}
-
-
-@dataclass
-class _Run:
-    """What one side offers: its summary (or why not), raw figures, and why some are unreadable."""
-
-    run_id: str
-    summary: dict[str, Any] | None
-    summary_problem: str
-    values: dict[str, float]
-    unreadable: dict[str, str]
-    series: RunSeries = field(default_factory=RunSeries)
-
-
-def _load(run_dir: Path) -> _Run:
-    if not run_dir.is_dir():
-        raise CompareError(f"{run_dir} is not a run directory; pass two results/perf/<timestamp> "
-                           "directories of finished runs.")
-    try:
-        data = load_summary(run_dir).data
-    except SummaryError as exc:
-        if str(exc) == exc.reason:  # the reason says the fix (another version, a damaged field)
-            raise CompareError(f"{run_dir} cannot be compared: {exc.reason}.") from None
-        why = "the directory is empty" if exc.missing and not any(run_dir.iterdir()) else exc.reason
-        raise CompareError(f"{run_dir} cannot be compared: {why}; pass two results/perf/<timestamp> "
-                           "directories of finished runs.") from None
-    summary: dict[str, Any] | None = data
-    run = _Run(str(data.get("run_id") or run_dir.name), summary, "", {}, {})
-    readers: list[tuple[str, Callable[[Path, dict[str, Any] | None], _Reading]]] = [
-        (tool.name, _tool_reader(tool)) for tool in TOOLS]
-    for source, reader in (*readers, ("host", _host), ("db", _db), ("server", _server)):
-        values, reason = reader(run_dir, summary)
-        if reason is not None:
-            run.unreadable.update({k: reason for k, *_ in METRICS if k.startswith(source + ".")})
-        for key, value in values.items():
-            if isinstance(value, str):
-                run.unreadable[key] = value
-            else:
-                run.values[key] = value
-    counts = dict(run.values)
-    for c in data.get("checks") or []:
-        number = _number(c.get("value")) if isinstance(c, dict) else None
-        if number is not None:
-            counts[str(c["id"])] = number
-    timeline, no_timeline = read_timeline(run_dir)
-    if timeline is not None:
-        timeline = with_backend_host_columns(timeline, run_dir)
-    run.series = RunSeries.of(timeline, no_timeline, _exposure_s(data), counts)
-    return run
-
-
-def _exposure_s(summary: dict[str, Any]) -> float:
-    """The seconds a count is counted over: the profile's planned load (the same for every run of
-    it, where a run's own duration also holds its start-up and wind-down, which vary with the
-    machine), else the run's duration; 0 lets the timeline's length decide."""
-    profile = ((summary.get("configuration") or {}).get("profile") or {})
-    planned = _number(profile.get("planned_seconds")) if isinstance(profile, dict) else None
-    return planned or _number(summary.get("duration_s")) or 0.0
-
-
-def _pooled(runs: Sequence[_Run]) -> _Run:
-    """A baseline of several runs: the newest one's summary and checks, each figure the median of
-    the runs' values (checks too), and their windows and counts pooled for the tests."""
-    import statistics
-
-    newest = runs[-1]
-    if len(runs) == 1:
-        return newest
-    values = {k: statistics.median(r.values[k] for r in runs if k in r.values)
-              for k in {k for r in runs for k in r.values}}
-    summary = dict(newest.summary or {})
-    checks = []
-    for c in summary.get("checks") or []:
-        found = [_number(x.get("value")) for r in runs for x in (r.summary or {}).get("checks") or []
-                 if isinstance(x, dict) and isinstance(c, dict) and x.get("id") == c.get("id")]
-        numbers = [v for v in found if v is not None]
-        checks.append({**c, "value": statistics.median(numbers)} if numbers and isinstance(c, dict)
-                      else c)
-    summary["checks"] = checks
-    return _Run(f"{runs[0].run_id}…{newest.run_id} ({len(runs)} runs)", summary,
-                newest.summary_problem, values, dict(newest.unreadable),
-                pool([r.series for r in runs]))
-
-
-# (figures, or for a figure the reason it is missing; the reason none can be read at all).
-_Reading = tuple[dict[str, float | str], str | None]
-
-
-def _tool_reader(tool: LoadTool) -> Callable[[Path, dict[str, Any] | None], _Reading]:
-    """A load tool's headline figures, read by the tool's own artifact reader."""
-
-    def read(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-        ran = (summary or {}).get("tools")
-        if isinstance(ran, dict) and ran and tool.name not in ran:
-            return {}, None  # not part of this run: nothing to read, nothing to say
-        profile = str((summary or {}).get("profile") or "")
-        if not profile:
-            found = sorted(p.name for p in run_dir.glob(f"{tool.name}-*.json")
-                           if p.name != f"{tool.name}-config.json")
-            profile = (found[0].removeprefix(f"{tool.name}-").removesuffix(".json")
-                       if len(found) == 1 else "<profile>")
-        figures, problem = tool.figures(run_dir, profile)
-        return dict(figures), (problem if not figures else None)
-
-    return read
-
-
-def _host(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    metrics = artifact_path(run_dir, summary, "metrics_csv", METRICS_CSV)
-    cpu, mem = backend_series(metrics, "cpu_pct"), backend_series(metrics, "mem_pct")
-    if cpu is not None and mem is not None:  # the run measured hosts: the busiest backend host
-        if not cpu or not mem:
-            return {}, f"no backend host answered in {metrics.name}"
-        return {"host.cpu.p95": round(percentile(cpu, 95), 1), "host.memory.peak": max(mem)}, None
-    series = read_metrics(metrics)
-    if series.error:
-        return {}, series.error
-    return {"host.cpu.p95": round(percentile(series.cpu, 95), 1),
-            "host.memory.peak": max(series.mem)}, None
-
-
-def _server(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    """The backend's own p95 over every route of its access log: a run without k6's
-    per-second percentiles still has one judged by windows (timeline `srv_p95_ms`)."""
-    if not RunPaths(run_dir).applog_endpoints.exists():
-        return {}, None  # no access log followed: nothing to say
-    data, problem = read_applog_endpoints(run_dir)
-    if data is None:
-        return {}, problem
-    pooled: Counter[int] = Counter()
-    for route in (data.get("routes") or {}).values():
-        pooled.update({int(b): int(n) for b, n in (route.get("buckets") or {}).items()})
-    p95 = access_percentile(pooled, 95)
-    return ({"server.p95": p95}, None) if p95 is not None else ({}, "no request time in the access log")
-
-
-def _db(run_dir: Path, summary: dict[str, Any] | None) -> _Reading:
-    path = artifact_path(run_dir, summary, "query_analysis", QUERY_ANALYSIS_JSON)
-    data, problem = read_query_analysis(path)
-    if data is None:
-        return {}, problem
-    out: dict[str, float | str] = {
-        "db.seq_scanned_tables": float(len(data.get("sequential_scans") or []))}
-    slow = data.get("slow_queries")
-    if (data.get("database") or {}).get("pg_stat_statements") and isinstance(slow, list):
-        out["db.slow_queries"] = float(len(slow))
-    else:
-        gaps = [g.get("reason") for g in data.get("not_measured") or [] if isinstance(g, dict)]
-        out["db.slow_queries"] = next((str(g) for g in gaps if g), "pg_stat_statements was not available")
-    return out, None
-
-
 def _check_better(check: dict[str, Any]) -> Better:
     """Higher is better where the threshold is a minimum (`rate>=0.99`) or for a checks pass rate."""
     limit = stored_limit(check)
@@ -339,10 +78,6 @@ def _check_better(check: dict[str, Any]) -> Better:
     if check.get("unit") == "ratio" and "checks" in str(check.get("id", "")):
         return "higher"
     return "lower"
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass
@@ -409,7 +144,7 @@ def _judge_all(deltas: list[MetricDelta], sides: _Sides, rule: Rule) -> list[Met
     return out
 
 
-def _compare_checks(base: _Run, new: _Run, sides: _Sides) -> list[MetricDelta]:
+def _compare_checks(base: RunSide, new: RunSide, sides: _Sides) -> list[MetricDelta]:
     if base.summary is None and new.summary is None:
         return []
     b_checks = {c["id"]: c for c in (base.summary or {}).get("checks") or []
@@ -424,7 +159,7 @@ def _compare_checks(base: _Run, new: _Run, sides: _Sides) -> list[MetricDelta]:
         c = n or b or {}
         key, label, unit, better = f"check:{cid}", str(c.get("name", cid)), str(c.get("unit") or ""), \
             _check_better(c)
-        bv, nv = _number((b or {}).get("value")), _number((n or {}).get("value"))
+        bv, nv = as_number((b or {}).get("value")), as_number((n or {}).get("value"))
         if base.summary is None or new.summary is None:
             side = "base" if base.summary is None else "new"
             why = base.summary_problem if base.summary is None else new.summary_problem
@@ -448,7 +183,7 @@ def _compare_checks(base: _Run, new: _Run, sides: _Sides) -> list[MetricDelta]:
     return out
 
 
-def _compare_metrics(base: _Run, new: _Run, sides: _Sides, notes: list[str],
+def _compare_metrics(base: RunSide, new: RunSide, sides: _Sides, notes: list[str],
                      compared_checks: set[str]) -> list[MetricDelta]:
     out: list[MetricDelta] = []
     for key, label, unit, better in METRICS:
@@ -487,7 +222,7 @@ def _profile_rule(summary: dict[str, Any] | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, name in (("regression_min_effect_ms", "min_effect_ms"),
                       ("regression_confidence", "confidence")):
-        value = _number(profile.get(key)) if isinstance(profile, dict) else None
+        value = as_number(profile.get(key)) if isinstance(profile, dict) else None
         if value is not None:
             out[name] = value
     return out
@@ -511,8 +246,8 @@ def compare_runs(base_dir: Path | Sequence[Path], new_dir: Path, *, tolerance_pc
     if not base_dirs:
         raise CompareError("no baseline run to compare with; pass a results/perf/<timestamp> "
                            "directory of a finished run.")
-    base_each = [_load(d) for d in base_dirs]
-    base, new = _pooled(base_each), _load(new_dir)
+    base_each = [load_side(d) for d in base_dirs]
+    base, new = pooled_side(base_each), load_side(new_dir)
     recorded = _profile_rule(new.summary)
     rule = Rule(tolerance_pct,
                 min_effect_ms if min_effect_ms is not None else recorded.get("min_effect_ms", 1.0),

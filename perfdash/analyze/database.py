@@ -8,48 +8,25 @@ database is gone by then, the report is built from the snapshots alone. A statem
 plan always carries one sentence saying why (`plan_error`, also in its hint), because a silently
 missing plan reads as "nothing to see here". What a plan says about indexes is worked out in
 `perfdash.analyze.plan_hints` and `perfdash.analyze.index_shapes`; each advised index is then tried
-on the planner with HypoPG (`perfdash.analyze.hypo`), and the advice says "verified" only when the
-plan would use it and cost less. `index_advice` lists every advised index with that verdict.
+on the planner with HypoPG (`perfdash.analyze.hypo`, through the EXPLAIN session in
+`perfdash.analyze.explainer`), and the advice says "verified" only when the plan would use it and
+cost less. `index_advice` lists every advised index with that verdict.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-import psycopg
-
-from perfdash.analyze.hypo import HypoChecker, Prepared, Verdict
-from perfdash.analyze.index_shapes import normalised
-from perfdash.analyze.plan_hints import (
-    IndexCandidate,
-    ScanAdvice,
-    TableIndexes,
-    index_kinds,
-    preparable,
-    scan_advice,
-)
+from perfdash.analyze.explainer import Explainer, is_read_query, open_explainer
+from perfdash.analyze.plan_hints import scan_advice
+from perfdash.analyze.plan_nodes import plan_nodes, plan_scans
 from perfdash.analyze.workload import workload
-from perfdash.collect.dbstats import (
-    MARKER,
-    DbSnapshot,
-    DbStatsError,
-    StatementStats,
-    TableStats,
-    connect,
-    is_own_statement,
-)
+from perfdash.collect.dbstats import DbSnapshot, StatementStats, TableStats, is_own_statement
 from perfdash.secret import Secret
 
 SCHEMA_VERSION: Final = 1
-_PARAM = re.compile(r"\$(\d+)")
-_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
-_READ_QUERY = re.compile(r"(?:select|with)\b", re.I)
-# Nodes between a Sort and the scan below it that keep the scan's row order meaningful to the sort.
-_PASS_THROUGH = frozenset({"Limit", "Gather", "Gather Merge", "Result", "Sort", "Incremental Sort"})
 
 
 @dataclass(frozen=True)
@@ -88,147 +65,6 @@ class TableWindow:
     idx_scan: int | None  # None while the table has no index
 
 
-@dataclass
-class _Explainer:
-    """EXPLAINs normalised statements over one session, or says why it cannot."""
-
-    conn: psycopg.Connection[tuple[Any, ...]] | None
-    unavailable: str | None
-    columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    indexes: dict[tuple[str, str], TableIndexes] = field(default_factory=dict)
-    hypo: HypoChecker | None = None
-
-    def __post_init__(self) -> None:
-        if self.conn is not None:
-            self.hypo = HypoChecker(self.conn)
-
-    def plan(self, query: str) -> tuple[list[Any] | None, str | None]:
-        if self.conn is None:
-            return None, self.unavailable
-        if not _is_read_query(query):
-            return None, "not explained: only SELECT and WITH statements get a plan"
-        if ";" in query:
-            return None, "not explained: the statement text contains ';'"
-        statement = _prepared(query)
-        text, args = statement.text, statement.args
-        prepared = False
-        try:
-            with self.conn.transaction(force_rollback=True):
-                self.conn.execute(f"/* {MARKER} */ SET TRANSACTION READ ONLY")
-                # The normalised text has $n placeholders; a generic plan needs no values for them.
-                self.conn.execute(f"/* {MARKER} */ SET LOCAL plan_cache_mode = force_generic_plan")
-                try:
-                    self.conn.execute(f"PREPARE perfdash_explain AS {text}")
-                except psycopg.Error as exc:
-                    return None, (
-                        "not explained: PostgreSQL could not plan the normalised text "
-                        f"({_gist(exc)})"
-                    )
-                prepared = True
-                row = self.conn.execute(
-                    f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE perfdash_explain{args}"
-                ).fetchone()
-        except psycopg.Error as exc:
-            return None, f"not explained: EXPLAIN failed ({_gist(exc)})"
-        finally:
-            if prepared:  # PREPARE outlives the rollback
-                self._quietly("DEALLOCATE perfdash_explain")
-        if row is None or not isinstance(row[0], list):
-            return None, "not explained: EXPLAIN returned no plan"
-        return row[0], None
-
-    def table_columns(self, schema: str, name: str) -> tuple[list[str], TableIndexes]:
-        """Column names of a table and the columns that lead its indexes, by kind (cached)."""
-        key = (schema, name)
-        if key not in self.columns and self.conn is not None:
-            try:
-                cols = self.conn.execute(
-                    f"SELECT /* {MARKER} */ a.attname FROM pg_attribute a "
-                    "JOIN pg_class c ON c.oid = a.attrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
-                    "AND NOT a.attisdropped ORDER BY a.attnum",
-                    (schema, name),
-                ).fetchall()
-                relabelled = self.conn.execute(
-                    f"SELECT /* {MARKER} */ a.attname FROM pg_attribute a "
-                    "JOIN pg_class c ON c.oid = a.attrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
-                    "AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype",
-                    (schema, name),
-                ).fetchall()
-                # Every key of every btree index, expressions included, to tell which shapes exist.
-                btree = self.conn.execute(
-                    f"SELECT /* {MARKER} */ array(SELECT pg_get_indexdef(i.indexrelid, k, true) "
-                    "FROM generate_series(1, i.indnkeyatts) k ORDER BY k) "
-                    "FROM pg_index i "
-                    "JOIN pg_class c ON c.oid = i.indrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "JOIN pg_class ic ON ic.oid = i.indexrelid "
-                    "JOIN pg_am am ON am.oid = ic.relam "
-                    "WHERE n.nspname = %s AND c.relname = %s AND am.amname = 'btree' "
-                    "AND i.indpred IS NULL",
-                    (schema, name),
-                ).fetchall()
-                # The collation decides whether a plain btree serves LIKE 'term%': only in C/POSIX.
-                lead = self.conn.execute(
-                    f"SELECT /* {MARKER} */ a.attname, am.amname, opc.opcname, "
-                    "CASE WHEN coll.collname = 'default' THEN (SELECT datcollate FROM pg_database "
-                    "WHERE datname = current_database()) ELSE coll.collname END "
-                    "FROM pg_index i "
-                    "JOIN pg_class c ON c.oid = i.indrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "JOIN pg_class ic ON ic.oid = i.indexrelid "
-                    "JOIN pg_am am ON am.oid = ic.relam "
-                    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-                    "LEFT JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
-                    "LEFT JOIN pg_collation coll ON coll.oid = i.indcollation[0] "
-                    "WHERE n.nspname = %s AND c.relname = %s",
-                    (schema, name),
-                ).fetchall()
-            except psycopg.Error:
-                cols, lead, relabelled, btree = [], [], [], []
-            self.columns[key] = [str(r[0]) for r in cols]
-            self.indexes[key] = dataclasses.replace(
-                index_kinds(lead),
-                btree_keys=frozenset(tuple(normalised(str(k)) for k in r[0]) for r in btree),
-                relabelled=frozenset(str(r[0]) for r in relabelled),
-            )
-        return self.columns.get(key, []), self.indexes.get(key, TableIndexes())
-
-    def verify(self, query: str, advice: ScanAdvice) -> tuple[IndexCandidate, Verdict] | None:
-        """The candidate to advise and HypoPG's verdict on it: the verified one that costs least,
-        else the first (with why it is not verified)."""
-        if not advice.candidates or self.hypo is None:
-            return None
-        verdicts = self.hypo.verify(
-            _prepared(query), [c.create_index for c in advice.candidates],
-        )
-        pairs = list(zip(advice.candidates, verdicts, strict=True))
-        verified = [p for p in pairs if p[1].verified]
-        if verified:
-            return min(verified, key=lambda p: p[1].cost_after or 0.0)
-        return pairs[0]
-
-    def _quietly(self, statement: str) -> None:
-        if self.conn is None:
-            return
-        with contextlib.suppress(psycopg.Error):
-            self.conn.execute(statement)
-
-
-def _prepared(query: str) -> Prepared:
-    """The text to PREPARE and the NULL arguments its generic plan needs.
-
-    PREPARE works on every version; PostgreSQL 16's EXPLAIN (GENERIC_PLAN) would save it but parses
-    with the same grammar, so the typed-literal rewrite is needed either way.
-    """
-    nparams = max((int(n) for n in _PARAM.findall(query)), default=0)
-    args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
-    return Prepared(preparable(query), args)
-
-
 def build_query_analysis(
     url: Secret | None,
     before: DbSnapshot,
@@ -257,7 +93,7 @@ def build_query_analysis(
     )
     scanned = _scanned_tables(before, after, min_table_rows)
 
-    explainer = _open_explainer(url, timeout_s)
+    explainer = open_explainer(url, timeout_s)
     advice: dict[tuple[str, str], dict[str, Any]] = {}
     try:
         slow_entries, findings = _explain_slow(explainer, slow, max_plans, advice)
@@ -361,17 +197,8 @@ def _scanned_tables(before: DbSnapshot, after: DbSnapshot, min_rows: int) -> lis
     return sorted(found, key=lambda t: t.seq_tup_read, reverse=True)
 
 
-def _open_explainer(url: Secret | None, timeout_s: float) -> _Explainer:
-    if url is None:
-        return _Explainer(None, "no database URL was given when the report was built")
-    try:
-        return _Explainer(connect(url, timeout_s), None)
-    except DbStatsError as exc:
-        return _Explainer(None, f"the database was unreachable when the report was built: {exc}")
-
-
 def _explain_slow(
-    explainer: _Explainer, slow: list[WindowStatement], max_plans: int,
+    explainer: Explainer, slow: list[WindowStatement], max_plans: int,
     advice: dict[tuple[str, str], dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Entries for slow statements, plus plan findings per table for the seq-scan section."""
@@ -402,7 +229,7 @@ def _explain_slow(
 
 
 def _explain_for_tables(
-    explainer: _Explainer, window: list[WindowStatement], slow: list[WindowStatement],
+    explainer: Explainer, window: list[WindowStatement], slow: list[WindowStatement],
     scanned: list[TableWindow], findings: dict[str, list[str]],
     max_plans: int, advice: dict[tuple[str, str], dict[str, Any]], per_table: int = 3,
 ) -> dict[str, str]:
@@ -427,7 +254,7 @@ def _explain_for_tables(
                 break
             if w.stats.queryid in slow_ids or not pattern.search(w.stats.query):
                 continue
-            if not _is_read_query(w.stats.query):
+            if not is_read_query(w.stats.query):
                 continue
             budget -= 1
             explained += 1
@@ -442,7 +269,7 @@ def _explain_for_tables(
 
 
 def _plan_hints(
-    explainer: _Explainer, w: WindowStatement, plan: list[Any], findings: dict[str, list[str]],
+    explainer: Explainer, w: WindowStatement, plan: list[Any], findings: dict[str, list[str]],
     advice: dict[tuple[str, str], dict[str, Any]],
 ) -> list[str]:
     """Plain-words findings for each scan that reads a whole table; also filed per table.
@@ -451,7 +278,7 @@ def _plan_hints(
     entry per statement and index.
     """
     hints = []
-    for node, order in _scans(plan):
+    for node, order in plan_scans(plan):
         schema, name = str(node.get("Schema", "public")), str(node["Relation Name"])
         columns, indexes = explainer.table_columns(schema, name)
         found = scan_advice(node, schema, name, columns, indexes, order)
@@ -481,29 +308,6 @@ def _plan_hints(
     return hints
 
 
-def _scans(plan: list[Any]) -> list[tuple[dict[str, Any], list[str]]]:
-    """Every scan node, with the Sort Key of a sort above it that its row order could make unneeded.
-
-    Only Limit, Gather and the like may stand between: above a join or an aggregate the order
-    of one table's rows no longer decides the order of the output.
-    """
-    found: list[tuple[dict[str, Any], list[str]]] = []
-    stack: list[tuple[dict[str, Any], list[str]]] = [
-        (entry["Plan"], []) for entry in plan if isinstance(entry, dict) and "Plan" in entry
-    ]
-    while stack:
-        node, order = stack.pop()
-        kind = str(node.get("Node Type"))
-        if "Relation Name" in node:
-            found.append((node, order))
-        if kind in ("Sort", "Incremental Sort"):
-            order = [str(k) for k in node.get("Sort Key", [])]
-        elif kind not in _PASS_THROUGH:
-            order = []
-        stack.extend((child, order) for child in reversed(node.get("Plans", [])))
-    return found
-
-
 def _statement_hint(
     w: WindowStatement, plan: list[Any] | None, hints: list[str], error: str | None,
 ) -> str:
@@ -514,7 +318,7 @@ def _statement_hint(
         return f"{per_call}; {error}, so run EXPLAIN on it with typical values"
     if plan is None:
         return f"{per_call}; without a plan, run EXPLAIN on it with typical values"
-    if not any("Relation Name" in node for node in _walk(plan)):
+    if not any("Relation Name" in node for node in plan_nodes(plan)):
         return (
             f"{per_call}, yet the plan reads no table: the time goes to the functions it calls "
             "(such as pg_sleep) or to waiting for locks"
@@ -551,23 +355,3 @@ def _table_entry(
         "size_bytes": scan.table.size_bytes,
         "hint": hint,
     }
-
-
-def _walk(plan: list[Any]) -> list[dict[str, Any]]:
-    """Every node of an EXPLAIN (FORMAT JSON) result, depth first."""
-    nodes: list[dict[str, Any]] = []
-    stack = [entry["Plan"] for entry in plan if isinstance(entry, dict) and "Plan" in entry]
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        stack.extend(reversed(node.get("Plans", [])))
-    return nodes
-
-
-def _is_read_query(query: str) -> bool:
-    return _READ_QUERY.match(_LEADING_NOISE.sub("", query, count=1)) is not None
-
-
-def _gist(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

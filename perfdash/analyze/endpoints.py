@@ -1,7 +1,7 @@
 """Endpoints, joined: one row per endpoint (or Socket.IO) with what k6, Artillery and the backend's
 own log measured of it, side by side, so client-side latency stands next to the server's.
 
-How names from the three sources meet (one key per endpoint, `perfdash.collect.access_log.
+How names from the three sources meet (one key per endpoint, `perfdash.collect.route_names.
 normalise_route`):
 
 1. A URL or URL template (an Artillery metrics-by-endpoint key, a k6 `name`/`url` tag that is a
@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfdash.analyze.server_groups import read_server_groups, server_groups_markdown, worst_seconds_line
 from perfdash.artifacts import APPLOG_ENDPOINTS_JSON as ARTIFACT
 from perfdash.artifacts import read_applog_endpoints
-from perfdash.collect.access_log import normalise_route, percentile
+from perfdash.collect.latency_buckets import percentile
+from perfdash.collect.route_names import normalise_route
 from perfdash.tools import TOOLS, tools_for
 from perfdash.tools.base import EndpointRow
 
@@ -195,8 +197,11 @@ def read_endpoints(run_dir: Path, profile_name: str, tools: list[str] | None = N
         with contextlib.suppress(OSError):
             aliases = script_names(k6_script.read_text(errors="replace"))
     others = {name: found for name, found in rows.items() if name not in ("k6", "artillery")}
-    return {"rows": join(rows["k6"], rows["artillery"], log, aliases, others), "missing": missing,
-            "log_format": data.get("format") if isinstance(data, dict) else None}
+    out = {"rows": join(rows["k6"], rows["artillery"], log, aliases, others), "missing": missing,
+           "log_format": data.get("format") if isinstance(data, dict) else None}
+    if groups := read_server_groups(run_dir):  # only runs whose log gave request times
+        out["server_groups"] = groups
+    return out
 
 
 def endpoints_for(run_dir: Path, profile: Any) -> dict[str, Any]:
@@ -246,7 +251,7 @@ def endpoints_markdown(endpoints: Mapping[str, Any] | None) -> list[str]:
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows[1:]]
     for source, why in (endpoints.get("missing") or {}).items():
         lines.append(f"\n_{source}: {why}_")
-    return [*lines, ""]
+    return [*lines, "", *server_groups_markdown(endpoints)]
 
 
 def endpoints_table(endpoints: Mapping[str, Any]) -> Any:
@@ -254,7 +259,7 @@ def endpoints_table(endpoints: Mapping[str, Any]) -> Any:
     from rich.table import Table
 
     rows = endpoint_lines(endpoints)
-    table = Table(title="Endpoints", show_lines=False)
+    table = Table(title="Endpoints", show_lines=False, caption=worst_seconds_line(endpoints))
     for i, head in enumerate(rows[0]):
         table.add_column(head, justify="left" if i < 2 else "right", no_wrap=i < 2)
     for r in rows[1:]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from perfdash.analyze.reports import headline, run_line, shown_value, table_cell
+from perfdash.analyze.report_cells import headline, run_line, shown_value, table_cell
 from perfdash.diagnose.render import diagnosis_headlines_markdown
 from perfdash.secret import Secret, redact_command
 

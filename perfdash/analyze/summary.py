@@ -123,10 +123,13 @@ def artifact_index(paths: RunPaths) -> dict[str, dict[str, Any]]:
         "backend_log": paths.app_log, "db_snapshot_start": paths.db_snapshot_start,
         "timeline": paths.timeline_csv, "timeline_markers": paths.timeline_markers,
     }
-    # Only when the run wrote them: hosts measured through node_exporter, k6 split across
-    # generators (each one's own summary beside the merged result).
+    # Only when the run wrote them: hosts measured through node_exporter, the server's request
+    # times per endpoint group, k6 split across generators (each one's own summary beside the
+    # merged result).
     if paths.hosts_json.is_file():
         roles["hosts"] = paths.hosts_json
+    if paths.server_latency.is_file():
+        roles["server_latency"] = paths.server_latency
     roles |= generator_artifacts(paths.root, paths.profile)
     return {role: {"path": p.name, "exists": p.exists(),
                    "bytes": p.stat().st_size if p.exists() else 0}

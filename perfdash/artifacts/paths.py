@@ -33,6 +33,7 @@ APP_LOG = "app.log"
 APPLOG_ENDPOINTS_JSON = "applog-endpoints.json"
 TIMELINE_CSV = "timeline.csv"
 TIMELINE_MARKERS_NDJSON = "timeline-markers.ndjson"
+SERVER_LATENCY_CSV = "server-latency.csv"
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,12 @@ class RunPaths:
     @property
     def timeline_markers(self) -> Path:
         return self.root / TIMELINE_MARKERS_NDJSON
+
+    @property
+    def server_latency(self) -> Path:
+        """The backend's request time per second per endpoint group (perfdash.timeline.server_latency):
+        written only when a log gave request times."""
+        return self.root / SERVER_LATENCY_CSV
 
 
 def run_paths(run: RunPaths | Path) -> RunPaths:

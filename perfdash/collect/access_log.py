@@ -1,28 +1,18 @@
 """Requests per endpoint from the backend's own log, counted while the log is tailed.
 
 The app-log tail hands every block of whole lines it reads to `EndpointCounter.feed`. The first
-request lines decide the format, once:
-
-- JSON lines holding a route (or path/url), a status and optionally a latency field; the field
-  names come from the environment's `log_fields` (default `route`, `status`, `ms`, with common
-  aliases tried when those are absent). The key order of the first request line is compiled into
-  one regular expression;
-- the common / combined access-log format (`"GET /path HTTP/1.1" 200 512`, with an optional
-  request time at the end of the line: nginx `$request_time`, gunicorn `%(M)s`, Apache `%D`...);
-- a plain line `... GET /path 200 1.3ms` (the demo backend's format).
+request lines decide the format, once (JSON with its field names, the common/combined access-log
+format, or the demo backend's plain lines: perfdash.collect.access_log_formats).
 
 After that a block costs one `finditer` over the whole block and a dict update per request line:
 no split into lines, no JSON decoding. A log in no recognised format is given up after
 `DETECT_LINES` candidate lines and costs nothing more. The counts go to `applog-endpoints.json`
 at the end of the load, per route (normalised: query string dropped, ids and placeholders become
-`{}`) and status class, with a latency histogram (4% buckets) for p50/p95/p99.
+`{}`, perfdash.collect.route_names) and status class, with a latency histogram (4% buckets,
+perfdash.collect.latency_buckets) for p50/p95/p99.
 
-An access log's request time has no unit on the line: nginx writes decimal seconds (`0.031`),
-gunicorn's `%(M)s` integer milliseconds, its `%(D)s` and Apache's `%D` integer microseconds. The
-environment's `access_log_time_unit` or `access_log_format` settles it; without them the first
-`UNIT_SAMPLE` times decide (a fraction means seconds, integers milliseconds unless typically above
-100,000, then microseconds) and the artifact says which unit was assumed and why, because a wrong
-guess is a 1000x error that looks like a slow backend.
+An access log's request time has no unit on the line; the setting or the first times decide it,
+and the artifact says which unit was assumed and why (perfdash.collect.request_time_units).
 
 Behind a reverse proxy the access log is the proxy's. nginx can write `$upstream_response_time`
 after `$request_time` (`... "k6/1.1.0" 0.182 0.012`: both in seconds; `-` when nginx answered
@@ -33,158 +23,34 @@ spent in the proxy (a `limit_req` queue, buffering to a slow client, connecting 
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfdash.artifacts import APPLOG_ENDPOINTS_JSON, write_json_atomic
+from perfdash.collect.access_log_formats import COMBINED, DEFAULT_FIELDS, PLAIN, UPSTREAM_TIME, json_format
+from perfdash.collect.endpoint_groups import OTHER, Groups, IntervalTimes
+from perfdash.collect.latency_buckets import BUCKET_BASE, bucket_of
+from perfdash.collect.request_time_units import (
+    FORMAT_UNITS,
+    TIME_UNITS,
+    UNIT_SAMPLE,
+    guess_json_unit,
+    infer_time_unit,
+)
+from perfdash.collect.route_counts import TOO_MANY_REQUESTS, RouteCounts, route_json, status_class
+from perfdash.collect.route_names import normalise_route
 
 ARTIFACT = APPLOG_ENDPOINTS_JSON
-DEFAULT_FIELDS: Mapping[str, str] = {"route": "route", "status": "status", "latency_ms": "ms"}
-# Tried when the configured name is not in the line. A dotted name is a key inside an object
-# (pino-http's `"req":{"method":"GET","url":"/x"}`, `"res":{"statusCode":200}`); a line is searched
-# for its last part (`"url":`), which must then be the line's only key of that name.
-ALIASES: Mapping[str, tuple[str, ...]] = {
-    "route": ("route", "path", "url", "endpoint", "uri", "request_path", "req.url", "request.url",
-              "req.path"),
-    "status": ("status", "status_code", "statusCode", "code", "res_status", "res.statusCode",
-               "response.status_code", "res.status"),
-    "latency_ms": ("ms", "duration_ms", "latency_ms", "response_time", "responseTime",
-                   "elapsed_ms", "took_ms", "duration"),
-}
 # Latencies are read from at most this much of one batch (about 2,000 JSON lines, 8k lines/s at
 # 4 batches a second); beyond it they are a sample, the counts stay exact.
 LATENCY_BYTES = 256 * 1024
 DETECT_LINES = 200  # candidate lines looked at before a log counts as "no request format"
 MAX_ROUTES = 500  # distinct normalised routes kept; the rest are counted under OTHER
-OTHER = "(other routes)"
-BUCKET_BASE = 1.04
-_LOG_BASE = math.log(BUCKET_BASE)
 _CACHE_MAX = 20_000
-
-# Milliseconds per unit of an access log's request time.
-TIME_UNITS: Mapping[str, float] = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-# The unit each access-log preset writes its request time in; None: the preset has no request time.
-# gunicorn's `%(L)s` (decimal seconds) is told from its `%(M)s` by the fraction.
-FORMAT_UNITS: Mapping[str, str | None] = {"combined": None, "common": None, "nginx": "s",
-                                          "gunicorn": "ms", "apache": "us"}
-UNIT_SAMPLE = 100  # request times looked at before an unset unit is inferred
-MICROSECONDS_ABOVE = 100_000  # a typical integer time above this is microseconds, not ms
-SUSPECT_RATIO = 10.0  # the server's mean time above this many times the clients' is a unit mistake
-
-_QUERY = re.compile(r"[?#].*$")
-_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
-_TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\$\{[^}]*\}|\{[^}/]*\}|(?<=/):[A-Za-z_][A-Za-z0-9_]*")
-_ID_SEGMENT = re.compile(
-    r"(?<=/)(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|[0-9a-fA-F]{16,})(?=/|$)")
-
-# route, status, request time, its stated unit, upstream time(s) (nginx `$upstream_response_time`)
-_COMBINED = re.compile(
-    rb'^[^\n"]*"[A-Z]+ ([^ "\n]+)[^"\n]*" (\d{3}) [^\n]*?(?:[ ](\d+(?:\.\d+)?)[ ]?(ms)?'
-    rb'(?:[ ]((?:\d+\.\d+|-)(?:(?:, | : )(?:\d+\.\d+|-))*))?)?[ \t\r]*$',
-    re.MULTILINE)
-_UPSTREAM_TIME = re.compile(rb"\d+\.\d+")
-_PLAIN = re.compile(
-    rb"^[^\n]*?\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^ \n]*) (\d{3}) (\d+(?:\.\d+)?)ms\b[^\n]*$",
-    re.MULTILINE)
-
-
-def normalise_route(raw: str) -> str:
-    """One key for the same endpoint named by a log, k6 or Artillery.
-
-    Origin and query string dropped; `{{ var }}`, `${expr}`, `{var}` and `:var` placeholders and
-    path segments that are ids (digits, UUIDs, long hex) become `{}`; trailing slash dropped.
-    """
-    path = _QUERY.sub("", _ORIGIN.sub("", raw.strip()))
-    path = _TEMPLATE.sub("{}", path)
-    path = _ID_SEGMENT.sub("{}", path)
-    if len(path) > 1:
-        path = path.rstrip("/")
-    return path or "/"
-
-
-def bucket_of(ms: float) -> int:
-    return int(math.log(ms) / _LOG_BASE) + 1 if ms >= 1.0 else 0 if ms <= 0 else -1
-
-
-def bucket_value(b: int) -> float:
-    """The upper edge of a bucket, in ms (the value a percentile reports)."""
-    return 0.0 if b == 0 else 1.0 if b == -1 else float(BUCKET_BASE ** b)
-
-
-TOO_MANY_REQUESTS = 429
-
-
-def status_class(status: int) -> str:
-    return "none" if status < 100 else f"{status // 100}xx"
-
-
-@dataclass
-class RouteCounts:
-    count: int = 0
-    by_class: dict[str, int] = field(default_factory=dict)
-    throttled: int = 0  # 429 Too Many Requests: the server protecting itself, not failing
-    latency_sum_ms: float = 0.0
-    latency_n: int = 0
-    buckets: dict[int, int] = field(default_factory=dict)
-    # behind a reverse proxy: requests with an upstream time, their upstream and proxy time (request
-    # time minus upstream time), and what the proxy answered itself (`-`) by status class
-    upstream_n: int = 0
-    upstream_sum_ms: float = 0.0
-    proxy_sum_ms: float = 0.0
-    upstream_buckets: dict[int, int] = field(default_factory=dict)
-    proxy_answered: dict[str, int] = field(default_factory=dict)
-
-
-def _field_re(raw_line: bytes, name: str, value: bytes) -> re.Pattern[bytes]:
-    """`"name":VALUE` as a pure literal prefix (no `\\s*`: a literal prefix lets the regex engine
-    skip to candidates at memchr speed, 2.4x faster), spaced as the first request line spaced it."""
-    key = b'"' + re.escape(name.encode()) + b'"'
-    spaced = raw_line.find(key + b": ") >= 0
-    return re.compile(key + (b": " if spaced else b":") + value)
-
-
-_ABSENT = object()
-# JSON latency keys that do not say their unit: milliseconds or seconds, told apart by the times.
-UNITLESS_KEYS = frozenset({"duration"})
-
-
-def guess_json_unit(key: str, times: list[tuple[bytes, int]]) -> tuple[str, str]:
-    """(unit, why) for a JSON latency whose key does not name its unit, from (raw time, count) pairs.
-
-    A request typically under a millisecond is rarer than one under a second, so a typical time
-    below 1 is seconds (structlog's and many middlewares' `duration`), else milliseconds."""
-    values = sorted((float(raw), n) for raw, n in times)
-    half, seen, median = sum(n for _, n in values) / 2, 0, 0.0
-    for value, n in values:
-        seen += n
-        if seen >= half:
-            median = value
-            break
-    if median < 1:
-        return "s", (f"inferred: the {key!r} field, typically {median:g}, is read as seconds; if it is "
-                     'ms set time_unit = "ms" for this log')
-    return "ms", (f"inferred: the {key!r} field, typically {median:g}, is read as ms; if it is seconds "
-                  'set time_unit = "s" for this log')
-
-
-def _member(record: Mapping[str, Any], name: str) -> tuple[str, Any]:
-    """(the key the line writes, its value) for `name`: a key of the record, else the path into its
-    objects (`req.url`: the `url` of the `req` object, written `"url":`); value _ABSENT if neither."""
-    if name in record:
-        return name, record[name]
-    value: Any = record
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return name, _ABSENT
-        value = value[part]
-    return name.rsplit(".", 1)[-1], value
+UNIT_SETTING = "setting: access_log_time_unit"
 
 
 class EndpointCounter:
@@ -205,7 +71,7 @@ class EndpointCounter:
         self.time_unit_source: str | None = None
         self._fraction_unit: str | None = None  # gunicorn: a time with a fraction is %(L)s, seconds
         if time_unit is not None:
-            self.time_unit_source = "setting: access_log_time_unit"
+            self.time_unit_source = UNIT_SETTING
         elif log_format is not None and FORMAT_UNITS[log_format] is not None:
             self.time_unit = FORMAT_UNITS[log_format]
             self.time_unit_source = f"setting: access_log_format = {log_format}"
@@ -226,9 +92,13 @@ class EndpointCounter:
         self.request_lines = 0
         self.latency_sampled = 0  # request lines whose latency was not read (budget)
         self.note: str | None = None
-        # every route's request times since the last `drain_interval`: the timeline's per-second
-        # server percentiles (srv_p50_ms...)
-        self._interval: Counter[int] = Counter()
+        # every route's request times since the last drain: the timeline's per-second server
+        # percentiles (srv_p50_ms...) and their per-group rows (server-latency.csv)
+        self._interval = IntervalTimes()
+        # a JSON log's latency field, its unit (None until the first times decide) and why
+        self._json_latency_key = ""
+        self._json_unit: str | None = "ms"
+        self._json_unit_source: str | None = None
 
     @property
     def recognised(self) -> bool:
@@ -245,58 +115,21 @@ class EndpointCounter:
             self._seen += 1
             if line.startswith(b"{"):
                 self._detect_json(line)
-            elif _COMBINED.match(line):
-                self.format, self._line = "combined", _COMBINED
-            elif _PLAIN.match(line):
-                self.format, self._line = "plain", _PLAIN
+            elif COMBINED.match(line):
+                self.format, self._line = "combined", COMBINED
+            elif PLAIN.match(line):
+                self.format, self._line = "plain", PLAIN
             if not self.recognised and self._seen >= DETECT_LINES:
                 self.gave_up = True
 
     def _detect_json(self, line: bytes) -> None:
-        try:
-            record = json.loads(line)
-        except ValueError:
+        setting = self.time_unit if self.time_unit_source == UNIT_SETTING else None
+        found = json_format(line, self._fields, setting)
+        if found is None:
             return
-        if not isinstance(record, dict):
-            return
-        chosen: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for role in ("route", "status", "latency_ms"):
-            configured = self._fields.get(role, "")
-            names = (configured, *ALIASES[role]) if configured else ALIASES[role]
-            for n in names:
-                key, value = _member(record, n)
-                # a latency written as text ("12ms") is not read: the next alias may be a number
-                if value is not _ABSENT and (role != "latency_ms" or (
-                        isinstance(value, int | float) and not isinstance(value, bool))):
-                    chosen[role], values[role] = key, value
-                    break
-        if "route" not in chosen or "status" not in chosen:
-            return  # not a request line: a start-up message, say
-        if not isinstance(values["route"], str):
-            return
-        if isinstance(values["status"], bool) or not isinstance(values["status"], int | str):
-            return
-        quoted = isinstance(values["status"], str)
-        self._route = _field_re(line, chosen["route"], rb'"([^"\n]*)"')
-        self._status = _field_re(line, chosen["status"], rb'"(\d+)"' if quoted else rb"(\d+)")
-        # The unit of the latency: the setting's; decided by the first times for a key that does not
-        # say it (UNITLESS_KEYS); else ms, as `log_fields.latency_ms` is documented.
-        self._json_unit: str | None = "ms"
-        self._json_unit_source: str | None = None
-        self._json_latency_key = key = chosen.get("latency_ms", "")
-        if key:
-            if self.time_unit_source == "setting: access_log_time_unit":
-                self._json_unit = self.time_unit
-                self._json_unit_source = f"setting: the time unit of the {key!r} field"
-            elif key in UNITLESS_KEYS and key != self._fields["latency_ms"]:
-                self._json_unit = None
-            else:
-                self._json_unit_source = f"json: the {key!r} field is read as ms"
-            # Whole milliseconds and one decimal: enough for 4% buckets, and few distinct values;
-            # seconds keep four decimals (a tenth of a millisecond).
-            digits = rb"(\d+(?:\.\d)?)" if self._json_unit == "ms" else rb"(\d+(?:\.\d{1,4})?)"
-            self._latency = _field_re(line, key, digits)
+        self._route, self._status, self._latency = found.route, found.status, found.latency
+        self._json_latency_key, self._json_unit, self._json_unit_source = (
+            found.latency_key, found.unit, found.unit_source)
         self.format = "json"
 
     def _add_json_latencies(self, pairs: Counter[tuple[bytes, bytes]]) -> None:
@@ -461,17 +294,21 @@ class EndpointCounter:
     def _add_latencies(self, pairs: Counter[tuple[bytes, bytes]], ms_per_unit: float = 1.0) -> None:
         for (raw, ms_raw), n in pairs.items():
             ms = float(ms_raw) * ms_per_unit
-            rc = self._counts_for(self._key(raw))
+            key = self._key(raw)
+            rc = self._counts_for(key)
             rc.latency_sum_ms += ms * n
             rc.latency_n += n
             b = bucket_of(ms)
             rc.buckets[b] = rc.buckets.get(b, 0) + n
-            self._interval[b] += n
+            self._interval.add(key, b, n)
 
     def drain_interval(self) -> dict[int, int]:
         """The request times counted since the last call, as a bucket histogram, and start anew."""
-        got, self._interval = dict(self._interval), Counter()
-        return got
+        return self.drain_times()[0]
+
+    def drain_times(self) -> tuple[dict[int, int], Groups]:
+        """The same, with the histograms of the busiest endpoint groups (perfdash.collect.endpoint_groups)."""
+        return self._interval.drain({key: rc.count for key, rc in self._routes.items()})
 
     def _add_upstream(self, lines: Counter[tuple[bytes, bytes, bytes, bytes]]) -> None:
         """nginx's request and upstream times, both decimal seconds (nginx writes no other unit).
@@ -480,7 +317,7 @@ class EndpointCounter:
         means the proxy answered without the backend."""
         for (raw, status, request_s, upstream_s), n in lines.items():
             rc = self._counts_for(self._key(raw))
-            tries = _UPSTREAM_TIME.findall(upstream_s)
+            tries = UPSTREAM_TIME.findall(upstream_s)
             if not tries:
                 cls = status_class(int(status))
                 rc.proxy_answered[cls] = rc.proxy_answered.get(cls, 0) + n
@@ -507,17 +344,7 @@ class EndpointCounter:
 
     def to_json(self) -> dict[str, Any]:
         self._settle_unit()
-        routes = {}
-        for key, rc in sorted(self._routes.items()):
-            routes[key] = {
-                "count": rc.count, "by_class": dict(sorted(rc.by_class.items())),
-                "status_429": rc.throttled,
-                "latency_n": rc.latency_n,
-                "latency_avg_ms": round(rc.latency_sum_ms / rc.latency_n, 3) if rc.latency_n else None,
-                "buckets": {str(b): n for b, n in sorted(rc.buckets.items())},
-            }
-            if rc.upstream_n or rc.proxy_answered:
-                routes[key].update(_upstream_json(rc))
+        routes = {key: route_json(rc) for key, rc in sorted(self._routes.items())}
         upstream = any(r.upstream_n or r.proxy_answered for r in self._routes.values())
         return {"format": self.format, "request_lines": self.request_lines, "upstream_times": upstream,
                 "latency_not_read": self.latency_sampled, **self._unit_fields(),
@@ -530,29 +357,6 @@ class EndpointCounter:
         write_json_atomic(path, self.to_json())
 
 
-def _upstream_json(rc: RouteCounts) -> dict[str, Any]:
-    n = rc.upstream_n
-    return {"upstream_n": n,
-            "upstream_avg_ms": round(rc.upstream_sum_ms / n, 3) if n else None,
-            "proxy_avg_ms": round(rc.proxy_sum_ms / n, 3) if n else None,
-            "upstream_buckets": {str(b): c for b, c in sorted(rc.upstream_buckets.items())},
-            "proxy_answered": dict(sorted(rc.proxy_answered.items()))}
-
-
-def percentile(buckets: Mapping[int, int], q: float) -> float | None:
-    """The q-th percentile (0..100) of a bucket histogram, as the bucket's upper edge in ms."""
-    total = sum(buckets.values())
-    if not total:
-        return None
-    rank = max(1, math.ceil(total * q / 100))
-    seen = 0
-    for b in sorted(buckets):
-        seen += buckets[b]
-        if seen >= rank:
-            return round(bucket_value(b), 3)
-    return None
-
-
 def count_file(path: Path, fields: Mapping[str, str] | None = None, *, log_format: str | None = None,
                time_unit: str | None = None) -> dict[str, Any]:
     """The same counts for a whole log file after the fact (tests, a replayed run)."""
@@ -561,49 +365,3 @@ def count_file(path: Path, fields: Mapping[str, str] | None = None, *, log_forma
     end = data.rfind(b"\n") + 1
     counter.feed(data[:end] if end else data + b"\n")
     return counter.to_json()
-
-
-def infer_time_unit(times: list[tuple[bytes, int]]) -> tuple[str, str]:
-    """(unit, why) for request times written without a unit, from (raw time, count) pairs.
-
-    A fraction means seconds (nginx's `0.031`, gunicorn's `%(L)s`). Integers are never taken for
-    seconds: they are milliseconds (gunicorn's `%(M)s`) unless the typical one is above
-    MICROSECONDS_ABOVE, a request of minutes in ms but a tenth of a second in µs (`%(D)s`, `%D`)."""
-    if any(b"." in raw for raw, _ in times):
-        return "s", "inferred: request times with a fraction are seconds"
-    values = sorted((int(raw), n) for raw, n in times)
-    half, seen, median = sum(n for _, n in values) / 2, 0, 0
-    for value, n in values:
-        seen += n
-        if seen >= half:
-            median = value
-            break
-    if median > MICROSECONDS_ABOVE:
-        return "us", f"inferred: integer request times, typically {median:,}, are microseconds"
-    if median == 0:
-        return "ms", ("inferred: integer request times, mostly 0, read as ms; if they are whole "
-                      "seconds set access_log_time_unit = \"s\"")
-    return "ms", f"inferred: integer request times, typically {median:,}, are milliseconds"
-
-
-def unit_suspect(server_ms: float | None, client_ms: float | None,
-                 assumed_unit: str | None = None) -> str | None:
-    """A one-sentence warning when the access log's mean request time is more than SUSPECT_RATIO
-    times the clients' mean latency for the same requests, else None.
-
-    The server's time is part of the client's, so a log that says otherwise was read in the wrong
-    unit: the ratio, rounded to a power of 1000, says by how much, and `assumed_unit` (the unit it
-    was read in, "s" when unknown) which unit to set instead."""
-    if server_ms is None or client_ms is None or client_ms <= 0 or server_ms <= SUSPECT_RATIO * client_ms:
-        return None
-    ratio = server_ms / client_ms
-    # 178x and up counts as 1000x: a server spends 20-100% of the client's time on a request.
-    steps = int(math.log10(ratio) / 3 + 0.25)
-    units = list(TIME_UNITS)  # smallest first
-    at = units.index(assumed_unit if assumed_unit is not None and assumed_unit in TIME_UNITS else "s")
-    if steps < 1 or at - steps < 0:
-        return (f"the access log's request time ({server_ms:,.1f} ms) is {ratio:,.0f}x the clients' "
-                f"latency ({client_ms:,.1f} ms): check access_log_time_unit and access_log_format.")
-    return (f"the access log's request time looks {1000 ** steps}x too large ({server_ms:,.1f} ms "
-            f"against the clients' {client_ms:,.1f} ms): set access_log_time_unit = "
-            f"\"{units[at - steps]}\".")

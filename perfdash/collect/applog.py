@@ -7,118 +7,27 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from threading import Event, Thread
 from time import monotonic
 
-import watchfiles
-
 from perfdash.collect.access_log import EndpointCounter
+from perfdash.collect.log_levels import count_levels
+from perfdash.collect.name_watch import WATCH_STEP_MS, watch_name
 from perfdash.collect.pool_lines import PoolLines
+from perfdash.collect.terminal_text import MAX_LINE_BYTES, terminal_text
 from perfdash.events import Bus, LogLinesRead, ProblemDetected, RequestTimesRead
 
 CHUNK_BYTES = 1 << 20
-MAX_LINE_BYTES = 4096
 FALLBACK_POLL_S = 1.0
-WATCH_STEP_MS = 50
 # Polls in a row that found new bytes before the file counts as busy, and quiet polls after a busy
 # spell before the reader trusts the watch again.
 BUSY_POLLS = 3
 SETTLE_POLLS = 2
-# A level token further into a line than this is message text, not the line's level.
-LEVEL_HEAD_BYTES = 48
 # ERROR and WARN lines kept word for word (the first ones of the run), so a verdict can quote them.
 SAMPLE_LINES = 5
-
-_ERROR, _WARN = 1, 2
-_WORD_TOKENS = ((b"ERROR", _ERROR), (b"FATAL", _ERROR), (b"CRITICAL", _ERROR), (b"WARN", _WARN))
-_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_LEVEL_VALUE = re.compile(rb"""["']?[ \t]*[=:][ \t]*["']?(?i:(error|fatal|critical)|(warn(?:ing)?))\b""")
-# JSON loggers name the level under a key anywhere in the line (bunyan after name, hostname and pid;
-# structlog after the event), as a word or as pino/bunyan's number (40 warn, 50 error, 60 fatal). One
-# search with a literal prefix matches only the error and warning values, so the info lines of a JSON
-# log cost a failed match in C each and no Python; an escaped key inside a message (`\"level\":50`)
-# never matches. `levelname` is python-json-logger's key.
-_JSON_LEVEL = re.compile(
-    rb'"level(?:name)?": ?(?:"(?i:(error|fatal|critical|crit|alert|emerg|emergency|panic)'
-    rb'|(warn|warning))"|([56]0)(?![0-9.])|40(?![0-9.]))')
-# The same for a decoded line (the log pane's colours).
-JSON_LEVEL_TEXT = re.compile(_JSON_LEVEL.pattern.decode())
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-# Control characters would move a terminal's cursor; tabs are harmless. Translating costs a dict
-# lookup per character, so only lines that hold one are translated (3.5 µs a line down to 0.7 µs).
-_CONTROLS = dict.fromkeys((*range(9), *range(10, 32), 127), "\ufffd")
-_HAS_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def count_levels(block: bytes) -> tuple[int, int]:
-    """(errors, warnings) among the lines of `block`, at most one level per line, the worse one winning.
-
-    A `bytes.find` pass per token over the whole block, checking only the few hits, costs a fraction of
-    splitting the block into lines (a per-line regex costs more still): that is what keeps a
-    20k lines/s log under one percent of a core.
-    """
-    worst: dict[int, int] = {}  # line start -> most severe level found in the line's head
-    for token, level in _WORD_TOKENS:
-        for line, at in _head_hits(block, token):
-            end = at + len(token)
-            if token == b"WARN" and block[end:end + 3] == b"ING":
-                end += 3
-            if _starts_word(block, line, at) and (end == len(block) or block[end] not in _WORD_BYTES):
-                worst[line] = min(worst.get(line, level), level)
-    for line, at in _head_hits(block, b"level"):
-        match = _LEVEL_VALUE.match(block, at + 5)
-        if match and _starts_word(block, line, at):
-            level = _ERROR if match.group(1) else _WARN
-            worst[line] = min(worst.get(line, level), level)
-    if b'"' in block:  # memchr: a plain log without quotes skips the search (0.01 ms against 0.3 per MB)
-        for match in _JSON_LEVEL.finditer(block):
-            line = block.rfind(b"\n", 0, match.start()) + 1
-            level = _WARN if match.group(2) or not (match.group(1) or match.group(3)) else _ERROR
-            worst[line] = min(worst.get(line, level), level)
-    errors = sum(1 for level in worst.values() if level == _ERROR)
-    return errors, len(worst) - errors
-
-
-def _head_hits(block: bytes, token: bytes) -> Iterator[tuple[int, int]]:
-    """(line start, index) of each `token` within the first bytes of a line; skips the rest of a line."""
-    at = block.find(token)
-    while at >= 0:
-        line = block.rfind(b"\n", 0, at) + 1
-        if at - line <= LEVEL_HEAD_BYTES:
-            yield line, at
-            at = block.find(token, at + len(token))
-        else:
-            newline = block.find(b"\n", at)
-            if newline < 0:
-                return
-            at = block.find(token, newline)
-
-
-def _starts_word(block: bytes, line: int, at: int) -> bool:
-    """A word boundary before `at`, counting the end of a colour code (`ESC[31mERROR`) as one."""
-    if at == line or block[at - 1] not in _WORD_BYTES:
-        return True
-    return block[at - 1] == ord("m") and block.rfind(b"\x1b[", max(line, at - 12), at) >= 0
-
-
-def _text(line: bytes, cut: int = 0) -> str:
-    """A line fit for a terminal: decoded leniently, colour codes and control characters defused."""
-    if line.endswith(b"\r"):
-        line = line[:-1]
-    if len(line) > MAX_LINE_BYTES:
-        cut += len(line) - MAX_LINE_BYTES
-        line = line[:MAX_LINE_BYTES]
-    text = line.decode("utf-8", "replace")
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    if _HAS_CONTROL.search(text):
-        text = text.translate(_CONTROLS)
-    return f"{text} … [{cut} bytes cut]" if cut else text
 
 
 class AppLogTail:
@@ -244,34 +153,9 @@ class AppLogTail:
             self._close()
 
     def _watch(self) -> None:
-        """Wakes the reader on changes to the file's name while the file is calm.
-
-        While it is busy the reader polls on its own and the watch is closed: watchfiles handles every
-        inotify event in its own thread, which at 20k one-line writes a second costs more than all the
-        reading and counting together.
-        """
-        name, directory = self._path.name, self._path.parent
-        paused = _Paused(self._stop, self._calm)
-
-        def ours(_change: watchfiles.Change, changed: str) -> bool:
-            return os.path.basename(changed) == name
-
-        while not self._stop.is_set():
-            if not self._calm.wait(FALLBACK_POLL_S):
-                continue
-            try:
-                watched = os.stat(directory).st_ino
-                for changes in watchfiles.watch(
-                        directory, watch_filter=ours, debounce=max(WATCH_STEP_MS, int(self._interval * 1000)),
-                        step=WATCH_STEP_MS, stop_event=paused, rust_timeout=int(FALLBACK_POLL_S * 1000),
-                        yield_on_timeout=True, recursive=False, raise_interrupt=False):
-                    if changes:
-                        self._wake.set()
-                    if os.stat(directory).st_ino != watched:
-                        break  # the directory was replaced: watch the new one
-            except (OSError, RuntimeError):
-                # No directory yet, or it vanished: the reader's stat every second covers the gap.
-                self._stop.wait(FALLBACK_POLL_S)
+        """Wakes the reader on changes to the file's name while the file is calm (its own module)."""
+        watch_name(self._path, self._wake, stop=self._stop, calm=self._calm,
+                   debounce_ms=max(WATCH_STEP_MS, int(self._interval * 1000)), poll_s=FALLBACK_POLL_S)
 
     def _poll(self) -> bool:
         """Read whatever is new, following the name through truncation, rotation and re-creation.
@@ -383,7 +267,7 @@ class AppLogTail:
             self._sample(line + b"\n", errors, warnings)
         self._count_requests(line + b"\n")
         if self._levels:
-            self._kept.append(self._prefix + _text(line, cut))
+            self._kept.append(self._prefix + terminal_text(line, cut))
 
     def _add_lines(self, block: bytes) -> None:
         """Count every line of `block` (which ends with a newline) but decode only the newest few."""
@@ -397,7 +281,8 @@ class AppLogTail:
         if keep:
             newest = block[:-1].rsplit(b"\n", keep)
             prefix = self._prefix
-            self._kept.extend(prefix + _text(line) for line in (newest[1:] if lines > keep else newest))
+            self._kept.extend(prefix + terminal_text(line)
+                              for line in (newest[1:] if lines > keep else newest))
 
     def _sample(self, block: bytes, errors: int, warnings: int) -> None:
         """Keep the first ERROR and WARN lines of the run. Only a block that holds a line still
@@ -410,7 +295,7 @@ class AppLogTail:
             e, w = count_levels(line)
             kept = self.error_lines if e else self.warning_lines if w else None
             if kept is not None and len(kept) < SAMPLE_LINES:
-                kept.append(_text(line))
+                kept.append(terminal_text(line))
             if len(self.error_lines) >= SAMPLE_LINES and len(self.warning_lines) >= SAMPLE_LINES:
                 return
 
@@ -423,9 +308,9 @@ class AppLogTail:
         self.warnings_total += warnings
 
     def _publish(self) -> None:
-        times = self.endpoints.drain_interval() if self.endpoints is not None else None
+        times, groups = self.endpoints.drain_times() if self.endpoints is not None else ({}, ())
         if times:
-            self._bus.publish(RequestTimesRead(tuple(sorted(times.items()))))
+            self._bus.publish(RequestTimesRead(tuple(sorted(times.items())), groups))
         if not self._levels:  # an access log's lines are counted, not shown
             self._batch_lines = 0
             return
@@ -469,17 +354,6 @@ class AppLogTail:
         what = f"cannot read the {self._what} {self._path}: {exc.strerror or exc}"
         self.problem = what
         self._bus.publish(ProblemDetected(what, fix))
-
-
-class _Paused:
-    """The watch's stop signal: stopping for good, or standing down while the file is busy."""
-
-    def __init__(self, stop: Event, calm: Event) -> None:
-        self._stop = stop
-        self._calm = calm
-
-    def is_set(self) -> bool:
-        return self._stop.is_set() or not self._calm.is_set()
 
 
 def _line_start_before(fd: int, size: int) -> int:

@@ -19,7 +19,7 @@ from perfdash.artifacts import (
     read_applog_endpoints,
     read_query_analysis,
 )
-from perfdash.collect.access_log import percentile
+from perfdash.collect.latency_buckets import percentile
 from perfdash.diagnose.facts import AppConnections, EndpointLoad, Facts, LockWaits, ProxyTime, Statement
 
 MIN_APP_SAMPLES = 5

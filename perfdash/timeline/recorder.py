@@ -26,6 +26,8 @@ Sources and their rules, per second:
 - SystemSampled, DatabaseSampled: the last sample of the second (the database sampler runs every 2 s,
   so every other row has empty database cells).
 - LogLinesRead: lines and ERROR lines read in the second (0 when the log was quiet).
+- RequestTimesRead: the access log's request times, run-wide (srv_p50_ms...) and per endpoint group
+  into `server-latency.csv` (perfdash.timeline.server_latency).
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ from pathlib import Path
 from typing import TextIO
 
 from perfdash.artifacts import TIMELINE_CSV, TIMELINE_MARKERS_NDJSON
-from perfdash.collect.access_log import percentile
 from perfdash.collect.background import Background
 from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.collect.hostsample import HostsSampled
+from perfdash.collect.latency_buckets import percentile
 from perfdash.events import (
     ArtilleryProgressed,
     Bus,
@@ -63,6 +65,7 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.timeline.columns import HOST_FIELDS, NAMES, host_column, host_columns
+from perfdash.timeline.server_latency import GroupLatencies
 
 MARKERS_NDJSON = TIMELINE_MARKERS_NDJSON
 HEADER = ("t_s", *NAMES)
@@ -120,6 +123,7 @@ class TimelineRecorder(Background):
         self._tainted = False
         self._log_seen = False
         self._server: Counter[int] = Counter()  # the access log's request times this second
+        self._groups = GroupLatencies(run_dir)  # the same per endpoint group: server-latency.csv
         self.rows = 0
         self.error: str | None = None
         bus.listen(self)
@@ -158,11 +162,13 @@ class TimelineRecorder(Background):
         for f in (self._csv, self._markers):
             if f is not None:
                 f.close()
+        self._groups.close()
 
     def finish(self, run_dir: Path, record: RunNotes) -> None:
         """Rows and markers are written as they close; a write that failed stopped both."""
-        if self.error:
-            record.problem(self.error, DISK_FIX)
+        for error in (self.error, self._groups.error):
+            if error:
+                record.problem(error, DISK_FIX)
 
     def _run(self) -> None:
         assert self._start is not None
@@ -198,6 +204,7 @@ class TimelineRecorder(Background):
             v["log_errors"] = (v.get("log_errors") or 0) + e.errors
         elif isinstance(e, RequestTimesRead):
             self._server.update(dict(e.buckets))
+            self._groups.add(e.groups)
         elif isinstance(e, K6Progressed):
             v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
             if e.failed_rate is not None:
@@ -287,6 +294,7 @@ class TimelineRecorder(Background):
                           srv_p99_ms=percentile(self._server, 99))
             self._server = Counter()
         t_s = float(self._row)
+        self._groups.close_second(t_s)
         self._row += 1
         self._values = {}
         marks, self._marks = tuple(self._marks), []

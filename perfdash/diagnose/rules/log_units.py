@@ -4,7 +4,7 @@ server time ten times the client's is a reading error, said before anyone trusts
 from __future__ import annotations
 
 from perfdash.artifacts import APPLOG_ENDPOINTS_JSON
-from perfdash.collect.access_log import unit_suspect
+from perfdash.collect.request_time_units import unit_suspect
 from perfdash.diagnose.facts import Facts
 from perfdash.diagnose.model import Evidence, Finding, Gap
 

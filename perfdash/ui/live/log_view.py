@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perfdash.collect.applog import JSON_LEVEL_TEXT
+from perfdash.collect.log_levels import JSON_LEVEL_TEXT
 from perfdash.ui.live.state import LogBuffer
 
 # A level word further into the line than this is message text ("GET /errors 200"), not the level.

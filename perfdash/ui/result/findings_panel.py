@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfdash.analyze.endpoints import endpoint_lines
+from perfdash.analyze.server_groups import worst_seconds_line
 from perfdash.ui.format import STATUS_STYLE
 from perfdash.ui.result.panel import ResultPanel
 from perfdash.ui.result.run_data import RunData
@@ -97,6 +98,8 @@ def endpoint_parts(endpoints: Any) -> list[RenderableType]:
     if count > ENDPOINT_ROWS:
         parts.append(Text(f"… {count - ENDPOINT_ROWS} more endpoints in summary.json", style="dim"))
     parts += [Text(f"{source}: {why}", style="dim") for source, why in missing.items()]
+    if isinstance(endpoints, dict) and (worst := worst_seconds_line(endpoints)):
+        parts.append(Text(worst, style="dim"))
     return parts
 
 
