@@ -22,6 +22,7 @@ from typing import Any
 
 from perfdash.settings import Profile, register_tool_table
 from perfdash.tools.base import LoadTool
+from perfdash.tools.live import DEFAULT_SPEC, Legacy, LiveSpec, field_columns, spec_of
 
 GROUP = "perfdash.tools"
 # The order a sequential profile runs its tools in when the group holds them (the others follow by
@@ -121,3 +122,21 @@ def tools_for(profile: Profile) -> list[LoadTool]:
 
 def tool(name: str) -> LoadTool:
     return next(t for t in TOOLS if t.name == name)
+
+
+def live_spec(name: str) -> LiveSpec:
+    """How a tool's progress is shown: its own LiveSpec, the default for a tool that declares none
+    or one this installation does not have (a recording from elsewhere)."""
+    found = next((t for t in TOOLS if t.name == name), None)
+    return spec_of(found) if found is not None else DEFAULT_SPEC
+
+
+def progress_columns(tools: Iterable[LoadTool] | None = None) -> dict[str, dict[str, str]]:
+    """Per tool, the timeline column each ToolProgressed field fills (the recorder's map)."""
+    return {t.name: field_columns(t.name, spec_of(t), t.timeline_columns)
+            for t in (TOOLS if tools is None else tools)}
+
+
+def legacy_progress() -> dict[str, Legacy]:
+    """The event names tools published before ToolProgressed, each with how its record reads now."""
+    return {spec.legacy[0]: spec.legacy[1] for spec in map(spec_of, TOOLS) if spec.legacy}
