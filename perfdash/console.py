@@ -41,7 +41,7 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
-from perfdash.tools import live_spec
+from perfdash.tools import label_of, live_spec
 from perfdash.tools.live import Figure, Format
 
 STATUS_STYLE = {
@@ -156,7 +156,7 @@ class HeadlessConsole:
                 plan = self._plans.get(name) or "plan unknown"
                 length = f"/{p.planned_s:.0f}s" if p.planned_s > 0 else f"s ({plan})"
                 parts.append(f"{name} {p.elapsed_s:.0f}{length} " + " ".join(
-                    f"{label}={value}" if value else label.upper()
+                    f"{label.lower().replace(' ', '_')}={value}" if value else label.upper()
                     for label, value in tool_figure_pairs(p)))
         sysm = self._latest.get(SystemSampled)
         if isinstance(sysm, SystemSampled):
@@ -168,12 +168,12 @@ class HeadlessConsole:
         """Progress bars with time left per tool, then one line of figures each."""
         sysm = self._latest.get(SystemSampled)
         for name, p in self._tool_progress.items():
-            self._bar(name, p.elapsed_s, p.planned_s, self._plans.get(name, ""))
+            self._bar(label_of(name), p.elapsed_s, p.planned_s, self._plans.get(name, ""))
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
         for name, p in self._tool_progress.items():
-            table.add_row(name, Text("  ").join(
+            table.add_row(label_of(name), Text("  ").join(
                 Text(f"{label} {value}") if value else Text(label, style="bold red")
                 for label, value in tool_figure_pairs(p)))
         if isinstance(sysm, SystemSampled):

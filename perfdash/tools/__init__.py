@@ -124,6 +124,12 @@ def tool(name: str) -> LoadTool:
     return next(t for t in TOOLS if t.name == name)
 
 
+def label_of(name: str) -> str:
+    """How screens and reports name a tool: its label, or its name when it is not installed here."""
+    found = next((t for t in TOOLS if t.name == name), None)
+    return found.label if found is not None else name
+
+
 def live_spec(name: str) -> LiveSpec:
     """How a tool's progress is shown: its own LiveSpec, the default for a tool that declares none
     or one this installation does not have (a recording from elsewhere)."""

@@ -46,7 +46,9 @@ def figure_text(f: Figure, view: ToolView) -> Text:
     alarm = value is not None and (
         (f.alarm_above is not None and value > f.alarm_above)
         or (f.alarm_below is not None and value < f.alarm_below))
-    text = Text(f"{f.label} ", style="bold") if f.label else Text()
+    text = Text()
+    if f.label:
+        text.append(f"{f.label} ", style="bold")
     text.append(shown, style="bold red" if alarm else f.calm)
     return text
 
@@ -54,9 +56,11 @@ def figure_text(f: Figure, view: ToolView) -> Text:
 def line_text(line: Line, view: ToolView) -> Text:
     out = Text()
     for i, f in enumerate(line.figures):
-        if i:
-            out.append(line.sep)
-        out.append_text(figure_text(f, view))
+        text = figure_text(f, view)
+        if i:  # a figure without a label is all value: its separator takes its style
+            style = text.spans[0].style if not f.label and text.spans else ""
+            out.append(line.sep, style=style)
+        out.append_text(text)
     return out
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from perfdash.tools import TOOL_NAMES
-from perfdash.tools import tool as registered
+from perfdash.tools import label_of
 from perfdash.ui.format import bar
 from perfdash.ui.live.phase_view import ToolPhase
 from perfdash.ui.live.state import ToolEnd
@@ -16,7 +15,7 @@ from perfdash.ui.live.state import ToolEnd
 
 def label(tool: str) -> str:
     """How the screens name a tool: its registry label, else its name."""
-    return registered(tool).label if tool in TOOL_NAMES else tool
+    return label_of(tool)
 
 
 def ended_text(end: ToolEnd) -> Text:
