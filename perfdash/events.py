@@ -13,6 +13,7 @@ redacted event.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import time
 from collections import deque
@@ -332,6 +333,48 @@ class Bus:
             fn(event)
         for sub in subs:
             sub.put(event)
+
+
+# Recordings from before every load tool spoke through ToolProgressed hold the tools' own events
+# (K6Progressed, ArtilleryProgressed). Each tool declares its former event name and how such a
+# record reads now (`LiveSpec.legacy`); the tool registry registers them here, and every reader of
+# events.ndjson passes a record through `current_record`, so replay, attach and serve show an old
+# run as it was shown then.
+FormerRecord = Callable[[Mapping[str, Any]], dict[str, Any]]
+_FORMER: dict[str, FormerRecord] = {}
+_FORMER_LOADED = threading.Event()
+
+
+def register_former_name(name: str, convert: FormerRecord) -> None:
+    """A tool's event name from before ToolProgressed, and its record's fields as today's."""
+    _FORMER[name] = convert
+
+
+def former_names() -> frozenset[str]:
+    """The event names an old recording may hold for a tool's progress."""
+    _load_former()
+    return frozenset(_FORMER)
+
+
+def current_record(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` as today's: a tool's former progress event becomes the ToolProgressed record it
+    stands for (its `at` kept); any other record is returned as it is."""
+    kind = record.get("type")
+    if not isinstance(kind, str) or not kind.endswith("Progressed") or kind == "ToolProgressed":
+        return record
+    _load_former()
+    convert = _FORMER.get(kind)
+    if convert is None:
+        return record
+    return {"type": "ToolProgressed", "at": record.get("at"), **convert(record)}
+
+
+def _load_former() -> None:
+    """Import the tool registry, which registers the former names. Named at run time because the
+    tools are built on this module: a static import would be a cycle."""
+    if not _FORMER_LOADED.is_set():
+        importlib.import_module("perfdash.tools")
+        _FORMER_LOADED.set()
 
 
 def to_record(event: Event) -> dict[str, Any]:

@@ -189,7 +189,7 @@ def test_no_module_outside_a_tools_package_branches_on_a_tool_for_progress() -> 
     names = {p.relative_to(ROOT).as_posix() for p in consumers}
     assert {"perfdash/timeline/recorder.py", "perfdash/console.py", "perfdash/ui/live/state.py",
             "perfdash/ui/live/tool_pane.py", "perfdash/follow/follower.py",
-            "perfdash/follow/legacy.py"} <= names
+            "perfdash/follow/records.py", "perfdash/events.py"} <= names
     named = [f"{p.relative_to(ROOT)}:{line} {value!r}" for p in consumers
              for line, value in _string_constants(ast.parse(p.read_text()))
              if value.lower() in registry.TOOL_NAMES]

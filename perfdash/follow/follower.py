@@ -23,14 +23,13 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
-from perfdash.follow.legacy import legacy_types
+from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted, former_names
 from perfdash.follow.records import event_from_line, record_type, sample_key
 from perfdash.follow.source import Source
 
-# Old recordings name tools' progress by their own event types (perfdash.follow.legacy).
+# Old recordings name tools' progress by their own event types (perfdash.events.current_record).
 SAMPLE_TYPES = frozenset({"SystemSampled", "ToolProgressed", "DatabaseSampled", "LatencySampled",
-                          "HostsSampled", *legacy_types()})
+                          "HostsSampled", *former_names()})
 KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
 STOPPED = "the run stopped without finishing"
 # A run records a handful of lines a second; a batch this long is a catch-up (or a lag).
@@ -43,7 +42,7 @@ HEADLESS_IGNORES = frozenset({"LogLinesRead", "TimelineTicked", "LatencySampled"
 # console's subscription; the rest is the run's history, a few dozen events in any run.
 HEADLESS_SHOWS = frozenset({"RunStarted", "PhaseChanged", "PreflightChecked", "ToolExited",
                             "ProblemDetected", "RunFinished", "SystemSampled", "ToolProgressed",
-                            "HostsSampled", *legacy_types()})
+                            "HostsSampled", *former_names()})
 
 
 @dataclass(frozen=True)

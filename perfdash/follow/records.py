@@ -9,8 +9,7 @@ from typing import Any
 
 from perfdash import events as ev
 from perfdash.collect.hostsample import HostsSampled
-from perfdash.events import Event
-from perfdash.follow.legacy import current_record
+from perfdash.events import Event, current_record
 from perfdash.prom.node import HostSample
 
 # Every concrete event type by the name the recorder writes (`type(event).__name__`).

@@ -20,9 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from perfdash.events import register_former_name
 from perfdash.settings import Profile, register_tool_table
 from perfdash.tools.base import LoadTool
-from perfdash.tools.live import DEFAULT_SPEC, Legacy, LiveSpec, field_columns, spec_of
+from perfdash.tools.live import DEFAULT_SPEC, LiveSpec, field_columns, spec_of
 
 GROUP = "perfdash.tools"
 # The order a sequential profile runs its tools in when the group holds them (the others follow by
@@ -105,10 +106,15 @@ def load_tools(entries: Iterable[Entry | metadata.EntryPoint] | None = None) -> 
 
 
 def _register_tables(tools: Iterable[LoadTool]) -> None:
+    """Each tool's profile table with the settings, and the name its progress event had before
+    ToolProgressed with the events' reader of old recordings."""
     for t in tools:
         reader = getattr(t, "read_table", None)
         if callable(reader):
             register_tool_table(t.name, reader)
+        legacy = spec_of(t).legacy
+        if legacy is not None:
+            register_former_name(*legacy)
 
 
 TOOLS: tuple[LoadTool, ...] = load_tools()
@@ -141,8 +147,3 @@ def progress_columns(tools: Iterable[LoadTool] | None = None) -> dict[str, dict[
     """Per tool, the timeline column each ToolProgressed field fills (the recorder's map)."""
     return {t.name: field_columns(t.name, spec_of(t), t.timeline_columns)
             for t in (TOOLS if tools is None else tools)}
-
-
-def legacy_progress() -> dict[str, Legacy]:
-    """The event names tools published before ToolProgressed, each with how its record reads now."""
-    return {spec.legacy[0]: spec.legacy[1] for spec in map(spec_of, TOOLS) if spec.legacy}

@@ -7,11 +7,11 @@ declares a `LiveSpec` (or takes `DEFAULT_SPEC`) and shows up everywhere without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from perfdash.events import FAIL_RATIO, FAILURES, P95_MS, RPS, USERS
+from perfdash.events import FAIL_RATIO, FAILURES, P95_MS, RPS, USERS, FormerRecord
 
 Format = Literal["int", "ms", "pct", "pct2"]
 
@@ -41,10 +41,6 @@ class Line:
     sep: str = "  "
 
 
-# An old recording's event record (its type's own fields) as a ToolProgressed record's fields.
-Legacy = Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
 @dataclass(frozen=True)
 class LiveSpec:
     """A tool's live face. `lines` follow the pane's progress bar, most important first.
@@ -54,7 +50,7 @@ class LiveSpec:
     runs on the tool's phase clock; `sample_clock`: the samples carry the tool's own elapsed time,
     which the bar follows instead. `standing`: its pane stays on the live screen whatever the run
     (saying when the tool is not part of it). `legacy`: the event name this tool published before
-    ToolProgressed and how its record reads now (perfdash.follow.legacy)."""
+    ToolProgressed and how its record reads now (`perfdash.events.current_record`)."""
 
     lines: tuple[Line, ...]
     columns: Mapping[str, str] = field(default_factory=dict)
@@ -63,7 +59,7 @@ class LiveSpec:
     report_every_s: int = 0
     sample_clock: bool = False
     standing: bool = False
-    legacy: tuple[str, Legacy] | None = None
+    legacy: tuple[str, FormerRecord] | None = None
 
 
 # Any tool that declares nothing: the figures every tool's progress may carry.
