@@ -170,7 +170,7 @@ class LiveState:
     _recorded_clock: float = 0.0  # `clock` when it was seen
     _recorded_shown: float = 0.0  # the newest recorded "now" handed out: it never goes back
     # The tools the run declares (RunStarted.tools) and its mode; None and "": a recording from
-    # before runs declared them, where a tool is judged by `_named` (perfdash.ui.live.recorded_phase).
+    # before runs declared them, where a tool is judged by `_named` (perfdash.ui.live.phase_view).
     _tools: tuple[str, ...] | None = None
     _mode: str = ""
     # Per tool: when its process started (on the elapsed scale), its planned seconds and plan;
@@ -308,7 +308,7 @@ class LiveState:
         return ToolPhase(tool)
 
     def _recorded_tool_phase(self, tool: str) -> ToolPhase | None:
-        """A recording from before runs declared their tools (perfdash.ui.live.recorded_phase)."""
+        """A recording from before runs declared their tools (perfdash.ui.live.phase_view)."""
         if tool in self.tools or self._load_started_at is None:
             return None
         end = self._ended_at if self._ended_at is not None else self.now()
