@@ -187,7 +187,8 @@ async def test_the_live_screen_follows_the_generators_to_the_merged_result(
                 await pilot.pause(0.2)
                 if isinstance(app.screen, ResultScreen):
                     break
-                if app.state.k6 is not None and app.state.k6.vus > 0 and not k6_seen:
+                k6_view = app.state.tools.get("k6")
+                if k6_view is not None and (k6_view.get("users") or 0) > 0 and not k6_seen:
                     k6_seen = app.screen.query_one("#tool-k6", ToolPane).plain
                     art = app.screen.query_one("#tool-artillery", ToolPane).plain
             assert isinstance(app.screen, ResultScreen)
@@ -202,8 +203,9 @@ async def test_the_live_screen_follows_the_generators_to_the_merged_result(
     assert codes == [0, 0]
     total = sum(json.loads((tmp_path / f"gen-{i}.json").read_text())["metrics"]["http_reqs"]
                 ["count"] for i in (1, 2))
-    assert app.state.k6 is not None
-    assert app.state.k6.requests == total
+    k6_view = app.state.tools.get("k6")
+    assert k6_view is not None
+    assert k6_view.get("requests") == total
     assert observer.merged is not None
     assert observer.merged["metrics"]["http_reqs"]["count"] == total
     assert observer.paths is not None
