@@ -28,40 +28,40 @@ def _value(value: float | None, fmt: Format) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def counts_text(title: str, counts: tuple[tuple[str, int], ...]) -> Text:
+Part = tuple[str, str]  # (text, style)
+
+
+def counts_parts(title: str, counts: tuple[tuple[str, int], ...]) -> list[Part]:
     if not counts:
-        return Text.assemble((f"{title} ", "bold"), ("none", "green"))
-    line = Text(f"{title} ", style="bold")
-    line.append(" · ".join(f"{name} {count:,}" for name, count in counts), style="bold red")
-    return line
+        return [(f"{title} ", "bold"), ("none", "green")]
+    return [(f"{title} ", "bold"),
+            (" · ".join(f"{name} {count:,}" for name, count in counts), "bold red")]
 
 
-def figure_text(f: Figure, view: ToolView) -> Text:
+def figure_parts(f: Figure, view: ToolView) -> list[Part]:
     if f.counts:
-        return counts_text(f.label, view.counts)
+        return counts_parts(f.label, view.counts)
     value = view.get(f.field)
     if f.flag is not None:
-        return Text(f.flag[0], style="bold red") if value else Text(f.flag[1], style="green")
+        return [(f.flag[0], "bold red")] if value else [(f.flag[1], "green")]
     shown = _value(value, f.fmt) + (f"/{_value(view.get(f.of), f.fmt)}" if f.of else "") + f.unit
     alarm = value is not None and (
         (f.alarm_above is not None and value > f.alarm_above)
         or (f.alarm_below is not None and value < f.alarm_below))
-    text = Text()
-    if f.label:
-        text.append(f"{f.label} ", style="bold")
-    text.append(shown, style="bold red" if alarm else f.calm)
-    return text
+    value_part = (shown, "bold red" if alarm else f.calm)
+    return [(f"{f.label} ", "bold"), value_part] if f.label else [value_part]
 
 
 def line_text(line: Line, view: ToolView) -> Text:
-    out = Text()
+    """One declared line: its figures joined by the line's separator; a figure without a label is
+    all value, so its separator takes its style."""
+    parts: list[Part] = []
     for i, f in enumerate(line.figures):
-        text = figure_text(f, view)
-        if i:  # a figure without a label is all value: its separator takes its style
-            style = text.spans[0].style if not f.label and text.spans else ""
-            out.append(line.sep, style=style)
-        out.append_text(text)
-    return out
+        shown = figure_parts(f, view)
+        if i:
+            parts.append((line.sep, "" if f.label else shown[0][1]))
+        parts.extend(shown)
+    return Text.assemble(*parts)
 
 
 def waiting_lines(name: str, spec: LiveSpec, phase: ToolPhase) -> list[Text]:
