@@ -47,23 +47,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from perfdash.events import (  # noqa: E402 - the checkout, not an installed copy
-    ArtilleryProgressed,
     Bus,
     DatabaseSampled,
     Event,
-    K6Progressed,
     LogLinesRead,
     PhaseChanged,
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolProgressed,
 )
 from perfdash.ui.replay import load_events  # noqa: E402
 from tests.ui.live_ticks import with_ticks  # noqa: E402 - the recorder's TimelineTicked, until it lands
 
 DEFAULT_EVENTS = ROOT / "tests" / "ui" / "data" / "fail-run" / "events.ndjson"
-SAMPLES = (SystemSampled, K6Progressed, ArtilleryProgressed, DatabaseSampled, LogLinesRead,
-           TimelineTicked)
+SAMPLES = (SystemSampled, ToolProgressed, DatabaseSampled, LogLinesRead, TimelineTicked)
 FLOOD_RATE = 20_000
 FLOOD_BATCH_S = 0.25
 FLOOD_KEEP = 200  # the tailer publishes only the newest lines of a batch and counts the rest

@@ -28,10 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from perfdash.console import HeadlessConsole  # noqa: E402
 from perfdash.events import (  # noqa: E402
-    ArtilleryProgressed,
     Bus,
     DatabaseSampled,
-    K6Progressed,
     LogLinesRead,
     PhaseChanged,
     RunStarted,
@@ -39,15 +37,17 @@ from perfdash.events import (  # noqa: E402
 )
 from perfdash.run.recording import EventRecorder  # noqa: E402
 from perfdash.ui.app import make_app  # noqa: E402
+from tests import tool_progress  # noqa: E402
 
 
 def second(bus: Bus, t: int, planned: float) -> None:
     bus.publish(SystemSampled(cpu_pct=40 + t % 30, cpu_per_core=(40.0, 50.0), mem_pct=30.0,
                               mem_used_mb=7000, swap_pct=0, load1=1.2, load5=1.1, load15=1.0,
                               backend_cpu_pct=35.0, backend_rss_mb=120.0))
-    bus.publish(K6Progressed(vus=20, vus_max=20, iterations=t * 50, requests=t * 400,
-                             req_per_s=400.0, p95_ms=20.0 + t % 7, checks_rate=1.0,
-                             failed_rate=0.0, tainted=False, elapsed_s=t, planned_s=planned))
+    bus.publish(tool_progress.k6(vus=20, vus_max=20, iterations=t * 50, requests=t * 400,
+                                 req_per_s=400.0, p95_ms=20.0 + t % 7, checks_rate=1.0,
+                                 failed_rate=0.0, error_rate=0.0, tainted=False, elapsed_s=t,
+                                 planned_s=planned))
     for batch in range(4):
         lines = tuple(f"2026-11-25T10:00:{t % 60:02d}.{batch}{i:03d}Z INFO  GET /api/products/"
                       f"{(t * 7 + i) % 2000} 200 {i % 9}.{i % 10}ms request-id={t}-{batch}-{i}"
@@ -56,10 +56,11 @@ def second(bus: Bus, t: int, planned: float) -> None:
     if t % 2 == 0:
         bus.publish(DatabaseSampled({"active": 3, "idle": 9}, 100, 0))
     if t % 10 == 0:
-        bus.publish(ArtilleryProgressed(
+        bus.publish(tool_progress.artillery(
             req_per_s=50.0, http_p50_ms=2.0, http_p95_ms=13.0, http_p99_ms=20.0,
             socketio_p95_ms=3.0, socketio_p99_ms=5.0, socketio_emits=t * 5,
-            errors={"ETIMEDOUT": t // 600}, vusers_created=t * 2, vusers_completed=t * 2,
+            errors={"ETIMEDOUT": t // 600}, window_errors=0.0, error_rate=0.0,
+            vusers_created=t * 2, vusers_completed=t * 2,
             vusers_failed=0, elapsed_s=t, planned_s=planned))
 
 

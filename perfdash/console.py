@@ -27,15 +27,8 @@ from perfdash.analyze.checks import fmt_value
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.diagnose.render import diagnosis_lines
 from perfdash.events import (
-    FAIL_RATIO,
-    FAILURES,
-    P95_MS,
-    RPS,
-    USERS,
-    ArtilleryProgressed,
     Bus,
     Event,
-    K6Progressed,
     PhaseChanged,
     PreflightChecked,
     ProblemDetected,
@@ -48,6 +41,8 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
+from perfdash.tools import label_of, live_spec
+from perfdash.tools.live import Figure, Format
 
 STATUS_STYLE = {
     "pass": "bold green", "warn": "bold yellow", "fail": "bold red",
@@ -66,7 +61,7 @@ class HeadlessConsole:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console", daemon=True)
         self._latest: dict[type[Event], Event] = {}
-        self._tool_progress: dict[str, ToolProgressed] = {}  # tools without an event of their own
+        self._tool_progress: dict[str, ToolProgressed] = {}  # each tool's latest
         self._exited: set[str] = set()  # tools whose figures are final: their lines stop there
         self._plans: dict[str, str] = {}  # each started tool's plan in words (ToolStarted)
         self._run_started: RunStarted | None = None
@@ -111,7 +106,7 @@ class HeadlessConsole:
 
     def _handle(self, events: list[Event]) -> None:
         for e in events:
-            if isinstance(e, SystemSampled | K6Progressed | ArtilleryProgressed | HostsSampled):
+            if isinstance(e, SystemSampled | HostsSampled):
                 self._latest[type(e)] = e
             elif isinstance(e, ToolProgressed):
                 self._tool_progress[e.tool] = e
@@ -156,24 +151,13 @@ class HeadlessConsole:
 
     def _plain_status(self) -> str:
         parts: list[str] = []
-        k6 = self._latest.get(K6Progressed)
-        if isinstance(k6, K6Progressed) and "k6" not in self._exited:
-            plan = self._plans.get("k6") or "plan unknown"
-            length = f"/{k6.planned_s:.0f}s" if k6.planned_s > 0 else f"s ({plan})"
-            parts.append(f"k6 {k6.elapsed_s:.0f}{length} vus={k6.vus} "
-                         f"req/s={k6.req_per_s:.0f} p95={_ms(k6.p95_ms)} "
-                         f"checks={_pct(k6.checks_rate)}" + (" THRESHOLD CROSSED"
-                                                             if k6.tainted else ""))
-        art = self._latest.get(ArtilleryProgressed)
-        if isinstance(art, ArtilleryProgressed) and "artillery" not in self._exited:
-            errs = sum(art.errors.values())
-            parts.append(f"artillery req/s={art.req_per_s:.0f} p95={_ms(art.http_p95_ms)} "
-                         f"sio_p95={_ms(art.socketio_p95_ms)} vusers={art.vusers_created} "
-                         f"errors={errs}")
         for name, p in self._tool_progress.items():
             if name not in self._exited:
-                parts.append(f"{name} {p.elapsed_s:.0f}/{p.planned_s:.0f}s "
-                             + " ".join(f"{label}={value}" for label, value in tool_figure_pairs(p)))
+                plan = self._plans.get(name) or "plan unknown"
+                length = f"/{p.planned_s:.0f}s" if p.planned_s > 0 else f"s ({plan})"
+                parts.append(f"{name} {p.elapsed_s:.0f}{length} " + " ".join(
+                    f"{label.lower().replace(' ', '_')}={value}" if value else label.upper()
+                    for label, value in tool_figure_pairs(p)))
         sysm = self._latest.get(SystemSampled)
         if isinstance(sysm, SystemSampled):
             parts.append(f"cpu={sysm.cpu_pct:.0f}% mem={sysm.mem_pct:.0f}% "
@@ -182,31 +166,16 @@ class HeadlessConsole:
 
     def _status(self) -> RenderableType:
         """Progress bars with time left per tool, then one line of figures each."""
-        k6 = self._latest.get(K6Progressed)
-        art = self._latest.get(ArtilleryProgressed)
         sysm = self._latest.get(SystemSampled)
-        if isinstance(k6, K6Progressed):
-            self._bar("k6", k6.elapsed_s, k6.planned_s, self._plans.get("k6", ""))
-        if isinstance(art, ArtilleryProgressed):
-            self._bar("Artillery", art.elapsed_s, art.planned_s)
         for name, p in self._tool_progress.items():
-            self._bar(name, p.elapsed_s, p.planned_s, self._plans.get(name, ""))
+            self._bar(label_of(name), p.elapsed_s, p.planned_s, self._plans.get(name, ""))
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
-        if isinstance(k6, K6Progressed):
-            table.add_row("k6", f"VUs {k6.vus}/{k6.vus_max}  {k6.req_per_s:.0f} req/s  "
-                                f"p95 {_ms(k6.p95_ms)}  checks {_pct(k6.checks_rate)}  "
-                                f"failed {_pct(k6.failed_rate)}"
-                                + ("  [bold red]threshold crossed[/]" if k6.tainted else ""))
-        if isinstance(art, ArtilleryProgressed):
-            errors = ", ".join(f"{k}: {v}" for k, v in art.errors.items()) or "none"
-            table.add_row("Artillery", f"{art.req_per_s:.0f} req/s  p95 {_ms(art.http_p95_ms)}  "
-                                       f"p99 {_ms(art.http_p99_ms)}  Socket.IO p95 "
-                                       f"{_ms(art.socketio_p95_ms)}  emits {art.socketio_emits}  "
-                                       f"errors {errors}")
         for name, p in self._tool_progress.items():
-            table.add_row(name, "  ".join(f"{label} {value}" for label, value in tool_figure_pairs(p)))
+            table.add_row(label_of(name), Text("  ").join(
+                Text(f"{label} {value}") if value else Text(label, style="bold red")
+                for label, value in tool_figure_pairs(p)))
         if isinstance(sysm, SystemSampled):
             table.add_row("host", f"CPU {sysm.cpu_pct:.0f}%  memory {sysm.mem_pct:.0f}%  "
                                   f"load {sysm.load1:.2f} {sysm.load5:.2f} {sysm.load15:.2f}")
@@ -260,13 +229,34 @@ def host_line(h: HostSample) -> str:
 
 
 def tool_figure_pairs(p: ToolProgressed) -> list[tuple[str, str]]:
-    """The figures every tool's progress may carry, as (label, value): what the console and the
-    generic pane show for a tool without a bespoke line."""
-    users, failures = p.get(USERS), p.get(FAILURES)
-    return [("users", f"{users:.0f}" if users is not None else "–"),
-            ("req/s", f"{p.get(RPS) or 0:.0f}"), ("p95", _ms(p.get(P95_MS))),
-            ("failing", _pct(p.get(FAIL_RATIO))),
-            ("failures", f"{failures:.0f}" if failures is not None else "–")]
+    """A tool's figures as (label, value), as its LiveSpec lists them for its pane: what the
+    console shows for every tool. A crossed flag is its words with no value; an unset one is
+    left out."""
+    pairs: list[tuple[str, str]] = []
+    for line in live_spec(p.tool).lines:
+        for f in line.figures:
+            pair = _figure_pair(f, p)
+            if pair is not None:
+                pairs.append(pair)
+    return pairs
+
+
+def _figure_pair(f: Figure, p: ToolProgressed) -> tuple[str, str] | None:
+    if f.counts:
+        return f.label, ", ".join(f"{k}: {v}" for k, v in p.counts) or "none"
+    value = p.get(f.field)
+    if f.flag is not None:
+        return (f.flag[0], "") if value else None
+    shown = _figure_value(value, f.fmt) + (f"/{_figure_value(p.get(f.of), f.fmt)}" if f.of else "")
+    return f.label or f.unit.strip(), shown
+
+
+def _figure_value(value: float | None, fmt: Format) -> str:
+    if fmt == "ms":
+        return _ms(value)
+    if fmt in ("pct", "pct2"):
+        return _pct(value)
+    return "–" if value is None else f"{value:.0f}"
 
 
 def _ms(value: float | None) -> str:

@@ -13,6 +13,7 @@ redacted event.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import time
 from collections import deque
@@ -109,21 +110,6 @@ class RequestTimesRead(Event):
 
 
 @dataclass(frozen=True)
-class K6Progressed(Event):
-    vus: int
-    vus_max: int
-    iterations: int
-    requests: int
-    req_per_s: float
-    p95_ms: float | None
-    checks_rate: float | None
-    failed_rate: float | None
-    tainted: bool
-    elapsed_s: float
-    planned_s: float
-
-
-@dataclass(frozen=True)
 class LatencySampled(Event):
     """One interval of a tool's requests, aggregated over that interval only (not since the start):
     `t` is the interval's end on the tool's clock (epoch seconds), `rps` its request rate,
@@ -142,39 +128,29 @@ class LatencySampled(Event):
     mean_ms: float | None = None
 
 
-@dataclass(frozen=True)
-class ArtilleryProgressed(Event):
-    req_per_s: float
-    http_p50_ms: float | None
-    http_p95_ms: float | None
-    http_p99_ms: float | None
-    socketio_p95_ms: float | None
-    socketio_p99_ms: float | None
-    socketio_emits: int
-    errors: dict[str, int]
-    vusers_created: int
-    vusers_completed: int
-    vusers_failed: int
-    elapsed_s: float
-    planned_s: float
-
-
-# The names a tool's progress fields carry when they mean these: the generic pane and the console
-# read them whatever the tool (any other field still reaches the tool's timeline columns).
-USERS, RPS, P50_MS, P95_MS = "users", "rps", "p50_ms", "p95_ms"
-FAILURES, FAIL_RATIO = "failures", "fail_ratio"
+# The names a tool's progress fields carry when they mean these: panes, the console and the timeline
+# read them whatever the tool. `ERROR_RATE` is the share failing since the tool's previous sample
+# (the timeline's error track); `FAIL_RATIO` the tool's own running share; `THRESHOLDS_CROSSED` 1
+# once the tool's own thresholds are crossed (a breach marker on the timeline). A tool adds any
+# name of its own (its LiveSpec in perfdash.tools.live says how it is shown and recorded).
+USERS, USERS_MAX, RPS, REQUESTS = "users", "users_max", "rps", "requests"
+P50_MS, P95_MS, P99_MS, AVG_MS = "p50_ms", "p95_ms", "p99_ms", "avg_ms"
+FAILURES, FAIL_RATIO, ERROR_RATE = "failures", "fail_ratio", "error_rate"
+THRESHOLDS_CROSSED = "tainted"
 
 
 @dataclass(frozen=True)
 class ToolProgressed(Event):
-    """A load tool's live progress, for any tool without an event of its own: its figures as
-    (name, value) pairs. The timeline fills the column `<tool>_<name>` with each one the tool
-    declares (`LoadTool.timeline_columns`); the names above read the same in every pane."""
+    """A load tool's live progress, every tool alike: its figures as (name, value) pairs, and
+    running counts by kind (Artillery's errors by type) for the pane to list. The timeline fills
+    the columns the tool maps its fields to (`LiveSpec.columns`); the names above read the same in
+    every pane."""
 
     tool: str
     elapsed_s: float
     planned_s: float
     fields: tuple[tuple[str, float | None], ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
 
     def get(self, name: str) -> float | None:
         return next((v for k, v in self.fields if k == name), None)
@@ -225,7 +201,7 @@ class RunFinished(Event):
 
 
 # Samples are only worth their newest value: a slow consumer gets the latest, not a backlog.
-_COALESCED = (SystemSampled, K6Progressed, ArtilleryProgressed, ToolProgressed, DatabaseSampled)
+_COALESCED = (SystemSampled, ToolProgressed, DatabaseSampled)
 
 
 def _sample_key(event: Event) -> tuple[type[Event], str]:
@@ -359,6 +335,48 @@ class Bus:
             fn(event)
         for sub in subs:
             sub.put(event)
+
+
+# Recordings from before every load tool spoke through ToolProgressed hold the tools' own events
+# (K6Progressed, ArtilleryProgressed). Each tool declares its former event name and how such a
+# record reads now (`LiveSpec.legacy`); the tool registry registers them here, and every reader of
+# events.ndjson passes a record through `current_record`, so replay, attach and serve show an old
+# run as it was shown then.
+FormerRecord = Callable[[Mapping[str, Any]], dict[str, Any]]
+_FORMER: dict[str, FormerRecord] = {}
+_FORMER_LOADED = threading.Event()
+
+
+def register_former_name(name: str, convert: FormerRecord) -> None:
+    """A tool's event name from before ToolProgressed, and its record's fields as today's."""
+    _FORMER[name] = convert
+
+
+def former_names() -> frozenset[str]:
+    """The event names an old recording may hold for a tool's progress."""
+    _load_former()
+    return frozenset(_FORMER)
+
+
+def current_record(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` as today's: a tool's former progress event becomes the ToolProgressed record it
+    stands for (its `at` kept); any other record is returned as it is."""
+    kind = record.get("type")
+    if not isinstance(kind, str) or not kind.endswith("Progressed") or kind == "ToolProgressed":
+        return record
+    _load_former()
+    convert = _FORMER.get(kind)
+    if convert is None:
+        return record
+    return {"type": "ToolProgressed", "at": record.get("at"), **convert(record)}
+
+
+def _load_former() -> None:
+    """Import the tool registry, which registers the former names. Named at run time because the
+    tools are built on this module: a static import would be a cycle."""
+    if not _FORMER_LOADED.is_set():
+        importlib.import_module("perfdash.tools")
+        _FORMER_LOADED.set()
 
 
 def to_record(event: Event) -> dict[str, Any]:

@@ -163,8 +163,7 @@ async def test_the_live_screen_follows_the_generators_to_the_merged_result(
     from perfdash.commands.attach import observer_settings, prometheus_dashboard
     from perfdash.events import Bus
     from perfdash.follow.observe import Observer, PromTarget
-    from perfdash.ui.live.artillery_pane import ArtilleryPane
-    from perfdash.ui.live.k6_pane import K6Pane
+    from perfdash.ui.live.tool_pane import ToolPane
     from perfdash.ui.result.result_screen import ResultScreen
 
     k6 = find_k6().path
@@ -188,9 +187,10 @@ async def test_the_live_screen_follows_the_generators_to_the_merged_result(
                 await pilot.pause(0.2)
                 if isinstance(app.screen, ResultScreen):
                     break
-                if app.state.k6 is not None and app.state.k6.vus > 0 and not k6_seen:
-                    k6_seen = app.screen.query_one(K6Pane).plain
-                    art = app.screen.query_one(ArtilleryPane).plain
+                k6_view = app.state.tools.get("k6")
+                if k6_view is not None and (k6_view.get("users") or 0) > 0 and not k6_seen:
+                    k6_seen = app.screen.query_one("#tool-k6", ToolPane).plain
+                    art = app.screen.query_one("#tool-artillery", ToolPane).plain
             assert isinstance(app.screen, ResultScreen)
             assert k6_seen, "k6's pane never showed VUs from Prometheus"
             assert "not part of this run" in art
@@ -203,8 +203,9 @@ async def test_the_live_screen_follows_the_generators_to_the_merged_result(
     assert codes == [0, 0]
     total = sum(json.loads((tmp_path / f"gen-{i}.json").read_text())["metrics"]["http_reqs"]
                 ["count"] for i in (1, 2))
-    assert app.state.k6 is not None
-    assert app.state.k6.requests == total
+    k6_view = app.state.tools.get("k6")
+    assert k6_view is not None
+    assert k6_view.get("requests") == total
     assert observer.merged is not None
     assert observer.merged["metrics"]["http_reqs"]["count"] == total
     assert observer.paths is not None

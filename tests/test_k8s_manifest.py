@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from perfdash.events import Bus, Event, K6Progressed
+from perfdash.events import REQUESTS, USERS, Bus, Event, ToolProgressed
 from perfdash.prom.client import PromClient
 from perfdash.tools.k6.generators import segments
 from perfdash.tools.k6.locate import find_k6
@@ -133,12 +133,12 @@ def test_operator_run_followed_and_merged_through_prometheus(
         time.sleep(1.5)
         follower.stop()
     assert codes == [0, 0], [(tmp_path / f"pod-{i}.log").read_text()[-500:] for i in range(2)]
-    progress = [e for e in seen if isinstance(e, K6Progressed)]
+    progress = [e for e in seen if isinstance(e, ToolProgressed) and e.tool == "k6"]
     assert progress
-    assert max(e.vus for e in progress) > 0
+    assert max(e.get(USERS) or 0 for e in progress) > 0
     pods = [json.loads((tmp_path / f"pod-{i}.json").read_text())["metrics"] for i in range(2)]
     total = sum(p["http_reqs"]["count"] for p in pods)
-    assert progress[-1].requests == total
+    assert progress[-1].get(REQUESTS) == total
     metrics = merged_metrics(Merger(PromClient(prom_stack.url), "RUN-42"), [], [])
     assert metrics["http_reqs"]["count"] == total
     assert metrics["http_req_duration"]["p(95)"] > 0

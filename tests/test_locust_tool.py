@@ -21,7 +21,7 @@ from perfdash.tools.locust.command import run_argv, write_flush_helper
 from perfdash.tools.locust.progress import LocustHistoryTail
 from perfdash.tools.locust.table import LocustOptions, run_time_seconds
 from perfdash.ui.live.state import LiveState
-from perfdash.ui.live.tool_pane import generic_lines
+from perfdash.ui.live.tool_pane import tool_lines
 
 LOCUST = tool("locust")
 STATS_HEADER = ["Type", "Name", "Request Count", "Failure Count", "Median Response Time",
@@ -239,8 +239,8 @@ def test_history_rows_become_tool_progress_on_the_timeline_and_the_screens(tmp_p
 
     state = LiveState(clock=lambda: 0.0)
     state.apply([p])
-    assert state.generic_tools() == ("locust",)
-    lines = " / ".join(t.plain for t in generic_lines("locust", state.tools["locust"], 60, 5))
+    assert state.reported_tools() == ("locust",)
+    lines = " / ".join(t.plain for t in tool_lines("locust", state.tools["locust"], 60, 5))
     assert "users 4" in lines
     assert "req/s 8" in lines
     assert "35.0 ms" in lines

@@ -11,13 +11,13 @@ from urllib.parse import quote, unquote
 import pytest
 
 from perfdash.events import (
-    ArtilleryProgressed,
     Bus,
     Event,
     LogLinesRead,
     ProblemDetected,
     SystemSampled,
     ToolExited,
+    ToolProgressed,
     redact_event,
     to_record,
 )
@@ -144,8 +144,7 @@ def _events(pw: str, url: str) -> list[Event]:
         ProblemDetected(f'database unreachable: invalid percent-encoded token: "{pw}"',
                         f"check {url}", severity="error"),
         ToolExited("k6", 1, 2.0, None, lines),
-        ArtilleryProgressed(1.0, None, None, None, None, None, 0, {f"Error: {token}": 3}, 0, 0, 0,
-                            1.0, 3.0),
+        ToolProgressed("artillery", 1.0, 3.0, (("rps", 1.0),), counts=((f"Error: {token}", 3),)),
     ]
 
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 from perfdash.artifacts.timeline import Timeline, read_timeline
 from perfdash.events import (
-    ArtilleryProgressed,
     Bus,
     DatabaseSampled,
     Event,
-    K6Progressed,
     LatencySampled,
     LogLinesRead,
     PhaseChanged,
@@ -21,11 +19,15 @@ from perfdash.events import (
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolProgressed,
     ToolStarted,
 )
 from perfdash.timeline.columns import NAMES
 from perfdash.timeline.recorder import HEADER, MARKERS_NDJSON, TIMELINE_CSV, TimelineRecorder
+from perfdash.tools import progress_columns
 from perfdash.tools.k6.latency import SnapshotDecoder, dashboard_env, dashboard_port
+from perfdash.tools.k6.progress import interval_error_rate
+from tests import tool_progress
 
 
 class FakeClock:
@@ -37,10 +39,20 @@ class FakeClock:
 
 
 def _k6(requests: int, failed_rate: float, *, vus: int = 5, rps: float = 100.0,
-        tainted: bool = False) -> K6Progressed:
-    return K6Progressed(vus=vus, vus_max=10, iterations=requests, requests=requests, req_per_s=rps,
-                        p95_ms=12.0, checks_rate=1.0, failed_rate=failed_rate, tainted=tainted,
-                        elapsed_s=1.0, planned_s=10.0)
+        tainted: bool = False, error_rate: float | None = None) -> ToolProgressed:
+    return tool_progress.k6(vus=vus, vus_max=10, iterations=requests, requests=requests,
+                            req_per_s=rps, p95_ms=12.0, checks_rate=1.0, failed_rate=failed_rate,
+                            error_rate=error_rate, tainted=tainted, elapsed_s=1.0, planned_s=10.0)
+
+
+def test_k6s_interval_error_rate_comes_from_its_cumulative_rate() -> None:
+    assert interval_error_rate(None, 100, 0.0) is None  # no previous sample to take a delta from
+    # 15 failed of 300, after none of 100: 15 of the last 200
+    assert interval_error_rate((100, 0.0), 300, 0.05) == 0.075
+    # 20 failed of 400 minus 15 of 300: 5 of the last 100
+    assert abs((interval_error_rate((300, 15.0), 400, 0.05) or 0) - 0.05) < 1e-9
+    assert interval_error_rate((400, 20.0), 400, 0.05) is None  # no request ended in between
+    assert interval_error_rate((300, 15.0), 400, None) is None
 
 
 def _system(cpu: float) -> SystemSampled:
@@ -53,20 +65,21 @@ def test_recorder_folds_each_second_into_one_row(tmp_path: Path) -> None:
     ticks: list[TimelineTicked] = []
     bus.listen(lambda e: ticks.append(e) if isinstance(e, TimelineTicked) else None)
     clock = FakeClock()
-    rec = TimelineRecorder(bus, tmp_path, clock=clock)
+    rec = TimelineRecorder(bus, tmp_path, clock=clock, tool_fields=progress_columns())
     rec.open()
     script: list[list[Event]] = [
         [PhaseChanged("load"), _system(20.0), _k6(100, 0.0),
          LogLinesRead(("a", "b ERROR"), errors=1, warnings=0)],
-        [_system(30.0), _k6(300, 0.05, rps=200.0),  # 15 failed of 300: 15 of the last 200
+        [_system(30.0), _k6(300, 0.05, rps=200.0, error_rate=0.075),
          LatencySampled("k6", 1.0, 5.0, 9.0, 11.0, 0.07, 210.0),
          DatabaseSampled({"active": 3, "idle": 2, "idle in transaction": 1}, 100, 0)],
-        [_k6(400, 0.05, tainted=True), ProblemDetected("machine CPU at 90%"),
-         ArtilleryProgressed(req_per_s=50.0, http_p50_ms=4.0, http_p95_ms=8.0, http_p99_ms=9.5,
-                             socketio_p95_ms=3.0, socketio_p99_ms=4.0, socketio_emits=10,
-                             errors={"ECONNREFUSED": 2, "ETIMEDOUT": 1}, vusers_created=5,
-                             vusers_completed=5, vusers_failed=0, elapsed_s=10.0,
-                             planned_s=20.0)],
+        [_k6(400, 0.05, tainted=True, error_rate=0.05), ProblemDetected("machine CPU at 90%"),
+         tool_progress.artillery(req_per_s=50.0, http_p50_ms=4.0, http_p95_ms=8.0,
+                                 http_p99_ms=9.5, socketio_p95_ms=3.0, socketio_p99_ms=4.0,
+                                 socketio_emits=10, errors={"ECONNREFUSED": 7, "ETIMEDOUT": 1},
+                                 window_errors=3.0, error_rate=0.1, vusers_created=5,
+                                 vusers_completed=5, vusers_failed=0, elapsed_s=10.0,
+                                 planned_s=20.0)],
         [ToolExited("k6", 99, 3.5), _k6(500, 0.04, tainted=True)],  # tainted again: no new breach
     ]
     for second in script:
@@ -84,7 +97,7 @@ def test_recorder_folds_each_second_into_one_row(tmp_path: Path) -> None:
     assert first["k6_vus"] == 5
     assert first["k6_rps"] == 100.0
     assert first["cpu_pct"] == 20.0
-    assert first["k6_error_rate"] is None  # no previous progress to take a delta from
+    assert first["k6_error_rate"] is None  # k6 had no previous sample to take a delta from
     assert first["log_lines"] == 3
     assert first["log_errors"] == 1
     assert first["k6_p95_ms"] is None
@@ -100,10 +113,10 @@ def test_recorder_folds_each_second_into_one_row(tmp_path: Path) -> None:
     assert second["db_total"] == 6
     assert second["db_max"] == 100
     assert second["log_lines"] == 0
-    # 20 failed of 400 minus 15 of 300: 5 of the last 100
-    assert abs((third["k6_error_rate"] or 0) - 0.05) < 1e-9
+    assert third["k6_error_rate"] == 0.05
     assert third["art_rps"] == 50.0
-    assert third["art_errors"] == 3
+    assert third["art_errors"] == 3  # the window's errors, not the run's totals by type
+    assert third["art_error_rate"] == 0.1
     assert third["sio_p95_ms"] == 3.0
     assert third["k6_p95_ms"] is None
     assert fourth["art_rps"] is None  # Artillery's window sits on the row it arrived on only

@@ -17,6 +17,7 @@ from perfdash.artifacts.timeline import read_timeline
 from perfdash.events import Bus
 from perfdash.net import free_port
 from perfdash.timeline.recorder import TIMELINE_CSV, TimelineRecorder
+from perfdash.tools import progress_columns
 from perfdash.tools.k6.latency import DashboardFollower, dashboard_env
 
 from .conftest import ROOT, DemoService
@@ -29,7 +30,7 @@ K6_SCRIPT = ROOT / "bench" / "k6-products.js"
 def test_k6_p95_per_second_reaches_the_timeline(demo_service: DemoService, tmp_path: Path
                                                 ) -> None:
     bus = Bus()
-    recorder = TimelineRecorder(bus, tmp_path)
+    recorder = TimelineRecorder(bus, tmp_path, tool_fields=progress_columns())
     port = free_port()
     follower = DashboardFollower(bus, port)
     env = {**os.environ, "BASE_URL": demo_service.base_url, "K6_NO_USAGE_REPORT": "true",

@@ -24,13 +24,12 @@ from perfdash.artifacts import new_run_dir
 from perfdash.collect.background import Background
 from perfdash.console import HeadlessConsole
 from perfdash.events import (
-    ArtilleryProgressed,
     Bus,
     Event,
-    K6Progressed,
     ProblemDetected,
     RunStarted,
     ToolExited,
+    ToolProgressed,
     ToolStarted,
     to_record,
 )
@@ -51,6 +50,7 @@ from perfdash.tools import tool
 from perfdash.tools.artillery.progress import SILENT_WARNING_S, ArtilleryProgressTail
 from perfdash.tools.base import ExitMeaning, LaunchContext, Target, ToolLocation, ToolPlan
 from perfdash.tools.k6.plan import planned_load
+from tests import tool_progress
 
 from .conftest import ROOT
 
@@ -107,7 +107,9 @@ def test_artillery_elapsed_counts_from_its_own_start(tmp_path: Path) -> None:
         path.write_text(json.dumps({"type": "intermediate", "counters": {"vusers.created": 4},
                                     "rates": {"http.request_rate": 2}}) + "\n")
         tail.poll()
-        [progress] = [e for e in sub.drain() if isinstance(e, ArtilleryProgressed)]
+        [progress] = [e for e in sub.drain() if isinstance(e, ToolProgressed)]
+        assert progress.tool == "artillery"
+        assert progress.get("vusers_created") == 4
         assert progress.elapsed_s == pytest.approx(17.0)
         assert progress.planned_s == 30.0
     finally:
@@ -325,8 +327,8 @@ def test_declared_tools_survive_the_recording() -> None:
     assert old.tools is None
 
 
-def _k6_progress(elapsed: float, planned: float) -> K6Progressed:
-    return K6Progressed(vus=1, vus_max=1, iterations=0, requests=3, req_per_s=1.0, p95_ms=4.0,
+def _k6_progress(elapsed: float, planned: float) -> ToolProgressed:
+    return tool_progress.k6(vus=1, vus_max=1, iterations=0, requests=3, req_per_s=1.0, p95_ms=4.0,
                         checks_rate=None, failed_rate=0.0, tainted=False, elapsed_s=elapsed,
                         planned_s=planned)
 

@@ -4,6 +4,7 @@ checkout's pyproject.toml) lists the tools, a broken line costs its tool and nev
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -153,3 +154,87 @@ def test_a_missing_optional_tool_is_a_warning_only_where_no_profile_runs_it(
     ran = status(settings.profile("p"))
     assert [s for s, _ in ran] == ["fail"]
     assert "PERFDASH_LOCUST names" in ran[0][1]
+
+
+# ------------------------------------------------------------------ progress: every tool alike
+
+_OLD_EVENTS = ("K6Progressed", "ArtilleryProgressed")
+
+
+def _progress_consumers() -> list[Path]:
+    """Every module outside a tool's own package that handles a tool's progress, but the registry
+    (its run order and its fallback name the two tools perfdash has always shipped)."""
+    own = tuple(f"perfdash/tools/{name}/" for name in registry.TOOL_NAMES)
+    return [p for p in sorted((ROOT / "perfdash").rglob("*.py"))
+            if not str(p.relative_to(ROOT)).startswith(own) and "ToolProgressed" in p.read_text()
+            and p != ROOT / "perfdash/tools/__init__.py"]
+
+
+def _string_constants(tree: ast.AST) -> list[tuple[int, str]]:
+    """String literals that are not docstrings, with their lines."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_no_module_outside_a_tools_package_branches_on_a_tool_for_progress() -> None:
+    """The recorder, the console, the follower, the live state and the panes handle every tool's
+    ToolProgressed alike, from what the tool declares (its LiveSpec): none of them names a tool,
+    and the events k6 and Artillery published before it are named only by their own packages."""
+    consumers = _progress_consumers()
+    names = {p.relative_to(ROOT).as_posix() for p in consumers}
+    assert {"perfdash/timeline/recorder.py", "perfdash/console.py", "perfdash/ui/live/state.py",
+            "perfdash/ui/live/tool_pane.py", "perfdash/follow/follower.py",
+            "perfdash/follow/records.py", "perfdash/events.py"} <= names
+    named = [f"{p.relative_to(ROOT)}:{line} {value!r}" for p in consumers
+             for line, value in _string_constants(ast.parse(p.read_text()))
+             if value.lower() in registry.TOOL_NAMES]
+    assert named == [], "progress handled by tool name outside the tool's package"
+    own = tuple(f"perfdash/tools/{name}/" for name in registry.TOOL_NAMES)
+    old = [str(p.relative_to(ROOT)) for p in (ROOT / "perfdash").rglob("*.py")
+           if not str(p.relative_to(ROOT)).startswith(own)
+           and any(isinstance(n, ast.Name | ast.Attribute)
+                   and (n.id if isinstance(n, ast.Name) else n.attr) in _OLD_EVENTS
+                   for n in ast.walk(ast.parse(p.read_text())))]
+    assert old == []
+
+
+def test_every_tools_progress_fills_timeline_columns_that_exist() -> None:
+    from perfdash.timeline.columns import NAMES
+
+    for t in registry.TOOLS:
+        declared = {c for c, _, _ in t.timeline_columns}
+        columns = registry.progress_columns([t])[t.name]
+        assert set(columns.values()) <= set(NAMES) | declared, t.name
+    # k6's and Artillery's columns keep the names old runs have, so those still show and compare
+    k6, art = registry.progress_columns()["k6"], registry.progress_columns()["artillery"]
+    assert {k6["users"], k6["rps"], k6["error_rate"]} == {"k6_vus", "k6_rps", "k6_error_rate"}
+    assert {art["rps"], art["p95_ms"], art["errors"], art["sio_p95_ms"]} == {
+        "art_rps", "art_p95_ms", "art_errors", "sio_p95_ms"}
+
+
+def test_an_old_recordings_tool_events_read_as_tool_progress() -> None:
+    from perfdash.events import ToolProgressed
+    from perfdash.follow.records import event_from_record
+
+    k6 = event_from_record({"type": "K6Progressed", "at": 5.0, "vus": 3, "vus_max": 4,
+                            "iterations": 9, "requests": 40, "req_per_s": 8.0, "p95_ms": 12.5,
+                            "checks_rate": 1.0, "failed_rate": 0.0, "tainted": True,
+                            "elapsed_s": 5.0, "planned_s": 20.0})
+    assert isinstance(k6, ToolProgressed)
+    assert (k6.tool, k6.at, k6.elapsed_s, k6.planned_s) == ("k6", 5.0, 5.0, 20.0)
+    assert (k6.get("users"), k6.get("rps"), k6.get("p95_ms"), k6.get("tainted")) == (3, 8.0, 12.5, 1.0)
+    art = event_from_record({"type": "ArtilleryProgressed", "at": 6.0, "req_per_s": 2.0,
+                             "http_p50_ms": 1.0, "http_p95_ms": 9.0, "http_p99_ms": 11.0,
+                             "socketio_p95_ms": None, "socketio_p99_ms": None,
+                             "socketio_emits": 4, "errors": {"ETIMEDOUT": 1, "ECONNREFUSED": 3},
+                             "vusers_created": 5, "vusers_completed": 4, "vusers_failed": 1,
+                             "elapsed_s": 10.0, "planned_s": 30.0})
+    assert isinstance(art, ToolProgressed)
+    assert (art.tool, art.get("p95_ms"), art.get("emits")) == ("artillery", 9.0, 4)
+    assert art.counts == (("ECONNREFUSED", 3), ("ETIMEDOUT", 1))
+    assert art.get("errors") is None  # its window's own count is not in an old record

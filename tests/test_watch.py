@@ -81,7 +81,8 @@ def test_watch_beside_a_plain_k6_run_writes_an_observed_run(demo_service: DemoSe
     header = rows[0].split(",")
     rps = [r.split(",")[header.index("k6_rps")] for r in rows[1:]]
     assert any(v not in ("", "0", "0.0") for v in rps), "k6's req/s reached the timeline"
-    assert '"K6Progressed"' in (run_dir / "events.ndjson").read_text()
+    assert '"type": "ToolProgressed", ' in (run_dir / "events.ndjson").read_text()
+    assert '"tool": "k6"' in (run_dir / "events.ndjson").read_text()
     # show and compare take it like a run
     show = subprocess.run([PERFDASH, "show", "--headless", str(run_dir)], capture_output=True,
                           text=True, timeout=60, check=False)

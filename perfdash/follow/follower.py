@@ -23,12 +23,13 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted
-from perfdash.follow.records import event_from_line, record_type
+from perfdash.events import Bus, PhaseChanged, ProblemDetected, RunFinished, RunStarted, former_names
+from perfdash.follow.records import event_from_line, record_type, sample_key
 from perfdash.follow.source import Source
 
-SAMPLE_TYPES = frozenset({"SystemSampled", "K6Progressed", "ArtilleryProgressed", "ToolProgressed",
-                          "DatabaseSampled", "LatencySampled", "HostsSampled"})
+# Old recordings name tools' progress by their own event types (perfdash.events.current_record).
+SAMPLE_TYPES = frozenset({"SystemSampled", "ToolProgressed", "DatabaseSampled", "LatencySampled",
+                          "HostsSampled", *former_names()})
 KEEP_LOG_BATCHES = 3  # a screenful of the app log when skipping ahead
 STOPPED = "the run stopped without finishing"
 # A run records a handful of lines a second; a batch this long is a catch-up (or a lag).
@@ -40,8 +41,8 @@ HEADLESS_IGNORES = frozenset({"LogLinesRead", "TimelineTicked", "LatencySampled"
 # --headless publishes. The samples among them are compacted on a backlog and coalesce in the
 # console's subscription; the rest is the run's history, a few dozen events in any run.
 HEADLESS_SHOWS = frozenset({"RunStarted", "PhaseChanged", "PreflightChecked", "ToolExited",
-                            "ProblemDetected", "RunFinished", "SystemSampled", "K6Progressed",
-                            "ArtilleryProgressed", "ToolProgressed", "HostsSampled"})
+                            "ProblemDetected", "RunFinished", "SystemSampled", "ToolProgressed",
+                            "HostsSampled", *former_names()})
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def compact(lines: list[str]) -> tuple[list[str], int]:
     for i, line in enumerate(lines):
         kind = record_type(line)
         if kind in SAMPLE_TYPES:
-            last[kind] = i
+            last[sample_key(line) or kind] = i
         elif kind == "LogLinesRead":
             logs.append(i)
     if not last and len(logs) <= KEEP_LOG_BATCHES:

@@ -42,7 +42,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 class K6Spotter(Background):
-    """Publishes K6Progressed for every k6 run that shows up at the address while it watches."""
+    """Publishes k6's ToolProgressed for every k6 run that shows up at the address while it watches."""
 
     def __init__(self, bus: Bus, address: str, record: Path, interval_s: float = 1.0) -> None:
         super().__init__("k6-spotter")

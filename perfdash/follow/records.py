@@ -9,7 +9,7 @@ from typing import Any
 
 from perfdash import events as ev
 from perfdash.collect.hostsample import HostsSampled
-from perfdash.events import Event
+from perfdash.events import Event, current_record
 from perfdash.prom.node import HostSample
 
 # Every concrete event type by the name the recorder writes (`type(event).__name__`).
@@ -44,6 +44,7 @@ def _as_tuple(value: Any) -> Any:
 
 def event_from_record(record: dict[str, Any]) -> Event | None:
     """One events.ndjson record as its event, or None for a type or shape this version does not know."""
+    record = current_record(record)
     name = record.get("type")
     cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
@@ -78,6 +79,17 @@ def event_from_line(line: str) -> Event | None:
     except json.JSONDecodeError:
         return None
     return event_from_record(record) if isinstance(record, dict) else None
+
+
+def sample_key(line: str) -> str | None:
+    """What a recorded sample replaces when a backlog is compacted: its type, and for a tool's
+    progress the tool too (two tools in parallel are two series)."""
+    kind = record_type(line)
+    if kind != "ToolProgressed":
+        return kind
+    start = line.find('"tool": "')
+    end = line.find('"', start + 9) if start > 0 else -1
+    return f"{kind}:{line[start + 9:end]}" if end > 0 else kind
 
 
 def record_type(line: str) -> str | None:

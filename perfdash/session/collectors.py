@@ -20,6 +20,7 @@ from perfdash.collect.base import Collector, RunNotes, Setup
 from perfdash.collect.registry import entries
 from perfdash.collect.remote_hosts import host_names
 from perfdash.timeline.recorder import TimelineRecorder
+from perfdash.tools import progress_columns
 
 T = TypeVar("T")
 
@@ -44,7 +45,8 @@ class CollectorSession:
         """Start the timeline, call `on_clock` (the caller publishes its load phase there), then
         build and start every registered collector that has something to measure here."""
         self._timeline = TimelineRecorder(setup.bus, setup.paths.root, hosts=host_names(setup),
-                                          tool_columns=list(setup.tool_columns))
+                                          tool_columns=list(setup.tool_columns),
+                                          tool_fields=progress_columns())
         self._timeline.start()
         if on_clock is not None:
             on_clock()

@@ -28,7 +28,10 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("art_p50_ms", "ms", "Artillery http.response_time median (its 10 s window)"),
     ("art_p95_ms", "ms", "Artillery http.response_time p95 (its 10 s window)"),
     ("art_p99_ms", "ms", "Artillery http.response_time p99 (its 10 s window)"),
-    ("art_errors", "", "Artillery errors.* counters in its window"),
+    ("art_errors", "", "Artillery errors.* counted in its window (before Artillery spoke through "
+                       "ToolProgressed: its run's total so far)"),
+    ("art_error_rate", "ratio", "Artillery errors.* in its window per HTTP request or Socket.IO "
+                                "emit sent in it"),
     ("sio_p95_ms", "ms", "Artillery socketio.response_time p95 (its 10 s window)"),
     # the backend's own request times (its access log), every second, whatever the load tool
     ("srv_p50_ms", "ms", "server request time median in this second (access log)"),

@@ -9,17 +9,15 @@ publishes it. t_s is seconds since the recorder started (the start of the load);
 start of its second.
 
 Sources and their rules, per second:
-- K6Progressed (about 1 Hz): vus, req/s, and the error rate of the requests since the previous
-  progress (from the cumulative http_req_failed rate and request count); the first `tainted` is a
-  breach marker.
+- ToolProgressed (every load tool; k6 about 1 Hz, Artillery once per 10 s window): each field fills
+  the column the tool maps it to (`tool_fields`, from each tool's `LiveSpec.columns`; a field
+  `name` also fills `<tool>_<name>` when the run declares that column), on the row of the second
+  it arrived. A tool's first THRESHOLDS_CROSSED is a breach marker.
 - LatencySampled (k6's per-second snapshots with its web dashboard output, else an interval mean
-  from its REST API every 3 s or more): mean, p50/p95/p99 and, when present, the exact req/s and
-  error rate of the interval (they replace the progress-derived ones). At most one sample per row:
-  two snapshots landing in one second (clock jitter) put the second one on the next row.
-- ArtilleryProgressed: its 10 s window, on the row of the second it arrived.
-- ToolProgressed (any other tool): each field `name` fills the column `<tool>_<name>` when the
-  recorder was given that column (`tool_columns`, what the tools declare), on the row of the
-  second it arrived; a LatencySampled of such a tool fills `<tool>_p50_ms` and friends the same way.
+  from its REST API every 3 s or more; any tool's): mean, p50/p95/p99 and, when present, the exact
+  req/s and error rate of the interval fill `<tool>_avg_ms`, `<tool>_p50_ms`... where the timeline
+  has them (they replace the progress-derived req/s and error rate). At most one sample per tool
+  and row: two snapshots landing in one second (clock jitter) put the second one on the next row.
 - HostsSampled (hosts measured through node_exporter): `cpu_pct`, `mem_pct` and `load1` are the
   first backend host that answered (a second when none answered keeps them empty), and every host
   the recorder was given has its own `host.<name>.*` columns (empty while it does not answer).
@@ -38,7 +36,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -48,11 +46,10 @@ from perfdash.collect.base import DISK_FIX, RunNotes
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.collect.latency_buckets import percentile
 from perfdash.events import (
-    ArtilleryProgressed,
+    THRESHOLDS_CROSSED,
     Bus,
     DatabaseSampled,
     Event,
-    K6Progressed,
     LatencySampled,
     LogLinesRead,
     PhaseChanged,
@@ -96,16 +93,22 @@ class TimelineRecorder(Background):
 
     def __init__(self, bus: Bus, run_dir: Path, *, interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, hosts: Sequence[str] = (),
-                 tool_columns: Sequence[str] = ()) -> None:
+                 tool_columns: Sequence[str] = (),
+                 tool_fields: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """`hosts`: the names of the hosts measured through node_exporter, in metrics.csv's order;
         each gets its own columns after the common ones (none: the header is exactly `HEADER`).
         `tool_columns`: the columns the run's tools declare beyond the common ones
-        (`LoadTool.timeline_columns`), filled from their ToolProgressed, before the hosts'."""
+        (`LoadTool.timeline_columns`), filled from their ToolProgressed, before the hosts'.
+        `tool_fields`: per tool, the column each of its ToolProgressed fields fills
+        (`perfdash.tools.progress_columns`)."""
         super().__init__("timeline-recorder")
         self._hosts = frozenset(hosts)
         own = tuple(c for c in dict.fromkeys(tool_columns) if c not in NAMES)
         self._tool_columns = frozenset(own)
         self.names: tuple[str, ...] = (*NAMES, *own, *host_columns(hosts))
+        known = frozenset(self.names)
+        self._fields = {tool: {f: c for f, c in fields.items() if c in known}
+                        for tool, fields in (tool_fields or {}).items()}
         self._bus = bus
         self._dir = run_dir
         self._interval = interval_s
@@ -118,9 +121,8 @@ class TimelineRecorder(Background):
         self._row = 0  # index of the second being folded
         self._values: Values = {}
         self._marks: list[tuple[str, str]] = []
-        self._latency: deque[LatencySampled] = deque()
-        self._k6_prev: tuple[int, float] | None = None  # (requests, failed requests) so far
-        self._tainted = False
+        self._latency: dict[str, deque[LatencySampled]] = {}  # by tool
+        self._tainted: set[str] = set()  # tools whose thresholds were crossed
         self._log_seen = False
         self._server: Counter[int] = Counter()  # the access log's request times this second
         self._groups = GroupLatencies(run_dir)  # the same per endpoint group: server-latency.csv
@@ -152,7 +154,7 @@ class TimelineRecorder(Background):
         with self._lock:
             if self._closed:
                 return
-            if self._start is not None and (self._values or self._marks or self._latency):
+            if self._start is not None and (self._values or self._marks or any(self._latency.values())):
                 ticked = self._close_second()
             else:
                 ticked = None
@@ -205,32 +207,13 @@ class TimelineRecorder(Background):
         elif isinstance(e, RequestTimesRead):
             self._server.update(dict(e.buckets))
             self._groups.add(e.groups)
-        elif isinstance(e, K6Progressed):
-            v.update(k6_vus=float(e.vus), k6_rps=e.req_per_s)
-            if e.failed_rate is not None:
-                failed = e.failed_rate * e.requests
-                if self._k6_prev is not None and e.requests > self._k6_prev[0]:
-                    done = e.requests - self._k6_prev[0]
-                    v["k6_error_rate"] = min(1.0, max(0.0, (failed - self._k6_prev[1]) / done))
-                self._k6_prev = (e.requests, failed)
-            if e.tainted and not self._tainted:
-                self._tainted = True
-                self._mark("breach", "a k6 threshold was crossed")
-        elif isinstance(e, LatencySampled):
-            if e.tool == "k6":
-                self._latency.append(e)
-                while len(self._latency) > 2:  # a backlog means a stall: keep the newest
-                    self._latency.popleft()
-            else:
-                self._fold_tool(e.tool, (("p50_ms", e.p50_ms), ("p95_ms", e.p95_ms),
-                                         ("p99_ms", e.p99_ms), ("avg_ms", e.mean_ms),
-                                         ("rps", e.rps), ("error_rate", e.error_rate)))
         elif isinstance(e, ToolProgressed):
-            self._fold_tool(e.tool, e.fields)
-        elif isinstance(e, ArtilleryProgressed):
-            v.update(art_rps=e.req_per_s, art_p50_ms=e.http_p50_ms, art_p95_ms=e.http_p95_ms,
-                     art_p99_ms=e.http_p99_ms, art_errors=float(sum(e.errors.values())),
-                     sio_p95_ms=e.socketio_p95_ms)
+            self._fold_tool(e)
+        elif isinstance(e, LatencySampled):
+            waiting = self._latency.setdefault(e.tool, deque())
+            waiting.append(e)
+            while len(waiting) > 2:  # a backlog means a stall: keep the newest
+                waiting.popleft()
         elif isinstance(e, DatabaseSampled):
             states = e.connections_by_state
             v.update(db_active=float(states.get("active", 0)),
@@ -248,11 +231,18 @@ class TimelineRecorder(Background):
         elif isinstance(e, ToolExited):
             self._mark("tool_exit", f"{e.tool} exited {e.returncode}")
 
-    def _fold_tool(self, tool: str, fields: Sequence[tuple[str, float | None]]) -> None:
-        for name, value in fields:
-            column = f"{tool}_{name}"
-            if column in self._tool_columns and value is not None:
+    def _fold_tool(self, e: ToolProgressed) -> None:
+        mapped = self._fields.get(e.tool, {})
+        for name, value in e.fields:
+            column = mapped.get(name)
+            if column is None:
+                own = f"{e.tool}_{name}"
+                column = own if own in self._tool_columns else None
+            if column is not None and value is not None:
                 self._values[column] = float(value)
+        if e.get(THRESHOLDS_CROSSED) and e.tool not in self._tainted:
+            self._tainted.add(e.tool)
+            self._mark("breach", f"a {e.tool} threshold was crossed")
 
     def _mark(self, kind: str, text: str) -> None:
         assert self._start is not None
@@ -279,14 +269,9 @@ class TimelineRecorder(Background):
     def _close_second(self) -> TimelineTicked:
         values: Values = dict.fromkeys(self.names)
         values.update(self._values)
-        if self._latency:
-            lat = self._latency.popleft()
-            values.update(k6_p50_ms=lat.p50_ms, k6_p95_ms=lat.p95_ms, k6_p99_ms=lat.p99_ms,
-                          k6_avg_ms=lat.mean_ms)
-            if lat.rps is not None:
-                values["k6_rps"] = lat.rps
-            if lat.error_rate is not None:
-                values["k6_error_rate"] = lat.error_rate
+        for waiting in self._latency.values():
+            if waiting:
+                self._latency_row(values, waiting.popleft())
         if values["log_lines"] is None and self._log_seen:  # a followed log that was quiet
             values.update(log_lines=0.0, log_errors=0.0)
         if self._server:
@@ -300,6 +285,15 @@ class TimelineRecorder(Background):
         marks, self._marks = tuple(self._marks), []
         self._write(t_s, values)
         return TimelineTicked(t_s, values, marks)
+
+    def _latency_row(self, values: Values, lat: LatencySampled) -> None:
+        """One interval of a tool's requests on this row, where the timeline has its columns."""
+        for stat, value in (("p50_ms", lat.p50_ms), ("p95_ms", lat.p95_ms), ("p99_ms", lat.p99_ms),
+                            ("avg_ms", lat.mean_ms), ("rps", lat.rps),
+                            ("error_rate", lat.error_rate)):
+            column = f"{lat.tool}_{stat}"
+            if value is not None and column in values:
+                values[column] = value
 
     def _write(self, t_s: float, values: Values) -> None:
         if self._csv is None or self.error:

@@ -20,8 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from perfdash.events import register_former_name
 from perfdash.settings import Profile, register_tool_table
 from perfdash.tools.base import LoadTool
+from perfdash.tools.live import DEFAULT_SPEC, LiveSpec, field_columns, spec_of
 
 GROUP = "perfdash.tools"
 # The order a sequential profile runs its tools in when the group holds them (the others follow by
@@ -104,10 +106,15 @@ def load_tools(entries: Iterable[Entry | metadata.EntryPoint] | None = None) -> 
 
 
 def _register_tables(tools: Iterable[LoadTool]) -> None:
+    """Each tool's profile table with the settings, and the name its progress event had before
+    ToolProgressed with the events' reader of old recordings."""
     for t in tools:
         reader = getattr(t, "read_table", None)
         if callable(reader):
             register_tool_table(t.name, reader)
+        legacy = spec_of(t).legacy
+        if legacy is not None:
+            register_former_name(*legacy)
 
 
 TOOLS: tuple[LoadTool, ...] = load_tools()
@@ -121,3 +128,22 @@ def tools_for(profile: Profile) -> list[LoadTool]:
 
 def tool(name: str) -> LoadTool:
     return next(t for t in TOOLS if t.name == name)
+
+
+def label_of(name: str) -> str:
+    """How screens and reports name a tool: its label, or its name when it is not installed here."""
+    found = next((t for t in TOOLS if t.name == name), None)
+    return found.label if found is not None else name
+
+
+def live_spec(name: str) -> LiveSpec:
+    """How a tool's progress is shown: its own LiveSpec, the default for a tool that declares none
+    or one this installation does not have (a recording from elsewhere)."""
+    found = next((t for t in TOOLS if t.name == name), None)
+    return spec_of(found) if found is not None else DEFAULT_SPEC
+
+
+def progress_columns(tools: Iterable[LoadTool] | None = None) -> dict[str, dict[str, str]]:
+    """Per tool, the timeline column each ToolProgressed field fills (the recorder's map)."""
+    return {t.name: field_columns(t.name, spec_of(t), t.timeline_columns)
+            for t in (TOOLS if tools is None else tools)}

@@ -21,6 +21,7 @@ from perfdash.launch import LaunchRequest
 from perfdash.secret import Secret
 from perfdash.settings import Environment, Profile
 from perfdash.thresholds import Threshold
+from perfdash.tools.live import LiveSpec
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,9 @@ class LoadTool(Protocol):
     # as (column, unit, what it is); a column `<name>_<field>` takes the field `<field>` of the
     # tool's ToolProgressed. k6's and Artillery's columns are among the common ones.
     timeline_columns: tuple[tuple[str, str, str], ...]
+    # How its ToolProgressed is shown live and which timeline columns its fields fill
+    # (perfdash.tools.live; DEFAULT_SPEC for a tool with nothing of its own to show).
+    live: LiveSpec
 
     def configured(self, profile: Profile) -> bool: ...
 

@@ -10,30 +10,36 @@ tool exits, and k6's first "tainted".
 from __future__ import annotations
 
 from perfdash.events import (
-    ArtilleryProgressed,
+    FAIL_RATIO,
+    P50_MS,
+    P95_MS,
+    P99_MS,
+    RPS,
+    THRESHOLDS_CROSSED,
+    USERS,
     DatabaseSampled,
     Event,
-    K6Progressed,
     LogLinesRead,
     PhaseChanged,
     ProblemDetected,
     SystemSampled,
     TimelineTicked,
     ToolExited,
+    ToolProgressed,
 )
 
 
 def _values(e: Event) -> dict[str, float | None]:
-    if isinstance(e, K6Progressed):
-        p95 = e.p95_ms
-        return {"k6_vus": e.vus, "k6_rps": e.req_per_s, "k6_p95_ms": p95,
+    if isinstance(e, ToolProgressed) and e.tool == "k6":
+        p95 = e.get(P95_MS)
+        return {"k6_vus": e.get(USERS), "k6_rps": e.get(RPS), "k6_p95_ms": p95,
                 "k6_p50_ms": None if p95 is None else round(p95 * 0.55, 2),
                 "k6_p99_ms": None if p95 is None else round(p95 * 1.4, 2),
-                "k6_error_rate": e.failed_rate}
-    if isinstance(e, ArtilleryProgressed):
-        return {"art_rps": e.req_per_s, "art_p50_ms": e.http_p50_ms, "art_p95_ms": e.http_p95_ms,
-                "art_p99_ms": e.http_p99_ms, "art_errors": float(sum(e.errors.values())),
-                "sio_p95_ms": e.socketio_p95_ms}
+                "k6_error_rate": e.get(FAIL_RATIO)}
+    if isinstance(e, ToolProgressed) and e.tool == "artillery":
+        return {"art_rps": e.get(RPS), "art_p50_ms": e.get(P50_MS), "art_p95_ms": e.get(P95_MS),
+                "art_p99_ms": e.get(P99_MS), "art_errors": float(sum(n for _, n in e.counts)),
+                "sio_p95_ms": e.get("sio_p95_ms")}
     if isinstance(e, SystemSampled):
         return {"cpu_pct": e.cpu_pct, "mem_pct": e.mem_pct, "load1": e.load1}
     if isinstance(e, DatabaseSampled):
@@ -51,7 +57,7 @@ def _marker(e: Event, tainted: bool) -> tuple[str, str] | None:
         return ("problem", e.what)
     if isinstance(e, ToolExited):
         return ("tool_exit", f"{e.tool} exit {e.returncode}")
-    if isinstance(e, K6Progressed) and e.tainted and not tainted:
+    if isinstance(e, ToolProgressed) and e.get(THRESHOLDS_CROSSED) and not tainted:
         return ("breach", "k6 threshold crossed")
     return None
 
@@ -87,8 +93,8 @@ def with_ticks(events: list[Event]) -> list[Event]:
         mark = _marker(e, tainted)
         if mark is not None:
             markers.append(mark)
-        if isinstance(e, K6Progressed):
-            tainted = tainted or e.tainted
+        if isinstance(e, ToolProgressed):
+            tainted = tainted or bool(e.get(THRESHOLDS_CROSSED))
         if isinstance(e, LogLinesRead):
             log_lines += len(e.lines) + e.dropped
             log_errors += e.errors

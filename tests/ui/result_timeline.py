@@ -13,6 +13,7 @@ from pathlib import Path
 
 from perfdash.events import Bus, Event, PhaseChanged, TimelineTicked
 from perfdash.timeline.recorder import MARKERS_NDJSON, TIMELINE_CSV, TimelineRecorder
+from perfdash.tools import progress_columns
 from perfdash.ui.replay import load_events
 from tests.ui.conftest import FAIL_RUN, PASS_RUN
 
@@ -24,7 +25,7 @@ def record_timeline(events: list[Event], run_dir: Path) -> list[TimelineTicked]:
     bus = Bus()
     ticks: list[TimelineTicked] = []
     bus.listen(lambda e: ticks.append(e) if isinstance(e, TimelineTicked) else None)
-    recorder = TimelineRecorder(bus, run_dir, clock=lambda: now[0])
+    recorder = TimelineRecorder(bus, run_dir, clock=lambda: now[0], tool_fields=progress_columns())
     recorder.open()
     for event in events:
         if event.at < start:

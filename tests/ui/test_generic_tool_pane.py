@@ -4,7 +4,6 @@ declares the tool, titled with the tool's label, showing its phase and its ToolP
 from __future__ import annotations
 
 from perfdash.events import PhaseChanged, RunStarted, ToolExited, ToolProgressed, ToolStarted
-from perfdash.ui.live.artillery_pane import ArtilleryPane
 from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.tool_pane import ToolPane
 from tests.ui.conftest import LiveRig
@@ -23,7 +22,7 @@ async def test_a_locust_run_shows_the_generic_pane(rig: LiveRig) -> None:
         pane = screen.query_one("#tool-locust", ToolPane)
         assert pane.border_title == "Locust"
         assert "starting Locust" in pane.plain
-        assert "not part of this profile" in screen.query_one(ArtilleryPane).plain
+        assert "not part of this profile" in screen.query_one("#tool-artillery", ToolPane).plain
         rig.feed([ToolStarted("locust", 15.0, "about 15 s", at=T0 + 1.5),
                   ToolProgressed("locust", 6.0, 15.0, (("users", 4.0), ("rps", 27.0), ("p95_ms", 61.0),
                                                        ("fail_ratio", 0.0), ("failures", 0.0)),
@@ -37,7 +36,8 @@ async def test_a_locust_run_shows_the_generic_pane(rig: LiveRig) -> None:
         rig.feed([ToolExited("locust", 0, 15.4, at=T0 + 16.9)])
         await pilot.pause()
         assert "exit 0 after 15.4 s" in pane.plain
-        assert len(screen.query(ToolPane)) == 1
+        # k6's and Artillery's standing panes, then Locust's, mounted once
+        assert [p.tool_name for p in screen.query(ToolPane)] == ["k6", "artillery", "locust"]
 
 
 def test_a_tools_own_columns_join_the_load_tracks() -> None:

@@ -11,15 +11,14 @@ from rich.text import Text
 from textual.content import Content
 
 from perfdash.events import LogLinesRead, RunFinished
-from perfdash.ui.live.artillery_pane import ArtilleryPane
 from perfdash.ui.live.database_pane import DatabasePane
 from perfdash.ui.live.host_pane import HostPane
-from perfdash.ui.live.k6_pane import K6Pane
 from perfdash.ui.live.live_screen import LiveScreen
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.log_view import LogView
 from perfdash.ui.live.run_header import RunHeader
 from perfdash.ui.live.timeline_chart import TimelineChart
+from perfdash.ui.live.tool_pane import ToolPane
 from perfdash.ui.result.result_screen import ResultScreen
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, PASS_RUN, LiveRig, recorded
 
@@ -48,11 +47,11 @@ async def test_mid_run_every_pane_shows_its_numbers(rig: LiveRig) -> None:
         host = screen.query_one(HostPane).plain
         assert "CPU  81%" in host
         assert "load 2.48 1.12 0.57" in host
-        k6 = screen.query_one(K6Pane).plain
+        k6 = screen.query_one("#tool-k6", ToolPane).plain
         assert "11/20 s · 9 s left" in k6
         assert "VUs 2/3" in k6
         assert "p95 31.4 ms" in k6
-        art = screen.query_one(ArtilleryPane).plain
+        art = screen.query_one("#tool-artillery", ToolPane).plain
         assert "p95 10.9 ms" in art
         assert "Socket.IO p95 9.9 ms" in art
         db = screen.query_one(DatabasePane).plain
@@ -146,7 +145,8 @@ async def test_at_200_by_60_the_charts_grow(rig: LiveRig) -> None:
         screen = rig.app.screen
         assert screen.has_class("-wide")
         assert screen.has_class("-huge")
-        panes = [screen.query_one(t) for t in (HostPane, K6Pane, ArtilleryPane, DatabasePane)]
+        panes = [screen.query_one(HostPane), screen.query_one("#tool-k6", ToolPane),
+                 screen.query_one("#tool-artillery", ToolPane), screen.query_one(DatabasePane)]
         assert len({p.region.y for p in panes}) == 1  # one row
         assert all(p.size.height == 4 for p in panes)  # the numbers; the chart has the history
         assert screen.query_one(TimelineChart).size.height == 32
@@ -158,6 +158,6 @@ async def test_very_short_terminals_keep_the_essential_panes(rig: LiveRig) -> No
         rig.feed(recorded(FAIL_RUN, MID_RUN_S))
         await pilot.pause()
         screen = rig.app.screen
-        assert screen.query_one(K6Pane).display
-        assert not screen.query_one(ArtilleryPane).display
+        assert screen.query_one("#tool-k6", ToolPane).display
+        assert not screen.query_one("#tool-artillery", ToolPane).display
         assert not screen.query_one(DatabasePane).display

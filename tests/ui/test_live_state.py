@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfdash.events import LogLinesRead, SystemSampled
+from perfdash.events import RPS, THRESHOLDS_CROSSED, LogLinesRead, SystemSampled
 from perfdash.ui.format import bar, clock_time, spark, spark_rows
-from perfdash.ui.live.artillery_pane import artillery_lines
-from perfdash.ui.live.k6_pane import k6_lines
 from perfdash.ui.live.run_header import header_lines
 from perfdash.ui.live.state import HISTORY, LiveState
+from perfdash.ui.live.tool_pane import tool_lines
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, PASS_RUN, FakeClock, recorded
 
 
@@ -28,13 +27,13 @@ def test_mid_run_views_of_the_failing_run() -> None:
     assert state.header.phase == "load"
     assert state.header.tainted is True  # p(95)<0.001 is crossed from the first second
     assert state.header.problems == 2
-    assert state.k6 is not None
-    assert state.k6.tainted
-    assert len(state.k6.req_per_s) == 11
+    k6 = state.tools["k6"]  # recorded as K6Progressed: read as k6's ToolProgressed
+    assert k6.get(THRESHOLDS_CROSSED) == 1.0
+    assert len(k6.req_per_s) == 11
+    assert k6.req_per_s[-1] == k6.get(RPS)
     assert state.host is not None
     assert state.host.cpu[-1] == 80.7
-    assert state.artillery is not None
-    assert state.artillery.errors == ()
+    assert state.tools["artillery"].counts == ()
     assert state.database is not None
     assert state.database.max_connections == 100
     assert state.finished is None
@@ -46,9 +45,9 @@ def test_the_end_of_a_run_is_recorded() -> None:
     assert state.finished is not None
     assert state.finished.status == "pass"
     assert state.header.status == "pass"
-    assert state.k6 is not None
-    assert state.k6.ended is not None
-    assert state.k6.ended.returncode == 0
+    ended = state.tools["k6"].ended
+    assert ended is not None
+    assert ended.returncode == 0
     assert state.run_dir == "/tmp/ui-runs/20261125T151312Z"
 
 
@@ -82,13 +81,13 @@ def test_sparkline_history_is_bounded() -> None:
 
 def test_k6_and_artillery_lines() -> None:
     state, _ = folded(FAIL_RUN, MID_RUN_S)
-    k6 = "\n".join(t.plain for t in k6_lines(state.k6, 40, 5))
+    k6 = "\n".join(t.plain for t in tool_lines("k6", state.tools["k6"], 40, 5))
     assert "11/20 s · 9 s left" in k6
     assert "VUs 2/3" in k6
     assert "p95 31.4 ms" in k6
     assert "checks 100.0%" in k6
     assert "thresholds CROSSED" in k6
-    art = "\n".join(t.plain for t in artillery_lines(state.artillery, 40, 5))
+    art = "\n".join(t.plain for t in tool_lines("artillery", state.tools["artillery"], 40, 5))
     assert "p95 10.9 ms" in art
     assert "Socket.IO p95 9.9 ms" in art
     assert "errors none" in art

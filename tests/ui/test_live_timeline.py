@@ -10,11 +10,11 @@ from pathlib import Path
 
 from perfdash.events import Bus, Event, PhaseChanged, RunStarted, TimelineTicked, to_record
 from perfdash.ui.app import make_app
-from perfdash.ui.live.artillery_pane import ArtilleryPane
 from perfdash.ui.live.live_screen import LOG_STEP, LiveScreen
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.timeline_chart import TimelineChart, allocate, chart_rows
 from perfdash.ui.live.timeline_data import TimelineData, p95_limit
+from perfdash.ui.live.tool_pane import ToolPane
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, LiveRig, recorded
 from tests.ui.live_ticks import with_ticks
 
@@ -159,7 +159,7 @@ async def test_artillery_shows_what_is_known_before_its_first_report(rig: LiveRi
     async with rig.app.run_test(size=(160, 48)) as pilot:
         rig.feed(events)
         await pilot.pause()
-        art = rig.app.screen.query_one(ArtilleryPane).plain
+        art = rig.app.screen.query_one("#tool-artillery", ToolPane).plain
         assert "waiting" not in art
         assert "running · reports every 10 s" in art
         assert "/20 s" in art  # elapsed against the profile's planned seconds

@@ -15,6 +15,7 @@ from perfdash.launch import LaunchRequest
 from perfdash.settings import Environment, Profile
 from perfdash.tools.artillery import command
 from perfdash.tools.artillery.checks import artillery_checks
+from perfdash.tools.artillery.live import ARTILLERY_LIVE
 from perfdash.tools.artillery.locate import find_artillery
 from perfdash.tools.artillery.plan import read_plan
 from perfdash.tools.artillery.progress import ArtilleryProgressTail
@@ -49,6 +50,7 @@ class ArtilleryTool:
                    same_as_check="artillery.vusers.failed.count"),
     )
     timeline_columns: tuple[tuple[str, str, str], ...] = ()  # the common art_* and sio_* columns
+    live = ARTILLERY_LIVE
 
     def configured(self, profile: Profile) -> bool:
         return profile.artillery_script is not None

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.collect.background import Background
-from perfdash.events import ArtilleryProgressed, Bus, ProblemDetected
+from perfdash.events import ERROR_RATE, P50_MS, P95_MS, P99_MS, RPS, Bus, ProblemDetected, ToolProgressed
+from perfdash.tools.artillery.live import (
+    EMITS,
+    ERRORS,
+    SIO_P95_MS,
+    SIO_P99_MS,
+    VUSERS_COMPLETED,
+    VUSERS_CREATED,
+    VUSERS_FAILED,
+)
 
 # Artillery starts in about 6 s and reports every 10 s: silence past this means no plugin.
 SILENT_WARNING_S = 30.0
@@ -29,7 +38,7 @@ def _summary(rec: dict[str, Any], name: str, stat: str) -> float | None:
 
 
 class ArtilleryProgressTail(Background):
-    """Follows artillery-progress.ndjson and publishes one ArtilleryProgressed per new window."""
+    """Follows artillery-progress.ndjson and publishes one ToolProgressed per new window."""
 
     def __init__(self, bus: Bus, path: Path, planned_s: float, interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -109,18 +118,32 @@ class ArtilleryProgressTail(Background):
                 self._totals[k] = self._totals.get(k, 0) + v
         rates = rec.get("rates") or {}
         t = self._totals
-        self._bus.publish(ArtilleryProgressed(
-            req_per_s=float(rates.get("http.request_rate", 0.0)),
-            http_p50_ms=_summary(rec, "http.response_time", "p50"),
-            http_p95_ms=_summary(rec, "http.response_time", "p95"),
-            http_p99_ms=_summary(rec, "http.response_time", "p99"),
-            socketio_p95_ms=_summary(rec, "socketio.response_time", "p95"),
-            socketio_p99_ms=_summary(rec, "socketio.response_time", "p99"),
-            socketio_emits=int(t.get("socketio.emit", 0)),
-            errors={k.removeprefix("errors."): int(v) for k, v in t.items()
-                    if k.startswith("errors.")},
-            vusers_created=int(t.get("vusers.created", 0)),
-            vusers_completed=int(t.get("vusers.completed", 0)),
-            vusers_failed=int(t.get("vusers.failed", 0)),
-            elapsed_s=self.elapsed_s(), planned_s=self._planned,
-        ))
+        totals = sorted(((k.removeprefix("errors."), int(v)) for k, v in t.items()
+                         if k.startswith("errors.")), key=lambda kv: (-kv[1], kv[0]))
+        self._bus.publish(ToolProgressed(
+            "artillery", self.elapsed_s(), self._planned,
+            ((RPS, float(rates.get("http.request_rate", 0.0))),
+             (P50_MS, _summary(rec, "http.response_time", "p50")),
+             (P95_MS, _summary(rec, "http.response_time", "p95")),
+             (P99_MS, _summary(rec, "http.response_time", "p99")),
+             (SIO_P95_MS, _summary(rec, "socketio.response_time", "p95")),
+             (SIO_P99_MS, _summary(rec, "socketio.response_time", "p99")),
+             *_window_errors(rec, counters),
+             (EMITS, float(t.get("socketio.emit", 0))),
+             (VUSERS_CREATED, float(t.get("vusers.created", 0))),
+             (VUSERS_COMPLETED, float(t.get("vusers.completed", 0))),
+             (VUSERS_FAILED, float(t.get("vusers.failed", 0)))),
+            counts=tuple(totals)))
+
+
+def _window_errors(rec: dict[str, Any], counters: dict[str, float]
+                   ) -> tuple[tuple[str, float | None], ...]:
+    """The window's errors (errors.* counted in it) and their share of what it sent (HTTP requests
+    and Socket.IO emits, as its errors are of both): the error track's step every 10 s. The final
+    summary is the run's totals, not a window: none."""
+    if rec.get("type") == "summary":
+        return ()
+    errors = float(sum(v for k, v in counters.items() if k.startswith("errors.")))
+    requests = float(counters.get("http.requests", 0) + counters.get("socketio.emit", 0))
+    rate = min(1.0, errors / requests) if requests else (1.0 if errors else None)
+    return (ERRORS, errors), (ERROR_RATE, rate)

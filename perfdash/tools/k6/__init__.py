@@ -36,6 +36,7 @@ from perfdash.tools.k6.latency import (
     dashboard_env,
     dashboard_port,
 )
+from perfdash.tools.k6.live import K6_LIVE
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.plan import inspect_script
 from perfdash.tools.k6.progress import K6Poller
@@ -65,6 +66,7 @@ class K6Tool:
                    timeline_weight="k6_rps"),
     )
     timeline_columns: tuple[tuple[str, str, str], ...] = ()  # the common k6_* columns
+    live = K6_LIVE
 
     def configured(self, profile: Profile) -> bool:
         return profile.k6_script is not None

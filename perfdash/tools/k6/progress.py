@@ -20,8 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from perfdash.collect.background import Background
-from perfdash.events import Bus, K6Progressed, LatencySampled
+from perfdash.events import (
+    ERROR_RATE,
+    FAIL_RATIO,
+    P95_MS,
+    REQUESTS,
+    RPS,
+    THRESHOLDS_CROSSED,
+    USERS,
+    USERS_MAX,
+    Bus,
+    LatencySampled,
+    ToolProgressed,
+)
 from perfdash.net import free_port
+from perfdash.tools.k6.live import CHECKS_RATE, ITERATIONS
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _COUNTERS = ("http_reqs", "iterations", "checks", "http_req_failed")
@@ -49,7 +62,7 @@ def interval_mean(prev: tuple[int, float] | None, count: int, avg_ms: float) -> 
 
 
 class K6Poller(Background):
-    """Polls k6's REST API; records each poll to k6-progress.ndjson and publishes K6Progressed."""
+    """Polls k6's REST API; records each poll to k6-progress.ndjson and publishes ToolProgressed."""
 
     def __init__(self, bus: Bus, port: int, planned_s: float, record: Path,
                  interval_s: float = 1.0, interval_means: bool = False) -> None:
@@ -62,7 +75,7 @@ class K6Poller(Background):
         self._means = interval_means  # publish LatencySampled means (no dashboard output)
         self._trend_prev: tuple[int, float] | None = None
         self._conn: http.client.HTTPConnection | None = None
-        self.last: K6Progressed | None = None
+        self.last: ToolProgressed | None = None
         self.trend_requests = 0
         self.next_trend_at = 0.0  # time.monotonic() of the next p95 request; 0: the first poll
 
@@ -102,6 +115,7 @@ class K6Poller(Background):
     def _run(self) -> None:
         start = time.monotonic()
         prev: tuple[float, int] | None = None
+        failed_prev: tuple[int, float] | None = None  # (requests, failed requests) so far
         p95: float | None = None
         with self._record.open("a", encoding="utf-8") as out:
             while not self._stopping.wait(self._interval):
@@ -122,21 +136,23 @@ class K6Poller(Background):
                 p95 = _sample(metrics, _TREND, "p(95)") or p95
                 count = int(_sample(metrics, "http_reqs", "count") or 0)
                 rate = 0.0 if prev is None else (count - prev[1]) / max(now - prev[0], 1e-6)
+                failed_rate = _sample(metrics, "http_req_failed", "rate")
+                checks = _sample(metrics, "checks", "rate")
+                event = k6_progress(
+                    now - start, self._planned, vus=status.get("vus", 0),
+                    vus_max=status.get("vus-max", 0),
+                    iterations=_sample(metrics, "iterations", "count") or 0, requests=count,
+                    rps=rate, p95_ms=p95, checks_rate=checks, failed_rate=failed_rate,
+                    error_rate=interval_error_rate(failed_prev, count, failed_rate),
+                    tainted=bool(status.get("tainted", False)))
                 prev = (now, count)
-                event = K6Progressed(
-                    vus=int(status.get("vus", 0)), vus_max=int(status.get("vus-max", 0)),
-                    iterations=int(_sample(metrics, "iterations", "count") or 0),
-                    requests=count, req_per_s=rate, p95_ms=p95,
-                    checks_rate=_sample(metrics, "checks", "rate"),
-                    failed_rate=_sample(metrics, "http_req_failed", "rate"),
-                    tainted=bool(status.get("tainted", False)),
-                    elapsed_s=now - start, planned_s=self._planned,
-                )
+                if failed_rate is not None:
+                    failed_prev = (count, failed_rate * count)
                 self.last = event
                 out.write(json.dumps({"at": event.at, "status": status,
                                       "requests": count, "req_per_s": round(rate, 2),
-                                      "p95_ms": event.p95_ms, "checks_rate": event.checks_rate,
-                                      "failed_rate": event.failed_rate}) + "\n")
+                                      "p95_ms": p95, "checks_rate": checks,
+                                      "failed_rate": failed_rate}) + "\n")
                 out.flush()
                 self._bus.publish(event)
 
@@ -152,6 +168,29 @@ class K6Poller(Background):
         if mean is not None:
             self._bus.publish(LatencySampled("k6", time.time(), None, None, None, None, None,
                                              mean_ms=mean))
+
+
+def interval_error_rate(prev: tuple[int, float] | None, requests: int,
+                        failed_rate: float | None) -> float | None:
+    """The share of the requests since the previous sample that failed, from k6's cumulative
+    http_req_failed rate and request count (`prev`: requests and failed requests then); None
+    when no request ended in between or k6 has no rate yet."""
+    if prev is None or failed_rate is None or requests <= prev[0]:
+        return None
+    failed = failed_rate * requests
+    return min(1.0, max(0.0, (failed - prev[1]) / (requests - prev[0])))
+
+
+def k6_progress(elapsed_s: float, planned_s: float, *, vus: float, vus_max: float,
+                iterations: float, requests: float, rps: float, p95_ms: float | None,
+                checks_rate: float | None, failed_rate: float | None, error_rate: float | None,
+                tainted: bool) -> ToolProgressed:
+    """k6's figures as its ToolProgressed (see perfdash.tools.k6.live for how they are shown)."""
+    return ToolProgressed("k6", elapsed_s, planned_s, (
+        (USERS, float(vus)), (USERS_MAX, float(vus_max)), (ITERATIONS, float(iterations)),
+        (REQUESTS, float(requests)), (RPS, rps), (P95_MS, p95_ms), (CHECKS_RATE, checks_rate),
+        (FAIL_RATIO, failed_rate), (ERROR_RATE, error_rate),
+        (THRESHOLDS_CROSSED, 1.0 if tainted else 0.0)))
 
 
 def _sample(metrics: dict[str, Any], name: str, key: str) -> float | None:

@@ -23,15 +23,27 @@ from pathlib import Path
 from typing import IO
 
 from perfdash.collect.background import Background
-from perfdash.events import Bus, K6Progressed, LatencySampled, PhaseChanged, ProblemDetected
+from perfdash.events import (
+    FAIL_RATIO,
+    P95_MS,
+    REQUESTS,
+    RPS,
+    USERS,
+    Bus,
+    LatencySampled,
+    PhaseChanged,
+    ProblemDetected,
+    ToolProgressed,
+)
 from perfdash.prom.client import PromClient, PromError, label_matcher
 from perfdash.secret import redact_url
+from perfdash.tools.k6.progress import interval_error_rate, k6_progress
 
 WINDOW = "5s"  # the timeline's per-second percentiles: a few pushes of every generator
 
 
 class PromK6Follower(Background):
-    """Publishes K6Progressed (and the timeline's LatencySampled) for one run's series."""
+    """Publishes k6's ToolProgressed (and the timeline's LatencySampled) for one run's series."""
 
     def __init__(self, bus: Bus, prometheus_url: str, testid: str, planned_s: float,
                  record: Path | None, interval_s: float = 1.0, *, quiet_s: float | None = None,
@@ -45,7 +57,7 @@ class PromK6Follower(Background):
         self._planned = planned_s
         self._record = record
         self._interval = interval_s
-        self.last: K6Progressed | None = None
+        self.last: ToolProgressed | None = None
         self.error: str | None = None
         self._quiet_s = quiet_s
         self._on_end = on_end
@@ -86,21 +98,25 @@ class PromK6Follower(Background):
         return self._client.value(expr)
 
     def poll(self, elapsed_s: float, prev: tuple[float, float] | None,
-             ) -> tuple[K6Progressed, LatencySampled | None]:
+             failed_prev: tuple[int, float] | None = None,
+             ) -> tuple[ToolProgressed, LatencySampled | None]:
+        """One sample; `prev` (when, requests) for the rate, `failed_prev` (requests, failed) at
+        the previous sample for the interval error rate."""
         sel, hist = self._sel, f"k6_http_req_duration_seconds{self._sel}"
         requests = self._value(f"sum(k6_http_reqs_total{sel})") or 0.0
         failed = self._value(f"sum(k6_http_reqs_total{self._failed})") or 0.0
         p95 = self._value(f"histogram_quantile(0.95, sum({hist}))")
         now = time.monotonic()
         rate = 0.0 if prev is None else (requests - prev[1]) / max(now - prev[0], 1e-6)
-        event = K6Progressed(
-            vus=int(self._value(f"sum(k6_vus{sel})") or 0),
-            vus_max=int(self._value(f"sum(k6_vus_max{sel})") or 0),
+        failed_rate = failed / requests if requests else None
+        event = k6_progress(
+            elapsed_s, self._planned, vus=self._value(f"sum(k6_vus{sel})") or 0,
+            vus_max=self._value(f"sum(k6_vus_max{sel})") or 0,
             iterations=int(self._value(f"sum(k6_iterations_total{sel})") or 0),
-            requests=int(requests), req_per_s=max(0.0, rate),
+            requests=int(requests), rps=max(0.0, rate),
             p95_ms=None if p95 is None else p95 * 1000, checks_rate=None,
-            failed_rate=failed / requests if requests else None, tainted=False,
-            elapsed_s=elapsed_s, planned_s=self._planned)
+            failed_rate=failed_rate,
+            error_rate=interval_error_rate(failed_prev, int(requests), failed_rate), tainted=False)
         recent = f"sum(increase({hist}[{WINDOW}]))"
         q = {p: self._value(f"histogram_quantile({p}, {recent})") for p in (0.5, 0.95, 0.99)}
         latency = None
@@ -115,6 +131,7 @@ class PromK6Follower(Background):
         # Prometheus from when its series appear.
         start = time.monotonic() if self._quiet_s is None else None
         prev: tuple[float, float] | None = None
+        failed_prev: tuple[int, float] | None = None
         out = self._record.open("a", encoding="utf-8") if self._record else None
         try:
             while not self.ended and not self._stopping.wait(self._interval):
@@ -125,7 +142,7 @@ class PromK6Follower(Background):
                     if not going:
                         continue
                     start = time.monotonic() if start is None else start
-                    event, latency = self.poll(time.monotonic() - start, prev)
+                    event, latency = self.poll(time.monotonic() - start, prev, failed_prev)
                 except PromError as exc:
                     if self._quiet_s is not None and self.error is None:
                         # Nobody else watches this Prometheus here: say so once per outage
@@ -137,21 +154,26 @@ class PromK6Follower(Background):
                     self.error = str(exc)
                     continue
                 self.error = None
-                prev = (time.monotonic(), float(event.requests))
+                requests = event.get(REQUESTS) or 0.0
+                prev = (time.monotonic(), requests)
+                failed = event.get(FAIL_RATIO)
+                if failed is not None:
+                    failed_prev = (int(requests), failed * requests)
                 self._publish(event, latency, out)
         finally:
             if out is not None:
                 out.close()
 
-    def _publish(self, event: K6Progressed, latency: LatencySampled | None,
+    def _publish(self, event: ToolProgressed, latency: LatencySampled | None,
                  out: IO[str] | None) -> None:
         self.last = event
         self._bus.publish(event)
         if latency is not None:
             self._bus.publish(latency)
         if out is not None:
-            out.write(json.dumps({"at": event.at, "vus": event.vus, "requests": event.requests,
-                                  "req_per_s": round(event.req_per_s, 2),
-                                  "p95_ms": event.p95_ms,
-                                  "failed_rate": event.failed_rate}) + "\n")
+            out.write(json.dumps({"at": event.at, "vus": event.get(USERS),
+                                  "requests": event.get(REQUESTS),
+                                  "req_per_s": round(event.get(RPS) or 0.0, 2),
+                                  "p95_ms": event.get(P95_MS),
+                                  "failed_rate": event.get(FAIL_RATIO)}) + "\n")
             out.flush()

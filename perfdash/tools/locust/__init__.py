@@ -24,6 +24,7 @@ from perfdash.tools.base import (
     ToolLocation,
     ToolPlan,
 )
+from perfdash.tools.live import DEFAULT_SPEC
 from perfdash.tools.locust import command
 from perfdash.tools.locust.checks import locust_checks, options_of
 from perfdash.tools.locust.locate import find_locust
@@ -53,6 +54,7 @@ class LocustTool:
         ("locust_p95_ms", "ms", "Locust response time p95 (its recent window)"),
         ("locust_fail_ratio", "ratio", "share of Locust requests failing (its current rate)"),
     )
+    live = DEFAULT_SPEC  # users, req/s, p95 and failures: the figures every tool may carry
     read_table = staticmethod(read_table)
     # an extra (`perfdash[locust]`): `doctor` without a profile warns when it is missing
     optional = True

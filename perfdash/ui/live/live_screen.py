@@ -1,5 +1,6 @@
-"""The live screen: header, the timeline chart, host, k6, Artillery and database panes, and the
-app log.
+"""The live screen: header, the timeline chart, host, load tool and database panes, and the app
+log. The tools whose LiveSpec is `standing` (k6, Artillery) have a pane from the start, saying when
+they are not part of the run; any other tool gets one when the run declares it or it reports.
 
 The app's drain timer folds events into a `LiveState` and calls `show`; each pane gets its view
 through a reactive and repaints only when that view changed. Breakpoints stack the panes two by two
@@ -18,10 +19,9 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from perfdash.ui.live.artillery_pane import ArtilleryPane
+from perfdash.tools import TOOL_NAMES, live_spec
 from perfdash.ui.live.database_pane import DatabasePane
 from perfdash.ui.live.host_pane import HostPane
-from perfdash.ui.live.k6_pane import K6Pane
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.run_header import RunHeader
 from perfdash.ui.live.state import LiveState
@@ -39,6 +39,11 @@ def chart_height(screen_height: int, log_steps: int) -> int:
     # The header, the panes, the footer and three log lines always keep their rows.
     most = max(4, screen_height - (2 + 8 + 1 + 5))
     return max(4, min(most, base - log_steps * LOG_STEP))
+
+
+def tool_pane(name: str, later: bool) -> ToolPane:
+    """A tool's pane; `later`: not the first tool's, hidden on a very short terminal."""
+    return ToolPane(name, id=f"tool-{name}", classes="later-tool" if later else None)
 
 
 class LiveScreen(Screen[None]):
@@ -68,8 +73,8 @@ class LiveScreen(Screen[None]):
         yield TimelineChart(self.state.timeline, id="chart")
         with Grid(id="panes"):
             yield HostPane(id="host")
-            yield K6Pane(id="k6")
-            yield ArtilleryPane(id="artillery")
+            for i, name in enumerate(t for t in TOOL_NAMES if live_spec(t).standing):
+                yield tool_pane(name, later=i > 0)
             yield DatabasePane(id="database")
         yield LogPane(self.state.log, id="log")
         yield Footer()
@@ -78,10 +83,8 @@ class LiveScreen(Screen[None]):
         # Looked up once: the drain calls `show` four times a second.
         self._header = self.query_one(RunHeader)
         self._host = self.query_one(HostPane)
-        self._k6 = self.query_one(K6Pane)
-        self._artillery = self.query_one(ArtilleryPane)
         self._database = self.query_one(DatabasePane)
-        self._tool_panes: dict[str, ToolPane] = {}  # tools without a bespoke pane, as they appear
+        self._tool_panes = {p.tool_name: p for p in self.query(ToolPane)}  # more as tools appear
         self._log = self.query_one(LogPane)
         self._chart = self.query_one(TimelineChart)
         self._ready = True
@@ -102,14 +105,10 @@ class LiveScreen(Screen[None]):
         s = self.state
         self._header.view = s.header
         self._host.view = s.host
-        self._k6.view = s.k6
-        self._k6.phase = s.tool_phase("k6")
-        self._artillery.view = s.artillery
-        self._artillery.phase = s.tool_phase("artillery")
-        for name in s.generic_tools():
+        for name in (*self._tool_panes, *s.reported_tools()):
             pane = self._tool_panes.get(name)
             if pane is None:
-                pane = self._tool_panes[name] = ToolPane(name, id=f"tool-{name}")
+                pane = self._tool_panes[name] = tool_pane(name, later=bool(self._tool_panes))
                 self.query_one("#panes").mount(pane, before=self._database)
             pane.view = s.tools.get(name)
             pane.phase = s.tool_phase(name)

@@ -15,10 +15,9 @@ from pathlib import Path
 from perfdash.collect.hostsample import HostsSampled
 from perfdash.events import (
     RPS,
-    ArtilleryProgressed,
+    THRESHOLDS_CROSSED,
     DatabaseSampled,
     Event,
-    K6Progressed,
     LogLinesRead,
     PhaseChanged,
     PreflightChecked,
@@ -32,6 +31,7 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
+from perfdash.ui.live.phase_view import ToolPhase, recorded_phase
 from perfdash.ui.live.timeline_data import TimelineData
 
 # Samples kept per sparkline: wider than any pane at 200 columns, small enough to copy every second.
@@ -80,46 +80,13 @@ class ToolEnd:
 
 
 @dataclass(frozen=True)
-class K6View:
-    vus: int = 0
-    vus_max: int = 0
-    iterations: int = 0
-    requests: int = 0
-    req_per_s: tuple[float, ...] = ()
-    p95_ms: float | None = None
-    checks_rate: float | None = None
-    failed_rate: float | None = None
-    tainted: bool = False
-    elapsed_s: float = 0.0
-    planned_s: float = 0.0
-    ended: ToolEnd | None = None
-
-
-@dataclass(frozen=True)
-class ArtilleryView:
-    req_per_s: tuple[float, ...] = ()
-    http_p50_ms: float | None = None
-    http_p95_ms: float | None = None
-    http_p99_ms: float | None = None
-    socketio_p95_ms: float | None = None
-    socketio_p99_ms: float | None = None
-    socketio_emits: int = 0
-    errors: tuple[tuple[str, int], ...] = ()
-    vusers_created: int = 0
-    vusers_completed: int = 0
-    vusers_failed: int = 0
-    elapsed_s: float = 0.0
-    planned_s: float = 0.0
-    ended: ToolEnd | None = None
-
-
-@dataclass(frozen=True)
 class ToolView:
-    """A tool without a pane of its own (ToolProgressed): its figures as the tool named them, the
-    recent req/s, and its phase's clock."""
+    """A load tool's latest ToolProgressed: its figures as the tool named them, its counts by kind,
+    the recent req/s, and its phase's clock (its pane shows them as its LiveSpec says)."""
 
     tool: str
     fields: tuple[tuple[str, float | None], ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
     req_per_s: tuple[float, ...] = ()
     elapsed_s: float = 0.0
     planned_s: float = 0.0
@@ -127,10 +94,6 @@ class ToolView:
 
     def get(self, name: str) -> float | None:
         return next((v for k, v in self.fields if k == name), None)
-
-
-# The tools with panes of their own; any other gets the generic pane.
-BESPOKE_PANES = ("k6", "artillery")
 
 
 @dataclass(frozen=True)
@@ -167,23 +130,6 @@ def _push(history: tuple[float, ...], value: float) -> tuple[float, ...]:
     return (*history[-(HISTORY - 1):], value)
 
 
-@dataclass(frozen=True)
-class ToolPhase:
-    """What a tool's pane knows besides the tool's own samples: whether the tool is part of the
-    run at all, whether its process has started and for how long it has run (its own phase, not
-    the run's: the second tool of a sequential profile starts when the first has exited), and
-    its plan from preflight."""
-
-    tool: str
-    absent: bool = False  # not part of the run: nothing is coming
-    in_profile: bool = True  # a profile's run (else one perfdash only watches): how to say it
-    after: str = ""  # a sequential profile: the tool that runs first
-    started: bool = False
-    elapsed_s: int = 0
-    planned_s: float = 0.0
-    plan: str = ""  # "about 30 s", "1 iteration"
-
-
 @dataclass
 class LiveState:
     """Folds events into views; `clock` is the dashboard's injected clock (elapsed, log grace).
@@ -201,9 +147,7 @@ class LiveState:
     clock: Callable[[], float]
     header: HeaderView = field(default_factory=HeaderView)
     host: HostView | None = None
-    k6: K6View | None = None
-    artillery: ArtilleryView | None = None
-    tools: dict[str, ToolView] = field(default_factory=dict)  # by tool, without a bespoke pane
+    tools: dict[str, ToolView] = field(default_factory=dict)  # by tool, as they report
     database: DatabaseView | None = None
     log: LogBuffer = field(default_factory=LogBuffer)
     run_dir: str | None = None
@@ -226,7 +170,7 @@ class LiveState:
     _recorded_clock: float = 0.0  # `clock` when it was seen
     _recorded_shown: float = 0.0  # the newest recorded "now" handed out: it never goes back
     # The tools the run declares (RunStarted.tools) and its mode; None and "": a recording from
-    # before runs declared them, where Artillery is judged by `_artillery_named`.
+    # before runs declared them, where a tool is judged by `_named` (perfdash.ui.live.phase_view).
     _tools: tuple[str, ...] | None = None
     _mode: str = ""
     # Per tool: when its process started (on the elapsed scale), its planned seconds and plan;
@@ -234,9 +178,9 @@ class LiveState:
     _tool_starts: dict[str, tuple[float, float, str]] = field(default_factory=dict)
     _tool_ends: dict[str, float] = field(default_factory=dict)
     # Recordings without declared tools: every tool of a profile is checked in preflight before
-    # the load ("Artillery script present"), so a load with no word of Artillery before it has
+    # the load ("Artillery script present"), so a load with no word of a tool before it has
     # none; its reports only add certainty.
-    _artillery_named: bool = False
+    _named: set[str] = field(default_factory=set)
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         """Fold a batch in; returns the events the screen should announce (problems, failures)."""
@@ -248,11 +192,13 @@ class LiveState:
                 self._recorded(e)
             if isinstance(e, SystemSampled | HostsSampled):
                 self._system(e)
-            elif isinstance(e, K6Progressed):
-                self._k6(e)
-                h = replace(h, tainted=e.tainted)
-            elif isinstance(e, ArtilleryProgressed | ToolProgressed | DatabaseSampled):
-                self._sample(e)
+            elif isinstance(e, ToolProgressed):
+                self._tool(e)
+                crossed = e.get(THRESHOLDS_CROSSED)
+                if crossed is not None:
+                    h = replace(h, tainted=bool(crossed) or bool(h.tainted))
+            elif isinstance(e, DatabaseSampled):
+                self._database(e)
             elif isinstance(e, LogLinesRead):
                 self.log.add(e)
             elif isinstance(e, TimelineTicked):
@@ -294,8 +240,7 @@ class LiveState:
         return notable
 
     def _preflight(self, e: PreflightChecked, h: HeaderView) -> HeaderView:
-        if e.name.lower().startswith("artillery"):
-            self._artillery_named = True
+        self._named.add(e.name.lower().split(" ", 1)[0])
         if e.ok:
             return replace(h, preflight_ok=h.preflight_ok + 1)
         self.failed_preflight.append(e)
@@ -363,21 +308,12 @@ class LiveState:
         return ToolPhase(tool)
 
     def _recorded_tool_phase(self, tool: str) -> ToolPhase | None:
-        """A recording from before runs declared their tools and told when each started: Artillery
-        is timed from the load (or from k6's exit in a sequential profile), as it was shown then."""
-        if tool != "artillery" or self.artillery is not None or self._load_started_at is None:
+        """A recording from before runs declared their tools (perfdash.ui.live.phase_view)."""
+        if tool in self.tools or self._load_started_at is None:
             return None
-        if not self._artillery_named:
-            return ToolPhase(tool, absent=True, in_profile=False)
-        start = self._load_started_at
-        if self.sequential:
-            k6_end = self._tool_ends.get("k6")
-            if k6_end is None:
-                return ToolPhase(tool, after="k6")
-            start = k6_end
         end = self._ended_at if self._ended_at is not None else self.now()
-        return ToolPhase(tool, started=True, elapsed_s=max(0, int(end - start)),
-                         planned_s=self.planned_s)
+        return recorded_phase(tool, tool in self._named, self._load_started_at, end,
+                              self.sequential, self._tool_ends, self.planned_s)
 
     def log_absent(self) -> bool:
         """True once the load has run for a while without one log batch: no app log is configured."""
@@ -404,33 +340,12 @@ class LiveState:
         self.host = replace(old, cpu=_push(old.cpu, backend.cpu_pct),
                             mem=_push(old.mem, backend.mem_pct), hosts=e.hosts)
 
-    def _k6(self, e: K6Progressed) -> None:
-        old = self.k6 or K6View()
-        self.k6 = K6View(e.vus, e.vus_max, e.iterations, e.requests,
-                         _push(old.req_per_s, e.req_per_s), e.p95_ms, e.checks_rate,
-                         e.failed_rate, e.tainted, e.elapsed_s, e.planned_s, old.ended)
-
-    def _artillery(self, e: ArtilleryProgressed) -> None:
-        self._artillery_named = True
-        old = self.artillery or ArtilleryView()
-        errors = tuple(sorted(e.errors.items(), key=lambda kv: (-kv[1], kv[0])))
-        self.artillery = ArtilleryView(
-            _push(old.req_per_s, e.req_per_s), e.http_p50_ms, e.http_p95_ms, e.http_p99_ms,
-            e.socketio_p95_ms, e.socketio_p99_ms, e.socketio_emits, errors, e.vusers_created,
-            e.vusers_completed, e.vusers_failed, e.elapsed_s, e.planned_s, old.ended)
-
-    def _sample(self, e: ArtilleryProgressed | ToolProgressed | DatabaseSampled) -> None:
-        if isinstance(e, ArtilleryProgressed):
-            self._artillery(e)
-        elif isinstance(e, ToolProgressed):
-            self._tool(e)
-        else:
-            self._database(e)
-
     def _tool(self, e: ToolProgressed) -> None:
         old = self.tools.get(e.tool) or ToolView(e.tool)
-        self.tools[e.tool] = ToolView(e.tool, e.fields, _push(old.req_per_s, e.get(RPS) or 0.0),
-                                      e.elapsed_s, e.planned_s, old.ended)
+        self._named.add(e.tool)
+        self.tools[e.tool] = ToolView(e.tool, e.fields, e.counts,
+                                      _push(old.req_per_s, e.get(RPS) or 0.0), e.elapsed_s,
+                                      e.planned_s, old.ended)
 
     def _database(self, e: DatabaseSampled) -> None:
         old = self.database or DatabaseView()
@@ -440,19 +355,11 @@ class LiveState:
                                      (*old.total[-(HISTORY - 1):], total))
 
     def _tool_exited(self, e: ToolExited) -> None:
-        end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
         self._tool_ends[e.tool] = self._stamp(e)
-        if e.tool == "artillery":
-            self._artillery_named = True
-        if e.tool == "k6":
-            self.k6 = replace(self.k6 or K6View(), ended=end)
-        elif e.tool == "artillery":
-            self.artillery = replace(self.artillery or ArtilleryView(), ended=end)
-        else:
-            self.tools[e.tool] = replace(self.tools.get(e.tool) or ToolView(e.tool), ended=end)
+        self._named.add(e.tool)
+        end = ToolEnd(e.returncode, e.elapsed_s, e.stopped_by)
+        self.tools[e.tool] = replace(self.tools.get(e.tool) or ToolView(e.tool), ended=end)
 
-    def generic_tools(self) -> tuple[str, ...]:
-        """The tools the generic pane shows: those the run declares or that reported, without a
-        pane of their own, in the run's order."""
-        named = (*(self._tools or ()), *self.tools)
-        return tuple(t for t in dict.fromkeys(named) if t not in BESPOKE_PANES)
+    def reported_tools(self) -> tuple[str, ...]:
+        """The tools the run declares or that reported, in the run's order."""
+        return tuple(dict.fromkeys((*(self._tools or ()), *self.tools)))

@@ -1,7 +1,7 @@
 """The live screen's charts on one time axis: load (k6 and Artillery req/s), latency (k6 p50/p95/p99,
 or k6's interval mean without its web dashboard output, against the profile's p95 threshold),
-error rate and VUs, then host CPU/memory, database connections and app-log errors per second, with
-a marker row and an m:ss axis under all of them.
+error rate (k6's, and Artillery's per 10 s report) and VUs, then host CPU/memory, database
+connections and app-log errors per second, with a marker row and an m:ss axis under all of them.
 
 One widget draws every track on the same columns, so a latency spike, the CPU it cost and the error
 it caused line up. It rebuilds its strips only when a `TimelineTicked` arrived (the data's version
@@ -57,10 +57,13 @@ MEAN_SERIES = ("k6_avg_ms", "mean", "bold yellow")
 # Beside k6's, when measured: the backend's own p95 each second (its access log), and Artillery's
 # p95 per 10 s report (a step every 10 s, labelled `art·10s`).
 OTHER_LATENCY = (("art_p95_ms", "art·10s", "magenta"), ("srv_p95_ms", "srv p95", "cyan"))
+# Beside k6's error rate, when measured: Artillery's errors per request of each 10 s report (a
+# step every 10 s, labelled like its p95).
+OTHER_ERRORS = (("art_error_rate", "art·10s", "magenta"),)
 PRIORITY = ("latency", "rps", "errors", "host", "vus", "db", "log")
 GROW = ("latency", "rps", "host", "errors", "vus", "db", "log")
 NAMES = (*tuple(dict.fromkeys(c for t in TRACKS for c, _, _ in t.series)), MEAN_SERIES[0],
-         *(c for c, _, _ in OTHER_LATENCY), "db_max")
+         *(c for c, _, _ in (*OTHER_LATENCY, *OTHER_ERRORS)), "db_max")
 EMPTY = "timeline: the first second of load appears here"
 # A tool whose columns are its own (`LoadTool.timeline_columns`, `<tool>_<field>`) joins the load
 # tracks by the fields every tool's progress may carry, labelled with the tool's name.
@@ -168,12 +171,26 @@ def _latency_track(track: Track, cols: Columns,
                  track.max_rows)
 
 
+def _errors_track(track: Track, cols: Columns,
+                  tools: tuple[tuple[str, str, str], ...] = ()) -> Track:
+    """k6's error rate with Artillery's per report beside it when measured, k6's staying the
+    headline unless it measured nothing (an Artillery-only run)."""
+    others = tuple(o for o in OTHER_ERRORS if _measured(cols, o[0]))
+    if not others:
+        return with_tool_series(track, tools, cols)
+    own = track.series if any(_measured(cols, c) for c, _, _ in track.series) else ()
+    return with_tool_series(Track(track.key, track.title, (*others, *own), track.unit,
+                                  track.min_rows, track.max_rows, track.floor), tools, cols)
+
+
 def track_rows(track: Track, cols: Columns, rows: int, gutter: int,
                limit: float | None, tools: tuple[tuple[str, str, str], ...] = ()) -> list[Row]:
     """One track: its gutter (title, scale, current values) beside its graph; `tools`: the series
     of tools outside the common columns that belong to it."""
     if track.key == "latency":
         track = _latency_track(track, cols, tools)
+    elif track.key == "errors":
+        track = _errors_track(track, cols, tools)
     else:
         track = with_tool_series(track, tools, cols)
     values = [cols.series[c] for c, _, _ in track.series]
@@ -227,7 +244,8 @@ def chart_rows(data: TimelineData, width: int, height: int) -> list[Row]:
     rows = allocate(height)
     names = [c for t in TRACKS if t.key in rows for c, _, _ in t.series]
     tools = tool_series(list(data.series))
-    cols = data.columns(plot, [*names, MEAN_SERIES[0], *(c for c, _, _ in OTHER_LATENCY), "db_max",
+    cols = data.columns(plot, [*names, MEAN_SERIES[0],
+                               *(c for c, _, _ in (*OTHER_LATENCY, *OTHER_ERRORS)), "db_max",
                                *(c for key, ss in tools.items() if key in rows for c, _, _ in ss)],
                         data.horizon_s)
     out: list[Row] = []

@@ -24,6 +24,7 @@ MEAN_COLUMNS = frozenset({"k6_rps", "art_rps", "k6_vus", "log_lines"})
 # Artillery reports a 10-second window on one row, k6's REST API an interval mean every 3 s or
 # more: a value holds until the next one.
 CARRIED_COLUMNS = frozenset({"art_rps", "art_p50_ms", "art_p95_ms", "art_p99_ms", "art_errors",
+                             "art_error_rate",
                              "sio_p95_ms", "k6_avg_ms"})
 CARRY_S = 12
 # Anything else sampled less often than every second (the database every 2 s) holds this long.

@@ -1,25 +1,21 @@
 """A load tool's pane where the tool's own samples say nothing yet: the tool is not part of the
 run, waits for the tool before it (a sequential profile), or runs since its own start with the
-plan preflight read. Shared by the k6 and Artillery panes, so both tell the same story.
+plan preflight read. Shared by every tool's pane, so all tell the same story.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from perfdash.tools import TOOL_NAMES
-from perfdash.tools import tool as registered
+from perfdash.tools import label_of
 from perfdash.ui.format import bar
-from perfdash.ui.live.state import ToolEnd, ToolPhase
-
-LABELS = {"k6": "k6", "artillery": "Artillery"}
+from perfdash.ui.live.phase_view import ToolPhase
+from perfdash.ui.live.state import ToolEnd
 
 
 def label(tool: str) -> str:
     """How the screens name a tool: its registry label, else its name."""
-    if tool in LABELS:
-        return LABELS[tool]
-    return registered(tool).label if tool in TOOL_NAMES else tool
+    return label_of(tool)
 
 
 def ended_text(end: ToolEnd) -> Text:

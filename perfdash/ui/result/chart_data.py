@@ -64,6 +64,9 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),),
               source="lines at ERROR level", short_source="ERROR level"),
 )
+# Artillery's errors per request or emit of each 10 s report, in percent like k6's failed requests:
+# what the errors chart draws for a run that recorded it (`art_error_rate`).
+ART_ERROR_RATE: Line = ("art_error_rate", "Artillery failed % per 10 s", MAGENTA, 100.0)
 # One CPU line per backend host when the run measured hosts through node_exporter: cycled, memory
 # (CYAN) kept apart.
 HOST_COLORS = (RED, YELLOW, MAGENTA, GREEN, BLUE, WHITE)
@@ -91,10 +94,15 @@ def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
     """`CHARTS`, with the host chart per backend host when the run has per-host columns. With a
     backend host measured through node_exporter, the plain host columns are the first backend
     host's too, and the host and load charts say so. The latency chart names the access log
-    when the run has the server's own per-second times."""
+    when the run has the server's own per-second times. A run with Artillery's error rate per
+    report draws it in percent beside k6's instead of its error count."""
     charts = tuple(dataclasses.replace(c, source=c.source + ", access log",
                                        short_source=c.short_source + ", log")
                    if c.key == "latency" and "srv_p95_ms" in present else c for c in CHARTS)
+    if "art_error_rate" in present:
+        charts = tuple(dataclasses.replace(c, lines=tuple(ART_ERROR_RATE if line[0] == "art_errors"
+                                                          else line for line in c.lines))
+                       if c.key == "errors" else c for c in charts)
     if not any(role == "backend" for _, role in hosts):
         return charts
     per_host = host_chart(hosts, present)

@@ -1,0 +1,85 @@
+"""How a load tool's live progress is shown and recorded, declared by the tool as data: the lines of
+its pane (read by the live screen and the headless console), which of its `ToolProgressed` fields
+fill which timeline.csv columns, and how a recording made before every tool spoke through
+`ToolProgressed` reads today. No screen code here, so every consumer stays generic: a new tool
+declares a `LiveSpec` (or takes `DEFAULT_SPEC`) and shows up everywhere without UI code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from perfdash.events import FAIL_RATIO, FAILURES, P95_MS, RPS, USERS, FormerRecord
+
+Format = Literal["int", "ms", "pct", "pct2"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a pane line, shown `label value unit`. `of`: a second field after a slash
+    (VUs 3/5). The value (with its unit) is bold red past `alarm_above` or below `alarm_below`,
+    else `calm`. `flag`: the field is a yes/no, said with these words (and no value). `counts`:
+    the event's counts by kind listed instead of a field (Artillery's errors by type)."""
+
+    field: str = ""
+    label: str = ""
+    fmt: Format = "int"
+    unit: str = ""
+    of: str = ""
+    alarm_above: float | None = None
+    alarm_below: float | None = None
+    calm: str = ""
+    flag: tuple[str, str] | None = None
+    counts: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    figures: tuple[Figure, ...]
+    sep: str = "  "
+
+
+@dataclass(frozen=True)
+class LiveSpec:
+    """A tool's live face. `lines` follow the pane's progress bar, most important first.
+    `columns` maps a ToolProgressed field to the timeline.csv column it fills (a field without one
+    fills `<tool>_<field>` when the run declares that column). `report_every_s`: the tool reports
+    in windows this long (Artillery 10 s), so its pane counts down to the next one and its bar
+    runs on the tool's phase clock; `sample_clock`: the samples carry the tool's own elapsed time,
+    which the bar follows instead. `standing`: its pane stays on the live screen whatever the run
+    (saying when the tool is not part of it). `legacy`: the event name this tool published before
+    ToolProgressed and how its record reads now (`perfdash.events.current_record`)."""
+
+    lines: tuple[Line, ...]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    waiting: str = ""  # what the first sample brings, shown until it does
+    idle: str = ""  # the pane before the load
+    report_every_s: int = 0
+    sample_clock: bool = False
+    standing: bool = False
+    legacy: tuple[str, FormerRecord] | None = None
+
+
+# Any tool that declares nothing: the figures every tool's progress may carry.
+DEFAULT_SPEC = LiveSpec(lines=(
+    Line((Figure(USERS, "users"), Figure(RPS, "req/s"), Figure(P95_MS, "p95", "ms"))),
+    Line((Figure(FAIL_RATIO, "failing", "pct2", alarm_above=0.0),
+          Figure(FAILURES, "failures", alarm_above=0.0))),
+))
+
+
+def spec_of(tool: object) -> LiveSpec:
+    """A registered tool's LiveSpec, or the default for one that declares none."""
+    spec = getattr(tool, "live", None)
+    return spec if isinstance(spec, LiveSpec) else DEFAULT_SPEC
+
+
+def field_columns(name: str, spec: LiveSpec,
+                  declared: tuple[tuple[str, str, str], ...]) -> dict[str, str]:
+    """field -> timeline column for one tool: its spec's mapping, and `<name>_<field>` for every
+    column it declares beyond the common ones (`LoadTool.timeline_columns`)."""
+    prefix = f"{name}_"
+    found = {c.removeprefix(prefix): c for c, _, _ in declared if c.startswith(prefix)}
+    return {**found, **spec.columns}
