@@ -23,7 +23,7 @@ from typing import Any
 from perfdash.events import register_former_name
 from perfdash.settings import Profile, register_tool_table
 from perfdash.tools.base import LoadTool
-from perfdash.tools.live import DEFAULT_SPEC, LiveSpec, field_columns, spec_of
+from perfdash.tools.live import DEFAULT_SPEC, ChartLine, LiveSpec, chart_lines, field_columns, spec_of
 
 GROUP = "perfdash.tools"
 # The order a sequential profile runs its tools in when the group holds them (the others follow by
@@ -147,3 +147,10 @@ def progress_columns(tools: Iterable[LoadTool] | None = None) -> dict[str, dict[
     """Per tool, the timeline column each ToolProgressed field fills (the recorder's map)."""
     return {t.name: field_columns(t.name, spec_of(t), t.timeline_columns)
             for t in (TOOLS if tools is None else tools)}
+
+
+def tool_charts(tools: Iterable[LoadTool] | None = None
+                ) -> list[tuple[LoadTool, tuple[ChartLine, ...]]]:
+    """Per tool, in registry order, the lines it adds to the result view's charts."""
+    return [(t, chart_lines(t.name, t.label, spec_of(t), t.timeline_columns))
+            for t in (TOOLS if tools is None else tools)]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from perfdash.events import FAIL_RATIO, FAILURES, P95_MS, RPS, USERS, FormerRecord
+from perfdash.events import ERROR_RATE, FAIL_RATIO, FAILURES, P95_MS, RPS, USERS, FormerRecord
 
 Format = Literal["int", "ms", "pct", "pct2"]
 
@@ -41,6 +41,24 @@ class Line:
     sep: str = "  "
 
 
+ChartKey = Literal["rps", "latency", "errors", "vus"]
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    """One line a tool adds to a result-view chart: the timeline column it draws, its legend label
+    and `scale` (100 turns a ratio into percent). `colour`: a palette name (green, blue, cyan,
+    yellow, red, magenta, white), else the chart picks one its other lines do not use. `unless`:
+    left out when the run recorded that column (a newer, better figure of the same thing)."""
+
+    chart: ChartKey
+    column: str
+    label: str
+    colour: str = ""
+    scale: float = 1.0
+    unless: str = ""
+
+
 @dataclass(frozen=True)
 class LiveSpec:
     """A tool's live face. `lines` follow the pane's progress bar, most important first.
@@ -60,6 +78,10 @@ class LiveSpec:
     sample_clock: bool = False
     standing: bool = False
     legacy: tuple[str, FormerRecord] | None = None
+    # The result view's charts: the tool's lines and, per chart, where its numbers come from
+    # ("k6 http_req_duration"). None: derived from the common fields (`chart_lines`).
+    charts: tuple[ChartLine, ...] | None = None
+    sources: Mapping[ChartKey, str] = field(default_factory=dict)
 
 
 # Any tool that declares nothing: the figures every tool's progress may carry.
@@ -83,3 +105,27 @@ def field_columns(name: str, spec: LiveSpec,
     prefix = f"{name}_"
     found = {c.removeprefix(prefix): c for c, _, _ in declared if c.startswith(prefix)}
     return {**found, **spec.columns}
+
+
+# The common fields a tool without declared chart lines is drawn by: chart, field, label after the
+# tool's name, scale. ERROR_RATE (per interval) is preferred to FAIL_RATIO (its running share).
+_COMMON_LINES: tuple[tuple[ChartKey, str, str, float], ...] = (
+    ("rps", RPS, "", 1.0), ("latency", P95_MS, " p95", 1.0),
+    ("errors", ERROR_RATE, " failed %", 100.0), ("errors", FAIL_RATIO, " failed %", 100.0),
+    ("vus", USERS, " users", 1.0),
+)
+
+
+def chart_lines(name: str, label: str, spec: LiveSpec,
+                declared: tuple[tuple[str, str, str], ...]) -> tuple[ChartLine, ...]:
+    """The lines a tool adds to the result charts: those its spec declares, else one per common
+    field it fills a timeline column with (req/s, p95, failed %, users), named after the tool."""
+    if spec.charts is not None:
+        return spec.charts
+    columns = field_columns(name, spec, declared)
+    out: list[ChartLine] = []
+    for chart, fld, suffix, scale in _COMMON_LINES:
+        column = columns.get(fld)
+        if column is not None and not any(line.chart == chart for line in out):
+            out.append(ChartLine(chart, column, label + suffix, scale=scale))
+    return tuple(out)

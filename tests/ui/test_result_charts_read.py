@@ -5,7 +5,10 @@ unit and source, and at 80 columns no legend is cut."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from pathlib import Path
 
 from rich.text import Text
 
@@ -17,10 +20,11 @@ from perfdash.ui.result.chart_data import (
     Chart,
     chart_specs,
     charts_view,
+    p95_threshold,
     tick_label,
 )
 from perfdash.ui.result.timeline_charts import TimelineCharts, legend
-from tests.ui.conftest import PASS_RUN
+from tests.ui.conftest import LOCUST_RUN, PASS_RUN
 
 
 def latency_run(p95: float, p99: float, seconds: int = 60) -> Timeline:
@@ -145,3 +149,31 @@ def test_host_charts_name_node_exporter_when_a_backend_host_was_measured() -> No
     older = {c.key: c for c in chart_specs([("api-1", "backend")], frozenset({"cpu_pct"}))}
     assert older["host"].lines == CHARTS[4].lines  # no per-host columns: the plain chart ...
     assert older["host"].short_source == "node_exporter"  # ... of that host all the same
+
+
+def test_a_tool_that_declares_no_chart_lines_is_drawn_by_its_common_fields() -> None:
+    """Locust declares no chart lines: its req/s, p95, failed share and users reach the charts
+    through the fields every tool's progress may carry, named after it, in colours of their own."""
+    present = frozenset({"locust_rps", "locust_p95_ms", "locust_fail_ratio", "locust_users",
+                         "srv_p95_ms"})
+    specs = {c.key: c for c in chart_specs([], present)}
+    assert [(c, label, s) for c, label, _, s in specs["rps"].lines] == [("locust_rps", "Locust", 1.0)]
+    assert [label for _, label, _, _ in specs["latency"].lines] == ["Locust p95", "server p95"]
+    assert len({colour for _, _, colour, _ in specs["latency"].lines}) == 2
+    assert specs["errors"].lines[0][0::3] == ("locust_fail_ratio", 100.0)
+    assert specs["vus"].lines[0][:2] == ("locust_users", "Locust users")
+    assert specs["latency"].short_source == "Locust, log"  # only the tools the run recorded
+
+
+def test_the_limit_marker_follows_any_tools_p95_check() -> None:
+    summary = json.loads((LOCUST_RUN / "summary.json").read_text())
+    assert p95_threshold(summary) == 500.0  # "<= 500 ms" on locust.response_time.p95
+    summary["checks"] = [c for c in summary["checks"] if c["id"] != "locust.response_time.p95"]
+    assert p95_threshold(summary) is None
+
+
+def test_the_chart_module_names_no_load_tool() -> None:
+    """The load tools' lines come from their packages (perfdash.tools.live.ChartLine)."""
+    source = (Path(__file__).parents[2] / "perfdash" / "ui" / "result" / "chart_data.py").read_text()
+    for name in ("k6", "Artillery", "artillery", "art_", "Locust", "locust"):
+        assert not re.search(rf"\b{name}", source), name

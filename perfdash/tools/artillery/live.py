@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfdash.events import ERROR_RATE, P50_MS, P95_MS, P99_MS, RPS
-from perfdash.tools.live import Figure, Line, LiveSpec
+from perfdash.tools.live import ChartLine, Figure, Line, LiveSpec
 
 SIO_P95_MS, SIO_P99_MS, EMITS = "sio_p95_ms", "sio_p99_ms", "emits"
 # ERRORS: errors.* counted in the window (the error track), its share of the window's requests
@@ -52,4 +52,14 @@ ARTILLERY_LIVE = LiveSpec(
     report_every_s=REPORT_S,
     standing=True,
     legacy=("ArtilleryProgressed", from_artillery_progressed),
+    charts=(
+        ChartLine("rps", "art_rps", "Artillery", "blue"),
+        ChartLine("latency", "art_p95_ms", "Artillery p95", "magenta"),
+        # its errors per request or emit of each report, in percent like k6's failed requests;
+        # runs recorded before that column have the count
+        ChartLine("errors", "art_error_rate", "Artillery failed % per 10 s", "magenta", 100.0),
+        ChartLine("errors", "art_errors", "Artillery errors/10 s", "magenta", unless="art_error_rate"),
+    ),
+    sources={"rps": "Artillery per 10 s window", "latency": "Artillery http.response_time",
+             "errors": "Artillery errors.*"},
 )

@@ -16,7 +16,7 @@ from perfdash.events import (
     USERS,
     USERS_MAX,
 )
-from perfdash.tools.live import Figure, Line, LiveSpec
+from perfdash.tools.live import ChartLine, Figure, Line, LiveSpec
 
 ITERATIONS, CHECKS_RATE = "iterations", "checks_rate"
 
@@ -48,4 +48,15 @@ K6_LIVE = LiveSpec(
     sample_clock=True,  # k6's REST API tells its own elapsed time
     standing=True,
     legacy=("K6Progressed", from_k6_progressed),
+    charts=(
+        ChartLine("rps", "k6_rps", "k6", "green"),
+        ChartLine("latency", "k6_avg_ms", "mean", "green"),
+        ChartLine("latency", "k6_p50_ms", "p50", "cyan"),
+        ChartLine("latency", "k6_p95_ms", "p95", "yellow"),
+        ChartLine("latency", "k6_p99_ms", "p99", "red"),
+        ChartLine("errors", "k6_error_rate", "k6 failed %", "red", 100.0),
+        ChartLine("vus", "k6_vus", "k6 VUs", "green"),
+    ),
+    sources={"rps": "k6 each second", "latency": "k6 http_req_duration",
+             "errors": "k6 http_req_failed", "vus": "k6 vus metric"},
 )

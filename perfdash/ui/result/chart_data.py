@@ -15,6 +15,8 @@ from typing import Any
 from perfdash.artifacts.timeline import Marker, Timeline
 from perfdash.check import stored_limit
 from perfdash.timeline.columns import host_column
+from perfdash.tools import tool_charts
+from perfdash.tools.live import ChartLine, spec_of
 
 # (column, legend label, colour, scale): the scale turns a ratio into percent. Colours are RGB hex,
 # drawn alike by plotext and in the legends: named ANSI colours follow the terminal's palette.
@@ -33,23 +35,12 @@ class ChartSpec:
     short_source: str = ""  # the same in a few words, for a narrow terminal
 
 
-CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("rps", "requests/s", (("k6_rps", "k6", GREEN, 1.0),
-                                    ("art_rps", "Artillery", BLUE, 1.0)),
-              source="k6 each second, Artillery per 10 s window", short_source="k6, Artillery"),
-    ChartSpec("latency", "latency ms", (("k6_avg_ms", "mean", GREEN, 1.0),
-                                        ("k6_p50_ms", "p50", CYAN, 1.0),
-                                        ("k6_p95_ms", "p95", YELLOW, 1.0),
-                                        ("k6_p99_ms", "p99", RED, 1.0),
-                                        ("art_p95_ms", "Artillery p95", MAGENTA, 1.0),
-                                        ("srv_p95_ms", "server p95", BLUE, 1.0)),
-              source="k6 http_req_duration, Artillery http.response_time",
-              short_source="k6, Artillery"),
-    ChartSpec("errors", "errors", (("k6_error_rate", "k6 failed %", RED, 100.0),
-                                   ("art_errors", "Artillery errors/10 s", MAGENTA, 1.0)),
-              source="k6 http_req_failed, Artillery errors.*", short_source="k6, Artillery"),
-    ChartSpec("vus", "virtual users", (("k6_vus", "k6 VUs", GREEN, 1.0),),
-              source="k6 vus metric", short_source="k6"),
+# The charts of every run, before the load tools add their lines (`_with_tools`).
+_BASE: tuple[ChartSpec, ...] = (
+    ChartSpec("rps", "requests/s", ()),
+    ChartSpec("latency", "latency ms", (("srv_p95_ms", "server p95", BLUE, 1.0),)),
+    ChartSpec("errors", "errors", ()),
+    ChartSpec("vus", "virtual users", ()),
     ChartSpec("host", "host %", (("cpu_pct", "CPU %", RED, 1.0),
                                  ("mem_pct", "memory %", CYAN, 1.0)), y_max=100.0,
               source="this machine, psutil", short_source="psutil"),
@@ -64,9 +55,58 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("log", "app log", (("log_errors", "ERROR lines/s", RED, 1.0),),
               source="lines at ERROR level", short_source="ERROR level"),
 )
-# Artillery's errors per request or emit of each 10 s report, in percent like k6's failed requests:
-# what the errors chart draws for a run that recorded it (`art_error_rate`).
-ART_ERROR_RATE: Line = ("art_error_rate", "Artillery failed % per 10 s", MAGENTA, 100.0)
+_P95_STATS = ("p(95)", "p95")
+PALETTE = {"green": GREEN, "blue": BLUE, "cyan": CYAN, "yellow": YELLOW, "red": RED,
+           "magenta": MAGENTA, "white": WHITE}
+# Tool lines go before the base lines of the same chart (the server's p95 after the tools').
+_Contribution = tuple[str, tuple[ChartLine, ...], dict[str, str]]
+
+
+def _colour(line: ChartLine, taken: list[str]) -> str:
+    """The line's own colour, else the first one no other line of the chart has."""
+    if line.colour in PALETTE:
+        return PALETTE[line.colour]
+    return next((c for c in PALETTE.values() if c not in taken), WHITE)
+
+
+def _with_tools(base: ChartSpec, tools: Sequence[_Contribution],
+                present: frozenset[str] | None) -> ChartSpec:
+    """`base` with every tool's lines for its chart, and a source naming those tools. Given the
+    columns a run recorded (`present`), only the lines it has, less those whose `unless` column
+    it has too."""
+    lines: list[Line] = []
+    sources: list[tuple[str, str]] = []
+    for label, tool_lines, tool_sources in tools:
+        mine = [t for t in tool_lines if t.chart == base.key and (present is None or (
+            t.column in present and not (t.unless and t.unless in present)))]
+        if not mine:
+            continue
+        sources.append((tool_sources.get(base.key, label), label))
+        for t in mine:
+            lines.append((t.column, t.label, _colour(t, [c for _, _, c, _ in [*lines, *base.lines]]),
+                          t.scale))
+    if not sources and not base.source:
+        sources = [(tool_sources.get(base.key, label), label) for label, tool_lines, tool_sources
+                   in tools if any(t.chart == base.key for t in tool_lines)]
+    source = ", ".join([*(s for s, _ in sources), *([base.source] if base.source else [])])
+    short = ", ".join([*(name for _, name in sources),
+                       *([base.short_source] if base.short_source else [])])
+    return dataclasses.replace(base, lines=(*lines, *base.lines), source=source, short_source=short)
+
+
+def tool_contributions() -> list[_Contribution]:
+    return [(tool.label, lines, {str(k): v for k, v in spec_of(tool).sources.items()})
+            for tool, lines in tool_charts()]
+
+
+def charts_for(present: frozenset[str] | None = None) -> tuple[ChartSpec, ...]:
+    """Every chart with the registered load tools' lines: all of them (`present` None), or those
+    of the tools the run recorded."""
+    tools = tool_contributions()
+    return tuple(_with_tools(c, tools, present) for c in _BASE)
+
+
+CHARTS: tuple[ChartSpec, ...] = charts_for()
 # One CPU line per backend host when the run measured hosts through node_exporter: cycled, memory
 # (CYAN) kept apart.
 HOST_COLORS = (RED, YELLOW, MAGENTA, GREEN, BLUE, WHITE)
@@ -94,15 +134,12 @@ def chart_specs(hosts: Sequence[tuple[str, str]], present: frozenset[str]
     """`CHARTS`, with the host chart per backend host when the run has per-host columns. With a
     backend host measured through node_exporter, the plain host columns are the first backend
     host's too, and the host and load charts say so. The latency chart names the access log
-    when the run has the server's own per-second times. A run with Artillery's error rate per
-    report draws it in percent beside k6's instead of its error count."""
+    when the run has the server's own per-second times. The load tools' lines and sources are
+    those of the tools the run recorded (a tool's `unless` columns decide between two forms)."""
     charts = tuple(dataclasses.replace(c, source=c.source + ", access log",
                                        short_source=c.short_source + ", log")
-                   if c.key == "latency" and "srv_p95_ms" in present else c for c in CHARTS)
-    if "art_error_rate" in present:
-        charts = tuple(dataclasses.replace(c, lines=tuple(ART_ERROR_RATE if line[0] == "art_errors"
-                                                          else line for line in c.lines))
-                       if c.key == "errors" else c for c in charts)
+                   if c.key == "latency" and "srv_p95_ms" in present else c
+                   for c in charts_for(present))
     if not any(role == "backend" for _, role in hosts):
         return charts
     per_host = host_chart(hosts, present)
@@ -217,13 +254,20 @@ def tick_label(value: float) -> str:
 
 
 def p95_threshold(summary: dict[str, Any]) -> float | None:
-    """The p95 latency limit in ms from the verdict's checks (k6's first, then Artillery's)."""
-    for name in ("k6 http_req_duration p(95)", "Artillery http.response_time p95"):
-        for check in summary.get("checks") or []:
-            if isinstance(check, dict) and check.get("name") == name:
-                limit = stored_limit(check)
-                if limit is not None and limit.stat in ("p(95)", "p95") and limit.op in ("<", "<="):
-                    return limit.value
+    """The p95 latency limit in ms from the verdict's checks: the first load tool's (registry
+    order) check on a figure its latency chart draws, whose limit is an upper bound on p95."""
+    checks = {c.get("id"): c for c in summary.get("checks") or [] if isinstance(c, dict)}
+    for tool, lines in tool_charts():
+        drawn = {line.column for line in lines if line.chart == "latency"}
+        for figure in tool.figure_specs:
+            check = checks.get(figure.same_as_check or figure.key)
+            if figure.timeline not in drawn or check is None:
+                continue
+            limit = stored_limit(check)
+            p95 = limit is not None and (limit.stat in _P95_STATS or (
+                not limit.stat and figure.key.endswith(_P95_STATS)))
+            if limit is not None and p95 and limit.op in ("<", "<="):
+                return limit.value
     return None
 
 
