@@ -65,7 +65,7 @@ class LocustResults:
         t = self.total
         stats = {"avg": t.avg_ms, "min": t.min_ms, "med": t.pct("50%"), "p90": t.pct("90%"),
                  "p95": t.pct("95%"), "p99": t.pct("99%"), "max": t.max_ms}
-        return [LatencyRow("locust", "response_time", stats, t.requests)]
+        return [LatencyRow("Locust", "response_time", stats, t.requests)]
 
     def endpoints(self) -> list[EndpointRow]:
         return [EndpointRow("locust", r.name, url=r.name if r.name.startswith("/") else None,
