@@ -168,7 +168,7 @@ def test_latency_endpoints_and_figures(tmp_path: Path) -> None:
                             ("POST", "login", 20, 0, 10.0, 40.0), ("", "Aggregated", 100, 0, 18.0, 140.0)])
     rows, problem = LOCUST.latency(tmp_path, "p")
     assert problem is None
-    assert rows[0].label == "locust response_time"
+    assert rows[0].label == "Locust response_time"
     assert rows[0].stats["p95"] == 140.0
     assert rows[0].count == 100
     endpoints, _ = LOCUST.endpoints(tmp_path, "p")
