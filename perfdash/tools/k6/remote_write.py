@@ -71,6 +71,8 @@ class PushDiffer:
         self._hist: dict[tuple[tuple[str, str], ...], NativeHistogram] = {}
         self._reqs: dict[tuple[tuple[str, str], ...], float] = {}
         self._last_t: float | None = None
+        self.last_count = 0  # durations in the last interval fed
+        self.last_schema: int | None = None
 
     def feed(self, series: Iterable[Series]) -> LatencySampled | None:
         merged: Buckets | None = None
@@ -103,6 +105,8 @@ class PushDiffer:
                 stamp = max(stamp or 0, ts)
         if stamp is None or not (seen_duration or seen_reqs):
             return None
+        self.last_count = int(merged.count) if merged is not None else 0
+        self.last_schema = merged.schema if merged is not None else None
         t = stamp / 1000
         dt = t - self._last_t if self._last_t is not None else None
         self._last_t = t
@@ -131,7 +135,10 @@ class RemoteWriteReceiver(Background):
         self.differ = PushDiffer()
         self.samples = 0
         self.rejected = 0
+        # keep=True: every interval, its number of durations and the schemas seen (to check them)
         self.kept: list[LatencySampled] | None = [] if keep else None
+        self.interval_counts: list[int] = []
+        self.schemas: set[int] = set()
         self._lock = threading.Lock()
         receiver = self
 
@@ -173,6 +180,9 @@ class RemoteWriteReceiver(Background):
             self.samples += 1
             if self.kept is not None:
                 self.kept.append(sample)
+                self.interval_counts.append(self.differ.last_count)
+                if self.differ.last_schema is not None:
+                    self.schemas.add(self.differ.last_schema)
         if self._bus is not None:
             self._bus.publish(sample)
         return True
