@@ -13,7 +13,9 @@ Modes: `plain` (k6 alone), `dash` (the web dashboard output as perfdash launches
 into perfdash.tools.k6.remote_write's receiver in this process, 1 s pushes; this process's own
 CPU is reported too, it is the receiver's), `json` and `csv` (every raw sample, `--out json=` or
 `--out csv=` into a named pipe this process reads and discards, what perfdash would have to read
-to compute exact percentiles itself).
+to compute exact percentiles itself). `rwexact` is `rw` plus `--out json=` to a file, for
+accuracy, not cost: each push's p95 against the exact p95 of the same requests (the raw durations
+in k6's order, cut into runs of each push's count).
 
     .venv/bin/python bench/bench_k6_dashboard.py --seconds 600 --modes plain,rw,dash,json,csv
 """
@@ -79,15 +81,19 @@ class _Output:
         self.receiver: RemoteWriteReceiver | None = None
         self.drained = [0]
         self.drain: threading.Thread | None = None
+        self.raw: Path | None = None
         if mode.startswith("dash"):
             env.update(dashboard_env(free_port(), None))
             if mode != "dash":
                 env["K6_WEB_DASHBOARD_PERIOD"] = mode.removeprefix("dash")
-        elif mode == "rw":
-            self.receiver = RemoteWriteReceiver(None)
+        elif mode in ("rw", "rwexact"):
+            self.receiver = RemoteWriteReceiver(None, keep=mode == "rwexact")
             self.receiver.start()
             env.update(remote_write_env(self.receiver.port))
             self.args = output_args()
+            if mode == "rwexact":
+                self.raw = tmp / "raw.json"
+                self.args += ["--out", f"json={self.raw}"]
         elif mode in ("json", "csv"):
             fifo = tmp / f"k6-{mode}.fifo"
             fifo.unlink(missing_ok=True)
@@ -96,7 +102,36 @@ class _Output:
             self.drain.start()
             self.args = ["--out", f"{mode}={fifo}"]
         elif mode != "plain":
-            raise SystemExit(f"unknown mode {mode!r}: use plain, dash, dash<period>, rw, json or csv")
+            raise SystemExit(f"unknown mode {mode!r}: use plain, dash, dash<period>, rw, rwexact, "
+                             "json or csv")
+
+
+def _exact(values: list[float], q: float) -> float:
+    """k6's percentile: linear between the closest ranks."""
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _accuracy(receiver: RemoteWriteReceiver, raw: Path) -> str:
+    durations = [float(json.loads(line)["data"]["value"]) for line in raw.open(encoding="utf-8")
+                 if '"http_req_duration"' in line and '"Point"' in line]
+    errors, start = [], 0
+    for sample, n in zip(receiver.kept or [], receiver.interval_counts, strict=True):
+        chunk = durations[start:start + n]
+        start += n
+        if n >= 100 and sample.p95_ms is not None:
+            errors.append(abs(sample.p95_ms / _exact(chunk, 0.95) - 1))
+    if not errors:
+        return "; no second with 100 requests to compare"
+    errors.sort()
+    return (f"; per-second p95 against raw samples ({len(durations)} durations, "
+            f"{sum(receiver.interval_counts)} in pushes, schemas {sorted(receiver.schemas)}): "
+            f"{len(errors)} seconds, error median {100 * statistics.median(errors):.2f}%, "
+            f"90th percentile {100 * errors[int(0.9 * (len(errors) - 1))]:.2f}%, max "
+            f"{100 * errors[-1]:.2f}%, within 2% in {sum(e <= 0.02 for e in errors)}")
 
 
 def run(mode: str, seconds: int, window: int, env: dict[str, str],
@@ -139,6 +174,8 @@ def run(mode: str, seconds: int, window: int, env: dict[str, str],
             receiver.stop()
             note = (f"; receiver {receiver.samples} pushes, {receiver.rejected} rejected, this "
                     f"process {100 * (sum(me.cpu_times()[:2]) - mine) / seconds:.2f}% of a core")
+        if out.raw is not None and receiver is not None:
+            note += _accuracy(receiver, out.raw)
         if drain is not None:
             drain.join(timeout=30)
             note = f"; {drained[0] / 1e6:.0f} MB of raw samples read"
