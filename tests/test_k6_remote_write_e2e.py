@@ -1,4 +1,5 @@
-"""The receiver's per-second p95 against exact percentiles of the same k6 run's raw samples.
+"""The receiver's per-second p95 against exact percentiles of the same k6 run's raw samples, and a
+whole demo run with `latency_source = "remote-write"`.
 
 One real k6 run writes every sample (`--out json=`) and pushes native histograms to the receiver
 (`-o experimental-prometheus-rw`) at once. Each push's interval holds a known number of requests;
@@ -16,6 +17,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from perfdash.events import LatencySampled
+from perfdash.timeline.reader import read_timeline
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.nativehist import relative_width
 from perfdash.tools.k6.remote_write import RemoteWriteReceiver, output_args, remote_write_env
@@ -120,3 +123,46 @@ def test_per_second_p95_from_remote_write_matches_raw_samples(tmp_path: Path, ta
     print(report)
     # The bound a schema-3 bucket sets; whether it meets 2% is what the report above says.
     assert max(errors) < relative_width(SCHEMA), report
+
+
+_PROFILE = """
+[profiles.tiny]
+description = "k6 alone for 8 s, latency from remote-write"
+mode = "parallel"
+
+[profiles.tiny.k6]
+script = "k6/demo-api.js"
+stages = [{ duration = "8s", target = 2 }]
+latency_source = "remote-write"
+"""
+
+
+@pytest.mark.e2e
+def test_demo_run_with_remote_write_gets_per_second_percentiles(tmp_path: Path) -> None:
+    """The whole path a user takes: the profile key, k6 launched with the output, the receiver
+    beside the poller, the timeline's per-second p95 and no web dashboard."""
+    root = Path(__file__).resolve().parent.parent
+    config = tmp_path / "profiles.toml"
+    config.write_text((root / "profiles.toml").read_text() + _PROFILE)
+    results = tmp_path / "results"
+    # `-m` from the checkout, so this checkout's perfdash runs, whichever one the venv installed
+    proc = subprocess.run([sys.executable, "-m", "perfdash", "demo", "--headless", "--profile",
+                           "tiny", "--config", str(config), "--project", str(root),
+                           "--results-dir", str(results)], cwd=root, capture_output=True,
+                          text=True, timeout=180, check=False)
+    runs = sorted(p for p in results.iterdir() if p.is_dir())
+    assert runs, proc.stderr[-2000:]
+    run_dir = runs[-1]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    timeline, problem = read_timeline(run_dir)
+    assert timeline is not None, problem
+    p95 = [v for v in timeline.series["k6_p95_ms"] if v is not None]
+    means = [v for v in timeline.series["k6_avg_ms"] if v is not None]
+    assert len(p95) >= 5
+    assert len(means) >= 5
+    duration = json.loads((run_dir / "k6-tiny.json").read_text())["metrics"]["http_req_duration"]
+    assert all(duration["min"] <= m <= duration["max"] for m in means)
+    assert all(0 < v <= duration["max"] * 1.1 for v in p95)  # within one bucket of k6's own max
+    assert not (run_dir / "k6-dashboard.html").exists()
+    stderr = (run_dir / "k6.stderr.log").read_text(errors="replace")
+    assert "remote" not in stderr.lower(), stderr[-2000:]  # k6 logs every failed push
