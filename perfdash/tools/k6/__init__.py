@@ -119,16 +119,16 @@ class K6Tool:
         # Per-second percentiles when the profile asks: k6's web dashboard output on another free
         # loopback port, followed by perfdash.tools.k6.latency (its HTML report lands in the run
         # directory). It costs k6 CPU that grows with the run, hence opt-in.
-        dashboard = (dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
-                     if ctx.profile.k6_web_dashboard else {})
+        latency_env = (dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
+                       if ctx.profile.k6_web_dashboard else {})
         # Or, at a cost that does not grow: native histograms pushed every second to the
         # receiver `progress` starts on another free loopback port (perfdash.tools.k6.remote_write)
         if ctx.profile.k6_latency_source == "remote-write":
-            dashboard = remote_write_env(free_port())
+            latency_env = remote_write_env(free_port())
             argv[-1:-1] = output_args()
         return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
                              ctx.run_dir / "k6.stderr.log",
-                             _child_env({**_token(ctx.target), **dashboard}),
+                             _child_env({**_token(ctx.target), **latency_env}),
                              shown=" ".join(argv), api_port=port)
 
     def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
