@@ -15,6 +15,11 @@ and the headless console on it.
 They run in this process, which otherwise sleeps; `--only` switches a subset, to find which part
 costs what. Each window's first second is left out, so starting and stopping are not counted.
 
+`--latency-source remote-write` launches k6 with its remote-write output (native histograms, 1 s
+pushes) into perfdash's receiver, as `latency_source = "remote-write"` does: k6's own cost of the
+output is on both sides (bench_k6_dashboard.py measures that); "on" adds the receiver's decoding
+and differencing and the poller without interval means, "off" answers each push unread.
+
     .venv/bin/python bench/bench_observer_interleaved.py --minutes 20 --window 5
 """
 
@@ -55,6 +60,11 @@ from perfdash.secret import Secret  # noqa: E402
 from perfdash.timeline.recorder import TimelineRecorder  # noqa: E402
 from perfdash.tools.k6.command import TREND_STATS  # noqa: E402
 from perfdash.tools.k6.progress import K6Poller  # noqa: E402
+from perfdash.tools.k6.remote_write import (  # noqa: E402
+    RemoteWriteReceiver,
+    output_args,
+    remote_write_env,
+)
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = ROOT / "bench" / "k6-products.js"
@@ -62,12 +72,24 @@ GUARD_S = 1.0
 COMPONENTS = ("system", "applog", "database", "health", "k6", "timeline")
 
 
+class SwitchedReceiver(RemoteWriteReceiver):
+    """The receiver for the whole k6 run; it decodes and publishes only while a bus is attached."""
+
+    def attach(self, bus: Bus | None) -> None:
+        self._bus = bus
+
+    def receive(self, body: bytes) -> bool:
+        return super().receive(body) if self._bus is not None else True
+
+
 class Observers:
     """A fresh set of perfdash's run-time observers per window, as one run would start them."""
 
     def __init__(self, work: Path, app_log: Path, db_url: Secret, base_url: str, k6_port: int,
-                 planned_s: float, only: list[str] | None = None) -> None:
+                 planned_s: float, only: list[str] | None = None,
+                 receiver: SwitchedReceiver | None = None) -> None:
         self._only = only
+        self._receiver = receiver
         self._work = work
         self._app_log = app_log
         self._db_url = db_url
@@ -94,7 +116,9 @@ class Observers:
         # at once each time, sorting every sample k6 holds (a quarter second of CPU at 2M). The
         # budget's clock runs only while observing, as it would in a run observed throughout.
         self._poller = K6Poller(bus, self._k6_port, self._planned, out / "k6-progress.ndjson",
-                                interval_means=True)
+                                interval_means=self._receiver is None)
+        if self._receiver is not None:
+            self._receiver.attach(bus)
         self._poller.next_trend_at = time.monotonic() + self._trend_wait
         every = {
             "system": lambda: SystemCollector(bus, out / "metrics.csv"),
@@ -111,6 +135,8 @@ class Observers:
         self._running = [*collectors, console, recorder]
 
     def stop(self) -> None:
+        if self._receiver is not None:
+            self._receiver.attach(None)
         for c in self._running:
             c.stop() if hasattr(c, "stop") else c.close()
         self._running = []
@@ -159,7 +185,7 @@ def report(windows: list[tuple[str, float, float]], counts: list[int], window_s:
           f"[{mlow:.4f}, {mhigh:.4f}] (target >= 0.99)")
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=20)
@@ -169,7 +195,12 @@ def main() -> None:
     parser.add_argument("--only", type=lambda v: v.split(","),
                         help=f"switch only these observers, comma-separated, of {', '.join(COMPONENTS)} "
                              "(the bus, recorder and console are always switched)")
-    args = parser.parse_args()
+    parser.add_argument("--latency-source", choices=("mean", "remote-write"), default="mean")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
     # `kill` runs the finally blocks too, so no k6, backend or cluster outlives the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seconds = int(args.minutes * 60)
@@ -185,12 +216,17 @@ def main() -> None:
         env = {**os.environ, "BASE_URL": base, "K6_NO_USAGE_REPORT": "true"}
         config = work / "k6-config.json"
         config.write_text('{"thresholds": {"http_req_duration": ["p(95)<5000"]}}')
+        receiver = SwitchedReceiver(None) if args.latency_source == "remote-write" else None
+        if receiver is not None:
+            receiver.start()
+            env.update(remote_write_env(receiver.port))
         k6 = subprocess.Popen(
             [K6, "run", "--no-usage-report", "--quiet", "--config", str(config),
              "--stage", f"1s:{args.vus}", "--stage", f"{seconds + 10}s:{args.vus}",
-             "--summary-trend-stats", TREND_STATS, "--address", f"127.0.0.1:{port}", str(SCRIPT)],
+             "--summary-trend-stats", TREND_STATS, "--address", f"127.0.0.1:{port}",
+             *(output_args() if receiver else []), str(SCRIPT)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        observers = Observers(work, app_log, pg.url(), base, port, seconds, args.only)
+        observers = Observers(work, app_log, pg.url(), base, port, seconds, args.only, receiver)
         windows: list[tuple[str, float, float]] = []
         try:
             time.sleep(5)  # ramp and warm-up
@@ -213,6 +249,9 @@ def main() -> None:
             observers.close()
             k6.terminate()
             k6.wait()
+            if receiver is not None:
+                receiver.stop()
+                print(f"receiver: {receiver.samples} pushes decoded, {receiver.rejected} refused")
             backend.stop()
             supervisor.stop_all()
         counts = count_requests(app_log, windows)

@@ -64,6 +64,10 @@ class Profile:
     # k6's web dashboard output: per-second p50/p95/p99 and its HTML report, at a CPU cost to k6
     # that grows with the run (perfdash.tools.k6.latency); off: the REST API's interval means
     k6_web_dashboard: bool = False
+    # Where the timeline's k6 latency comes from (LATENCY_SOURCES): "dashboard" is the web dashboard
+    # output above; "remote-write" k6's native histograms pushed to perfdash every second
+    # (perfdash.tools.k6.remote_write): per-second percentiles at a flat cost
+    k6_latency_source: str = "mean"
     # The tables of tools that read their own (`register_tool_table`), by tool name
     tool_tables: Mapping[str, ToolTable] = field(default_factory=dict)
 

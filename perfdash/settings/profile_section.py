@@ -84,7 +84,10 @@ def read_profile(r: TomlReader, project: Path, name: str, data: Mapping[str, Any
     if mode not in ("parallel", "sequential"):
         raise r.fail(table, "mode", f"unknown mode {mode!r}", 'use "parallel" or "sequential"')
     k6 = r.table(data, table, "k6")
-    r.known(k6, f"{table}.k6", {"script", "stages", "env", "generators", "web_dashboard"})
+    r.known(k6, f"{table}.k6", {"script", "stages", "env", "generators", "web_dashboard",
+                                "latency_source"})
+    web_dashboard = r.bool_(k6, f"{table}.k6", "web_dashboard", False)
+    latency_source = _latency_source(r, f"{table}.k6", k6, web_dashboard)
     generators = _generators(r, f"{table}.k6", k6.get("generators", 1))
     stages = _k6_stages(r, f"{table}.k6", k6.get("stages", []))
     k6_env = _string_table(r, f"{table}.k6", "env", k6.get("env", {}))
@@ -145,9 +148,27 @@ def read_profile(r: TomlReader, project: Path, name: str, data: Mapping[str, Any
         regression_min_effect_ms=r.number(baseline, f"{table}.baseline", "min_effect_ms", 1.0),
         regression_confidence=confidence,
         k6_generators=generators,
-        k6_web_dashboard=r.bool_(k6, f"{table}.k6", "web_dashboard", False),
+        k6_web_dashboard=latency_source == "dashboard",
+        k6_latency_source=latency_source,
         tool_tables=own_tables,
     )
+
+
+LATENCY_SOURCES = ("mean", "dashboard", "remote-write")
+
+
+def _latency_source(r: TomlReader, table: str, k6: Mapping[str, Any], web_dashboard: bool) -> str:
+    """`latency_source`, or what `web_dashboard` (the older key) implies without it."""
+    source = r.str_(k6, table, "latency_source")
+    if source is None:
+        return "dashboard" if web_dashboard else "mean"
+    if source not in LATENCY_SOURCES:
+        raise r.fail(table, "latency_source", f"unknown source {source!r}",
+                     "use " + ", ".join(f'"{s}"' for s in LATENCY_SOURCES))
+    if web_dashboard and source != "dashboard":
+        raise r.fail(table, "latency_source", f'"{source}" contradicts web_dashboard = true',
+                     "remove web_dashboard (latency_source = \"dashboard\" is the same)")
+    return source
 
 
 def _generators(r: TomlReader, table: str, raw: Any) -> Generators:

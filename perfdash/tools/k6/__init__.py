@@ -41,6 +41,12 @@ from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.plan import inspect_script
 from perfdash.tools.k6.progress import K6Poller
 from perfdash.tools.k6.promfollow import PromK6Follower
+from perfdash.tools.k6.remote_write import (
+    RemoteWriteReceiver,
+    output_args,
+    remote_write_env,
+    remote_write_port,
+)
 from perfdash.tools.k6.report import read_k6_summary
 
 # http_req_duration statistics the timeline samples: the mean always (every second with the web
@@ -115,11 +121,16 @@ class K6Tool:
         # Per-second percentiles when the profile asks: k6's web dashboard output on another free
         # loopback port, followed by perfdash.tools.k6.latency (its HTML report lands in the run
         # directory). It costs k6 CPU that grows with the run, hence opt-in.
-        dashboard = (dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
-                     if ctx.profile.k6_web_dashboard else {})
+        latency_env = (dashboard_env(free_port(), ctx.run_dir / REPORT_HTML)
+                       if ctx.profile.k6_web_dashboard else {})
+        # Or, at a cost that does not grow: native histograms pushed every second to the
+        # receiver `progress` starts on another free loopback port (perfdash.tools.k6.remote_write)
+        if ctx.profile.k6_latency_source == "remote-write":
+            latency_env = remote_write_env(free_port())
+            argv[-1:-1] = output_args()
         return LaunchRequest("k6", argv, ctx.project_dir, ctx.run_dir / "k6.stdout.log",
                              ctx.run_dir / "k6.stderr.log",
-                             _child_env({**_token(ctx.target), **dashboard}),
+                             _child_env({**_token(ctx.target), **latency_env}),
                              shown=" ".join(argv), api_port=port)
 
     def progress(self, bus: Bus, run_dir: Path, profile: Profile, planned_s: float,
@@ -132,9 +143,15 @@ class K6Tool:
         if request.api_port is None:
             return None
         port = dashboard_port(request.env)
+        latency: Background | None = None if port is None else DashboardFollower(bus, port)
+        if (rw_port := remote_write_port(request.env)) is not None:
+            try:
+                latency = RemoteWriteReceiver(bus, rw_port)
+            except OSError:
+                latency = None  # the port was taken meanwhile: k6's pushes fail, the mean remains
         poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson",
-                          interval_means=port is None)
-        return poller if port is None else Followers(poller, DashboardFollower(bus, port))
+                          interval_means=latency is None)
+        return poller if latency is None else Followers(poller, latency)
 
     def explain_exit(self, code: int) -> ExitMeaning:
         return k6_exit(code)

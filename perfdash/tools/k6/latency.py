@@ -3,7 +3,9 @@
 Opt-in because of what it costs k6: the output keeps its own copy of every sample and, every
 period, computes the percentiles of everything since the start as well, so k6's CPU per request
 grows with the run (`bench/bench_observer.py`: +8% over 30 s runs, and rising over longer ones).
-Without it, `perfdash.tools.k6.progress` gives the interval's mean from k6's REST API.
+Without it, `perfdash.tools.k6.progress` gives the interval's mean from k6's REST API, and
+`latency_source = "remote-write"` (perfdash.tools.k6.remote_write) per-second percentiles from
+native histograms, at a cost that does not grow.
 
 k6's REST API only knows cumulative trends. With `K6_WEB_DASHBOARD=true` k6 aggregates every sample
 itself, per period (`K6_WEB_DASHBOARD_PERIOD=1s`) and since the start, and streams both as
