@@ -220,7 +220,7 @@ def main() -> None:
         print("artifacts:", ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(sizes.items())
                                       if v > 100_000))
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        cache = Path(tmp) / "cache"  # the parsed timeline's cache (perfdash.timeline.cache)
+        cache = Path(tmp) / "cache"  # the parsed timeline's cache (perfdash.artifacts.timeline_cache)
         ENV["XDG_CACHE_HOME"] = str(cache)
         modes = (("headless, first look", time_headless, True),
                  ("headless, again (timeline cached)", time_headless, False),

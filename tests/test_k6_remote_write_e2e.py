@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from perfdash.timeline.reader import read_timeline
 
+from perfdash.artifacts.timeline import read_timeline
 from perfdash.events import LatencySampled
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.nativehist import relative_width
