@@ -15,6 +15,7 @@ import pytest
 
 from perfdash.net import free_port, probe
 from perfdash.proc.supervisor import Supervisor
+from perfdash.run import backend_stop
 from perfdash.run.backend_start import (
     BackendStartError,
     StartedBackend,
@@ -33,6 +34,13 @@ def _env(project_dir: Path, start: str | None, stop: str | None = None, port: in
                        base_url=f"http://127.0.0.1:{port}", database_url=None, api_token=None,
                        app_log=None, protected=False, health_path="/health", start_command=start,
                        stop_command=stop, working_dir=project_dir)
+
+
+@pytest.fixture
+def short_gone_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend that escaped its group never lets go of its port: the stop would wait all of
+    GONE_WAIT_S (5 s) for it before saying so. A second is plenty for one that does let go here."""
+    monkeypatch.setattr(backend_stop, "GONE_WAIT_S", 1.0)
 
 
 @pytest.fixture
@@ -87,7 +95,8 @@ def test_without_a_stop_command_what_it_left_in_its_process_group_is_stopped(
 
 
 def test_a_backend_that_left_the_group_and_has_no_stop_command_is_reported_and_left_alone(
-        tmp_path: Path, supervisor: Supervisor) -> None:
+        tmp_path: Path, supervisor: Supervisor,
+        short_gone_wait: None) -> None:
     project = make_daemon_project(tmp_path / "app", escape=True)
     lines: list[str] = []
     try:
@@ -202,7 +211,8 @@ def test_the_runs_cleanup_leaves_a_backend_the_run_started_to_the_run(tmp_path: 
 
 
 def test_a_secret_in_the_start_command_is_in_no_line_and_no_problem(
-        tmp_path: Path, supervisor: Supervisor) -> None:
+        tmp_path: Path, supervisor: Supervisor,
+        short_gone_wait: None) -> None:
     project = make_daemon_project(tmp_path / "app", escape=True)
     env = _env(project.root, "API_KEY=k3y-secret-1234 ./scripts/start.sh", None, project.port)
     lines: list[str] = []

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from perfdash.demo.server import DemoShop, Slowdown, parse_slowdowns
+from perfdash.demo.shop import DemoShop
+from perfdash.demo.slowdown import Slowdown, parse_slowdowns
 from perfdash.secret import Secret
 
 

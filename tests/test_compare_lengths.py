@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, DemoService
+from .in_process import Finished, run_perfdash
 
 # `python -m perfdash` from the checkout: the entry point of the code under test, wherever the
 # installed console script points
@@ -27,9 +28,8 @@ def _windows(run: Path) -> int:
     return len((run / "timeline.csv").read_text().splitlines()) - 1
 
 
-def _compare(base: Path, new: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*PERFDASH, "compare", str(base), str(new), *extra], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+def _compare(base: Path, new: Path, *extra: str) -> Finished:
+    return run_perfdash(["compare", str(base), str(new), *extra], cwd=ROOT)
 
 
 @pytest.mark.parametrize("direction", ["short-long", "long-short"])

@@ -26,7 +26,7 @@ import socketio
 from perfdash.demo.backend import DemoBackend
 from perfdash.demo.database import prepare_database
 from perfdash.demo.pgcluster import ThrowawayPostgres
-from perfdash.demo.server import CUSTOMER_ORDERS_SQL
+from perfdash.demo.shop import CUSTOMER_ORDERS_SQL
 from perfdash.proc.supervisor import Supervisor
 from perfdash.secret import Secret
 from tests.conftest import make_database

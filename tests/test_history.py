@@ -4,8 +4,6 @@ the k6 p95 (runs 0-5 around 30 ms, runs 6-11 around 45 ms), through the library 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +16,8 @@ from perfdash.analyze.history import history, list_runs, sparkline
 from perfdash.timeline.columns import NAMES
 
 from .conftest import ROOT
+from .in_process import run_perfdash
 
-# this checkout's perfdash (cwd first on the path), whichever one the interpreter has installed
-PERFDASH = [sys.executable, "-m", "perfdash"]
 STEP_AT = 6
 
 
@@ -125,9 +122,9 @@ def test_a_pooled_baseline_judges_a_new_run(results: Path, tmp_path: Path) -> No
 
 
 def test_history_through_the_cli(results: Path) -> None:
-    out = subprocess.run([*PERFDASH, "history", "--results-dir", str(results), "--profile", "smoke",
-                          "--env", "demo", "--json"], capture_output=True, text=True, check=True,
-                         timeout=60, cwd=ROOT)
+    out = run_perfdash(["history", "--results-dir", str(results), "--profile", "smoke",
+                        "--env", "demo", "--json"], cwd=ROOT)
+    assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert len(data["runs"]) == 13
     [step] = data["change_points"]["k6_p95"]
@@ -135,14 +132,13 @@ def test_history_through_the_cli(results: Path) -> None:
     [pool] = data["baseline_auto"]
     assert (pool["profile"], pool["environment"]) == ("smoke", "demo")
     assert pool["runs"][0] == "20261130T160000Z"
-    table = subprocess.run([*PERFDASH, "history", "--results-dir", str(results)],
-                           capture_output=True, text=True, check=True, timeout=60, cwd=ROOT,
-                           env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    table = run_perfdash(["history", "--results-dir", str(results)], cwd=ROOT,
+                         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert table.returncode == 0, table.stderr
     assert "20261130T160000Z" in table.stdout
     assert "◆ k6 p95 +" in table.stdout
     assert "interrupted" in table.stdout
-    empty = subprocess.run([*PERFDASH, "history", "--results-dir", str(results / "nope")],
-                           capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
+    empty = run_perfdash(["history", "--results-dir", str(results / "nope")], cwd=ROOT)
     assert empty.returncode == 2
     assert "no runs in" in empty.stderr
 

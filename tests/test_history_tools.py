@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +18,7 @@ from perfdash.analyze.history import history, list_runs
 from perfdash.timeline.columns import NAMES
 
 from .conftest import ROOT
-
-PERFDASH = [sys.executable, "-m", "perfdash"]  # this checkout's, with cwd=ROOT
+from .in_process import Finished, run_perfdash
 
 
 def write_run(root: Path, minute: int, *, k6_p95: float | None = None,
@@ -48,9 +45,10 @@ def write_run(root: Path, minute: int, *, k6_p95: float | None = None,
     return run
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*PERFDASH, "history", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True, timeout=60, env={**os.environ, "COLUMNS": "250"})
+def cli(*args: str) -> Finished:
+    done = run_perfdash(["history", *args], cwd=ROOT, env={**os.environ, "COLUMNS": "250"})
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def test_an_artillery_only_profile_shows_artillery_p95_by_name(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Hostile flags, names and summaries, each answered in one sentence: a tolerance or minimum effect
 that is negative, infinite or NaN; a profile named like a path; the pool `--baseline auto` uses as
 `history` announces it; a database message under `database_url_env`; a summary.json holding only
-its schema version. Through the real entry point `perfdash.cli.main` (and `python -m perfdash`).
+its schema version. Through the real entry point `perfdash.cli.main`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from perfdash.secret import Secret
 from perfdash.settings import SettingsError, load_settings
 
 from .conftest import ROOT
+from .in_process import run_perfdash
 from .test_history import make_run
 
 COMPARE = ROOT / "tests" / "data" / "compare"
@@ -59,13 +58,15 @@ def test_history_announces_the_pool_baseline_auto_really_uses(tmp_path: Path) ->
         make_run(tmp_path, i, 30.0)
     pool = resolve_baseline("auto", tmp_path, "smoke", environment="demo")
     assert len(pool.runs) == AUTO_MAX_RUNS < 15
-    run = [sys.executable, "-m", "perfdash", "history", "--results-dir", str(tmp_path)]
-    data = json.loads(subprocess.run([*run, "--json"], cwd=ROOT, capture_output=True, text=True,
-                                     check=True, timeout=60).stdout)
+    run = ["history", "--results-dir", str(tmp_path)]
+    done = run_perfdash([*run, "--json"], cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
     assert data["baseline_auto"] == [{"profile": "smoke", "environment": "demo",
                                       "runs": [r.name for r in pool.runs]}]
-    table = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
-                           env={**os.environ, "COLUMNS": "250"}).stdout
+    done = run_perfdash(run, cwd=ROOT, env={**os.environ, "COLUMNS": "250"})
+    assert done.returncode == 0, done.stderr
+    table = done.stdout
     assert f"--baseline auto for smoke in demo would pool {AUTO_MAX_RUNS} run(s): {pool.runs[0].name} … " \
            f"{pool.runs[-1].name} (the newest {AUTO_MAX_RUNS} of the 15 since the last change " \
            "point)" in " ".join(table.split())

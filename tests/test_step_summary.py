@@ -1,4 +1,4 @@
-"""GITHUB_STEP_SUMMARY: `perfdash show --headless` (through `python -m perfdash`) appends the verdict,
+"""GITHUB_STEP_SUMMARY: `perfdash show --headless` (through `perfdash.cli.main`) appends the verdict,
 the checks that did not pass, the diagnosis and the run directory to the file it names, after what an
 earlier step wrote there, without a secret; a file it cannot write is a warning, not another exit code.
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from perfdash.analyze.step_summary import append_step_summary, step_summary_mark
 from perfdash.secret import Secret
 
 from .conftest import ROOT
+from .in_process import Finished, run_perfdash
 
 FAIL_RUN = ROOT / "tests" / "data" / "smoke-fail"
 PASS_RUN = ROOT / "tests" / "data" / "smoke-pass"
@@ -52,11 +51,10 @@ def _run_dir(tmp_path: Path) -> Path:
     return run
 
 
-def _show(run: Path, cwd: Path, step_summary: Path) -> subprocess.CompletedProcess[str]:
+def _show(run: Path, cwd: Path, step_summary: Path) -> Finished:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PERF_", "GITHUB_"))}
-    env |= {"PYTHONPATH": str(ROOT), "PERF_API_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(step_summary)}
-    return subprocess.run([sys.executable, "-m", "perfdash", "show", "--headless", str(run)], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    env |= {"PERF_API_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    return run_perfdash(["show", "--headless", str(run)], cwd=cwd, env=env)
 
 
 def test_show_appends_the_verdict_after_an_earlier_step_without_a_secret(tmp_path: Path) -> None:

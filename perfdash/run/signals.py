@@ -15,7 +15,7 @@
   (`perfdash.demo.stale`).
 
 Handlers run in the main thread only; the dashboard runs the orchestrator in a worker thread and
-forwards the same three signals through its event loop instead (perfdash.ui.app).
+forwards the same three signals through its event loop instead (perfdash.ui.run_lifecycle).
 """
 
 from __future__ import annotations
