@@ -150,6 +150,10 @@ class HttpSource:
             await self._fetch(session, None)
             data = self._relocate(data, "summary_path", SUMMARY_JSON)
         self._record(data)
+        if kind == "RunFinished" and self._recording is not None:
+            # the follower may end the process as soon as it reads this: the mirror's recording
+            # must hold it (and the lines of its chunk before it) by then, not at the chunk's end
+            self._recording.flush()
         self._queue.put(data)
         return False
 
