@@ -225,18 +225,24 @@ def create_app(cfg: Config) -> FastAPI:
     async def swap(request: Request, first: int, second: int, cents: int = 1) -> Any:
         state = _state(request)
         planted = state.cfg.has("deadlock")
-        # planted: the order given, with a pause between the two updates; clean: id order, no pause
-        order = (first, second) if planted else tuple(sorted((first, second)))
+        # planted: the order given, with a pause between the two updates; clean: both in one
+        # statement (the two users' swaps of one pair still queue on its rows, for microseconds)
+        if not planted:  # clean: one statement, so no lock is held across a round trip
+            async with connection(state) as conn:
+                await conn.execute(
+                    "UPDATE accounts SET balance_cents = balance_cents + CASE id WHEN $1 THEN -$3::bigint "
+                    "ELSE $3::bigint END WHERE id IN ($1, $2)", first, second, cents)
+            return {"swapped": [first, second], "cents": cents}
+        order = (first, second)
         try:
             async with connection(state) as conn, conn.transaction():
-                if planted:
-                    await _quick_deadlock_detection(conn)
+                await _quick_deadlock_detection(conn)
                 for n, account_id in enumerate(order):
                     delta = -cents if account_id == first else cents
                     await conn.execute(
                         "UPDATE accounts SET balance_cents = balance_cents + $2 WHERE id = $1",
                         account_id, delta)
-                    if n == 0 and planted:
+                    if n == 0:
                         await asyncio.sleep(SWAP_STEP_S)
         except asyncpg.exceptions.DeadlockDetectedError:
             log.error("swap %d -> %d: deadlock detected, transaction aborted", first, second)
