@@ -95,9 +95,10 @@ def test_scrub_takes_every_form_of_every_secret(shape: str, encoded: bool) -> No
 @pytest.mark.parametrize("shape", SHAPES)
 def test_redact_url_hides_the_whole_userinfo_password(shape: str) -> None:
     pw = SHAPES[shape]
-    if " " in pw:
-        pytest.skip("an unencoded space ends a URL in free text; the known forms cover it")
-    for shown in (quote(pw, safe=""), pw):
+    # An unencoded space ends a URL in free text, so a raw password with one is not a URL's
+    # userinfo here; scrub's known forms take it out (the test above).
+    shown_forms = (quote(pw, safe=""),) if " " in pw else (quote(pw, safe=""), pw)
+    for shown in shown_forms:
         out = redact_url(f"could not connect to postgresql://perf:{shown}@db.local:5432/app now")
         assert out == "could not connect to postgresql://perf:***@db.local:5432/app now"
 
