@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,19 +14,9 @@ from perfdash.demo.pgcluster import ThrowawayPostgres
 from perfdash.secret import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Each xdist worker imports every test module, and pytest rewrites a module's asserts on import: about
-# 5 s of CPU per worker, every run, when PYTHONDONTWRITEBYTECODE forbids keeping the result. Keep the
-# compiled modules, but outside the tree the user asked to keep free of them.
-# The same goes for the Python children tests start (the CLI, lint-imports).
-if sys.dont_write_bytecode:
-    sys.pycache_prefix = str(Path(tempfile.gettempdir()) / f"perfdash-tests-pycache-{os.getuid()}")
-    sys.dont_write_bytecode = False
-    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # Real Prometheus and node_exporter processes; perfdash's wheel in a fresh venv (session fixtures);
-# the fast and slow tiers (marks and the fast tier's guard)
-pytest_plugins = ["tests.prom_fixtures", "tests.installed_perfdash", "tests.tiers"]
+# the fast and slow tiers (marks and the fast tier's guard); what keeps the fast tier fast
+pytest_plugins = ["tests.prom_fixtures", "tests.installed_perfdash", "tests.tiers", "tests.speed"]
 
 
 @pytest.fixture(scope="session")

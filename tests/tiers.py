@@ -95,12 +95,3 @@ def _fast_tier_starts_no_tool(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         _Guard.on = False
 
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` starts two workers per core, not one.
-
-    Run one at a time, the fast tier spends about 43% of its time waiting (sleeps a test asks for,
-    process groups stopping, files being tailed): 116 s of wall time against 66 s of CPU. A second
-    worker per core fills those waits; on 2 cores this took the tier from 63-66 s to 46-48 s.
-    """
-    return 2 * len(os.sched_getaffinity(0))
