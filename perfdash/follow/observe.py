@@ -37,6 +37,7 @@ from perfdash.secret import redact_url
 from perfdash.session import database as db_stats
 from perfdash.session.collectors import CollectorSession
 from perfdash.settings import Environment, Profile, Settings
+from perfdash.tools.k6.progress import PROGRESS_FILE
 from perfdash.tools.k6.promfollow import PromK6Follower
 
 OBSERVED = "observed"
@@ -139,7 +140,7 @@ class Observer:
         return f"testid={self.prometheus.testid} in Prometheus at {redact_url(self.prometheus.url)}"
 
     def _k6_source(self, paths: RunPaths) -> K6Spotter | PromK6Follower:
-        record = paths.root / "k6-progress.ndjson"
+        record = paths.root / PROGRESS_FILE
         p = self.prometheus
         if p is None:
             return K6Spotter(self.bus, self.k6_api, record)

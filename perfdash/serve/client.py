@@ -2,10 +2,10 @@
 
 The stream is read in a daemon thread with its own asyncio loop and handed to the follower in
 batches (the same seam as a local run directory). The run's files live on the other machine, so
-the attacher keeps a mirror directory: the run's `k6-config.json` as soon as the load starts (the
-live chart's p95 line) and the result files the moment the verdict arrives, before the stream is
-let go; RunStarted and RunFinished are rewritten to name the mirror, so the result view opens
-there like on the machine that ran it.
+the attacher keeps a mirror directory: the files the tools read the live chart's p95 line from as
+soon as the load starts (k6's `k6-config.json`, perfdash.tools.live.LiveLimit) and the result
+files the moment the verdict arrives, before the stream is let go; RunStarted and RunFinished are
+rewritten to name the mirror, so the result view opens there like on the machine that ran it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from perfdash.follow.records import record_type
 from perfdash.follow.source import Batch
 from perfdash.secret import Secret
 from perfdash.serve.token import TOKEN_ENV
+from perfdash.tools import live_limits
 
 BEHIND_LINES = 500
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -145,7 +146,7 @@ class HttpSource:
         if kind == "RunStarted":
             data = self._relocate(data, "run_dir", None)
         elif kind == "PhaseChanged" and '"phase": "load"' in data:
-            await self._fetch(session, ["k6-config.json"])
+            await self._fetch(session, [limit.file for limit in live_limits()])
         elif kind == "RunFinished":
             await self._fetch(session, None)
             data = self._relocate(data, "summary_path", SUMMARY_JSON)

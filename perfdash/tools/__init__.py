@@ -23,7 +23,15 @@ from typing import Any
 from perfdash.events import register_former_name
 from perfdash.settings import Profile, register_tool_table
 from perfdash.tools.base import LoadTool
-from perfdash.tools.live import DEFAULT_SPEC, ChartLine, LiveSpec, chart_lines, field_columns, spec_of
+from perfdash.tools.live import (
+    DEFAULT_SPEC,
+    ChartLine,
+    LiveLimit,
+    LiveSpec,
+    chart_lines,
+    field_columns,
+    spec_of,
+)
 
 GROUP = "perfdash.tools"
 # The order a sequential profile runs its tools in when the group holds them (the others follow by
@@ -141,6 +149,12 @@ def live_spec(name: str) -> LiveSpec:
     or one this installation does not have (a recording from elsewhere)."""
     found = next((t for t in TOOLS if t.name == name), None)
     return spec_of(found) if found is not None else DEFAULT_SPEC
+
+
+def live_limits(names: Iterable[str] | None = None) -> list[LiveLimit]:
+    """Where the live p95 limit line comes from, for these tools (every registered one if None)."""
+    specs = (live_spec(n) for n in (TOOL_NAMES if names is None else names))
+    return [spec.limit for spec in specs if spec.limit is not None]
 
 
 def progress_columns(tools: Iterable[LoadTool] | None = None) -> dict[str, dict[str, str]]:

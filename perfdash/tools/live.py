@@ -7,8 +7,9 @@ declares a `LiveSpec` (or takes `DEFAULT_SPEC`) and shows up everywhere without 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from perfdash.events import ERROR_RATE, FAIL_RATIO, FAILURES, P95_MS, RPS, USERS, FormerRecord
@@ -60,6 +61,17 @@ class ChartLine:
 
 
 @dataclass(frozen=True)
+class LiveLimit:
+    """Where the live latency chart's p95 limit line comes from: `file`, a file of the run directory
+    the tool writes before its load starts (an attacher fetches it as the load starts), and
+    `p95_ms`, the tightest p95 limit read from the run directory once that file exists (None: the
+    run has no such limit)."""
+
+    file: str
+    p95_ms: Callable[[Path], float | None]
+
+
+@dataclass(frozen=True)
 class LiveSpec:
     """A tool's live face. `lines` follow the pane's progress bar, most important first.
     `columns` maps a ToolProgressed field to the timeline.csv column it fills (a field without one
@@ -68,7 +80,8 @@ class LiveSpec:
     runs on the tool's phase clock; `sample_clock`: the samples carry the tool's own elapsed time,
     which the bar follows instead. `standing`: its pane stays on the live screen whatever the run
     (saying when the tool is not part of it). `legacy`: the event name this tool published before
-    ToolProgressed and how its record reads now (`perfdash.events.current_record`)."""
+    ToolProgressed and how its record reads now (`perfdash.events.current_record`). `limit`: where
+    the live latency chart's p95 limit line comes from."""
 
     lines: tuple[Line, ...]
     columns: Mapping[str, str] = field(default_factory=dict)
@@ -82,6 +95,8 @@ class LiveSpec:
     # ("k6 http_req_duration"). None: derived from the common fields (`chart_lines`).
     charts: tuple[ChartLine, ...] | None = None
     sources: Mapping[ChartKey, str] = field(default_factory=dict)
+    # The live latency chart's limit line, when the tool knows one before its load starts.
+    limit: LiveLimit | None = None
 
 
 # Any tool that declares nothing: the figures every tool's progress may carry.

@@ -96,7 +96,7 @@ class RunLifecycleApp(App[int | None]):
         self._stop = stop
         self.result_dir = result_dir
         self.comparison = comparison
-        # A replayed run reads its files (k6-config.json) from where it is now, not where it ran.
+        # A replayed run reads its files (the p95 limit's) from where it is now, not where it ran.
         self.state = LiveState(clock, files_dir=result_dir)
         self.outcome: RunOutcomeLike | None = None
         self.run_error: BaseException | None = None

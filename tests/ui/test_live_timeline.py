@@ -9,11 +9,12 @@ import json
 from pathlib import Path
 
 from perfdash.events import Bus, Event, PhaseChanged, RunStarted, TimelineTicked, to_record
+from perfdash.tools.k6.command import p95_limit
 from perfdash.ui.app import make_app
 from perfdash.ui.live.live_screen import LOG_STEP, LiveScreen
 from perfdash.ui.live.log_pane import LogPane
 from perfdash.ui.live.timeline_chart import TimelineChart, allocate, chart_rows
-from perfdash.ui.live.timeline_data import TimelineData, p95_limit
+from perfdash.ui.live.timeline_data import TimelineData
 from perfdash.ui.live.tool_pane import ToolPane
 from tests.ui.conftest import FAIL_RUN, MID_RUN_S, LiveRig, recorded
 from tests.ui.live_ticks import with_ticks

@@ -39,7 +39,7 @@ from perfdash.tools.k6.latency import (
 from perfdash.tools.k6.live import K6_LIVE
 from perfdash.tools.k6.locate import find_k6
 from perfdash.tools.k6.plan import inspect_script
-from perfdash.tools.k6.progress import K6Poller
+from perfdash.tools.k6.progress import PROGRESS_FILE, K6Poller
 from perfdash.tools.k6.promfollow import PromK6Follower
 from perfdash.tools.k6.remote_write import (
     RemoteWriteReceiver,
@@ -139,7 +139,7 @@ class K6Tool:
         if request.api_port is None and spec.is_file():
             loaded = genspec.Spec.read(spec)
             return PromK6Follower(bus, loaded.prometheus_url, loaded.testid, planned_s,
-                                  run_dir / "k6-progress.ndjson")
+                                  run_dir / PROGRESS_FILE)
         if request.api_port is None:
             return None
         port = dashboard_port(request.env)
@@ -149,7 +149,7 @@ class K6Tool:
                 latency = RemoteWriteReceiver(bus, rw_port)
             except OSError:
                 latency = None  # the port was taken meanwhile: k6's pushes fail, the mean remains
-        poller = K6Poller(bus, request.api_port, planned_s, run_dir / "k6-progress.ndjson",
+        poller = K6Poller(bus, request.api_port, planned_s, run_dir / PROGRESS_FILE,
                           interval_means=latency is None)
         return poller if latency is None else Followers(poller, latency)
 
@@ -177,9 +177,9 @@ class K6Tool:
 
     def artifacts(self, run_dir: Path, profile_name: str) -> dict[str, Path]:
         return {"k6_summary": run_dir / f"k6-{profile_name}.json",
-                "k6_config": run_dir / "k6-config.json",
+                "k6_config": command.config_path(run_dir),
                 "k6_stdout": run_dir / "k6.stdout.log", "k6_stderr": run_dir / "k6.stderr.log",
-                "k6_progress": run_dir / "k6-progress.ndjson",
+                "k6_progress": run_dir / PROGRESS_FILE,
                 "k6_dashboard": run_dir / REPORT_HTML}
 
     def artifact_labels(self) -> dict[str, str]:

@@ -16,13 +16,17 @@ from typing import Any
 
 from perfdash.artifacts import read_json, write_json_atomic
 from perfdash.settings import Profile
+from perfdash.thresholds import parse_rule
 from perfdash.tools.k6.baseurl import base_url_env
 
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 
 
+CONFIG_FILE = "k6-config.json"
+
+
 def config_path(run_dir: Path) -> Path:
-    return run_dir / "k6-config.json"
+    return run_dir / CONFIG_FILE
 
 
 def read_config(run_dir: Path) -> dict[str, Any] | None:
@@ -33,6 +37,25 @@ def read_config(run_dir: Path) -> dict[str, Any] | None:
         return None
     data, _ = read_json(path)
     return data if isinstance(data, dict) else {}
+
+
+def p95_limit(config: object) -> float | None:
+    """The tightest untagged `http_req_duration` p(95) upper limit in a k6 config, in ms."""
+    thresholds = config.get("thresholds") if isinstance(config, dict) else None
+    rules = thresholds.get("http_req_duration") if isinstance(thresholds, dict) else None
+    limits = []
+    for rule in rules if isinstance(rules, list) else []:
+        text = rule.get("threshold") if isinstance(rule, dict) else rule
+        parsed = parse_rule(text) if isinstance(text, str) else None
+        if parsed is not None and parsed.stat == "p(95)" and parsed.op in ("<", "<="):
+            limits.append(parsed.value)
+    return min(limits) if limits else None
+
+
+def config_p95_limit(run_dir: Path) -> float | None:
+    """The live chart's p95 limit: from the thresholds k6 runs with (the script's own plus the
+    profile's), as the run wrote them before k6 started."""
+    return p95_limit(read_config(run_dir))
 
 
 def write_config(profile: Profile, run_dir: Path) -> Path:

@@ -16,7 +16,8 @@ from perfdash.events import (
     USERS,
     USERS_MAX,
 )
-from perfdash.tools.live import ChartLine, Figure, Line, LiveSpec
+from perfdash.tools.k6.command import CONFIG_FILE, config_p95_limit
+from perfdash.tools.live import ChartLine, Figure, Line, LiveLimit, LiveSpec
 
 ITERATIONS, CHECKS_RATE = "iterations", "checks_rate"
 
@@ -59,4 +60,5 @@ K6_LIVE = LiveSpec(
     ),
     sources={"rps": "k6 each second", "latency": "k6 http_req_duration",
              "errors": "k6 http_req_failed", "vus": "k6 vus metric"},
+    limit=LiveLimit(CONFIG_FILE, config_p95_limit),
 )

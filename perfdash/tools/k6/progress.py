@@ -36,6 +36,9 @@ from perfdash.events import (
 from perfdash.net import free_port
 from perfdash.tools.k6.live import CHECKS_RATE, ITERATIONS
 
+# Each poll of k6's REST API (or each Prometheus query of a followed run), one JSON line.
+PROGRESS_FILE = "k6-progress.ndjson"
+
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
 _COUNTERS = ("http_reqs", "iterations", "checks", "http_req_failed")
 _TREND = "http_req_duration"

@@ -31,6 +31,7 @@ from perfdash.events import (
     ToolStarted,
 )
 from perfdash.prom.node import HostSample
+from perfdash.tools import live_limits
 from perfdash.ui.live.phase_view import ToolPhase, recorded_phase
 from perfdash.ui.live.timeline_data import TimelineData
 
@@ -156,7 +157,7 @@ class LiveState:
     failed_preflight: list[PreflightChecked] = field(default_factory=list)
     phase_changed: bool = False
     timeline: TimelineData = field(default_factory=TimelineData)
-    # Where the run's files are read from (k6-config.json for the p95 limit): a replayed or shown
+    # Where the run's files are read from (the tools' p95 limit files): a replayed or shown
     # run's own directory, else the run directory RunStarted names.
     files_dir: Path | None = None
     planned_s: float = 0.0
@@ -203,7 +204,7 @@ class LiveState:
                 self.log.add(e)
             elif isinstance(e, TimelineTicked):
                 self.timeline.read_limit(self.files_dir or (Path(self.run_dir) if self.run_dir
-                                                            else None))
+                                                            else None), live_limits(self._tools))
                 self.timeline.add(e.t_s, e.values, e.markers)
             elif isinstance(e, RunStarted):
                 self.run_dir = e.run_dir

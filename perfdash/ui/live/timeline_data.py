@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfdash.thresholds import parse_rule
-from perfdash.tools.k6.command import read_config
+from perfdash.tools.live import LiveLimit
 
 MAX_POINTS = 2048
 # Rates are averaged when seconds share a column; everything else keeps its peak, so a one-second
@@ -140,30 +139,17 @@ class TimelineData:
             marks = [m for ms in marks for m in (ms, *[()] * (cells - 1))]
         return Columns(per * self.step, series, list(marks), cells)
 
-    def read_limit(self, run_dir: Path | None) -> None:
-        """Take the k6 `http_req_duration` p95 threshold from the run's k6-config.json (the
-        thresholds k6 runs with: the script's own plus the profile's) once it exists."""
-        if self._limit_read or run_dir is None:
+    def read_limit(self, run_dir: Path | None, limits: Sequence[LiveLimit]) -> None:
+        """Take the tightest p95 limit the run's tools declare (k6: the thresholds it runs with,
+        the script's own plus the profile's, in k6-config.json) once their files exist."""
+        if self._limit_read or run_dir is None or not limits:
             return
-        config = read_config(run_dir)
-        if config is None:
+        if not all((run_dir / limit.file).exists() for limit in limits):
             return  # not written yet: asked again with the next tick
         self._limit_read = True
-        self.p95_limit_ms = p95_limit(config)
+        found = [v for v in (limit.p95_ms(run_dir) for limit in limits) if v is not None]
+        self.p95_limit_ms = min(found) if found else None
         self.version += 1
-
-
-def p95_limit(config: object) -> float | None:
-    """The tightest untagged `http_req_duration` p(95) upper limit in a k6 config, in ms."""
-    thresholds = config.get("thresholds") if isinstance(config, dict) else None
-    rules = thresholds.get("http_req_duration") if isinstance(thresholds, dict) else None
-    limits = []
-    for rule in rules if isinstance(rules, list) else []:
-        text = rule.get("threshold") if isinstance(rule, dict) else rule
-        parsed = parse_rule(text) if isinstance(text, str) else None
-        if parsed is not None and parsed.stat == "p(95)" and parsed.op in ("<", "<="):
-            limits.append(parsed.value)
-    return min(limits) if limits else None
 
 
 def _carried(values: list[float | None], span: int) -> list[float | None]:
