@@ -92,3 +92,24 @@ def test_the_sampler_records_a_real_lock_wait(fresh_db: Secret, tmp_path: Path) 
     assert waits[0]["app"] == "lab-api"
     assert any("Lock:" in k for s in samples for k in s["waits"])
     assert max(app_totals(s).get(next(iter(app_totals(s)), ""), 0) for s in samples) >= 2
+
+
+def test_a_sample_is_read_back_typed_and_only_with_what_its_readers_can_use(tmp_path: Path) -> None:
+    """Counts that are not integers and lock waiters that are not objects are left out where the
+    file is read, and a sample without apps, waits or lock waiters reads as having none; a line
+    without its time is no sample."""
+    path = tmp_path / "db-activity.ndjson"
+    path.write_text(
+        '{"at": 5, "apps": {"api": {"active": 3, "idle": "x"}},'
+        ' "waits": {"Lock:tuple": 2, "IO:DataFileRead": 1.5},'
+        ' "lock_waits": [{"query": "SELECT 1", "app": "api"}, "garbage"]}\n'
+        '{"at": 6.5}\n'
+        '{"apps": {"api": {"active": 1}}}\n'
+        '{"at": 7, "waits": {"Lock:tu')
+    samples = read_samples(path)
+    assert samples == [
+        {"at": 5.0, "apps": {"api": {"active": 3}}, "waits": {"Lock:tuple": 2},
+         "lock_waits": [{"query": "SELECT 1", "app": "api"}]},
+        {"at": 6.5, "apps": {}, "waits": {}, "lock_waits": []},
+    ]
+    assert isinstance(samples[0]["at"], float)

@@ -15,7 +15,7 @@ from perfdash.artifacts.applog_endpoints import (
     load_applog_endpoints,
     read_applog_endpoints,
 )
-from perfdash.artifacts.db_activity import load_db_activity, read_samples
+from perfdash.artifacts.db_activity import ActivitySample, load_db_activity, read_samples
 from perfdash.artifacts.db_connections import DbConnectionsError, load_db_connections
 from perfdash.artifacts.errors import ArtifactError, NotRegularFileError, UnreadableArtifact
 from perfdash.artifacts.events import EventsError, events_file, load_event_records
@@ -85,6 +85,7 @@ __all__ = [
     "SUMMARY_MD",
     "TIMELINE_CSV",
     "TIMELINE_MARKERS_NDJSON",
+    "ActivitySample",
     "AppLogEndpointsError",
     "ArtifactError",
     "DbConnectionsError",

@@ -106,20 +106,16 @@ def gather_activity(run_dir: Path, facts: Facts) -> None:
                               "not connect)")
         return
     facts.activity_samples = len(samples)
-    t0 = float(samples[0]["at"])
+    t0 = samples[0]["at"]
     waiters: list[tuple[float, list[dict[str, Any]]]] = []
     by_group: dict[str, list[tuple[float, dict[str, int]]]] = defaultdict(list)
     for s in samples:
-        t = float(s["at"]) - t0
-        waits = _dict(s.get("waits"))
-        facts.waits.update({str(k): int(v) for k, v in waits.items() if isinstance(v, int)})
-        lw = [w for w in s.get("lock_waits") or [] if isinstance(w, dict)]
-        if lw:
-            waiters.append((t, lw))
-        for group, states in (s.get("apps") or {}).items():
-            if isinstance(states, dict):
-                by_group[str(group)].append(
-                    (t, {str(k): int(v) for k, v in states.items() if isinstance(v, int)}))
+        t = s["at"] - t0
+        facts.waits.update(s["waits"])
+        if s["lock_waits"]:
+            waiters.append((t, s["lock_waits"]))
+        for group, states in s["apps"].items():
+            by_group[group].append((t, states))
     facts.locks = _lock_waits(len(samples), waiters, facts.waits)
     facts.apps = [a for g, seen in by_group.items() if (a := _app(g, seen)) is not None]
     facts.apps.sort(key=lambda a: a.plateau, reverse=True)
