@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 from perfdash.artifacts.cache import PerVersion
 from perfdash.artifacts.errors import UnreadableArtifact
@@ -30,11 +30,34 @@ APPLOG = Obj({"routes": MapOf(APPLOG_ROUTE, nullable=True), "time_unit": (str, N
               "format": (str, NONE), "note": (str, NONE)})
 
 
+class AppLogRoute(TypedDict, total=False):
+    """One route's counts as APPLOG_ROUTE checks them (every member may be absent)."""
+
+    count: float
+    by_class: dict[str, float] | None
+    buckets: dict[str, float] | None
+    status_429: float | None
+    upstream_n: float | None
+    upstream_avg_ms: float | None
+    proxy_avg_ms: float | None
+    upstream_buckets: dict[str, float] | None
+    proxy_answered: dict[str, float] | None
+
+
+class AppLogEndpoints(TypedDict, total=False):
+    """applog-endpoints.json as APPLOG checks it."""
+
+    routes: dict[str, AppLogRoute] | None
+    time_unit: str | None
+    format: str | None
+    note: str | None
+
+
 class AppLogEndpointsError(UnreadableArtifact):
     """applog-endpoints.json is missing, not JSON or of the wrong shape."""
 
 
-def _parse(path: Path) -> dict[str, Any]:
+def _parse(path: Path) -> AppLogEndpoints:
     data, problem = read_json(path)
     if problem is not None:
         raise AppLogEndpointsError(path, problem, "", missing=problem.endswith(" is missing"))
@@ -48,7 +71,7 @@ def _parse(path: Path) -> dict[str, Any]:
             if bad is not None:
                 raise AppLogEndpointsError(path, damaged(
                     APPLOG_ENDPOINTS_JSON, f"routes.{route}.{name} has the key {bad!r}, not a bucket number"))
-    return data
+    return cast(AppLogEndpoints, data)  # APPLOG, just checked, is this shape
 
 
 def _bucket(key: str) -> bool:
@@ -60,12 +83,12 @@ def _bucket(key: str) -> bool:
 _counts = PerVersion(_parse)
 
 
-def load_applog_endpoints(run: RunPaths | Path) -> dict[str, Any]:
+def load_applog_endpoints(run: RunPaths | Path) -> AppLogEndpoints:
     """The run's applog-endpoints.json, checked; raises AppLogEndpointsError with one sentence."""
     return _counts(run_paths(run).applog_endpoints)
 
 
-def read_applog_endpoints(run: RunPaths | Path) -> tuple[dict[str, Any] | None, str | None]:
+def read_applog_endpoints(run: RunPaths | Path) -> tuple[AppLogEndpoints | None, str | None]:
     """applog-endpoints.json, or (None, why not in one sentence) when missing or damaged."""
     try:
         return load_applog_endpoints(run), None
